@@ -1,0 +1,69 @@
+# heal — build, test, install. See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CXX     ?= g++
+CXXFLAGS ?= -O2 -g
+B       := build
+
+HEAL_FLAGS := -std=c++20 -Wall -Wextra -Wshadow -Wno-psabi -Icommon -MMD -MP \
+              -DBOOST_ASIO_NO_DEPRECATED
+LIBS       := -lboost_json -linih -lssl -lcrypto
+GTEST_LIBS := -lgtest -lgtest_main -pthread
+
+COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
+LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
+CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
+UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
+INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
+
+BINS := $(B)/heal-listener $(B)/heal-ctl
+TEST_BINS := $(B)/unit-tests $(B)/integration-tests
+
+.PHONY: all deps deps-build deps-test test unit integration install clean
+all: deps-build $(BINS)
+
+# `make` and `make test` install missing Debian packages themselves (quietly a no-op when
+# everything is there); `make deps` installs everything any target needs.
+deps:
+	@scripts/heal-deps all
+deps-build:
+	@scripts/heal-deps build
+deps-test:
+	@scripts/heal-deps test
+
+$(B)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -c $< -o $@
+
+$(B)/libheal.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(B)/heal-listener: $(B)/listener/main.o $(LISTENER_OBJ) $(B)/libheal.a
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+$(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(B)/libheal.a
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+
+$(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+
+test: deps-test $(BINS) $(TEST_BINS)
+	@tests/run-all $(B)
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(B)/heal-listener $(DESTDIR)$(PREFIX)/sbin/heal-listener
+	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,174 @@
+#include "client.hpp"
+
+#include "address.hpp"
+#include "text.hpp"
+#include "tls.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace heal {
+
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+std::string tls_failure(SSL* ssl, const boost::system::error_code& ec) {
+    long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK) return std::string("certificate verify failed: ") +
+                               X509_verify_cert_error_string(v);
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset)
+        return "connection closed during the TLS handshake (is this host on the listener's "
+               "allowlist, and is our certificate signed by its client_ca?)";
+    return ec.message();
+}
+
+asio::awaitable<void> exchange(const ClientOptions& o, const std::string& request,
+                               ssl::context& ctx, std::chrono::steady_clock::time_point deadline,
+                               CallResult& out) {
+    auto ex = co_await asio::this_coro::executor;
+    const std::string where = o.host + ":" + std::to_string(o.port);
+
+    std::optional<asio::ip::address> bind_addr;
+    if (!o.bind.empty()) {
+        boost::system::error_code ec;
+        bind_addr = asio::ip::make_address(o.bind, ec);
+        if (ec) {
+            out.error = "bad --bind address '" + printable(o.bind) + "'";
+            co_return;
+        }
+    }
+
+    tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(
+        o.host, std::to_string(o.port), tcp::resolver::numeric_service, as_tuple(use_awaitable));
+    if (rec) {
+        out.error = "cannot resolve " + o.host + ": " + rec.message();
+        co_return;
+    }
+
+    beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    boost::system::error_code ec = asio::error::host_not_found;
+    for (const auto& entry : results) {
+        auto ep = entry.endpoint();
+        if (bind_addr && bind_addr->is_v4() != ep.address().is_v4()) continue;
+        tcp_layer.close();
+        tcp_layer.socket().open(ep.protocol());
+        if (bind_addr) {
+            tcp_layer.socket().bind(tcp::endpoint(*bind_addr, 0), ec);
+            if (ec) {
+                out.error = "cannot bind to " + o.bind + ": " + ec.message();
+                co_return;
+            }
+        }
+        tcp_layer.expires_at(deadline);
+        std::tie(ec) = co_await tcp_layer.async_connect(ep, as_tuple(use_awaitable));
+        if (!ec) break;
+    }
+    if (ec) {
+        out.error = "cannot connect to " + where + ": " +
+                    (ec == beast::error::timeout ? std::string("timed out") : ec.message());
+        co_return;
+    }
+    tcp_layer.socket().set_option(tcp::no_delay(true));
+
+    try {
+        set_expected_peer(stream.native_handle(), o.server_name.empty() ? o.host : o.server_name);
+    } catch (const TlsError& e) {
+        out.error = e.what();
+        co_return;
+    }
+    tcp_layer.expires_at(deadline);
+    std::tie(ec) = co_await stream.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+    if (ec) {
+        out.error = "TLS handshake with " + where + " failed: " +
+                    (ec == beast::error::timeout ? std::string("timed out")
+                                                 : tls_failure(stream.native_handle(), ec));
+        co_return;
+    }
+
+    tcp_layer.expires_at(deadline);
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(stream, asio::buffer(request), as_tuple(use_awaitable));
+    if (ec) {
+        out.error = "cannot send the request to " + where + ": " + ec.message();
+        co_return;
+    }
+
+    std::string reply;
+    tcp_layer.expires_at(deadline);
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await asio::async_read_until(
+        stream, asio::dynamic_buffer(reply, max_reply_bytes), '\n', as_tuple(use_awaitable));
+    if (ec) {
+        if (ec == beast::error::timeout)
+            out.error = "timed out waiting for the reply from " + where +
+                        " (the action may still be running there; heal-ctl never re-sends)";
+        else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+            out.error = "connection to " + where + " closed without a reply";
+        else
+            out.error = "cannot read the reply from " + where + ": " + ec.message();
+        co_return;
+    }
+    std::string perr;
+    auto parsed = parse_reply(std::string_view(reply).substr(0, n - 1), perr);
+    if (!parsed) {
+        out.error = "unreadable reply from " + where + ": " + perr;
+        co_return;
+    }
+    out.answered = true;
+    out.reply = std::move(*parsed);
+
+    // Polite close; the answer is already in hand, so a slow or failed shutdown does not matter.
+    tcp_layer.expires_after(std::chrono::milliseconds(500));
+    co_await stream.async_shutdown(as_tuple(use_awaitable));
+}
+
+}  // namespace
+
+CallResult call_listener(const ClientOptions& options, const std::string& request_line) {
+    CallResult out;
+    std::shared_ptr<ssl::context> ctx;
+    try {
+        ctx = make_client_context(options.ca, options.cert, options.key);
+    } catch (const TlsError& e) {
+        out.error = e.what();
+        return out;
+    }
+    asio::io_context ioc;
+    auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options.timeout));
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool finished = false;
+    asio::co_spawn(ioc, exchange(options, request_line, *ctx, deadline, out),
+                   [&](std::exception_ptr e) {
+                       finished = true;
+                       if (e) {
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& ex) {
+                               out.answered = false;
+                               out.error = ex.what();
+                           }
+                       }
+                   });
+    // The overall deadline also covers name resolution, which has no timeout of its own.
+    ioc.run_until(deadline + std::chrono::milliseconds(600));
+    if (!finished && !out.answered) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "timed out after %g s", options.timeout);
+        out.error = buf;
+    }
+    return out;
+}
+
+}  // namespace heal

@@ -1,0 +1,23 @@
+// A thin, strict wrapper over inih: every error names the file and line.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace heal {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Called for every key; returns "" to accept, or what was wrong ("unknown key 'x' in [y]").
+using IniHandler =
+    std::function<std::string(std::string_view section, std::string_view key, std::string_view value)>;
+
+/// Parses `path`, calling `handler` per key. Throws ConfigError "FILE:LINE: message" on the
+/// first problem: unreadable file, syntax error, a handler complaint, or a duplicate key.
+void parse_ini_file(const std::string& path, const IniHandler& handler);
+
+}  // namespace heal

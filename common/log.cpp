@@ -1,0 +1,31 @@
+#include "log.hpp"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace heal::log {
+
+namespace {
+bool syslog_on = false;
+}
+
+void use_syslog(const char* ident) {
+    openlog(ident, LOG_PID, LOG_DAEMON);
+    syslog_on = true;
+}
+
+void write(Level level, std::string_view message) {
+    const char* tag = level == Level::error ? "error: " : level == Level::warning ? "warning: " : "";
+    if (syslog_on) {
+        int prio = level == Level::error ? LOG_ERR : level == Level::warning ? LOG_WARNING : LOG_INFO;
+        syslog(prio, "%s%.*s", tag, static_cast<int>(message.size()), message.data());
+        return;
+    }
+    std::string line = std::string(tag) + std::string(message) + "\n";
+    // One write() per line so lines from a busy daemon never interleave mid-line.
+    [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+}  // namespace heal::log

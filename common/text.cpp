@@ -1,0 +1,90 @@
+#include "text.hpp"
+
+#include <openssl/rand.h>
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+namespace heal {
+
+std::string_view trim(std::string_view s) {
+    const char* ws = " \t\r\n";
+    auto b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos) return {};
+    auto e = s.find_last_not_of(ws);
+    return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+    std::vector<std::string> out;
+    if (trim(s).empty()) return out;
+    for (;;) {
+        auto comma = s.find(',');
+        out.emplace_back(trim(s.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+bool parse_uint(std::string_view s, unsigned long long min, unsigned long long max,
+                unsigned long long& out) {
+    if (s.empty() || s.size() > 20) return false;
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return false;
+    if (v < min || v > max) return false;
+    out = v;
+    return true;
+}
+
+bool parse_seconds(std::string_view s, double max, double& out) {
+    if (s.empty() || s.size() > 32) return false;
+    for (char c : s)
+        if (!(c >= '0' && c <= '9') && c != '.') return false;
+    double v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return false;
+    if (!std::isfinite(v) || v <= 0 || v > max) return false;
+    out = v;
+    return true;
+}
+
+std::string printable(std::string_view s, std::size_t max_len) {
+    std::string out;
+    for (unsigned char c : s.substr(0, max_len)) out += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+    if (s.size() > max_len) out += "...";
+    return out;
+}
+
+std::string new_uuid() {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        out += hex[b[i] >> 4];
+        out += hex[b[i] & 15];
+    }
+    return out;
+}
+
+std::string dir_of(const std::string& path) {
+    // Absolute, because scripts run with cwd "/" and SIGHUP may come after a chdir.
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    if (ec) return ".";
+    return abs.parent_path().string();
+}
+
+std::string resolve_path(const std::string& dir, std::string_view value) {
+    if (!value.empty() && value.front() == '/') return std::string(value);
+    return dir + "/" + std::string(value);
+}
+
+}  // namespace heal

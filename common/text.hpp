@@ -1,0 +1,34 @@
+// Small string helpers shared by every binary.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace heal {
+
+std::string_view trim(std::string_view s);
+
+/// Splits "a, b,c" on commas, trimming blanks; empty items are kept so callers can reject them.
+std::vector<std::string> split_list(std::string_view s);
+
+/// Parses a whole decimal number in [min, max]; false on anything else (sign, junk, overflow).
+bool parse_uint(std::string_view s, unsigned long long min, unsigned long long max,
+                unsigned long long& out);
+
+/// Parses seconds as a decimal ("30", "0.5") in (0, max]; false on anything else.
+bool parse_seconds(std::string_view s, double max, double& out);
+
+/// Replaces bytes that would break a one-line human message (control chars) with '?'.
+std::string printable(std::string_view s, std::size_t max_len = 200);
+
+/// A random version-4 UUID from OpenSSL's CSPRNG.
+std::string new_uuid();
+
+/// Absolute directory of a file path (relative paths are taken from the current directory).
+std::string dir_of(const std::string& path);
+
+/// `value` if absolute, else `dir/value`.
+std::string resolve_path(const std::string& dir, std::string_view value);
+
+}  // namespace heal

@@ -1,0 +1,43 @@
+// TLS context setup shared by heal-listener, heal-ctl and the check plugins.
+// Policy lives here once: TLS 1.2 minimum, no compression, no renegotiation, peers verified.
+#pragma once
+
+#include <boost/asio/ssl.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace heal {
+
+namespace ssl = boost::asio::ssl;
+
+struct TlsError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// The OpenSSL error queue as one line (and cleared), or `fallback` when it is empty.
+std::string openssl_errors(const std::string& fallback = "unknown error");
+
+/// Server side: our certificate and key, and the CA that client certificates must chain to.
+/// Throws TlsError naming the OpenSSL call and file, e.g.
+/// "SSL_CTX_use_PrivateKey_file(/etc/heal/key.pem): no such file".
+std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const std::string& key,
+                                                  const std::string& client_ca);
+
+/// Client side: verify the server against `ca` (or the system store when empty);
+/// present `cert`/`key` when given. `verify = false` is only for check plugins' --insecure.
+std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const std::string& cert,
+                                                  const std::string& key, bool verify = true);
+
+/// Sets SNI (names only) and the name or IP address the server certificate must carry.
+void set_expected_peer(SSL* ssl, const std::string& name);
+
+struct PeerCertificate {
+    std::string subject;  ///< RFC 2253 one-line form, "" when there is none
+    std::string sha256;   ///< hex, colon separated
+    long days_left = 0;   ///< until notAfter, rounded down
+};
+PeerCertificate peer_certificate(SSL* ssl);
+
+}  // namespace heal

@@ -1,0 +1,35 @@
+#include "client_config.hpp"
+
+#include "text.hpp"
+
+namespace heal {
+
+void load_client_config(const std::string& path, ClientOptions& o) {
+    const std::string dir = dir_of(path);
+    parse_ini_file(path, [&](std::string_view section, std::string_view key,
+                             std::string_view value) -> std::string {
+        if (section != "client")
+            return "unknown section [" + printable(section) + "] (known: [client])";
+        if (key == "host" || key == "server_name") {
+            if (value.empty()) return std::string(key) + ": empty";
+            (key == "host" ? o.host : o.server_name) = value;
+        } else if (key == "port") {
+            unsigned long long p = 0;
+            if (!parse_uint(value, 1, 65535, p))
+                return "port: expected 1-65535, got '" + printable(value) + "'";
+            o.port = static_cast<unsigned short>(p);
+        } else if (key == "cert" || key == "key" || key == "ca") {
+            if (value.empty()) return std::string(key) + ": empty path";
+            (key == "cert" ? o.cert : key == "key" ? o.key : o.ca) = resolve_path(dir, value);
+        } else if (key == "timeout") {
+            if (!parse_seconds(value, 3600, o.timeout))
+                return "timeout: expected seconds, got '" + printable(value) + "'";
+        } else {
+            return "unknown key '" + printable(key) +
+                   "' in [client] (known: host, port, server_name, cert, key, ca, timeout)";
+        }
+        return {};
+    });
+}
+
+}  // namespace heal

@@ -1,0 +1,210 @@
+#include "action_runner.hpp"
+
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace heal {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::use_awaitable;
+
+namespace {
+
+/// Owns a file descriptor until it is handed to asio.
+struct Fd {
+    int fd = -1;
+    Fd() = default;
+    explicit Fd(int f) : fd(f) {}
+    Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+    Fd& operator=(Fd&&) = delete;
+    int release() { return std::exchange(fd, -1); }
+    void reset() {
+        if (fd >= 0) ::close(std::exchange(fd, -1));
+    }
+};
+
+struct Output {
+    std::string text;
+    bool truncated = false;
+    bool eof = false;
+};
+
+/// Reads whatever is available without blocking; stops after `budget` bytes so a flooding
+/// grandchild cannot keep us here.
+void drain(int fd, Output& out, std::size_t budget) {
+    char buf[16384];
+    while (budget > 0) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            budget -= std::min<std::size_t>(budget, static_cast<std::size_t>(n));
+            std::size_t room = max_output_bytes - out.text.size();
+            out.text.append(buf, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
+            if (static_cast<std::size_t>(n) > room) out.truncated = true;
+        } else if (n == 0) {
+            out.eof = true;
+            return;
+        } else if (errno != EINTR) {
+            return;  // EAGAIN: nothing more for now
+        }
+    }
+}
+
+/// Everything execve needs, built before fork: the child may only make async-signal-safe calls.
+struct ExecImage {
+    std::vector<std::string> storage;
+    std::vector<char*> argv, envp;
+    ExecImage(const ActionSpec& s) {
+        storage = {s.script,
+                   s.verb,
+                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   "LANG=C",
+                   "HEAL_VERB=" + s.verb,
+                   "HEAL_SERVICE=" + s.service,
+                   "HEAL_REQUEST_ID=" + s.request_id,
+                   "HEAL_PEER=" + s.peer};
+        argv = {storage[0].data(), storage[1].data(), nullptr};
+        for (std::size_t i = 2; i < storage.size(); ++i) envp.push_back(storage[i].data());
+        envp.push_back(nullptr);
+    }
+};
+
+[[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w) {
+    ::setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // undo SIG_IGN (SIGPIPE)
+    if (::dup2(devnull, 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(out_w, 2) < 0 || ::chdir("/") < 0) {
+        int e = errno;
+        [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
+        ::_exit(127);
+    }
+    // Nothing of the listener's (sockets, keys, the audit log) leaks into the script.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execve(image.argv[0], image.argv.data(), image.envp.data());
+    int e = errno;
+    [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
+    ::_exit(127);
+}
+
+struct KillState {
+    pid_t pid;
+    bool exited = false;
+    bool timed_out = false;
+};
+
+}  // namespace
+
+asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
+    auto ex = co_await asio::this_coro::executor;
+    ActionResult result;
+    auto fail = [&](const char* what) {
+        result.exec_error = std::string(what) + ": " + std::strerror(errno);
+        return result;
+    };
+
+    ExecImage image(spec);
+    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (devnull.fd < 0) co_return fail("open /dev/null");
+    int out_pipe[2], err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) co_return fail("pipe2");
+    Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) co_return fail("pipe2");
+    Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
+
+    auto started = std::chrono::steady_clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0) co_return fail("fork");
+    if (pid == 0) exec_child(image, devnull.fd, out_w.fd, err_w.fd);
+
+    // Also from the parent, so a timeout kill right away still finds the group.
+    ::setpgid(pid, pid);
+    out_w.reset();
+    err_w.reset();
+    ::fcntl(out_r.fd, F_SETFL, O_NONBLOCK);
+    ::fcntl(err_r.fd, F_SETFL, O_NONBLOCK);
+
+    // Debian 12's <sys/pidfd.h> lacks C linkage for C++, so call the syscall directly.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd.fd < 0) {
+        // Cannot watch it: do not leave it running unobserved.
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        co_return fail("pidfd_open");
+    }
+
+    auto ks = std::make_shared<KillState>(KillState{pid});
+    asio::steady_timer timer(ex, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(spec.timeout)));
+    timer.async_wait([ks](boost::system::error_code ec) {
+        if (ec || ks->exited) return;
+        ks->timed_out = true;
+        ::kill(-ks->pid, SIGKILL);  // the whole group: the script and what it started
+    });
+
+    asio::posix::stream_descriptor out_d(ex, out_r.release());
+    asio::posix::stream_descriptor exit_d(ex, pidfd.release());
+    Output out;
+    for (;;) {
+        if (out.eof) {
+            co_await exit_d.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable);
+            break;
+        }
+        auto which = co_await (
+            out_d.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable) ||
+            exit_d.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable));
+        if (which.index() == 1) break;
+        drain(out_d.native_handle(), out, 1 << 20);
+    }
+    ks->exited = true;
+    timer.cancel();
+
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+    // What the script wrote before exiting is in the pipe now; grandchildren may keep it open,
+    // so take what is there and do not wait for EOF.
+    if (!out.eof) drain(out_d.native_handle(), out, 1 << 20);
+    out_d.close();
+
+    int exec_errno = 0;
+    if (::read(err_r.fd, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+        result.exec_error = std::string("cannot execute ") + spec.script + ": " +
+                            std::strerror(exec_errno);
+        co_return result;
+    }
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+    result.timed_out = ks->timed_out;
+    result.output = std::move(out.text);
+    result.truncated = out.truncated;
+    co_return result;
+}
+
+}  // namespace heal

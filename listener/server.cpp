@@ -1,0 +1,190 @@
+#include "server.hpp"
+
+#include "log.hpp"
+#include "text.hpp"
+
+#include <boost/asio.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <list>
+
+namespace heal {
+
+using tcp = asio::ip::tcp;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+void log_escaped(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log::error(std::string("internal error: ") + ex.what());
+    }
+}
+
+class Server {
+public:
+    Server(asio::io_context& ioc, std::string config_path, RuntimePtr rt)
+        : ioc_(ioc), config_path_(std::move(config_path)), rt_(std::move(rt)) {}
+
+    void start() {
+        st_.audit = std::make_unique<AuditLog>(rt_->cfg.audit_log);
+        for (const auto& ep : rt_->cfg.listen) {
+            auto& acc = acceptors_.emplace_back(ioc_);
+            boost::system::error_code ec;
+            acc.open(ep.protocol());
+            acc.set_option(tcp::acceptor::reuse_address(true));
+            // Lets "0.0.0.0:5669, [::]:5669" coexist; v4 peers then arrive on the v4 socket.
+            if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(true));
+            acc.bind(ep, ec);
+            if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(ep) + ": " + ec.message());
+            acc.listen(1024);  // NRPE's backlog of 5 drops SYNs in a burst; we do not
+            log::info("listening on " + endpoint_text(ep));
+            asio::co_spawn(ioc_, accept_loop(acc), log_escaped);
+        }
+        asio::co_spawn(ioc_, signals(), log_escaped);
+    }
+
+private:
+    asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
+        asio::steady_timer backoff(ioc_);
+        while (acc.is_open()) {
+            auto [ec, sock] = co_await acc.async_accept(as_tuple(use_awaitable));
+            if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
+            if (ec) {
+                // The accept loop never dies: out of descriptors or buffers is a pause, not an end.
+                log::error("accept: " + ec.message());
+                backoff.expires_after(std::chrono::milliseconds(100));
+                co_await backoff.async_wait(as_tuple(use_awaitable));
+                continue;
+            }
+            boost::system::error_code pec;
+            auto peer = sock.remote_endpoint(pec);
+            if (pec) continue;
+            auto conn = ++st_.next_connection_id;
+            if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
+            sock.set_option(tcp::no_delay(true), pec);
+            asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true),
+                           log_escaped);
+        }
+    }
+
+    asio::awaitable<void> signals() {
+        asio::signal_set sigs(ioc_, SIGTERM, SIGINT, SIGHUP);
+        for (;;) {
+            int sig = co_await sigs.async_wait(use_awaitable);
+            if (sig == SIGHUP) {
+                reload();
+                continue;
+            }
+            log::info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                      ": no new connections; waiting for " + std::to_string(st_.running.size()) +
+                      " running action(s)");
+            st_.stopping = true;
+            for (auto& acc : acceptors_) acc.close();
+            co_return;  // run() returns once the sessions in flight are done
+        }
+    }
+
+    void reload() {
+        RuntimePtr next;
+        try {
+            next = make_runtime(config_path_);
+        } catch (const std::exception& e) {
+            log::error(std::string("reload failed, keeping the running configuration: ") + e.what());
+            return;
+        }
+        if (next->cfg.listen != rt_->cfg.listen)
+            log::warning("reload: 'listen' changed; restart heal-listener to apply it");
+        if (next->cfg.audit_log != st_.audit->path()) {
+            try {
+                st_.audit = std::make_unique<AuditLog>(next->cfg.audit_log);
+            } catch (const std::exception& e) {
+                log::error(std::string("reload failed, keeping the running configuration: ") +
+                           e.what());
+                return;
+            }
+        } else {
+            st_.audit->reopen();  // logrotate moved it
+        }
+        rt_ = std::move(next);
+        log::info("configuration reloaded from " + config_path_ + ": " +
+                  std::to_string(rt_->cfg.services.size()) + " service(s)");
+    }
+
+    asio::io_context& ioc_;
+    std::string config_path_;
+    RuntimePtr rt_;
+    ListenerState st_;
+    std::list<tcp::acceptor> acceptors_;  // list: accept loops hold references
+};
+
+}  // namespace
+
+int run_daemon(const std::string& config_path, RuntimePtr rt) {
+    std::signal(SIGPIPE, SIG_IGN);
+    asio::io_context ioc(1);
+    Server server(ioc, config_path, std::move(rt));
+    try {
+        server.start();
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return 1;
+    }
+    ioc.run();
+    log::info("stopped");
+    return 0;
+}
+
+int run_inetd(RuntimePtr rt) {
+    std::signal(SIGPIPE, SIG_IGN);
+    // fds 0, 1 and 2 are all the client's socket: anything written to stdout or stderr would go
+    // to the peer outside TLS. Keep one duplicate for asio, point 0-2 at /dev/null, log to syslog.
+    log::use_syslog("heal-listener");
+    int sock_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        if (devnull > 2) ::close(devnull);
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (sock_fd < 0 || ::getsockname(sock_fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+        log::error("--inetd: standard input is not a TCP socket");
+        return 1;
+    }
+    asio::io_context ioc(1);
+    ListenerState st;
+    try {
+        st.audit = std::make_unique<AuditLog>(rt->cfg.audit_log);
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return 1;
+    }
+    tcp::socket sock(ioc);
+    sock.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), sock_fd);
+    boost::system::error_code ec;
+    auto peer = sock.remote_endpoint(ec);
+    if (ec) {
+        log::error("--inetd: no peer on standard input: " + ec.message());
+        return 1;
+    }
+    // NRPE skips its allowlist under inetd. We do not.
+    if (!admit(st, *rt, peer, 1, false)) return 1;
+    sock.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(ioc, serve_connection(st, rt, std::move(sock), peer, 1, false), log_escaped);
+    ioc.run();
+    return 0;
+}
+
+}  // namespace heal

@@ -1,0 +1,119 @@
+#include "protocol.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace heal;
+
+namespace {
+std::string refusal_of(std::string_view line) {
+    Refusal r;
+    auto req = parse_request(line, r);
+    return req ? "" : r.reason;
+}
+}  // namespace
+
+TEST(Request, ParsesAllFourVerbs) {
+    for (const char* verb : {"start", "stop", "restart", "status"}) {
+        Refusal r;
+        auto req = parse_request(std::string("HEAL/1 ") + verb + " web", r);
+        ASSERT_TRUE(req) << r.message;
+        EXPECT_EQ(req->verb, verb);
+        EXPECT_EQ(req->service, "web");
+    }
+}
+
+TEST(Request, ToleratesCrlf) {
+    Refusal r;
+    auto req = parse_request("HEAL/1 restart web-1.a_b\r", r);
+    ASSERT_TRUE(req);
+    EXPECT_EQ(req->service, "web-1.a_b");
+}
+
+TEST(Request, FormatRoundTrips) {
+    auto line = format_request("restart", "web");
+    EXPECT_EQ(line, "HEAL/1 restart web\n");
+    EXPECT_EQ(refusal_of(std::string_view(line).substr(0, line.size() - 1)), "");
+}
+
+TEST(Request, RefusesUnknownVerb) {
+    EXPECT_EQ(refusal_of("HEAL/1 reboot web"), "unknown_verb");
+    EXPECT_EQ(refusal_of("HEAL/1 RESTART web"), "unknown_verb");
+    EXPECT_EQ(refusal_of("HEAL/1 restart; web"), "unknown_verb");
+}
+
+TEST(Request, RefusesBadServiceNames) {
+    for (const char* bad : {"HEAL/1 restart -web", "HEAL/1 restart .web", "HEAL/1 restart ../etc",
+                            "HEAL/1 restart we$b", "HEAL/1 restart web/x", "HEAL/1 restart ä"})
+        EXPECT_EQ(refusal_of(bad), "bad_service_name") << bad;
+    EXPECT_EQ(refusal_of("HEAL/1 restart " + std::string(64, 'a')), "");
+    EXPECT_EQ(refusal_of("HEAL/1 restart " + std::string(65, 'a')), "bad_service_name");
+}
+
+TEST(Request, RefusesMalformedLines) {
+    for (const char* bad : {"", "restart web", "HEAL/1 restart", "HEAL/1  restart web",
+                            "HEAL/1 restart web ", "HEAL/1 restart web extra", " HEAL/1 restart web",
+                            "HEAL/1\trestart\tweb"})
+        EXPECT_EQ(refusal_of(bad), "malformed_request") << "'" << bad << "'";
+}
+
+TEST(Request, RefusesNulBytes) {
+    std::string line = "HEAL/1 restart web";
+    line[10] = '\0';
+    EXPECT_EQ(refusal_of(line), "malformed_request");
+}
+
+TEST(Request, RefusesOtherProtocolVersions) {
+    EXPECT_EQ(refusal_of("HEAL/2 restart web"), "unsupported_version");
+    EXPECT_EQ(refusal_of("GET / HTTP/1.1"), "unsupported_version");
+}
+
+TEST(Request, RefusesOversizeLine) {
+    EXPECT_EQ(refusal_of("HEAL/1 restart " + std::string(300, 'a')), "request_too_long");
+}
+
+TEST(Reply, JsonRoundTrip) {
+    Reply r;
+    r.id = "abc";
+    r.outcome = "failed";
+    r.reason = "exit_status";
+    r.message = "script exited with status 3";
+    r.verb = "restart";
+    r.service = "web";
+    r.exit_code = 3;
+    r.output = "line 1\nline \"2\"\t\x01\n";
+    r.truncated = true;
+    r.duration_ms = 1234;
+    auto line = to_json_line(r);
+    ASSERT_EQ(line.back(), '\n');
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "reply must be one line";
+    std::string err;
+    auto back = parse_reply(line, err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_EQ(back->output, r.output);
+    EXPECT_EQ(back->exit_code, 3);
+    EXPECT_FALSE(back->signal);
+    EXPECT_TRUE(back->truncated);
+    EXPECT_EQ(back->duration_ms, 1234);
+}
+
+TEST(Reply, RejectsHostileReplies) {
+    std::string err;
+    for (const char* bad :
+         {"", "not json", "[]", "42", R"({"outcome":"ok"})", R"({"id":"x"})",
+          R"({"id":1,"outcome":"ok"})", R"({"id":"x","outcome":"rebooted"})",
+          R"({"id":"x","outcome":"ok","exit_code":"0"})",
+          R"({"id":"x","outcome":"ok","exit_code":99999999999})",
+          R"({"id":"x","outcome":"ok","truncated":"yes"})",
+          R"({"id":"x","outcome":"ok","duration_ms":1.5})", R"({"id":"x","outcome":"ok"} trailing)",
+          "{\"id\":\"x\",\"outcome\":\"ok\""}) {
+        EXPECT_FALSE(parse_reply(bad, err)) << bad;
+        EXPECT_FALSE(err.empty());
+    }
+}
+
+TEST(Reply, IgnoresUnknownFieldsForForwardCompatibility) {
+    std::string err;
+    auto r = parse_reply(R"({"id":"x","outcome":"ok","new_field":[1,2]})", err);
+    ASSERT_TRUE(r) << err;
+    EXPECT_EQ(r->outcome, "ok");
+}
