@@ -81,10 +81,19 @@ void refuse(Reply& r, std::string reason, std::string message) {
 }
 
 /// Releases the service for the next action whatever way the coroutine ends.
-struct ServiceClaim {
-    ListenerState& st;
-    std::string service;
-    ~ServiceClaim() { st.running.erase(service); }
+class ServiceClaim {
+public:
+    ServiceClaim(ListenerState& st, std::string service, const std::string& id)
+        : st_(st), service_(std::move(service)) {
+        st_.running[service_] = id;
+    }
+    ServiceClaim(const ServiceClaim&) = delete;
+    ServiceClaim& operator=(const ServiceClaim&) = delete;
+    ~ServiceClaim() { st_.running.erase(service_); }
+
+private:
+    ListenerState& st_;
+    std::string service_;
 };
 
 struct ConnectionCount {
@@ -233,8 +242,7 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         } else if (st.stopping) {
             refuse(reply, "shutting_down", "the listener is shutting down");
         } else {
-            st.running[req->service] = reply.id;
-            claim.emplace(ServiceClaim{st, req->service});
+            claim.emplace(st, req->service, reply.id);
             ActionSpec spec{svc->second.scripts.at(req->verb), req->verb, req->service, reply.id,
                             rec.peer, rt->cfg.timeout_for(svc->second)};
             log::info(tag + " " + reply.id + " " + req->verb + " " + req->service + " by " +
