@@ -12,11 +12,12 @@ GTEST_LIBS := -lgtest -lgtest_main -pthread
 
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
+CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp,$(wildcard checks/*.cpp)))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
-BINS := $(B)/heal-listener $(B)/heal-ctl
+BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests
 
 .PHONY: all deps deps-build deps-test test unit integration install clean
@@ -33,7 +34,7 @@ deps-test:
 
 $(B)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -c $< -o $@
+	$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -c $< -o $@
 
 $(B)/libheal.a: $(COMMON_OBJ)
 	ar rcs $@ $^
@@ -44,7 +45,10 @@ $(B)/heal-listener: $(B)/listener/main.o $(LISTENER_OBJ) $(B)/libheal.a
 $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
-$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(B)/libheal.a
+$(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a

@@ -20,17 +20,6 @@ using asio::use_awaitable;
 
 namespace {
 
-std::string tls_failure(SSL* ssl, const boost::system::error_code& ec) {
-    long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) return std::string("certificate verify failed: ") +
-                               X509_verify_cert_error_string(v);
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-        ec == asio::error::connection_reset)
-        return "connection closed during the TLS handshake (is this host on the listener's "
-               "allowlist, and is our certificate signed by its client_ca?)";
-    return ec.message();
-}
-
 asio::awaitable<void> exchange(const ClientOptions& o, const std::string& request,
                                ssl::context& ctx, std::chrono::steady_clock::time_point deadline,
                                CallResult& out) {
@@ -92,7 +81,12 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
     if (ec) {
         out.error = "TLS handshake with " + where + " failed: " +
                     (ec == beast::error::timeout ? std::string("timed out")
-                                                 : tls_failure(stream.native_handle(), ec));
+                                                 : describe_handshake_failure(stream.native_handle(), ec));
+        if (SSL_get_verify_result(stream.native_handle()) == X509_V_OK &&
+            (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+             ec == asio::error::connection_reset))
+            out.error += " (is this host on the listener's allowlist, and is our certificate "
+                         "signed by its client_ca?)";
         co_return;
     }
 

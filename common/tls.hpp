@@ -33,6 +33,10 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const s
 /// Sets SNI (names only) and the name or IP address the server certificate must carry.
 void set_expected_peer(SSL* ssl, const std::string& name);
 
+/// Words for a failed client handshake: the certificate verification error when there is one
+/// ("certificate verify failed: hostname mismatch"), else what the connection did.
+std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+
 struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none
     std::string sha256;   ///< hex, colon separated

@@ -1,0 +1,156 @@
+#include "plugin.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace heal::plugin {
+
+const char* state_word(State s) {
+    switch (s) {
+        case ok: return "OK";
+        case warning: return "WARNING";
+        case critical: return "CRITICAL";
+        default: return "UNKNOWN";
+    }
+}
+
+State worst(State a, State b) {
+    auto rank = [](State s) { return s == critical ? 3 : s == warning ? 2 : s == unknown ? 1 : 0; };
+    return rank(a) >= rank(b) ? a : b;
+}
+
+std::optional<State> parse_state(std::string_view w) {
+    std::string l;
+    for (char c : w) l += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (l == "ok") return ok;
+    if (l == "warning") return warning;
+    if (l == "critical") return critical;
+    if (l == "unknown") return unknown;
+    return std::nullopt;
+}
+
+namespace {
+
+bool parse_number(std::string_view s, double& out) {
+    if (s.empty() || s.size() > 40) return false;
+    if (s.front() == '+') s.remove_prefix(1);
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '-')) return false;  // no "inf", "1e9"
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+bool Range::alerts(double v) const {
+    bool in = (start_infinite || v >= start) && (end_infinite || v <= end);
+    return inside ? in : !in;
+}
+
+std::optional<Range> parse_range(std::string_view text, std::string& error) {
+    Range r;
+    r.text = std::string(text);
+    auto bad = [&](const std::string& why) {
+        error = "invalid range '" + sanitize(text, 60) + "': " + why;
+        return std::nullopt;
+    };
+    if (text.empty()) return bad("empty");
+    if (text.front() == '@') {
+        r.inside = true;
+        text.remove_prefix(1);
+    }
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        r.start = 0;
+        if (!parse_number(text, r.end)) return bad("expected a number");
+    } else {
+        auto lo = text.substr(0, colon), hi = text.substr(colon + 1);
+        if (lo == "~")
+            r.start_infinite = true;
+        else if (lo.empty())
+            r.start = 0;
+        else if (!parse_number(lo, r.start))
+            return bad("start is not a number");
+        if (hi.empty())
+            r.end_infinite = true;
+        else if (!parse_number(hi, r.end))
+            return bad("end is not a number");
+    }
+    if (!r.start_infinite && !r.end_infinite && r.start > r.end) return bad("start is above end");
+    if (r.start_infinite && r.end_infinite) return bad("both ends open: it would never (or always) alert");
+    return r;
+}
+
+State Thresholds::check(double v) const {
+    if (crit && crit->alerts(v)) return critical;
+    if (warn && warn->alerts(v)) return warning;
+    return ok;
+}
+
+std::string number(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+std::string sanitize(std::string_view text, std::size_t max) {
+    std::string out;
+    out.reserve(std::min(text.size(), max));
+    for (unsigned char c : text) {
+        if (out.size() >= max) {
+            out += "...";
+            break;
+        }
+        if (c == '|')
+            out += '/';
+        else if (c < 0x20 || c == 0x7f)
+            out += ' ';
+        else
+            out += static_cast<char>(c);
+    }
+    return out;
+}
+
+std::string Perfdata::format() const {
+    // Labels: no '=' or quote games; quote when there is a blank.
+    std::string l;
+    for (char c : sanitize(label, 60))
+        if (c != '=' && c != '\'') l += c;
+    bool quote = l.find(' ') != std::string::npos || l.empty();
+    std::string out = (quote ? "'" + l + "'" : l) + "=" + value + uom;
+    std::string tail = ";" + warn + ";" + crit + ";" + min + ";" + max;
+    while (!tail.empty() && tail.back() == ';') tail.pop_back();
+    return out + tail;
+}
+
+void Result::raise(State s, const std::string& why) {
+    if (worst(state_, s) == state_ && state_ != s) return;
+    if (state_ == s) {
+        summary_ = why + ", " + summary_;
+        return;
+    }
+    state_ = s;
+    summary_ = why + (summary_.empty() ? "" : ", " + summary_);
+}
+
+std::string Result::format(std::size_t cap) const {
+    std::string first = service_ + " " + state_word(state_) + ": " + sanitize(summary_, 1000);
+    if (!perf_.empty()) {
+        first += " |";
+        for (const auto& p : perf_) first += " " + p.format();
+    }
+    std::string out = first + "\n";
+    std::size_t shown = 0;
+    for (const auto& line : long_) {
+        std::string l = sanitize(line, 1000) + "\n";
+        if (out.size() + l.size() + 40 > cap) break;
+        out += l;
+        ++shown;
+    }
+    if (shown < long_.size())
+        out += "... " + std::to_string(long_.size() - shown) + " more line(s) not shown\n";
+    return out;
+}
+
+}  // namespace heal::plugin

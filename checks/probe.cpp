@@ -1,0 +1,205 @@
+#include "probe.hpp"
+
+#include "tls.hpp"
+#include "version.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace heal::plugin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::as_tuple;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t max_line = 4096;
+
+std::string host_header(const Target& t) {
+    bool v6 = t.host.find(':') != std::string::npos;
+    std::string h = v6 ? "[" + t.host + "]" : t.host;
+    unsigned short dflt = t.tls ? 443 : 80;
+    return t.port == dflt ? h : h + ":" + std::to_string(t.port);
+}
+
+std::string where(const Target& t) {
+    return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
+}
+
+asio::awaitable<bool> connect(tcp::resolver& resolver, beast::tcp_stream& tcp_layer,
+                              const Target& t, Clock::time_point deadline, ProbeResult& r) {
+    const std::string& addr = t.address.empty() ? t.host : t.address;
+    auto [rec, eps] = co_await resolver.async_resolve(addr, std::to_string(t.port),
+                                                      tcp::resolver::numeric_service,
+                                                      as_tuple(use_awaitable));
+    if (rec) {
+        r.error = "cannot resolve " + addr + ": " + rec.message();
+        co_return false;
+    }
+    tcp_layer.expires_at(deadline);
+    auto [ec, ep] = co_await tcp_layer.async_connect(eps, as_tuple(use_awaitable));
+    if (ec) {
+        r.timed_out = ec == beast::error::timeout;
+        r.error = "cannot connect to " + where(t) + ": " + (r.timed_out ? "timed out" : ec.message());
+        co_return false;
+    }
+    tcp_layer.socket().set_option(tcp::no_delay(true));
+    co_return true;
+}
+
+template <class Stream>
+asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
+                                    const HttpRequest& hr, Clock::time_point deadline,
+                                    ProbeResult& r) {
+    http::request<http::empty_body> req{http::verb::get, hr.path, 11};
+    req.set(http::field::host, host_header(t));
+    req.set(http::field::user_agent, "check_worker/" HEAL_VERSION);
+    req.set(http::field::connection, "close");
+    for (const auto& [name, value] : hr.headers) req.set(name, value);
+    tcp_layer.expires_at(deadline);
+    auto [wec, wn] = co_await http::async_write(s, req, as_tuple(use_awaitable));
+    if (wec) {
+        r.timed_out = wec == beast::error::timeout;
+        r.error = "cannot send the request to " + where(t) + ": " + wec.message();
+        co_return;
+    }
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(hr.max_body);
+    auto [ec, n] = co_await http::async_read(s, buf, parser, as_tuple(use_awaitable));
+    if (ec == http::error::body_limit && parser.is_header_done()) {
+        r.body_over_limit = true;  // stop here: never hold more than max_body in memory
+    } else if (ec && !(ec == asio::ssl::error::stream_truncated && parser.is_done())) {
+        r.timed_out = ec == beast::error::timeout;
+        r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
+                              : "invalid HTTP response from " + where(t) + ": " + ec.message();
+        co_return;
+    }
+    auto& res = parser.get();
+    r.status = res.result_int();
+    if (auto loc = res.find(http::field::location); loc != res.end())
+        r.location = std::string(loc->value());
+    r.body = std::move(res.body());
+    r.body_bytes = r.body.size();
+}
+
+template <class Stream>
+asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
+                                    const std::string& send, Clock::time_point deadline,
+                                    ProbeResult& r) {
+    tcp_layer.expires_at(deadline);
+    if (!send.empty()) {
+        auto [wec, wn] = co_await asio::async_write(s, asio::buffer(send), as_tuple(use_awaitable));
+        if (wec) {
+            r.error = "cannot send to " + where(t) + ": " + wec.message();
+            co_return;
+        }
+    }
+    std::string data;
+    auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(data, max_line), '\n',
+                                                   as_tuple(use_awaitable));
+    if (ec == asio::error::not_found) {
+        r.error = "no newline in the first " + std::to_string(max_line) + " bytes from " + where(t);
+    } else if (ec && data.empty()) {
+        r.timed_out = ec == beast::error::timeout;
+        r.error = r.timed_out ? "timed out waiting for a line from " + where(t)
+                              : "no line from " + where(t) + ": " + ec.message();
+    } else {
+        r.line = data.substr(0, ec ? data.size() : n);  // a last line without '\n' still counts
+    }
+}
+
+/// Connects, wraps in TLS if asked, and hands the stream to `body`.
+template <class Body>
+asio::awaitable<void> session(const Target& t, Clock::time_point deadline, ProbeResult& r,
+                              Body body) {
+    auto ex = co_await asio::this_coro::executor;
+    auto started = Clock::now();
+    tcp::resolver resolver(ex);
+    beast::tcp_stream tcp_layer(ex);
+    if (!co_await connect(resolver, tcp_layer, t, deadline, r)) co_return;
+    if (!t.tls) {
+        co_await body(tcp_layer, tcp_layer);
+    } else {
+        std::shared_ptr<ssl::context> ctx;
+        try {
+            ctx = make_client_context(t.ca, t.cert, t.key, !t.insecure);
+        } catch (const TlsError& e) {
+            r.error = e.what();
+            co_return;
+        }
+        beast::ssl_stream<beast::tcp_stream&> s(tcp_layer, *ctx);
+        boost::system::error_code aec;
+        bool is_ip = (asio::ip::make_address(t.host, aec), !aec);
+        if (!t.insecure)
+            set_expected_peer(s.native_handle(), t.host);
+        else if (!is_ip)
+            SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str());
+        tcp_layer.expires_at(deadline);
+        auto [ec] = co_await s.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+        if (ec) {
+            r.timed_out = ec == beast::error::timeout;
+            r.error = "TLS handshake with " + where(t) + " failed: " +
+                      (r.timed_out ? std::string("timed out")
+                                   : describe_handshake_failure(s.native_handle(), ec));
+            co_return;
+        }
+        r.cert_days = peer_certificate(s.native_handle()).days_left;
+        co_await body(s, tcp_layer);
+    }
+    r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+template <class Make>
+ProbeResult run(Clock::time_point deadline, Make make) {
+    ProbeResult r;
+    asio::io_context ioc(1);
+    bool finished = false;
+    auto started = Clock::now();
+    asio::co_spawn(ioc, make(r), [&](std::exception_ptr e) {
+        finished = true;
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            r.error = ex.what();
+        }
+    });
+    // Name resolution has no timeout of its own; the deadline covers it too.
+    ioc.run_until(deadline);
+    if (!finished) {
+        r = ProbeResult{};
+        r.timed_out = true;
+        r.error = "timed out";
+        r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    }
+    return r;
+}
+
+}  // namespace
+
+ProbeResult probe_http(const Target& t, const HttpRequest& req, Clock::time_point deadline) {
+    return run(deadline, [&](ProbeResult& r) {
+        return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
+            return http_exchange(s, tcp_layer, t, req, deadline, r);
+        });
+    });
+}
+
+ProbeResult probe_line(const Target& t, const std::string& send, Clock::time_point deadline) {
+    return run(deadline, [&](ProbeResult& r) {
+        return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
+            return line_exchange(s, tcp_layer, t, send, deadline, r);
+        });
+    });
+}
+
+}  // namespace heal::plugin

@@ -1,0 +1,48 @@
+// One network exchange with a worker's status endpoint: HTTP(S) GET, or a TCP status line.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heal::plugin {
+
+struct Target {
+    std::string host;      ///< Host header, SNI and the name the certificate must carry
+    std::string address;   ///< where to connect (-I); host when empty
+    unsigned short port = 0;
+    bool tls = false;
+    std::string ca, cert, key;
+    bool insecure = false;  ///< skip certificate verification (off by default)
+};
+
+struct HttpRequest {
+    std::string path = "/";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::size_t max_body = 1 << 20;
+};
+
+struct ProbeResult {
+    std::string error;      ///< non-empty: no usable answer (refused, TLS, protocol, timeout)
+    bool timed_out = false;
+    double seconds = 0;     ///< connect to last byte
+    std::optional<long> cert_days;  ///< days until the server certificate expires (TLS only)
+    // HTTP
+    unsigned status = 0;
+    std::string location;
+    std::string body;
+    std::size_t body_bytes = 0;  ///< bytes of body received (== body.size())
+    bool body_over_limit = false;
+    // TCP
+    std::string line;
+};
+
+ProbeResult probe_http(const Target& t, const HttpRequest& req,
+                       std::chrono::steady_clock::time_point deadline);
+/// Sends `send` (may be empty) and reads one line of at most 4 KiB.
+ProbeResult probe_line(const Target& t, const std::string& send,
+                       std::chrono::steady_clock::time_point deadline);
+
+}  // namespace heal::plugin

@@ -1,0 +1,139 @@
+#include "verdicts.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+
+namespace heal::plugin {
+
+namespace json = boost::json;
+
+namespace {
+
+void collect_failing(const json::object& node, const std::string& prefix,
+                     std::vector<std::string>& out, int depth) {
+    auto* comps = node.if_contains("components");
+    if (!comps || !comps->is_object() || depth > 16) return;
+    for (const auto& [name, value] : comps->as_object()) {
+        if (!value.is_object()) continue;
+        std::string path = prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
+        const auto& obj = value.as_object();
+        if (auto* st = obj.if_contains("status"); st && st->is_string() && st->as_string() != "UP")
+            out.push_back(path + ": " + std::string(st->as_string()));
+        collect_failing(obj, path, out, depth + 1);
+    }
+}
+
+bool parse_code(std::string_view s, unsigned& out) {
+    if (s.size() != 3) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && out >= 100 && out <= 999;
+}
+
+}  // namespace
+
+HealthVerdict evaluate_health(std::string_view body) {
+    HealthVerdict v;
+    json::error_code ec;
+    json::parse_options opt;
+    opt.max_depth = 64;
+    json::value doc = json::parse(body, ec, {}, opt);
+    if (ec) {
+        v.error = "health document is not valid JSON (" + ec.message() + ")";
+        return v;
+    }
+    if (!doc.is_object()) {
+        v.error = "health document is not a JSON object";
+        return v;
+    }
+    auto* st = doc.as_object().if_contains("status");
+    if (!st || !st->is_string()) {
+        v.error = "health document has no top-level \"status\" string";
+        return v;
+    }
+    v.status = std::string(st->as_string());
+    if (v.status == "UP")
+        v.state = ok;
+    else if (v.status == "DOWN" || v.status == "OUT_OF_SERVICE")
+        v.state = critical;
+    else if (v.status == "UNKNOWN")
+        v.state = unknown;
+    else
+        v.state = warning;
+    collect_failing(doc.as_object(), "", v.failing, 0);
+    return v;
+}
+
+std::optional<CodeList> parse_codes(std::string_view text, std::string& error) {
+    CodeList list;
+    while (true) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        auto dash = item.find('-');
+        unsigned lo = 0, hi = 0;
+        bool good = dash == std::string_view::npos
+                        ? parse_code(item, lo) && (hi = lo, true)
+                        : parse_code(item.substr(0, dash), lo) &&
+                              parse_code(item.substr(dash + 1), hi) && lo <= hi;
+        if (!good) {
+            error = "invalid status code list '" + sanitize(text, 60) +
+                    "' (expected e.g. 200,204,300-399)";
+            return std::nullopt;
+        }
+        list.emplace_back(lo, hi);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return list;
+}
+
+bool code_listed(const CodeList& list, unsigned code) {
+    for (auto [lo, hi] : list)
+        if (code >= lo && code <= hi) return true;
+    return false;
+}
+
+State default_code_state(unsigned code) {
+    if (code >= 200 && code <= 399) return ok;
+    if (code >= 400 && code <= 499) return warning;
+    return critical;
+}
+
+std::optional<std::string> unescape(std::string_view text, std::string& error) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\') {
+            out += text[i];
+            continue;
+        }
+        if (++i == text.size()) {
+            error = "--send ends with a lone '\\'";
+            return std::nullopt;
+        }
+        switch (text[i]) {
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case '\\': out += '\\'; break;
+            default:
+                error = std::string("unknown escape '\\") + text[i] + "' in --send (use \\n \\r \\t \\\\)";
+                return std::nullopt;
+        }
+    }
+    return out;
+}
+
+std::optional<std::pair<State, std::string>> parse_status_line(std::string_view line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    auto end = line.find_first_of(" :");
+    auto word = line.substr(0, end);
+    if (word != "OK" && word != "WARNING" && word != "CRITICAL" && word != "UNKNOWN")
+        return std::nullopt;
+    auto state = parse_state(word);
+    std::string_view rest = end == std::string_view::npos ? "" : line.substr(end);
+    while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
+    return std::make_pair(*state, std::string(rest));
+}
+
+}  // namespace heal::plugin

@@ -1,0 +1,38 @@
+// Pure decisions of check_worker: no I/O here, so every rule has a unit test.
+#pragma once
+
+#include "plugin.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace heal::plugin {
+
+/// Spring Boot Actuator style health document. Only the top-level "status" decides the state
+/// (UP ok; DOWN, OUT_OF_SERVICE critical; UNKNOWN unknown; anything else warning), so a nested
+/// "UP" can never make a "DOWN" look healthy. Non-UP components are listed, nested ones too.
+struct HealthVerdict {
+    State state = critical;
+    std::string status;                ///< the top-level status, "" when unreadable
+    std::vector<std::string> failing;  ///< "db: DOWN", "db/primary: OUT_OF_SERVICE"
+    std::string error;                 ///< why the document could not be read
+};
+HealthVerdict evaluate_health(std::string_view body);
+
+/// HTTP status code lists: "200,204,300-399".
+using CodeList = std::vector<std::pair<unsigned, unsigned>>;
+std::optional<CodeList> parse_codes(std::string_view text, std::string& error);
+bool code_listed(const CodeList& list, unsigned code);
+/// Without -e: 2xx and 3xx OK, 4xx WARNING, everything else CRITICAL (as check_http).
+State default_code_state(unsigned code);
+
+/// "\n", "\r", "\t", "\\" in --send text; anything else after '\' is an error.
+std::optional<std::string> unescape(std::string_view text, std::string& error);
+
+/// A Nagios-style status line "OK <message>" / "CRITICAL: <message>"; nullopt for anything else.
+std::optional<std::pair<State, std::string>> parse_status_line(std::string_view line);
+
+}  // namespace heal::plugin
