@@ -125,9 +125,9 @@ std::string Perfdata::format() const {
 }
 
 void Result::raise(State s, const std::string& why) {
-    if (worst(state_, s) == state_ && state_ != s) return;
-    if (state_ == s) {
-        summary_ = why + ", " + summary_;
+    if (s == ok) return;
+    if (worst(state_, s) == state_ && state_ != s) {
+        summary_ += ", " + why;  // a lesser problem is still worth a word at 3 a.m.
         return;
     }
     state_ = s;

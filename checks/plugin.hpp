@@ -63,7 +63,8 @@ public:
         state_ = s;
         summary_ = std::move(summary);
     }
-    /// Raises the state to `s` if worse, prefixing the summary with `why`.
+    /// Raises the state to `s` if worse (or equal), prefixing the summary with `why`;
+    /// a lesser problem leaves the state and is appended to the summary.
     void raise(State s, const std::string& why);
     void add_long(std::string line) { long_.push_back(std::move(line)); }
     void add_perf(Perfdata p) { perf_.push_back(std::move(p)); }

@@ -36,15 +36,24 @@ std::string where(const Target& t) {
 asio::awaitable<bool> connect(tcp::resolver& resolver, beast::tcp_stream& tcp_layer,
                               const Target& t, Clock::time_point deadline, ProbeResult& r) {
     const std::string& addr = t.address.empty() ? t.host : t.address;
-    auto [rec, eps] = co_await resolver.async_resolve(addr, std::to_string(t.port),
-                                                      tcp::resolver::numeric_service,
-                                                      as_tuple(use_awaitable));
-    if (rec) {
-        r.error = "cannot resolve " + addr + ": " + rec.message();
-        co_return false;
-    }
+    boost::system::error_code ec;
+    auto literal = asio::ip::make_address(addr, ec);
     tcp_layer.expires_at(deadline);
-    auto [ec, ep] = co_await tcp_layer.async_connect(eps, as_tuple(use_awaitable));
+    if (!ec) {
+        // A literal address needs no resolver (whose async form starts a thread).
+        std::tie(ec) = co_await tcp_layer.async_connect(tcp::endpoint(literal, t.port),
+                                                        as_tuple(use_awaitable));
+    } else {
+        auto [rec, eps] = co_await resolver.async_resolve(addr, std::to_string(t.port),
+                                                          tcp::resolver::numeric_service,
+                                                          as_tuple(use_awaitable));
+        if (rec) {
+            r.error = "cannot resolve " + addr + ": " + rec.message();
+            co_return false;
+        }
+        tcp_layer.expires_at(deadline);
+        std::tie(ec, std::ignore) = co_await tcp_layer.async_connect(eps, as_tuple(use_awaitable));
+    }
     if (ec) {
         r.timed_out = ec == beast::error::timeout;
         r.error = "cannot connect to " + where(t) + ": " + (r.timed_out ? "timed out" : ec.message());

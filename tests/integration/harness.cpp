@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,7 +83,9 @@ RunResult Child::wait(double timeout) {
     // grandchild holding the pipe, until the child has exited and nothing is readable).
     for (;;) {
         int status = 0;
-        pid_t w = ::waitpid(pid_, &status, WNOHANG);
+        rusage ru{};
+        pid_t w = ::wait4(pid_, &status, WNOHANG, &ru);
+        if (w == pid_) r.max_rss_kib = ru.ru_maxrss;
         pollfd pfd{out_fd_, POLLIN, 0};
         int ready = ::poll(&pfd, 1, w == pid_ ? 0 : 20);
         if (ready > 0) {

@@ -16,6 +16,7 @@ struct RunResult {
     int exit_code = -1;  ///< -1: killed by our timeout or a signal
     std::string output;  ///< stdout and stderr
     double seconds = 0;
+    long max_rss_kib = 0;  ///< peak resident memory of the child
 };
 
 /// A child process with its output going to a pipe we read when it finishes.

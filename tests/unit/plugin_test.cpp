@@ -130,8 +130,9 @@ TEST(Output, RaiseKeepsTheWorstState) {
     r.raise(warning, "slow");
     r.raise(ok, "ignored");
     r.raise(critical, "string not found");
+    r.raise(warning, "certificate expires in 5 day(s)");
     EXPECT_EQ(r.state(), critical);
-    EXPECT_EQ(r.summary(), "string not found, slow, HTTP 200");
+    EXPECT_EQ(r.summary(), "string not found, slow, HTTP 200, certificate expires in 5 day(s)");
     EXPECT_EQ(worst(unknown, ok), unknown);
     EXPECT_EQ(worst(unknown, warning), warning);
 }

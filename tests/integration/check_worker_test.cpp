@@ -1,0 +1,275 @@
+// check_worker, the real binary, against real HTTP, HTTPS and TCP servers on loopback
+// (tests/fixtures/worker_server.py).
+#include "harness.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+
+using namespace heal::test;
+
+class CheckWorkerTest : public ::testing::Test {
+protected:
+    static inline std::unique_ptr<TempDir> dir_;
+    static inline std::unique_ptr<Child> server_;
+    static inline boost::json::object ports_;
+
+    static void SetUpTestSuite() {
+        dir_ = std::make_unique<TempDir>();
+        const std::string certs = src_dir() + "/scripts/heal-dev-certs";
+        for (auto args : std::vector<std::vector<std::string>>{
+                 {certs, *dir_ / "main"},
+                 {certs, *dir_ / "other"},
+                 {certs, "--san", "DNS:other.example", *dir_ / "wrongname"},
+                 {certs, "--days", "5", *dir_ / "short"}}) {
+            auto r = run(args);
+            ASSERT_EQ(r.exit_code, 0) << r.output;
+        }
+        server_ = std::make_unique<Child>(
+            std::vector<std::string>{"/usr/bin/python3", src_dir() + "/tests/fixtures/worker_server.py",
+                                     dir_->path(), *dir_ / "ports.json"},
+            -1, *dir_ / "server.log");
+        ASSERT_TRUE(eventually([] { return !read_file(*dir_ / "ports.json").empty(); }, 10))
+            << read_file(*dir_ / "server.log");
+        ports_ = boost::json::parse(read_file(*dir_ / "ports.json")).as_object();
+    }
+    static void TearDownTestSuite() {
+        server_.reset();
+        dir_.reset();
+    }
+
+    static std::string port(const char* name) {
+        return std::to_string(ports_.at(name).as_int64());
+    }
+
+    RunResult cw(std::vector<std::string> args, const char* which = "http") {
+        std::vector<std::string> argv{build_dir() + "/check_worker", "-H", "127.0.0.1", "-p", port(which)};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, 30);
+    }
+    RunResult cws(std::vector<std::string> args, const char* which = "https",
+                  const std::string& ca = "main") {
+        std::vector<std::string> argv{build_dir() + "/check_worker", "-H", "localhost", "-S",
+                                      "-p", port(which), "--ca", *dir_ / (ca + "/ca.crt")};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, 30);
+    }
+};
+
+namespace {
+bool has(const RunResult& r, const std::string& s) { return r.output.find(s) != std::string::npos; }
+std::string first_line(const RunResult& r) { return r.output.substr(0, r.output.find('\n')); }
+}  // namespace
+
+TEST_F(CheckWorkerTest, Http200IsOkWithPerfdata) {
+    auto r = cw({"-u", "/ok"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(has(r, "WORKER OK: HTTP 200, 23 bytes in ")) << r.output;
+    EXPECT_TRUE(has(r, " | time=")) << r.output;
+    EXPECT_TRUE(has(r, "s;;;0;10.000 size=23B;;;0 status_code=200\n")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, Http404IsWarningAnd503Critical) {
+    EXPECT_EQ(cw({"-u", "/notfound"}).exit_code, 1);
+    auto r = cw({"-u", "/fail"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "WORKER CRITICAL: HTTP 503")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, ExpectedCodeListDecides) {
+    EXPECT_EQ(cw({"-u", "/notfound", "-e", "200,404"}).exit_code, 0);
+    auto r = cw({"-u", "/ok", "-e", "204,300-399"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "not in -e list")) << r.output;
+    EXPECT_EQ(cw({"-u", "/ok", "-e", "2000"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, StringMatchAndMiss) {
+    EXPECT_EQ(cw({"-u", "/ok", "-s", "worker ready"}).exit_code, 0);
+    auto r = cw({"-u", "/ok", "-s", "nope"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "string 'nope' not found")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, RegexMatchMissAndInvert) {
+    EXPECT_EQ(cw({"-u", "/ok", "-r", "ready: (all|some) good"}).exit_code, 0);
+    EXPECT_EQ(cw({"-u", "/ok", "-r", "^busy"}).exit_code, 2);
+    EXPECT_EQ(cw({"-u", "/ok", "-r", "good", "--invert-regex"}).exit_code, 2);
+    EXPECT_EQ(cw({"-u", "/ok", "-r", "bad", "--invert-regex"}).exit_code, 0);
+    auto r = cw({"-u", "/ok", "-r", "(unclosed"});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+}
+
+TEST_F(CheckWorkerTest, HealthUpIsOk) {
+    auto r = cw({"--health", "-u", "/health/up"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(has(r, "WORKER OK: health UP")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, HealthDownIsCriticalAndListsComponents) {
+    auto r = cw({"--health", "-u", "/health/down"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "WORKER CRITICAL: health DOWN (1 component(s) not UP)")) << r.output;
+    EXPECT_TRUE(has(r, "\ndb: DOWN\n")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, HealthOutOfServiceIsCritical) {
+    EXPECT_EQ(cw({"--health", "-u", "/health/oos"}).exit_code, 2);
+}
+
+TEST_F(CheckWorkerTest, NestedUpUnderDownIsCritical) {
+    auto r = cw({"--health", "-u", "/health/nested-up"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "health DOWN")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, HealthUnknownAndOtherStatuses) {
+    EXPECT_EQ(cw({"--health", "-u", "/health/unknown"}).exit_code, 3);
+    EXPECT_EQ(cw({"--health", "-u", "/health/degraded"}).exit_code, 1);
+    auto deep = cw({"--health", "-u", "/health/deep"});
+    EXPECT_EQ(deep.exit_code, 0) << deep.output;
+    EXPECT_TRUE(has(deep, "\ncache/redis: DOWN\n")) << deep.output;
+}
+
+TEST_F(CheckWorkerTest, MalformedHealthDocumentIsCriticalNotACrash) {
+    auto r = cw({"--health", "-u", "/health/malformed"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "not valid JSON")) << r.output;
+    auto html = cw({"--health", "-u", "/health/html"});
+    EXPECT_EQ(html.exit_code, 2) << html.output;
+}
+
+TEST_F(CheckWorkerTest, HundredMegabyteBodyIsCappedWithoutMemoryBlowup) {
+    for (const char* path : {"/big", "/big-stream"}) {
+        auto r = cw({"--health", "-u", path});
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_TRUE(has(r, "body larger than --max-size 1048576 bytes")) << r.output;
+        EXPECT_LT(r.max_rss_kib, 20 * 1024) << path;
+        EXPECT_LT(r.seconds, 5) << path;
+    }
+    auto plain = cw({"-u", "/big-stream", "--max-size", "1000"});
+    EXPECT_EQ(plain.exit_code, 0) << "status checks do not need the body: " << plain.output;
+    EXPECT_TRUE(has(plain, "over --max-size")) << plain.output;
+}
+
+TEST_F(CheckWorkerTest, HttpsWithTheTestCaIsOk) {
+    auto r = cws({"-u", "/ok"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(CheckWorkerTest, UntrustedCertificateIsCriticalUnlessInsecure) {
+    auto r = cws({"-u", "/ok"}, "https_untrusted");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "certificate verify failed")) << r.output;
+    EXPECT_EQ(cws({"-u", "/ok", "--insecure"}, "https_untrusted").exit_code, 0);
+}
+
+TEST_F(CheckWorkerTest, WrongHostnameIsCritical) {
+    auto r = cws({"-u", "/ok"}, "https_wrongname", "wrongname");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "hostname mismatch")) << r.output;
+    auto right = run({build_dir() + "/check_worker", "-H", "other.example", "-I", "127.0.0.1", "-S",
+                      "-p", port("https_wrongname"), "--ca", *dir_ / "wrongname/ca.crt", "-u", "/ok"});
+    EXPECT_EQ(right.exit_code, 0) << "-I connects, -H is the verified name: " << right.output;
+}
+
+TEST_F(CheckWorkerTest, CertificateExpiryThresholds) {
+    // The "short" certificate is valid 5 days: 4 or 5 full days left, by the clock.
+    auto ok = cws({"-u", "/ok", "-C", "3"}, "https_short", "short");
+    EXPECT_EQ(ok.exit_code, 0) << ok.output;
+    EXPECT_TRUE(has(ok, "cert_days=5;3") || has(ok, "cert_days=4;3")) << ok.output;
+    auto warn = cws({"-u", "/ok", "-C", "30,3"}, "https_short", "short");
+    EXPECT_EQ(warn.exit_code, 1) << warn.output;
+    EXPECT_TRUE(has(warn, "WORKER WARNING: certificate expires in ")) << warn.output;
+    auto crit = cws({"-u", "/ok", "-C", "30,10"}, "https_short", "short");
+    EXPECT_EQ(crit.exit_code, 2) << crit.output;
+    auto status_and_cert = cws({"-u", "/fail", "-C", "30,3"}, "https_short", "short");
+    EXPECT_EQ(status_and_cert.exit_code, 2) << "status and certificate in one run: "
+                                            << status_and_cert.output;
+    EXPECT_TRUE(has(status_and_cert, "certificate expires")) << status_and_cert.output;
+}
+
+TEST_F(CheckWorkerTest, ConnectionRefusedIsCritical) {
+    auto r = run({build_dir() + "/check_worker", "-H", "127.0.0.1", "-p", std::to_string(free_port())});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "Connection refused")) << r.output;
+}
+
+TEST_F(CheckWorkerTest, SilentServerTimesOutAsConfigured) {
+    auto r = cw({"-t", "1"}, "hang");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(has(r, "WORKER CRITICAL: timed out after 1.000 s")) << r.output;
+    EXPECT_GT(r.seconds, 0.9);
+    EXPECT_LT(r.seconds, 2.0);
+    EXPECT_EQ(cw({"-t", "0.5", "--timeout-result", "warning"}, "hang").exit_code, 1);
+    EXPECT_EQ(cw({"-t", "0.5", "--timeout-result", "unknown"}, "hang").exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, ResponseTimeThresholds) {
+    EXPECT_EQ(cw({"-u", "/slow?ms=300", "-w", "1", "-c", "2"}).exit_code, 0);
+    auto w = cw({"-u", "/slow?ms=300", "-w", "0.1", "-c", "2"});
+    EXPECT_EQ(w.exit_code, 1) << w.output;
+    EXPECT_TRUE(has(w, "WORKER WARNING: response time 0.3")) << w.output;
+    EXPECT_TRUE(has(w, "s;0.1;2;0;10.000")) << w.output;
+    auto c = cw({"-u", "/slow?ms=300", "-w", "0.1", "-c", "0.2"});
+    EXPECT_EQ(c.exit_code, 2) << c.output;
+}
+
+TEST_F(CheckWorkerTest, TcpStatusLines) {
+    struct Case { const char* word; int code; } cases[] = {
+        {"ok", 0}, {"warn", 1}, {"crit", 2}, {"unknown", 3}, {"garbage", 2}};
+    for (auto c : cases) {
+        auto r = cw({"--tcp", "--send", std::string("status ") + c.word + "\\n"}, "line");
+        EXPECT_EQ(r.exit_code, c.code) << c.word << ": " << r.output;
+    }
+    auto garbage = cw({"--tcp", "--send", "status garbage\\n"}, "line");
+    EXPECT_TRUE(has(garbage, "not a status line: 'hello there'")) << garbage.output;
+}
+
+TEST_F(CheckWorkerTest, TcpExpectLine) {
+    EXPECT_EQ(cw({"--tcp", "--send", "status ok\\n", "--expect-line", "workers busy"}, "line").exit_code, 0);
+    EXPECT_EQ(cw({"--tcp", "--send", "status ok\\n", "--expect-line", "idle"}, "line").exit_code, 2);
+}
+
+TEST_F(CheckWorkerTest, NetworkTextCannotInjectPerfdata) {
+    for (auto r : {cw({"--tcp", "--send", "status pipe\\n"}, "line"), cw({"-u", "/pipe", "-s", "OK"})}) {
+        auto line = first_line(r);
+        EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 1) << r.output;
+        EXPECT_EQ(line.substr(line.find('|')).find("injected"), std::string::npos) << r.output;
+    }
+}
+
+TEST_F(CheckWorkerTest, ExtraHeadersAreSentAndHostileOnesRefused) {
+    auto r = cw({"-u", "/echo-headers", "-k", "X-Heal-Test: yes", "-s", "X-Heal-Test: yes"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(cw({"-u", "/ok", "-k", "X-Bad: a\r\nX-Injected: b"}).exit_code, 3);
+    EXPECT_EQ(cw({"-u", "/ok", "-k", "no colon"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, RedirectsAreNotFollowedUnlessAsked) {
+    auto r = cw({"-u", "/redirect"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(has(r, "HTTP 302")) << r.output;
+    auto f = cw({"-u", "/redirect", "-f", "follow", "-s", "worker ready"});
+    EXPECT_EQ(f.exit_code, 0) << f.output;
+    EXPECT_TRUE(has(f, "HTTP 200")) << f.output;
+}
+
+TEST_F(CheckWorkerTest, BadArgumentsAreUnknownWithUsage) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"-w", "10:5"}, {"-c", "abc"}, {"--timeout-result", "maybe"}, {"--bogus"},
+             {"-u", "no-slash"}, {"-C", "x"}, {"--health", "--tcp"}, {"-t", "0"}}) {
+        auto r = cw(args);
+        EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.output;
+        EXPECT_TRUE(has(r, "WORKER UNKNOWN: ")) << r.output;
+        EXPECT_TRUE(has(r, "Usage: check_worker")) << r.output;
+    }
+    auto none = run({build_dir() + "/check_worker"});
+    EXPECT_EQ(none.exit_code, 3) << none.output;
+    EXPECT_EQ(run({build_dir() + "/check_worker", "--help"}).exit_code, 0);
+    auto v = run({build_dir() + "/check_worker", "-V"});
+    EXPECT_EQ(v.exit_code, 0);
+    EXPECT_TRUE(has(v, "check_worker 0.1.0")) << v.output;
+}
