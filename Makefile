@@ -23,7 +23,7 @@ INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests
 
-.PHONY: all deps deps-build deps-test deps-bench test bench bench-checks install clean
+.PHONY: all deps deps-build deps-test deps-bench test demo bench bench-checks install clean
 all: deps-build $(BINS)
 
 # `make` and `make test` install missing Debian packages themselves (quietly a no-op when
@@ -60,6 +60,10 @@ $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 test: deps-test $(BINS) $(TEST_BINS)
 	@tests/run-all $(B)
 
+# The whole loop, live, with real nagios4 on throwaway certificates (under a minute).
+demo: deps-test $(BINS)
+	@scripts/heal-demo $(B)
+
 $(B)/run-alternating: bench/run-alternating.c
 	@mkdir -p $(B)
 	$(CC) -O2 -Wall -o $@ $<
@@ -78,8 +82,11 @@ install: $(BINS)
 	  $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(B)/heal-listener $(DESTDIR)$(PREFIX)/sbin/heal-listener
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
-	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins
+	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
+	sed 's|@HEAL_CTL@|$(PREFIX)/bin/heal-ctl|' scripts/heal-event-handler \
+	  > $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
+	chmod 0755 $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

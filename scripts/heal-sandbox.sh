@@ -1,0 +1,269 @@
+# heal-sandbox.sh — sourced by `make demo` (scripts/heal-demo) and the end-to-end tests.
+# Builds a throwaway world in $SB: certificates, a worker serving a status page, heal-listener on
+# loopback, and Debian's nagios4 running as an ordinary process with every path in $SB.
+# Needs: SB (an empty directory), BUILD (built binaries), SRC (source tree). POSIX sh.
+
+SB_PIDS=""
+
+sb_log() { printf '%s\n' "$*" >&2; }
+
+sb_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Runs "$@" in the background with output to a file; remembers the pid for sb_cleanup.
+sb_spawn() { # LOGFILE CMD...
+    _log=$1; shift
+    "$@" >"$_log" 2>&1 </dev/null &
+    SB_PIDS="$SB_PIDS $!"
+    echo $!
+}
+
+sb_cleanup() {
+    for _p in $SB_PIDS; do kill "$_p" 2>/dev/null; done
+    [ -f "$SB/worker/worker.pid" ] && kill "$(cat "$SB/worker/worker.pid")" 2>/dev/null
+    sleep 0.2
+    for _p in $SB_PIDS; do kill -9 "$_p" 2>/dev/null; done
+    [ -f "$SB/worker/worker.pid" ] && kill -9 "$(cat "$SB/worker/worker.pid")" 2>/dev/null
+    SB_PIDS=""
+}
+
+# Waits until FILE contains the fixed string TEXT; prints the matching line. TIMEOUT seconds.
+sb_wait_for() { # FILE TEXT TIMEOUT
+    _end=$(( $(date +%s) + $3 ))
+    while [ "$(date +%s)" -le "$_end" ]; do
+        if [ -f "$1" ] && grep -F -m1 -- "$2" "$1"; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+sb_certs() {
+    "$SRC/scripts/heal-dev-certs" "$SB/certs" >/dev/null
+}
+
+# The worker: python3's http.server on WORKER_PORT, started by a daemonizing start script.
+sb_worker_scripts() {
+    WORKER_PORT=${WORKER_PORT:-$(sb_free_port)}
+    mkdir -p "$SB/worker/www"
+    echo "worker ready" >"$SB/worker/www/index.html"
+    cat >"$SB/worker/restart" <<EOF
+#!/bin/sh
+# Restart the sample worker; daemonizes it and returns once it answers.
+[ -f "$SB/worker/worker.pid" ] && kill "\$(cat "$SB/worker/worker.pid")" 2>/dev/null
+setsid python3 -m http.server $WORKER_PORT --bind 127.0.0.1 --directory "$SB/worker/www" \\
+    >>"$SB/worker/worker.log" 2>&1 </dev/null &
+echo \$! >"$SB/worker/worker.pid"
+i=0
+while [ \$i -lt 50 ]; do
+    if "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 1 >/dev/null; then
+        echo "worker up on port $WORKER_PORT, pid \$(cat "$SB/worker/worker.pid")"
+        exit 0
+    fi
+    sleep 0.1; i=\$((i + 1))
+done
+echo "worker did not come up"
+exit 1
+EOF
+    cat >"$SB/worker/broken-restart" <<'EOF'
+#!/bin/sh
+echo "cannot restart: /opt/broken/bin/worker: No such file or directory" >&2
+exit 1
+EOF
+    cat >"$SB/worker/status" <<EOF
+#!/bin/sh
+exec "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 2
+EOF
+    chmod 0755 "$SB/worker/restart" "$SB/worker/broken-restart" "$SB/worker/status"
+}
+
+sb_worker_start() {
+    "$SB/worker/restart" >/dev/null
+}
+
+sb_listener_config() {
+    LISTENER_PORT=${LISTENER_PORT:-$(sb_free_port)}
+    cat >"$SB/heal.ini" <<EOF
+[listener]
+listen = 127.0.0.1:$LISTENER_PORT
+allow = 127.0.0.1, ::1
+cert = certs/server.crt
+key = certs/server.key
+client_ca = certs/ca.crt
+audit_log = audit.jsonl
+timeout = 10
+
+[service worker]
+restart = worker/restart
+status = worker/status
+
+[service broken]
+restart = worker/broken-restart
+EOF
+    cat >"$SB/heal-ctl.ini" <<EOF
+[client]
+port = $LISTENER_PORT
+cert = certs/client.crt
+key = certs/client.key
+ca = certs/ca.crt
+timeout = 15
+EOF
+}
+
+sb_listener_start() {
+    sb_listener_config
+    sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
+    sb_wait_for "$SB/listener.log" "listening on" 10 >/dev/null
+}
+
+# Nagios 4 as an ordinary process: every path in $SB, 1-second intervals, event handlers on.
+sb_nagios_config() {
+    DEAD_PORT=${DEAD_PORT:-$(sb_free_port)}
+    mkdir -p "$SB/nagios/rw" "$SB/nagios/tmp" "$SB/nagios/checkresults" "$SB/nagios/eh-state"
+    _user=$(id -un) _group=$(id -gn)
+    N=$SB/nagios
+    cat >"$N/nagios.cfg" <<EOF
+log_file=$N/nagios.log
+cfg_file=$N/objects.cfg
+resource_file=$N/resource.cfg
+object_cache_file=$N/objects.cache
+precached_object_file=$N/objects.precache
+status_file=$N/status.dat
+status_update_interval=1
+command_file=$N/rw/nagios.cmd
+check_external_commands=1
+query_socket=$N/rw/nagios.qh
+lock_file=$N/nagios.lock
+temp_file=$N/nagios.tmp
+temp_path=$N/tmp
+check_result_path=$N/checkresults
+state_retention_file=$N/retention.dat
+retain_state_information=0
+use_retained_program_state=0
+use_retained_scheduling_info=0
+debug_file=$N/debug.log
+debug_level=0
+nagios_user=$_user
+nagios_group=$_group
+interval_length=1
+check_result_reaper_frequency=1
+max_service_check_spread=1
+max_host_check_spread=1
+service_inter_check_delay_method=n
+host_inter_check_delay_method=n
+enable_event_handlers=1
+event_handler_timeout=30
+enable_notifications=1
+enable_flap_detection=0
+use_syslog=0
+log_notifications=1
+log_event_handlers=1
+log_external_commands=1
+log_initial_states=1
+log_service_retries=1
+check_for_updates=0
+bare_update_check=1
+illegal_macro_output_chars=\`~\$&|'"<>
+EOF
+    cat >"$N/resource.cfg" <<EOF
+\$USER1\$=$BUILD
+\$USER2\$=$SRC/scripts
+\$USER3\$=$SB
+EOF
+    cat >"$N/objects.cfg" <<EOF
+define timeperiod {
+    timeperiod_name 24x7
+    alias           always
+    sunday 00:00-24:00
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+}
+define command {
+    command_name check_worker
+    command_line \$USER1\$/check_worker -H \$HOSTADDRESS\$ -p \$ARG1\$ -t 2
+}
+define command {
+    command_name heal-event-handler
+    command_line \$USER2\$/heal-event-handler --heal-ctl \$USER1\$/heal-ctl --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --timeout 15 --nagios-host \$HOSTNAME\$ --nagios-service \$SERVICEDESC\$ \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
+}
+define command {
+    command_name notify-file
+    command_line /usr/bin/printf "%s\n" "\$NOTIFICATIONTYPE\$ \$HOSTNAME\$/\$SERVICEDESC\$ \$SERVICESTATE\$ \$NOTIFICATIONCOMMENT\$" >> \$USER3\$/notifications.log
+}
+define contact {
+    contact_name                  oncall
+    alias                         On call
+    service_notification_period   24x7
+    host_notification_period      24x7
+    service_notification_options  w,u,c,r
+    host_notification_options     d,r
+    service_notification_commands notify-file
+    host_notification_commands    notify-file
+}
+define host {
+    host_name             worker-host
+    alias                 sample worker host
+    address               127.0.0.1
+    max_check_attempts    1
+    check_period          24x7
+    contacts              oncall
+    notification_period   24x7
+    notification_interval 0
+}
+define service {
+    name                  heal-service
+    register              0
+    max_check_attempts    3
+    check_interval        1
+    retry_interval        1
+    check_period          24x7
+    notification_period   24x7
+    notification_interval 0
+    notification_options  c,r
+    contacts              oncall
+    event_handler_enabled 1
+}
+define service {
+    use                 heal-service
+    host_name           worker-host
+    service_description worker
+    check_command       check_worker!$WORKER_PORT
+    event_handler       heal-event-handler!worker
+}
+EOF
+    # A worker whose restart script fails: the event handler must page a human.
+    [ "${SB_BROKEN:-1}" = 1 ] && cat >>"$N/objects.cfg" <<EOF
+define service {
+    use                 heal-service
+    host_name           worker-host
+    service_description broken-worker
+    check_command       check_worker!$DEAD_PORT
+    event_handler       heal-event-handler!broken
+}
+EOF
+    return 0
+}
+
+# Prints "STATE CHECKED" (e.g. "0 1") for a service from status.dat.
+sb_service_status() { # DESCRIPTION
+    awk -v svc="$1" '
+        /servicestatus \{/ { b = 1; d = ""; s = ""; c = "" }
+        b && /^[ \t]*service_description=/ { sub(/^[^=]*=/, ""); d = $0 }
+        b && /^[ \t]*current_state=/ { sub(/^[^=]*=/, ""); s = $0 }
+        b && /^[ \t]*has_been_checked=/ { sub(/^[^=]*=/, ""); c = $0 }
+        b && /^[ \t]*}/ { if (d == svc) print s, c; b = 0 }' "$SB/nagios/status.dat" 2>/dev/null
+}
+
+sb_nagios_start() {
+    if ! nagios4 -v "$SB/nagios/nagios.cfg" >"$SB/nagios/verify.log" 2>&1; then
+        sb_log "nagios4 -v failed:"; cat "$SB/nagios/verify.log" >&2
+        return 1
+    fi
+    sb_spawn "$SB/nagios/stdout.log" nagios4 "$SB/nagios/nagios.cfg" >/dev/null
+    sb_wait_for "$SB/nagios/nagios.log" "Successfully launched command file worker" 15 >/dev/null ||
+        sb_wait_for "$SB/nagios/nagios.log" "LOG VERSION" 5 >/dev/null
+}

@@ -1,0 +1,92 @@
+#!/bin/sh
+# End to end with real Debian nagios4: check_worker as the check, heal-event-handler as the
+# event handler, heal-ctl -> heal-listener on loopback, a real worker. Prints PASS/FAIL/SKIP.
+set -u
+SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HEAL_BUILD:-$SRC/build}
+if ! command -v nagios4 >/dev/null 2>&1; then
+    echo "SKIP nagios: nagios4 is not installed (apt-get install nagios4-core) — THE LOOP WAS NOT TESTED"
+    exit 0
+fi
+SB=$(mktemp -d /tmp/heal-e2e-nagios.XXXXXX)
+. "$SRC/scripts/heal-sandbox.sh"
+trap 'sb_cleanup; [ "${KEEP:-0}" = 1 ] || rm -rf "$SB"' EXIT
+trap 'exit 1' INT TERM
+failed=0
+pass() { echo "PASS nagios: $1"; }
+fail() { echo "FAIL nagios: $1"; failed=1; }
+now() { date +%s.%N; }
+NLOG=$SB/nagios/nagios.log
+
+sb_certs
+sb_worker_scripts
+sb_worker_start
+sb_listener_start || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
+sb_nagios_config
+sb_nagios_start || { fail "nagios4 did not start"; cat "$SB/nagios/stdout.log"; exit 1; }
+
+# 1. A healthy worker is OK in Nagios.
+i=0
+while [ "$(sb_service_status worker)" != "0 1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ "$(sb_service_status worker)" = "0 1" ]; then
+    pass "healthy worker is OK"
+else
+    fail "healthy worker is not OK after 10 s (status: $(sb_service_status worker))"
+fi
+
+# 2. Kill it: CRITICAL SOFT -> event handler -> heal-ctl -> heal-listener restart -> OK again.
+old_pid=$(cat "$SB/worker/worker.pid")
+t_kill=$(now)
+kill "$old_pid"
+if sb_wait_for "$NLOG" "SERVICE ALERT: worker-host;worker;CRITICAL;SOFT;1;" 15 >/dev/null; then
+    pass "killed worker goes CRITICAL SOFT"
+else
+    fail "no CRITICAL SOFT alert after the kill"
+fi
+if sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;worker;CRITICAL;SOFT;2;" 15 >/dev/null; then
+    pass "event handler fired on SOFT attempt 2"
+else
+    fail "event handler did not fire on SOFT 2"
+fi
+if recovery=$(sb_wait_for "$NLOG" "SERVICE ALERT: worker-host;worker;OK;" 30); then
+    t_ok=$(now)
+    pass "Nagios logged the recovery: $recovery"
+    echo "MEASURE kill-to-recovery: $(awk -v a="$t_kill" -v b="$t_ok" 'BEGIN { printf "%.1f", b - a }') s"
+else
+    fail "no recovery within 30 s of the kill"
+fi
+comment=$(sb_wait_for "$NLOG" "EXTERNAL COMMAND: ADD_SVC_COMMENT;worker-host;worker;" 5)
+id=$(printf '%s' "$comment" | sed -n 's/.*request id \([0-9a-f-]*\).*/\1/p')
+if [ -n "$id" ] && grep -F "\"id\":\"$id\"" "$SB/audit.jsonl" | grep -q '"verb":"restart","service":"worker","outcome":"ok"'; then
+    pass "the Nagios comment names the audited restart ($id)"
+else
+    fail "no ADD_SVC_COMMENT with an audited request id (comment: '$comment')"
+fi
+new_pid=$(cat "$SB/worker/worker.pid")
+if [ "$new_pid" != "$old_pid" ] && "$BUILD/check_worker" -H 127.0.0.1 -p "$WORKER_PORT" >/dev/null; then
+    pass "a new worker process ($new_pid) answers"
+else
+    fail "the worker was not restarted"
+fi
+
+# 3. A worker whose restart script fails: the handler pages a human.
+if sb_wait_for "$NLOG" "EXTERNAL COMMAND: SEND_CUSTOM_SVC_NOTIFICATION;worker-host;broken-worker;" 20 >/dev/null &&
+    sb_wait_for "$NLOG" "SERVICE NOTIFICATION: oncall;worker-host;broken-worker;CUSTOM (CRITICAL)" 10 >/dev/null; then
+    pass "failed restart escalates with a custom notification"
+else
+    fail "no custom notification for the broken worker"
+fi
+sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;broken-worker;CRITICAL;HARD;3;" 10 >/dev/null
+sleep 0.5
+n=$(grep -c '"verb":"restart","service":"broken"' "$SB/audit.jsonl")
+if [ "$n" -eq 1 ]; then
+    pass "acted once per problem (no second restart on HARD)"
+else
+    fail "broken was restarted $n times"
+fi
+if [ "$failed" = 1 ]; then
+    echo "--- nagios.log"; tail -40 "$NLOG"
+    echo "--- event-handler.log"; cat "$SB/event-handler.log" 2>/dev/null
+    echo "--- listener.log"; tail -20 "$SB/listener.log"
+fi
+exit $failed

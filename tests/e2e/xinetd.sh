@@ -1,0 +1,77 @@
+#!/bin/sh
+# End to end with real Debian xinetd: heal-ctl -> xinetd -> heal-listener --inetd.
+# The listener's own allowlist must refuse a peer that xinetd lets through.
+set -u
+SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HEAL_BUILD:-$SRC/build}
+if ! command -v xinetd >/dev/null 2>&1; then
+    echo "SKIP xinetd: xinetd is not installed (apt-get install xinetd) — INETD MODE WAS NOT TESTED"
+    exit 0
+fi
+SB=$(mktemp -d /tmp/heal-e2e-xinetd.XXXXXX)
+. "$SRC/scripts/heal-sandbox.sh"
+trap 'sb_cleanup; [ "${KEEP:-0}" = 1 ] || rm -rf "$SB"' EXIT
+trap 'exit 1' INT TERM
+failed=0
+pass() { echo "PASS xinetd: $1"; }
+fail() { echo "FAIL xinetd: $1"; failed=1; }
+
+sb_certs
+sb_worker_scripts
+sb_listener_config
+XPORT=$(sb_free_port)
+cat >"$SB/xinetd.conf" <<EOF
+defaults
+{
+}
+service heal
+{
+    type           = UNLISTED
+    id             = heal-e2e
+    port           = $XPORT
+    socket_type    = stream
+    protocol       = tcp
+    wait           = no
+    user           = $(id -un)
+    server         = $BUILD/heal-listener
+    server_args    = --inetd -c $SB/heal.ini
+    bind           = 127.0.0.1
+    only_from      = 127.0.0.0/8
+    per_source     = 10
+    instances      = 20
+    cps            = 50 10
+    log_type       = FILE $SB/xinetd-service.log
+    log_on_success = PID HOST DURATION EXIT
+    log_on_failure = HOST ATTEMPT
+}
+EOF
+sb_spawn "$SB/xinetd.out" xinetd -dontfork -stayalive -f "$SB/xinetd.conf" \
+    -pidfile "$SB/xinetd.pid" -filelog "$SB/xinetd.log" >/dev/null
+if ! sb_wait_for "$SB/xinetd.log" "Started working" 10 >/dev/null; then
+    fail "xinetd did not start"
+    cat "$SB/xinetd.out" "$SB/xinetd.log" 2>/dev/null
+    exit 1
+fi
+
+ctl() { "$BUILD/heal-ctl" -c "$SB/heal-ctl.ini" -H 127.0.0.1 -p "$XPORT" "$@"; }
+
+out=$(ctl restart worker 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^HEAL OK: restart worker on 127.0.0.1"; then
+    pass "heal-ctl restart works through xinetd + heal-listener --inetd"
+else
+    fail "restart through xinetd: exit $rc: $out"
+fi
+if tail -n 1 "$SB/audit.jsonl" | grep -q '"verb":"restart","service":"worker","outcome":"ok"'; then
+    pass "the inetd instance wrote the audit record"
+else
+    fail "no audit record for the inetd request"
+fi
+
+out=$(ctl -b 127.0.0.2 status worker 2>&1); rc=$?
+if [ $rc -eq 3 ] && tail -n 1 "$SB/audit.jsonl" | grep -q '"peer":"127.0.0.2:[0-9]*".*"reason":"not_allowed"'; then
+    pass "a peer outside the listener's allowlist is refused under xinetd too"
+else
+    fail "127.0.0.2 was not refused: exit $rc: $out; audit: $(tail -n 1 "$SB/audit.jsonl")"
+fi
+[ "$failed" = 1 ] && { echo "--- xinetd.log"; cat "$SB/xinetd.log" "$SB/xinetd-service.log" 2>/dev/null; }
+exit $failed
