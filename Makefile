@@ -23,7 +23,7 @@ INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests
 
-.PHONY: all deps deps-build deps-test deps-bench test demo bench bench-checks install clean
+.PHONY: all deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener install clean
 all: deps-build $(BINS)
 
 # `make` and `make test` install missing Debian packages themselves (quietly a no-op when
@@ -72,9 +72,11 @@ deps-bench:
 	@scripts/heal-deps bench
 
 # Measurements, not tests: side by side with the anchor tools, in one run.
-bench: bench-checks
+bench: bench-checks bench-listener
 bench-checks: deps-bench $(B)/check_worker $(B)/run-alternating
 	python3 bench/bench_checks.py $(B)
+bench-listener: deps-bench $(B)/heal-listener $(B)/heal-ctl $(B)/run-alternating
+	python3 bench/bench_listener.py $(B)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
