@@ -76,7 +76,7 @@ std::string format_request(std::string_view verb, std::string_view service) {
            "\n";
 }
 
-std::string to_json_line(const Reply& r) {
+json::object to_json(const Reply& r) {
     json::object o;
     o["id"] = r.id;
     o["outcome"] = r.outcome;
@@ -90,8 +90,10 @@ std::string to_json_line(const Reply& r) {
     o["truncated"] = r.truncated;
     o["duration_ms"] = r.duration_ms;
     if (!r.running_id.empty()) o["running_id"] = r.running_id;
-    return json::serialize(o) + "\n";
+    return o;
 }
+
+std::string to_json_line(const Reply& r) { return json::serialize(to_json(r)) + "\n"; }
 
 namespace {
 

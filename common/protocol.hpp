@@ -6,6 +6,8 @@
 // One request per connection. The line format is deliberately typable in `openssl s_client`.
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +56,9 @@ struct Reply {
     std::string running_id;  ///< for reason "busy": the id of the action holding the service
 };
 
+/// The reply as a JSON object: the one place that names the reply's fields (the audit record
+/// builds on it).
+boost::json::object to_json(const Reply& r);
 std::string to_json_line(const Reply& r);
 /// Strict: every field typed as documented; unknown fields ignored (forward compatibility).
 std::optional<Reply> parse_reply(std::string_view text, std::string& error);

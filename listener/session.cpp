@@ -35,8 +35,6 @@ std::string conn_tag(std::uint64_t conn, const tcp::endpoint& peer) {
     return "#" + std::to_string(conn) + " " + endpoint_text(peer);
 }
 
-json::value opt(const std::optional<int>& v) { return v ? json::value(*v) : json::value(nullptr); }
-
 /// Everything known about one request, in audit-record shape.
 struct Record {
     std::uint64_t conn = 0;
@@ -47,24 +45,14 @@ struct Record {
     bool timed_out = false;
 
     json::object to_json() const {
-        json::object o;
-        o["id"] = reply.id;
+        json::object o = heal::to_json(reply);
+        o.erase("output");  // the audit keeps an excerpt, the reply the whole (capped) output
+        o["output_excerpt"] = reply.output.substr(0, audit_output_excerpt);
         o["conn"] = conn;
         o["peer"] = peer;
         o["subject"] = cert.subject;
         o["fingerprint_sha256"] = cert.sha256;
-        o["verb"] = reply.verb;
-        o["service"] = reply.service;
-        o["outcome"] = reply.outcome;
-        o["reason"] = reply.reason;
-        o["message"] = reply.message;
-        o["exit_code"] = opt(reply.exit_code);
-        o["signal"] = opt(reply.signal);
         o["timed_out"] = timed_out;
-        o["duration_ms"] = reply.duration_ms;
-        o["output_excerpt"] = reply.output.substr(0, audit_output_excerpt);
-        o["truncated"] = reply.truncated;
-        if (!reply.running_id.empty()) o["running_id"] = reply.running_id;
         if (!request.empty()) o["request"] = request;
         return o;
     }
