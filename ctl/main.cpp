@@ -122,11 +122,25 @@ int main(int argc, char** argv) {
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(r.duration_ms) / 1000.0);
+    std::string message = r.message, output = r.output, perfdata;
+    if (verb == "status" && r.outcome != "refused" && !output.empty()) {
+        // As a Nagios check, the status script's own first line is the news: it becomes the
+        // summary, its perfdata stays perfdata, the rest stays long output.
+        auto eol = output.find('\n');
+        message = output.substr(0, eol);
+        output = eol == std::string::npos ? "" : output.substr(eol + 1);
+        if (auto bar = message.find('|'); bar != std::string::npos) {
+            perfdata = heal::printable(std::string_view(message).substr(bar + 1), 1000);
+            message.erase(bar);
+        }
+        while (!message.empty() && message.back() == ' ') message.pop_back();
+    }
     std::cout << "HEAL " << word_for(verb, r, code) << ": " << verb << " " << service << " on "
-              << opt.host << ": " << heal::printable(r.message, 300) << " (" << secs
-              << " s, id " << r.id << ")";
+              << opt.host << ": " << heal::printable(message, 300) << " (" << secs << " s, id "
+              << r.id << ")";
     if (r.truncated) std::cout << " [output truncated]";
-    std::cout << "\n" << r.output;
-    if (!r.output.empty() && r.output.back() != '\n') std::cout << "\n";
+    if (!perfdata.empty()) std::cout << " |" << perfdata;
+    std::cout << "\n" << output;
+    if (!output.empty() && output.back() != '\n') std::cout << "\n";
     return code;
 }

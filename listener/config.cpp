@@ -112,6 +112,18 @@ struct Builder {
 
 }  // namespace
 
+std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
+    std::vector<std::string> out;
+    if (::geteuid() == 0)
+        out.push_back("running as root: every script runs as root too; prefer an unprivileged "
+                      "user (User=heal) with sudo rules for fixed commands (see heal-listener(8))");
+    struct stat st {};
+    if (::stat(cfg.key.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        out.push_back("private key '" + cfg.key + "' is readable by every user on this host; "
+                      "chmod o-r it");
+    return out;
+}
+
 ListenerConfig load_listener_config(const std::string& path) {
     Builder b;
     b.cfg.path = path;

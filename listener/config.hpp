@@ -32,6 +32,10 @@ struct ListenerConfig {
     double timeout_for(const ServiceConfig& s) const { return s.timeout > 0 ? s.timeout : timeout; }
 };
 
+/// Things that work but deserve an operator's look: running as root (every script then runs as
+/// root), a private key that anyone on the host can read.
+std::vector<std::string> config_warnings(const ListenerConfig& cfg);
+
 /// Loads and validates `path`. Throws ConfigError naming the file, line and key.
 /// Relative paths in the file are relative to the file's folder.
 ListenerConfig load_listener_config(const std::string& path);

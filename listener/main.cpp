@@ -21,14 +21,16 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // Under inetd, fds 1 and 2 are the client's socket: everything goes to syslog.
+    if (inetd) heal::log::use_syslog("heal-listener");
     heal::RuntimePtr rt;
     try {
         rt = heal::make_runtime(config);
     } catch (const std::exception& e) {
-        if (inetd) heal::log::use_syslog("heal-listener");
         heal::log::error(e.what());
         return 1;
     }
+    for (const auto& w : heal::config_warnings(rt->cfg)) heal::log::warning(w);
     if (check_config) {
         std::cout << config << ": OK (" << rt->cfg.services.size() << " service(s), "
                   << rt->cfg.listen.size() << " listen address(es))\n";

@@ -146,8 +146,8 @@ int run_daemon(const std::string& config_path, RuntimePtr rt) {
 int run_inetd(RuntimePtr rt) {
     std::signal(SIGPIPE, SIG_IGN);
     // fds 0, 1 and 2 are all the client's socket: anything written to stdout or stderr would go
-    // to the peer outside TLS. Keep one duplicate for asio, point 0-2 at /dev/null, log to syslog.
-    log::use_syslog("heal-listener");
+    // to the peer outside TLS. Keep one duplicate for asio, point 0-2 at /dev/null (main() has
+    // already sent the log to syslog).
     int sock_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
     int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) {

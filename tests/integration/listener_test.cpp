@@ -70,7 +70,7 @@ protected:
         script("slow", "sleep 1\necho slow done\n");
         script("hang", "sleep 300 &\necho $! > " + d + "/grandchild.pid\nsleep 300\n");
         script("daemon", "sleep 300 &\necho $! > " + d + "/daemon.pid\necho started\n");
-        script("warn", "echo 'WARNING: queue at 80%'\nexit 1\n");
+        script("warn", "echo 'WARNING: queue at 80% | queue=80%;70;90'\necho 'consumer 3 slow'\nexit 1\n");
         script("chatty", "head -c 200000 /dev/zero | tr '\\0' x\n");
         script("env", "env\n");
         write_config();
@@ -256,8 +256,10 @@ TEST_F(ListenerTest, DaemonizingScriptDoesNotHoldTheReply) {
 TEST_F(ListenerTest, StatusExitCodeIsTheNagiosState) {
     auto warn = ctl({"status", "warn"});
     EXPECT_EQ(warn.exit_code, 1) << warn.output;
-    EXPECT_TRUE(contains(warn.output, "HEAL WARNING: status warn")) << warn.output;
-    EXPECT_TRUE(contains(warn.output, "\nWARNING: queue at 80%\n")) << warn.output;
+    // The script's first line leads, its perfdata stays at the end, the rest is long output.
+    EXPECT_EQ(warn.output.substr(0, 63), "HEAL WARNING: status warn on 127.0.0.1: WARNING: queue at 80% (")
+        << warn.output;
+    EXPECT_TRUE(contains(warn.output, ") | queue=80%;70;90\nconsumer 3 slow\n")) << warn.output;
     auto ok = ctl({"status", "web"});
     EXPECT_EQ(ok.exit_code, 0) << ok.output;
     auto refused = ctl({"status", "nosuch"});
@@ -482,6 +484,19 @@ TEST_F(ListenerTest, CheckConfigValidates) {
     auto bad = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
     EXPECT_EQ(bad.exit_code, 1);
     EXPECT_TRUE(contains(bad.output, "bad.ini:10: unknown key 'colour'")) << bad.output;
+}
+
+TEST_F(ListenerTest, WarnsAboutAWorldReadableKey) {
+    auto quiet = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_FALSE(contains(quiet.output, "readable by every user")) << quiet.output;
+    write_file(dir_ / "open.key", read_file(cert("main", "server.key")), 0644);
+    auto text = config_text();
+    text.replace(text.find(cert("main", "server.key")), cert("main", "server.key").size(),
+                 dir_ / "open.key");
+    write_file(dir_ / "open.ini", text);
+    auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "open.ini"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "open.key' is readable by every user")) << r.output;
 }
 
 // --inetd: the test plays xinetd: it accepts the connection and hands the socket over as fd 0.
