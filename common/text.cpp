@@ -59,6 +59,44 @@ std::string printable(std::string_view s, std::size_t max_len) {
     return out;
 }
 
+namespace {
+/// Length of the valid UTF-8 sequence at s[i] (RFC 3629), or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    auto in = [&](std::size_t k, unsigned lo, unsigned hi) {
+        return i + k < s.size() && b(k) >= lo && b(k) <= hi;
+    };
+    unsigned c = b(0);
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+    if (c == 0xE0) return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if (c == 0xED) return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if (c == 0xF0) return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3)
+        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    if (c == 0xF4) return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    return 0;
+}
+}  // namespace
+
+std::string valid_utf8(std::string_view s, std::size_t max_bytes, bool* cut) {
+    static constexpr std::string_view replacement = "\xEF\xBF\xBD";
+    std::string out;
+    out.reserve(std::min(s.size(), max_bytes));
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t n = utf8_sequence(s, i);
+        std::string_view piece = n ? s.substr(i, n) : replacement;
+        if (out.size() + piece.size() > max_bytes) break;
+        out += piece;
+        i += n ? n : 1;
+    }
+    if (cut) *cut = i < s.size();
+    return out;
+}
+
 std::string new_uuid() {
     unsigned char b[16];
     if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");

@@ -22,6 +22,11 @@ bool parse_seconds(std::string_view s, double max, double& out);
 /// Replaces bytes that would break a one-line human message (control chars) with '?'.
 std::string printable(std::string_view s, std::size_t max_len = 200);
 
+/// Valid UTF-8 for JSON: each invalid byte becomes U+FFFD. At most `max_bytes` long, never cut
+/// inside a character; `cut` (if given) says whether anything was left out.
+std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string::npos,
+                       bool* cut = nullptr);
+
 /// A random version-4 UUID from OpenSSL's CSPRNG.
 std::string new_uuid();
 

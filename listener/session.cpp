@@ -47,7 +47,7 @@ struct Record {
     json::object to_json() const {
         json::object o = heal::to_json(reply);
         o.erase("output");  // the audit keeps an excerpt, the reply the whole (capped) output
-        o["output_excerpt"] = reply.output.substr(0, audit_output_excerpt);
+        o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
         o["conn"] = conn;
         o["peer"] = peer;
         o["subject"] = cert.subject;
@@ -98,8 +98,10 @@ struct ConnectionCount {
 void apply_result(Reply& r, const ActionResult& a, Record& rec) {
     r.exit_code = a.exit_code;
     r.signal = a.signal;
-    r.output = a.output;
-    r.truncated = a.truncated;
+    // JSON carries text: bytes that are not UTF-8 (Latin-1, binary) become U+FFFD, within the cap.
+    bool cut = false;
+    r.output = valid_utf8(a.output, max_output_bytes, &cut);
+    r.truncated = a.truncated || cut;
     r.duration_ms = a.duration_ms;
     rec.timed_out = a.timed_out;
     if (!a.exec_error.empty()) {

@@ -73,6 +73,7 @@ protected:
         script("warn", "echo 'WARNING: queue at 80% | queue=80%;70;90'\necho 'consumer 3 slow'\nexit 1\n");
         script("chatty", "head -c 200000 /dev/zero | tr '\\0' x\n");
         script("env", "env\n");
+        script("latin1", "printf 'caf\\351 \\377\\n'\n");
         write_config();
         start_listener();
     }
@@ -114,7 +115,8 @@ protected:
                "[service daemon]\nstart = bin/daemon\n"
                "[service warn]\nstatus = bin/warn\n"
                "[service chatty]\nstatus = bin/chatty\n"
-               "[service envdump]\nstatus = bin/env\n" + extra_services;
+               "[service envdump]\nstatus = bin/env\n"
+               "[service latin1]\nstatus = bin/latin1\n" + extra_services;
     }
 
     void write_config(const std::string& extra_listener = "", const std::string& extra = "") {
@@ -284,6 +286,13 @@ TEST_F(ListenerTest, OutputIsCappedAndFlagged) {
     EXPECT_TRUE(reply.at("truncated").as_bool());
     EXPECT_TRUE(last_audit().at("truncated").as_bool());
     EXPECT_EQ(str(last_audit(), "output_excerpt").size(), 512u);
+}
+
+TEST_F(ListenerTest, OutputThatIsNotUtf8StillMakesAReadableReply) {
+    auto r = ctl({"--json", "status", "latin1"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(str(parse_object(r.output), "output"), "caf\xEF\xBF\xBD \xEF\xBF\xBD\n");
+    EXPECT_EQ(str(last_audit(), "output_excerpt"), "caf\xEF\xBF\xBD \xEF\xBF\xBD\n");
 }
 
 TEST_F(ListenerTest, ScriptGetsFixedMinimalEnvironment) {

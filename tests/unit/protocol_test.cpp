@@ -1,4 +1,5 @@
 #include "protocol.hpp"
+#include "text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -116,4 +117,29 @@ TEST(Reply, IgnoresUnknownFieldsForForwardCompatibility) {
     auto r = parse_reply(R"({"id":"x","outcome":"ok","new_field":[1,2]})", err);
     ASSERT_TRUE(r) << err;
     EXPECT_EQ(r->outcome, "ok");
+}
+
+TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
+    EXPECT_EQ(heal::valid_utf8("caf\xe9 ok"), "caf\xEF\xBF\xBD ok");
+    EXPECT_EQ(heal::valid_utf8("ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+              "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    // overlong, surrogate, out of range, lone continuation, truncated sequence
+    for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe2\x82"}) {
+        auto out = heal::valid_utf8(bad);
+        std::string err;
+        heal::Reply r;
+        r.id = "x";
+        r.outcome = "ok";
+        r.output = out;
+        EXPECT_TRUE(heal::parse_reply(heal::to_json_line(r), err)) << err;
+        EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
+    }
+}
+
+TEST(Utf8, CapNeverSplitsACharacter) {
+    bool cut = false;
+    EXPECT_EQ(heal::valid_utf8("ab\xe2\x82\xac", 4, &cut), "ab");
+    EXPECT_TRUE(cut);
+    EXPECT_EQ(heal::valid_utf8("ab\xe2\x82\xac", 5, &cut), "ab\xe2\x82\xac");
+    EXPECT_FALSE(cut);
 }
