@@ -55,6 +55,8 @@ bool parse_seconds(std::string_view s, double max, double& out) {
 std::string printable(std::string_view s, std::size_t max_len) {
     std::string out;
     for (unsigned char c : s.substr(0, max_len)) out += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+    // Text quoted from a peer ends up in JSON (replies, the audit log): keep it valid UTF-8.
+    out = valid_utf8(out);
     if (s.size() > max_len) out += "...";
     return out;
 }

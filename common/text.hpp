@@ -19,7 +19,8 @@ bool parse_uint(std::string_view s, unsigned long long min, unsigned long long m
 /// Parses seconds as a decimal ("30", "0.5") in (0, max]; false on anything else.
 bool parse_seconds(std::string_view s, double max, double& out);
 
-/// Replaces bytes that would break a one-line human message (control chars) with '?'.
+/// Text from a peer made safe for a one-line message and for JSON: control characters become
+/// '?', invalid UTF-8 becomes U+FFFD, and it is cut at `max_len` bytes (then "..." follows).
 std::string printable(std::string_view s, std::size_t max_len = 200);
 
 /// Valid UTF-8 for JSON: each invalid byte becomes U+FFFD. At most `max_bytes` long, never cut

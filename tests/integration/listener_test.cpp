@@ -370,6 +370,13 @@ TEST_F(ListenerTest, RefusesBadServiceName) {
     EXPECT_EQ(str(last_audit(), "reason"), "bad_service_name");
 }
 
+TEST_F(ListenerTest, RefusesNonUtf8NamesWithAReadableReply) {
+    auto r = ctl({"--json", "restart", "caf\xe9"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "bad_service_name") << r.output;
+    EXPECT_EQ(str(last_audit(), "request"), "HEAL/1 restart caf\xEF\xBF\xBD");
+}
+
 TEST_F(ListenerTest, RefusesVerbTheServiceDoesNotDefine) {
     auto r = ctl({"stop", "web"});
     EXPECT_EQ(r.exit_code, 2) << r.output;
