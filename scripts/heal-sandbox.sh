@@ -199,7 +199,7 @@ define command {
 }
 define command {
     command_name heal-event-handler
-    command_line \$USER2\$/heal-event-handler --heal-ctl \$USER1\$/heal-ctl --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --timeout 15 --nagios-host \$HOSTNAME\$ --nagios-service \$SERVICEDESC\$ \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
+    command_line \$USER2\$/heal-event-handler --heal-ctl \$USER1\$/heal-ctl --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
 }
 define command {
     command_name notify-file
@@ -251,7 +251,7 @@ EOF
 define service {
     use                 heal-service
     host_name           worker-host
-    service_description broken-worker
+    service_description broken worker
     check_command       check_worker!$DEAD_PORT
     event_handler       heal-event-handler!broken
 }

@@ -64,13 +64,13 @@ else
 fi
 
 # 3. A worker whose restart script fails: the handler pages a human.
-if sb_wait_for "$NLOG" "EXTERNAL COMMAND: SEND_CUSTOM_SVC_NOTIFICATION;worker-host;broken-worker;" 20 >/dev/null &&
-    sb_wait_for "$NLOG" "SERVICE NOTIFICATION: oncall;worker-host;broken-worker;CUSTOM (CRITICAL)" 10 >/dev/null; then
+if sb_wait_for "$NLOG" "EXTERNAL COMMAND: SEND_CUSTOM_SVC_NOTIFICATION;worker-host;broken worker;" 20 >/dev/null &&
+    sb_wait_for "$NLOG" "SERVICE NOTIFICATION: oncall;worker-host;broken worker;CUSTOM (CRITICAL)" 10 >/dev/null; then
     pass "failed restart escalates with a custom notification"
 else
     fail "no custom notification for the broken worker"
 fi
-sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;broken-worker;CRITICAL;HARD;3;" 10 >/dev/null
+sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;broken worker;CRITICAL;HARD;3;" 10 >/dev/null
 sleep 0.5
 n=$(grep '"verb":"restart"' "$SB/audit.jsonl" | grep -c '"service":"broken"')
 if [ "$n" -eq 1 ]; then
