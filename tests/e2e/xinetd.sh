@@ -39,6 +39,14 @@ service heal
     log_on_failure = HOST ATTEMPT
 }
 EOF
+# The same service on an IPv6 socket: xinetd then hands IPv4 peers over as IPv4-mapped
+# addresses (::ffff:127.0.0.1), which the allowlist's plain 127.0.0.1 must still match.
+XPORT6=$(sb_free_port)
+sed -e "s/^service heal$/service heal6/" -e "s/id             = heal-e2e/id             = heal-e2e6/" \
+    -e "s/port           = $XPORT/port           = $XPORT6\n    flags          = IPv6/" \
+    -e "s/bind           = 127.0.0.1/bind           = ::ffff:127.0.0.1/" \
+    -e "s/only_from      = 127.0.0.0\/8/only_from      = ::ffff:127.0.0.0\/104 127.0.0.0\/8/" \
+    "$SB/xinetd.conf" | sed -n '/^service heal6/,$p' >>"$SB/xinetd.conf"
 sb_spawn "$SB/xinetd.out" xinetd -dontfork -stayalive -f "$SB/xinetd.conf" \
     -pidfile "$SB/xinetd.pid" -filelog "$SB/xinetd.log" >/dev/null
 if ! sb_wait_for "$SB/xinetd.log" "Started working" 10 >/dev/null; then
@@ -66,6 +74,19 @@ if [ $rc -eq 3 ] && tail -n 1 "$SB/audit.jsonl" | grep '"peer":"127.0.0.2:[0-9]*
     pass "a peer outside the listener's allowlist is refused under xinetd too"
 else
     fail "127.0.0.2 was not refused: exit $rc: $out; audit: $(tail -n 1 "$SB/audit.jsonl")"
+fi
+out=$("$BUILD/heal-ctl" -c "$SB/heal-ctl.ini" -H 127.0.0.1 -p "$XPORT6" restart worker 2>&1); rc=$?
+if [ $rc -eq 0 ] && tail -n 1 "$SB/audit.jsonl" | grep '"peer":"127.0.0.1:[0-9]*"' | grep -q '"outcome":"ok"' &&
+    grep -q "START: heal-e2e6 .*from=::ffff:127.0.0.1" "$SB/xinetd-service.log"; then
+    pass "an IPv4-mapped peer from an IPv6 xinetd socket matches the IPv4 allowlist"
+else
+    fail "flags = IPv6: exit $rc: $out; audit: $(tail -n 1 "$SB/audit.jsonl")"
+fi
+out=$("$BUILD/heal-ctl" -c "$SB/heal-ctl.ini" -H 127.0.0.1 -p "$XPORT6" -b 127.0.0.2 status worker 2>&1); rc=$?
+if [ $rc -eq 3 ] && tail -n 1 "$SB/audit.jsonl" | grep '"peer":"127.0.0.2:[0-9]*"' | grep -q '"reason":"not_allowed"'; then
+    pass "a mapped peer outside the allowlist is refused"
+else
+    fail "flags = IPv6, 127.0.0.2: exit $rc: $out; audit: $(tail -n 1 "$SB/audit.jsonl")"
 fi
 [ "$failed" = 1 ] && { echo "--- xinetd.log"; cat "$SB/xinetd.log" "$SB/xinetd-service.log" 2>/dev/null; }
 exit $failed
