@@ -443,6 +443,44 @@ TEST_F(ListenerTest, PlaintextBytesDoNotStopTheListener) {
     EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 1u);
 }
 
+TEST_F(ListenerTest, SilentClientIsCutAfterIoTimeout) {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    double start = now_seconds();
+    char buf[64];
+    timeval tv{6, 0};
+    ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n = ::read(s, buf, sizeof buf);  // says nothing, so the listener must hang up
+    double waited = now_seconds() - start;
+    ::close(s);
+    EXPECT_EQ(n, 0) << "expected the listener to close the connection";
+    EXPECT_GT(waited, 1.5);
+    EXPECT_LT(waited, 4.0) << "io_timeout is 2 s";
+    auto rec = audit_with_reason("tls_handshake_failed");
+    EXPECT_EQ(str(rec, "message"), "TLS handshake failed: timed out");
+}
+
+TEST_F(ListenerTest, AnswersEveryClientOfABurst) {
+    stop_listener();
+    write_config("max_per_source = 64\n");
+    start_listener();
+    std::vector<std::unique_ptr<Child>> clients;
+    for (int i = 0; i < 50; ++i)
+        clients.push_back(std::make_unique<Child>(ctl_argv({"restart", "nosuch" + std::to_string(i)})));
+    int answered = 0;
+    for (auto& c : clients) {
+        auto r = c->wait(30);
+        if (r.exit_code == 2) ++answered;
+        else ADD_FAILURE() << "exit " << r.exit_code << ": " << r.output;
+    }
+    EXPECT_EQ(answered, 50) << "every client of the burst gets its refusal, none is dropped";
+    EXPECT_EQ(audit().size(), 50u);
+}
+
 TEST_F(ListenerTest, PerSourceCapRefusesExtraConnections) {
     stop_listener();
     write_config("max_per_source = 1\n");
