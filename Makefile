@@ -23,8 +23,12 @@ INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests
 
-.PHONY: all deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener install clean
-all: deps-build $(BINS)
+.PHONY: all binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
+        install clean
+# Packages first, then the build in a sub-make: with -j2 a compile must never race apt-get.
+all: deps-build
+	@$(MAKE) --no-print-directory binaries
+binaries: $(BINS)
 
 # `make` and `make test` install missing Debian packages themselves (quietly a no-op when
 # everything is there); `make deps` installs everything any target needs.
@@ -57,11 +61,13 @@ $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libhe
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
-test: deps-test $(BINS) $(TEST_BINS)
+test: deps-test
+	@$(MAKE) --no-print-directory binaries $(TEST_BINS)
 	@tests/run-all $(B)
 
 # The whole loop, live, with real nagios4 on throwaway certificates (under a minute).
-demo: deps-test $(BINS)
+demo: deps-test
+	@$(MAKE) --no-print-directory binaries
 	@scripts/heal-demo $(B)
 
 $(B)/run-alternating: bench/run-alternating.c
@@ -73,9 +79,11 @@ deps-bench:
 
 # Measurements, not tests: side by side with the anchor tools, in one run.
 bench: bench-checks bench-listener
-bench-checks: deps-bench $(B)/check_worker $(B)/run-alternating
+bench-checks: deps-bench
+	@$(MAKE) --no-print-directory $(B)/check_worker $(B)/run-alternating
 	python3 bench/bench_checks.py $(B)
-bench-listener: deps-bench $(B)/heal-listener $(B)/heal-ctl $(B)/run-alternating
+bench-listener: deps-bench
+	@$(MAKE) --no-print-directory $(B)/heal-listener $(B)/heal-ctl $(B)/run-alternating
 	python3 bench/bench_listener.py $(B)
 
 install: $(BINS)
