@@ -361,8 +361,9 @@ int main(int argc, char** argv) {
              ++hop) {
             // Same host only: a redirect must not move a check to a host we were not told about.
             std::string loc = p.location;
-            if (loc.front() != '/') {
-                res.add_long("not following redirect to another origin: " + loc);
+            if (loc.front() != '/' || loc.rfind("//", 0) == 0 ||
+                loc.find_first_of(" \t\r\n") != std::string::npos) {
+                res.add_long("not following redirect to another origin or odd target: " + loc);
                 break;
             }
             if (o.verbose) res.add_long("following redirect to " + loc);

@@ -255,6 +255,10 @@ TEST_F(CheckWorkerTest, RedirectsAreNotFollowedUnlessAsked) {
     auto f = cw({"-u", "/redirect", "-f", "follow", "-s", "worker ready"});
     EXPECT_EQ(f.exit_code, 0) << f.output;
     EXPECT_TRUE(has(f, "HTTP 200")) << f.output;
+    auto away = cw({"-u", "/redirect-away", "-f", "follow"});
+    EXPECT_EQ(away.exit_code, 0) << away.output;
+    EXPECT_TRUE(has(away, "HTTP 302")) << away.output;
+    EXPECT_TRUE(has(away, "not following redirect to another origin")) << away.output;
 }
 
 TEST_F(CheckWorkerTest, BadArgumentsAreUnknownWithUsage) {
