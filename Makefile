@@ -23,7 +23,7 @@ INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests
 
-.PHONY: all binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
+.PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
         install clean
 # Packages first, then the build in a sub-make: with -j2 a compile must never race apt-get.
 all: deps-build
@@ -61,9 +61,10 @@ $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libhe
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
-test: deps-test
-	@$(MAKE) --no-print-directory binaries $(TEST_BINS)
+test: test-binaries
 	@tests/run-all $(B)
+test-binaries: deps-test
+	@$(MAKE) --no-print-directory binaries $(TEST_BINS)
 
 # The whole loop, live, with real nagios4 on throwaway certificates (under a minute).
 demo: deps-test
