@@ -156,6 +156,18 @@ protected:
         return run(ctl_argv(args, which));
     }
 
+    /// A plain TCP connection to the listener (no TLS), or -1.
+    int raw_connect() const {
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port_);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return s;
+        ::close(s);
+        return -1;
+    }
+
     heal::ClientOptions client_options() const {
         heal::ClientOptions o;
         o.host = "127.0.0.1";
@@ -423,12 +435,8 @@ TEST_F(ListenerTest, OtherServicesRunWhileOneIsBusy) {
 }
 
 TEST_F(ListenerTest, PlaintextBytesDoNotStopTheListener) {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int s = raw_connect();
+    ASSERT_GE(s, 0);
     std::string junk = "GET / HTTP/1.0\r\n\r\nHEAL/1 restart web\n";
     ASSERT_EQ(::write(s, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
     char buf[512];
@@ -444,12 +452,8 @@ TEST_F(ListenerTest, PlaintextBytesDoNotStopTheListener) {
 }
 
 TEST_F(ListenerTest, SilentClientIsCutAfterIoTimeout) {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int s = raw_connect();
+    ASSERT_GE(s, 0);
     double start = now_seconds();
     char buf[64];
     timeval tv{6, 0};
@@ -485,12 +489,8 @@ TEST_F(ListenerTest, PerSourceCapRefusesExtraConnections) {
     stop_listener();
     write_config("max_per_source = 1\n");
     start_listener();
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);  // holds the only slot until io_timeout
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int s = raw_connect();  // holds the only slot until io_timeout
+    ASSERT_GE(s, 0);
     auto r = ctl({"restart", "web"});
     EXPECT_EQ(r.exit_code, 3) << r.output;
     ::close(s);
