@@ -1,5 +1,6 @@
 #include "probe.hpp"
 
+#include "connect.hpp"
 #include "tls.hpp"
 #include "version.hpp"
 
@@ -31,36 +32,6 @@ std::string host_header(const Target& t) {
 
 std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
-}
-
-asio::awaitable<bool> connect(tcp::resolver& resolver, beast::tcp_stream& tcp_layer,
-                              const Target& t, Clock::time_point deadline, ProbeResult& r) {
-    const std::string& addr = t.address.empty() ? t.host : t.address;
-    boost::system::error_code ec;
-    auto literal = asio::ip::make_address(addr, ec);
-    tcp_layer.expires_at(deadline);
-    if (!ec) {
-        // A literal address needs no resolver (whose async form starts a thread).
-        std::tie(ec) = co_await tcp_layer.async_connect(tcp::endpoint(literal, t.port),
-                                                        as_tuple(use_awaitable));
-    } else {
-        auto [rec, eps] = co_await resolver.async_resolve(addr, std::to_string(t.port),
-                                                          tcp::resolver::numeric_service,
-                                                          as_tuple(use_awaitable));
-        if (rec) {
-            r.error = "cannot resolve " + addr + ": " + rec.message();
-            co_return false;
-        }
-        tcp_layer.expires_at(deadline);
-        std::tie(ec, std::ignore) = co_await tcp_layer.async_connect(eps, as_tuple(use_awaitable));
-    }
-    if (ec) {
-        r.timed_out = ec == beast::error::timeout;
-        r.error = "cannot connect to " + where(t) + ": " + (r.timed_out ? "timed out" : ec.message());
-        co_return false;
-    }
-    tcp_layer.socket().set_option(tcp::no_delay(true));
-    co_return true;
 }
 
 template <class Stream>
@@ -132,9 +103,10 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
                               Body body) {
     auto ex = co_await asio::this_coro::executor;
     auto started = Clock::now();
-    tcp::resolver resolver(ex);
     beast::tcp_stream tcp_layer(ex);
-    if (!co_await connect(resolver, tcp_layer, t, deadline, r)) co_return;
+    r.error = co_await connect_tcp(tcp_layer, t.address.empty() ? t.host : t.address, t.port,
+                                   std::nullopt, deadline, r.timed_out);
+    if (!r.error.empty()) co_return;
     if (!t.tls) {
         co_await body(tcp_layer, tcp_layer);
     } else {

@@ -1,6 +1,7 @@
 #include "client.hpp"
 
 #include "address.hpp"
+#include "connect.hpp"
 #include "text.hpp"
 #include "tls.hpp"
 
@@ -36,39 +37,12 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
         }
     }
 
-    tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(
-        o.host, std::to_string(o.port), tcp::resolver::numeric_service, as_tuple(use_awaitable));
-    if (rec) {
-        out.error = "cannot resolve " + o.host + ": " + rec.message();
-        co_return;
-    }
-
     beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
     auto& tcp_layer = beast::get_lowest_layer(stream);
-    boost::system::error_code ec = asio::error::host_not_found;
-    for (const auto& entry : results) {
-        auto ep = entry.endpoint();
-        if (bind_addr && bind_addr->is_v4() != ep.address().is_v4()) continue;
-        tcp_layer.close();
-        tcp_layer.socket().open(ep.protocol());
-        if (bind_addr) {
-            tcp_layer.socket().bind(tcp::endpoint(*bind_addr, 0), ec);
-            if (ec) {
-                out.error = "cannot bind to " + o.bind + ": " + ec.message();
-                co_return;
-            }
-        }
-        tcp_layer.expires_at(deadline);
-        std::tie(ec) = co_await tcp_layer.async_connect(ep, as_tuple(use_awaitable));
-        if (!ec) break;
-    }
-    if (ec) {
-        out.error = "cannot connect to " + where + ": " +
-                    (ec == beast::error::timeout ? std::string("timed out") : ec.message());
-        co_return;
-    }
-    tcp_layer.socket().set_option(tcp::no_delay(true));
+    bool timed_out = false;
+    out.error = co_await connect_tcp(tcp_layer, o.host, o.port, bind_addr, deadline, timed_out);
+    if (!out.error.empty()) co_return;
+    boost::system::error_code ec;
 
     try {
         set_expected_peer(stream.native_handle(), o.server_name.empty() ? o.host : o.server_name);
