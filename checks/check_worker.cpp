@@ -61,32 +61,63 @@ void add_time_perf(Result& res, double seconds, const Options& o) {
     res.add_perf({"time", number(seconds), "s", o.warning, o.critical, "0", number(o.timeout, 3)});
 }
 
-void check_certificate(Result& res, const ProbeResult& p, const Options& o) {
-    if (o.certificate.empty() || !p.cert_days) return;
-    auto comma = o.certificate.find(',');
-    std::string w = o.certificate.substr(0, comma);
-    std::string c = comma == std::string::npos ? "" : o.certificate.substr(comma + 1);
+/// -C DAYS_WARN[,DAYS_CRIT], parsed once.
+struct CertDays {
+    std::string warn_text, crit_text;  ///< as given, for perfdata
+    long warn = 0;
+    std::optional<long> crit;
+};
+
+std::optional<CertDays> parse_cert_days(const std::string& text) {
+    CertDays d;
+    auto comma = text.find(',');
+    d.warn_text = text.substr(0, comma);
+    unsigned long long n = 0;
+    if (!heal::parse_uint(d.warn_text, 0, 99999, n)) return std::nullopt;
+    d.warn = static_cast<long>(n);
+    if (comma != std::string::npos) {
+        d.crit_text = text.substr(comma + 1);
+        if (!heal::parse_uint(d.crit_text, 0, 99999, n)) return std::nullopt;
+        d.crit = static_cast<long>(n);
+    }
+    return d;
+}
+
+void check_certificate(Result& res, const ProbeResult& p, const std::optional<CertDays>& cd) {
+    if (!cd || !p.cert_days) return;
     long days = *p.cert_days;
-    res.add_perf({"cert_days", std::to_string(days), "", w, c, "", ""});
-    if (!c.empty() && days < std::stol(c))
+    res.add_perf({"cert_days", std::to_string(days), "", cd->warn_text, cd->crit_text, "", ""});
+    if (cd->crit && days < *cd->crit)
         res.raise(critical, "certificate expires in " + std::to_string(days) + " day(s)");
-    else if (days < std::stol(w))
+    else if (days < cd->warn)
         res.raise(warning, "certificate expires in " + std::to_string(days) + " day(s)");
 }
 
-void check_time(Result& res, double seconds, const Thresholds& th) {
-    State s = th.check(seconds);
-    if (s != ok) res.raise(s, "response time " + number(seconds, 3) + " s");
+/// What every mode judges after its own verdict: response time, certificate, time and size.
+struct Common {
+    const Options& o;
+    const Thresholds& th;
+    const std::optional<CertDays>& cert_days;
+};
+
+void judge_common(Result& res, const ProbeResult& p, const Common& c, std::size_t size) {
+    if (State s = c.th.check(p.seconds); s != ok)
+        res.raise(s, "response time " + number(p.seconds, 3) + " s");
+    check_certificate(res, p, c.cert_days);
+    add_time_perf(res, p.seconds, c.o);
+    res.add_perf({"size", std::to_string(size), "B", "", "", "0", ""});
 }
 
-void judge_http(Result& res, const ProbeResult& p, const Options& o, const Thresholds& th,
-                const std::optional<CodeList>& codes) {
+void judge_http(Result& res, const ProbeResult& p, const Common& c,
+                const std::optional<CodeList>& codes, const std::optional<std::regex>& regex) {
+    const Options& o = c.o;
     bool content_check = o.health || !o.string.empty() || !o.regex.empty();
     std::string size_note = p.body_over_limit ? " (over --max-size)" : "";
-    if (codes)
-        res.set(code_listed(*codes, p.status) ? ok : critical,
-                "HTTP " + std::to_string(p.status) + (code_listed(*codes, p.status) ? "" : " (not in -e list)"));
-    else
+    if (codes) {
+        bool listed = code_listed(*codes, p.status);
+        res.set(listed ? ok : critical,
+                "HTTP " + std::to_string(p.status) + (listed ? "" : " (not in -e list)"));
+    } else
         res.set(default_code_state(p.status), "HTTP " + std::to_string(p.status));
     res.set(res.state(), res.summary() + ", " + std::to_string(p.body_bytes) + " bytes" + size_note +
                              " in " + number(p.seconds, 3) + " s");
@@ -114,26 +145,18 @@ void judge_http(Result& res, const ProbeResult& p, const Options& o, const Thres
     } else {
         if (!o.string.empty() && p.body.find(o.string) == std::string::npos)
             res.raise(critical, "string '" + o.string + "' not found");
-        if (!o.regex.empty()) {
-            std::regex re;
-            try {
-                re = std::regex(o.regex, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
-                usage_error("invalid -r regex: " + std::string(e.what()));
-            }
-            bool found = std::regex_search(p.body, re);
+        if (regex) {
+            bool found = std::regex_search(p.body, *regex);
             if (found && o.invert_regex) res.raise(critical, "regex '" + o.regex + "' found");
             if (!found && !o.invert_regex) res.raise(critical, "regex '" + o.regex + "' not found");
         }
     }
-    check_time(res, p.seconds, th);
-    check_certificate(res, p, o);
-    add_time_perf(res, p.seconds, o);
-    res.add_perf({"size", std::to_string(p.body_bytes), "B", "", "", "0", ""});
+    judge_common(res, p, c, p.body_bytes);
     res.add_perf({"status_code", std::to_string(p.status), "", "", "", "", ""});
 }
 
-void judge_line(Result& res, const ProbeResult& p, const Options& o, const Thresholds& th) {
+void judge_line(Result& res, const ProbeResult& p, const Common& c) {
+    const Options& o = c.o;
     std::string line = p.line;
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     if (!o.expect_line.empty()) {
@@ -145,10 +168,7 @@ void judge_line(Result& res, const ProbeResult& p, const Options& o, const Thres
     } else {
         res.set(critical, "not a status line: '" + sanitize(line, 200) + "'");
     }
-    check_time(res, p.seconds, th);
-    check_certificate(res, p, o);
-    add_time_perf(res, p.seconds, o);
-    res.add_perf({"size", std::to_string(p.line.size()), "B", "", "", "0", ""});
+    judge_common(res, p, c, p.line.size());
 }
 
 constexpr const char* help_text =
@@ -299,14 +319,10 @@ int main(int argc, char** argv) {
     if (!o.tcp && (!o.send.empty() || !o.expect_line.empty()))
         usage_error("--send and --expect-line need --tcp");
     if (o.tcp && o.port == 0) usage_error("--tcp needs -p PORT");
+    std::optional<CertDays> cert_days;
     if (!o.certificate.empty()) {
-        auto valid = [](const std::string& s) {
-            return !s.empty() && s.size() < 6 && s.find_first_not_of("0123456789") == std::string::npos;
-        };
-        auto comma = o.certificate.find(',');
-        if (!valid(o.certificate.substr(0, comma)) ||
-            (comma != std::string::npos && !valid(o.certificate.substr(comma + 1))))
-            usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + o.certificate + "'");
+        cert_days = parse_cert_days(o.certificate);
+        if (!cert_days) usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + o.certificate + "'");
         if (!o.ssl) usage_error("-C needs -S");
     }
     if (o.url.empty() || o.url.front() != '/' || o.url.find_first_of(" \r\n") != std::string::npos)
@@ -325,9 +341,10 @@ int main(int argc, char** argv) {
         if (!s) usage_error(err);
         send = *s;
     }
+    std::optional<std::regex> regex;
     if (!o.regex.empty()) {
         try {
-            std::regex test(o.regex, std::regex::ECMAScript);
+            regex.emplace(o.regex, std::regex::ECMAScript);
         } catch (const std::regex_error& e) {
             usage_error("invalid -r regex: " + std::string(e.what()));
         }
@@ -381,9 +398,9 @@ int main(int argc, char** argv) {
         res.set(s, p.timed_out ? "timed out after " + number(o.timeout, 3) + " s" + why : p.error);
         if (p.timed_out) add_time_perf(res, o.timeout, o);
     } else if (o.tcp) {
-        judge_line(res, p, o, th);
+        judge_line(res, p, Common{o, th, cert_days});
     } else {
-        judge_http(res, p, o, th, codes);
+        judge_http(res, p, Common{o, th, cert_days}, codes, regex);
     }
     std::string out = res.format();
     std::fwrite(out.data(), 1, out.size(), stdout);
