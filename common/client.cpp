@@ -55,12 +55,11 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
     if (ec) {
         out.error = "TLS handshake with " + where + " failed: " +
                     (ec == beast::error::timeout ? std::string("timed out")
-                                                 : describe_handshake_failure(stream.native_handle(), ec));
-        if (SSL_get_verify_result(stream.native_handle()) == X509_V_OK &&
-            (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-             ec == asio::error::connection_reset))
-            out.error += " (is this host on the listener's allowlist, and is our certificate "
-                         "signed by its client_ca?)";
+                                                 : describe_handshake_failure(
+                                                       stream.native_handle(), ec,
+                                                       "is this host on the listener's allowlist, "
+                                                       "and is our certificate signed by its "
+                                                       "client_ca?"));
         co_return;
     }
 

@@ -94,13 +94,15 @@ void set_expected_peer(SSL* ssl, const std::string& name) {
         throw TlsError("SSL_set_tlsext_host_name(" + name + "): " + openssl_errors());
 }
 
-std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
+                                       std::string_view closed_hint) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK)
         return std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
     if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
         ec == boost::asio::error::connection_reset)
-        return "connection closed during the TLS handshake";
+        return "connection closed during the TLS handshake" +
+               (closed_hint.empty() ? std::string() : " (" + std::string(closed_hint) + ")");
     return ec.message();
 }
 

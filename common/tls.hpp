@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace heal {
 
@@ -34,8 +35,10 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const s
 void set_expected_peer(SSL* ssl, const std::string& name);
 
 /// Words for a failed client handshake: the certificate verification error when there is one
-/// ("certificate verify failed: hostname mismatch"), else what the connection did.
-std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+/// ("certificate verify failed: hostname mismatch"), else what the connection did. When the
+/// peer just closed the connection, `closed_hint` (if any) follows in parentheses.
+std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
+                                       std::string_view closed_hint = {});
 
 struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none
