@@ -259,6 +259,15 @@ EOF
     return 0
 }
 
+# Waits until Nagios has checked the service and found it OK; false after TIMEOUT seconds.
+sb_wait_service_ok() { # DESCRIPTION TIMEOUT
+    _end=$(( $(date +%s) + $2 ))
+    until [ "$(sb_service_status "$1")" = "0 1" ]; do
+        [ "$(date +%s)" -le "$_end" ] || return 1
+        sleep 0.1
+    done
+}
+
 # Prints "STATE CHECKED" (e.g. "0 1") for a service from status.dat.
 sb_service_status() { # DESCRIPTION
     awk -v svc="$1" '

@@ -20,9 +20,7 @@ sb_nagios_config
 sb_nagios_start || { fail "nagios4 did not start"; cat "$SB/nagios/stdout.log"; exit 1; }
 
 # 1. A healthy worker is OK in Nagios.
-i=0
-while [ "$(sb_service_status worker)" != "0 1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-if [ "$(sb_service_status worker)" = "0 1" ]; then
+if sb_wait_service_ok worker 10; then
     pass "healthy worker is OK"
 else
     fail "healthy worker is not OK after 10 s (status: $(sb_service_status worker))"
