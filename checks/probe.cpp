@@ -1,6 +1,7 @@
 #include "probe.hpp"
 
 #include "connect.hpp"
+#include "run.hpp"
 #include "tls.hpp"
 #include "version.hpp"
 
@@ -142,21 +143,10 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
 template <class Make>
 ProbeResult run(Clock::time_point deadline, Make make) {
     ProbeResult r;
-    asio::io_context ioc(1);
-    bool finished = false;
     auto started = Clock::now();
-    asio::co_spawn(ioc, make(r), [&](std::exception_ptr e) {
-        finished = true;
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            r.error = ex.what();
-        }
-    });
-    // Name resolution has no timeout of its own; the deadline covers it too.
-    ioc.run_until(deadline);
-    if (!finished) {
+    auto outcome = run_with_deadline(make(r), deadline);
+    if (!outcome.exception.empty()) r.error = outcome.exception;
+    if (!outcome.finished) {
         r = ProbeResult{};
         r.timed_out = true;
         r.error = "timed out";

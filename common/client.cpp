@@ -2,6 +2,7 @@
 
 #include "address.hpp"
 #include "connect.hpp"
+#include "run.hpp"
 #include "text.hpp"
 #include "tls.hpp"
 
@@ -111,26 +112,16 @@ CallResult call_listener(const ClientOptions& options, const std::string& reques
         out.error = e.what();
         return out;
     }
-    asio::io_context ioc;
     auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options.timeout));
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool finished = false;
-    asio::co_spawn(ioc, exchange(options, request_line, *ctx, deadline, out),
-                   [&](std::exception_ptr e) {
-                       finished = true;
-                       if (e) {
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                               out.answered = false;
-                               out.error = ex.what();
-                           }
-                       }
-                   });
-    // The overall deadline also covers name resolution, which has no timeout of its own.
-    ioc.run_until(deadline + std::chrono::milliseconds(600));
-    if (!finished && !out.answered) {
+    // 600 ms past the exchange's own deadline: room for the polite TLS shutdown after a reply.
+    auto run = run_with_deadline(exchange(options, request_line, *ctx, deadline, out),
+                                 deadline + std::chrono::milliseconds(600));
+    if (!run.exception.empty()) {
+        out.answered = false;
+        out.error = run.exception;
+    } else if (!run.finished && !out.answered) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "timed out after %g s", options.timeout);
         out.error = buf;

@@ -166,21 +166,6 @@ unsigned short free_port() {
     return ntohs(a.sin_port);
 }
 
-bool wait_for_port(unsigned short port, double timeout) {
-    return eventually(
-        [&] {
-            int s = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(port);
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            ::close(s);
-            return ok;
-        },
-        timeout);
-}
-
 bool process_alive(pid_t pid) {
     if (::kill(pid, 0) != 0) return false;
     // A zombie is dead for our purposes (its parent, maybe init, has not reaped it yet).

@@ -61,8 +61,6 @@ std::vector<std::string> read_lines(const std::string& path);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 unsigned short free_port();
-/// Waits until something accepts on 127.0.0.1:port; false after `timeout` seconds.
-bool wait_for_port(unsigned short port, double timeout = 5);
 bool process_alive(pid_t pid);
 double now_seconds();
 /// Polls `pred` every 20 ms for up to `timeout` seconds.
