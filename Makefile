@@ -11,7 +11,7 @@ HEAL_FLAGS := -std=c++20 -Wall -Wextra -Wshadow -Wno-psabi -Wno-mismatched-new-d
               -Icommon -MMD -MP -DBOOST_ASIO_NO_DEPRECATED
 # libstdc++ and Boost.JSON linked statically: a Nagios plugin is started thousands of times an
 # hour, and this halves its start-up (measured with make bench-checks).
-LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lssl -lcrypto \
+LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lsqlite3 -lssl -lcrypto \
               -static-libstdc++ -static-libgcc -Wl,-O1,--as-needed
 GTEST_LIBS := -lgtest -lgtest_main -pthread
 

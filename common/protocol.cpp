@@ -5,20 +5,84 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <utility>
 
 namespace heal {
 
 namespace json = boost::json;
 
 namespace {
-constexpr std::array<std::string_view, 4> verbs = {"start", "stop", "restart", "status"};
+
+template <class E, std::size_t N>
+using Names = std::array<std::pair<E, std::string_view>, N>;
+
+constexpr Names<Verb, 6> verb_names{{{Verb::start, "start"},
+                                     {Verb::stop, "stop"},
+                                     {Verb::restart, "restart"},
+                                     {Verb::status, "status"},
+                                     {Verb::info, "info"},
+                                     {Verb::reset, "reset"}}};
+
+constexpr Names<Outcome, 6> outcome_names{{{Outcome::ok, "ok"},
+                                           {Outcome::failed, "failed"},
+                                           {Outcome::timed_out, "timed_out"},
+                                           {Outcome::refused, "refused"},
+                                           {Outcome::dry_run, "dry_run"},
+                                           {Outcome::lost, "lost"}}};
+
+constexpr Names<Reason, 26> reason_names{{{Reason::none, ""},
+                                          {Reason::not_allowed, "not_allowed"},
+                                          {Reason::too_many_connections, "too_many_connections"},
+                                          {Reason::tls_handshake_failed, "tls_handshake_failed"},
+                                          {Reason::request_too_long, "request_too_long"},
+                                          {Reason::request_timeout, "request_timeout"},
+                                          {Reason::malformed_request, "malformed_request"},
+                                          {Reason::unsupported_version, "unsupported_version"},
+                                          {Reason::unknown_verb, "unknown_verb"},
+                                          {Reason::bad_service_name, "bad_service_name"},
+                                          {Reason::unknown_service, "unknown_service"},
+                                          {Reason::verb_not_allowed, "verb_not_allowed"},
+                                          {Reason::not_authorized, "not_authorized"},
+                                          {Reason::busy, "busy"},
+                                          {Reason::global_cap, "global_cap"},
+                                          {Reason::budget_exhausted, "budget_exhausted"},
+                                          {Reason::cooldown, "cooldown"},
+                                          {Reason::quarantined, "quarantined"},
+                                          {Reason::state_unavailable, "state_unavailable"},
+                                          {Reason::audit_unavailable, "audit_unavailable"},
+                                          {Reason::shutting_down, "shutting_down"},
+                                          {Reason::cannot_execute, "cannot_execute"},
+                                          {Reason::timeout, "timeout"},
+                                          {Reason::killed, "killed"},
+                                          {Reason::exit_status, "exit_status"},
+                                          {Reason::listener_died, "listener_died"}}};
+
+template <class E, std::size_t N>
+std::string_view name_of(const Names<E, N>& names, E e) {
+    for (const auto& [value, name] : names)
+        if (value == e) return name;
+    return "?";
 }
 
-bool is_known_verb(std::string_view verb) {
-    for (auto v : verbs)
-        if (v == verb) return true;
-    return false;
+template <class E, std::size_t N>
+std::optional<E> value_of(const Names<E, N>& names, std::string_view s) {
+    for (const auto& [value, name] : names)
+        if (name == s) return value;
+    return std::nullopt;
 }
+
+}  // namespace
+
+std::string_view to_string(Verb v) { return name_of(verb_names, v); }
+std::optional<Verb> parse_verb(std::string_view s) { return value_of(verb_names, s); }
+bool is_script_verb(Verb v) { return v != Verb::info && v != Verb::reset; }
+bool is_state_changing(Verb v) { return v == Verb::start || v == Verb::stop || v == Verb::restart; }
+
+std::string_view to_string(Outcome o) { return name_of(outcome_names, o); }
+std::optional<Outcome> parse_outcome(std::string_view s) { return value_of(outcome_names, s); }
+
+std::string_view to_string(Reason r) { return name_of(reason_names, r); }
+Reason parse_reason(std::string_view s) { return value_of(reason_names, s).value_or(Reason::other); }
 
 bool is_valid_service_name(std::string_view name) {
     if (name.empty() || name.size() > 64) return false;
@@ -32,55 +96,81 @@ bool is_valid_service_name(std::string_view name) {
 }
 
 std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
+    auto refuse = [&](Reason reason, std::string message) {
+        refusal = {reason, std::move(message)};
+        return std::nullopt;
+    };
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find('\0') != std::string_view::npos) {
-        refusal = {"malformed_request", "request contains a NUL byte"};
-        return std::nullopt;
+    if (line.find('\0') != std::string_view::npos)
+        return refuse(Reason::malformed_request, "request contains a NUL byte");
+    if (line.size() >= max_request_bytes)
+        return refuse(Reason::request_too_long,
+                      "request longer than " + std::to_string(max_request_bytes - 1) + " bytes");
+    // Words separated by single blanks: 2 (info), 3 (VERB SERVICE) or 4 (VERB SERVICE force).
+    std::vector<std::string_view> words;
+    for (std::size_t at = 0;;) {
+        auto sp = line.find(' ', at);
+        words.push_back(line.substr(at, sp == std::string_view::npos ? sp : sp - at));
+        if (sp == std::string_view::npos) break;
+        at = sp + 1;
     }
-    if (line.size() >= max_request_bytes) {
-        refusal = {"request_too_long",
-                   "request longer than " + std::to_string(max_request_bytes - 1) + " bytes"};
-        return std::nullopt;
+    bool empty_word = false;
+    for (auto w : words) empty_word |= w.empty();
+    auto malformed = [&] {
+        return refuse(Reason::malformed_request,
+                      "malformed request '" + printable(line, 80) +
+                          "' (expected 'HEAL/1 VERB SERVICE', 'HEAL/1 VERB SERVICE force' or "
+                          "'HEAL/1 info')");
+    };
+    if (empty_word || words.size() < 2 || words.size() > 4) return malformed();
+    if (words.size() == 2 && words[1] != "info") return malformed();  // "restart web"
+    if (words[0] != protocol_version)
+        return refuse(Reason::unsupported_version,
+                      "unsupported protocol version '" + printable(words[0], 40) +
+                          "' (this listener speaks " + std::string(protocol_version) + ")");
+    auto verb = parse_verb(words[1]);
+    if (!verb)
+        return refuse(Reason::unknown_verb,
+                      "unknown verb '" + printable(words[1], 40) +
+                          "' (allowed: start, stop, restart, status, info, reset)");
+    Request r;
+    r.verb = *verb;
+    if (r.verb == Verb::info) {
+        if (words.size() != 2) return malformed();
+        return r;
     }
-    auto sp1 = line.find(' ');
-    auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-        refusal = {"malformed_request",
-                   "malformed request '" + printable(line, 80) +
-                       "' (expected 'HEAL/1 VERB SERVICE')"};
-        return std::nullopt;
+    if (words.size() < 3) return malformed();
+    r.service = std::string(words[2]);
+    if (words.size() == 4) {
+        if (words[3] != "force") return malformed();
+        if (!is_state_changing(r.verb))
+            return refuse(Reason::malformed_request,
+                          "'force' applies to start, stop and restart only");
+        r.force = true;
     }
-    auto version = line.substr(0, sp1);
-    Request r{std::string(line.substr(sp1 + 1, sp2 - sp1 - 1)), std::string(line.substr(sp2 + 1))};
-    if (version != protocol_version) {
-        refusal = {"unsupported_version", "unsupported protocol version '" +
-                                              printable(version, 40) + "' (this listener speaks " +
-                                              std::string(protocol_version) + ")"};
-        return std::nullopt;
-    }
-    if (!is_known_verb(r.verb)) {
-        refusal = {"unknown_verb", "unknown verb '" + printable(r.verb, 40) +
-                                       "' (allowed: start, stop, restart, status)"};
-        return std::nullopt;
-    }
-    if (!is_valid_service_name(r.service)) {
-        refusal = {"bad_service_name", "bad service name '" + printable(r.service, 80) +
-                                           "' (letters, digits, '.', '_', '-'; at most 64)"};
-        return std::nullopt;
-    }
+    if (!is_valid_service_name(r.service))
+        return refuse(Reason::bad_service_name,
+                      "bad service name '" + printable(r.service, 80) +
+                          "' (letters, digits, '.', '_', '-'; at most 64)");
     return r;
 }
 
-std::string format_request(std::string_view verb, std::string_view service) {
-    return std::string(protocol_version) + " " + std::string(verb) + " " + std::string(service) +
-           "\n";
+std::string format_request(std::string_view verb, std::string_view service, bool force) {
+    std::string line = std::string(protocol_version) + " " + std::string(verb);
+    if (!service.empty()) line += " " + std::string(service);
+    if (force) line += " force";
+    return line + "\n";
+}
+
+std::string_view reason_string(const Reply& r) {
+    return r.reason == Reason::other ? std::string_view(r.reason_text) : to_string(r.reason);
 }
 
 json::object to_json(const Reply& r) {
     json::object o;
     o["id"] = r.id;
-    o["outcome"] = r.outcome;
-    o["reason"] = r.reason;
+    o["outcome"] = to_string(r.outcome);
+    o["reason"] = reason_string(r);
     o["message"] = r.message;
     o["verb"] = r.verb;
     o["service"] = r.service;
@@ -89,7 +179,10 @@ json::object to_json(const Reply& r) {
     o["output"] = r.output;
     o["truncated"] = r.truncated;
     o["duration_ms"] = r.duration_ms;
+    o["forced"] = r.forced;
     if (!r.running_id.empty()) o["running_id"] = r.running_id;
+    if (!r.shared_with.empty()) o["shared_with"] = r.shared_with;
+    if (r.info) o["info"] = *r.info;
     return o;
 }
 
@@ -124,6 +217,17 @@ bool get_opt_int(const json::object& o, const char* key, std::optional<int>& out
     return true;
 }
 
+bool get_bool(const json::object& o, const char* key, bool& out, std::string& error) {
+    auto* v = o.if_contains(key);
+    if (!v) return true;
+    if (!v->is_bool()) {
+        error = std::string("field '") + key + "' is not a boolean";
+        return false;
+    }
+    out = v->as_bool();
+    return true;
+}
+
 }  // namespace
 
 std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
@@ -139,34 +243,40 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
     }
     const auto& o = v.as_object();
     Reply r;
-    if (!get_string(o, "id", r.id, error) || !get_string(o, "outcome", r.outcome, error) ||
-        !get_string(o, "reason", r.reason, error, false) ||
+    std::string outcome;
+    if (!get_string(o, "id", r.id, error) || !get_string(o, "outcome", outcome, error) ||
+        !get_string(o, "reason", r.reason_text, error, false) ||
         !get_string(o, "message", r.message, error, false) ||
         !get_string(o, "verb", r.verb, error, false) ||
         !get_string(o, "service", r.service, error, false) ||
         !get_string(o, "output", r.output, error, false) ||
         !get_string(o, "running_id", r.running_id, error, false) ||
+        !get_string(o, "shared_with", r.shared_with, error, false) ||
         !get_opt_int(o, "exit_code", r.exit_code, error) ||
-        !get_opt_int(o, "signal", r.signal, error))
+        !get_opt_int(o, "signal", r.signal, error) ||
+        !get_bool(o, "truncated", r.truncated, error) || !get_bool(o, "forced", r.forced, error))
         return std::nullopt;
-    if (r.outcome != "ok" && r.outcome != "failed" && r.outcome != "timed_out" &&
-        r.outcome != "refused") {
-        error = "unknown outcome '" + printable(r.outcome, 40) + "'";
+    auto parsed = parse_outcome(outcome);
+    if (!parsed) {
+        error = "unknown outcome '" + printable(outcome, 40) + "'";
         return std::nullopt;
     }
-    if (auto* t = o.if_contains("truncated")) {
-        if (!t->is_bool()) {
-            error = "field 'truncated' is not a boolean";
-            return std::nullopt;
-        }
-        r.truncated = t->as_bool();
-    }
+    r.outcome = *parsed;
+    r.reason = parse_reason(r.reason_text);
+    if (r.reason != Reason::other) r.reason_text.clear();
     if (auto* d = o.if_contains("duration_ms")) {
         if (!d->is_int64()) {
             error = "field 'duration_ms' is not an integer";
             return std::nullopt;
         }
         r.duration_ms = d->as_int64();
+    }
+    if (auto* i = o.if_contains("info")) {
+        if (!i->is_object()) {
+            error = "field 'info' is not an object";
+            return std::nullopt;
+        }
+        r.info = i->as_object();
     }
     return r;
 }

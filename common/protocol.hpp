@@ -1,6 +1,7 @@
 // The heal wire protocol, version 1 (documented in heal-listener(8)).
 //
-//   client -> server   one line:  "HEAL/1 VERB SERVICE\n"   (CRLF accepted, at most 256 bytes)
+//   client -> server   one line:  "HEAL/1 VERB SERVICE [force]\n"  or  "HEAL/1 info\n"
+//                                  (CRLF accepted, at most 256 bytes)
 //   server -> client   one line:  a JSON object (the Reply below) + "\n", then TLS close_notify.
 //
 // One request per connection. The line format is deliberately typable in `openssl s_client`.
@@ -20,18 +21,49 @@ inline constexpr std::size_t max_request_bytes = 256;  // including the newline
 inline constexpr std::size_t max_reply_bytes = 1 << 20;
 inline constexpr unsigned short default_port = 5669;
 
-bool is_known_verb(std::string_view verb);
+/// start, stop and restart change a service (guarded, locked, budgeted); status reads it;
+/// info and reset are answered by the listener itself, without a script.
+enum class Verb { start, stop, restart, status, info, reset };
+std::string_view to_string(Verb v);
+std::optional<Verb> parse_verb(std::string_view s);
+/// Verbs a [service] section maps to a script.
+bool is_script_verb(Verb v);
+bool is_state_changing(Verb v);
+
 /// [A-Za-z0-9][A-Za-z0-9._-]{0,63}
 bool is_valid_service_name(std::string_view name);
 
+/// What became of a request. Stable strings on the wire and in the audit log.
+enum class Outcome { ok, failed, timed_out, refused, dry_run, lost };
+std::string_view to_string(Outcome o);
+std::optional<Outcome> parse_outcome(std::string_view s);
+
+/// Why a request was refused or failed. Stable strings on the wire and in the audit log;
+/// `other` stands for a reason this build does not know (a newer listener's).
+enum class Reason {
+    none,
+    // before or at the request
+    not_allowed, too_many_connections, tls_handshake_failed, request_too_long, request_timeout,
+    malformed_request, unsupported_version, unknown_verb, bad_service_name,
+    // decisions
+    unknown_service, verb_not_allowed, not_authorized, busy, global_cap, budget_exhausted,
+    cooldown, quarantined, state_unavailable, audit_unavailable, shutting_down,
+    // how an action ended
+    cannot_execute, timeout, killed, exit_status, listener_died,
+    other
+};
+std::string_view to_string(Reason r);
+Reason parse_reason(std::string_view s);
+
 struct Request {
-    std::string verb;
-    std::string service;
+    Verb verb = Verb::status;
+    std::string service;  ///< empty for info
+    bool force = false;   ///< admins only: past budget, cooldown and quarantine
 };
 
 /// Why a request was refused: a stable machine-readable code plus words for humans.
 struct Refusal {
-    std::string reason;   ///< e.g. "unknown_verb"
+    Reason reason = Reason::none;
     std::string message;  ///< e.g. "unknown verb 'reboot' (allowed: start, stop, restart, status)"
 };
 
@@ -39,13 +71,15 @@ struct Refusal {
 /// Checks syntax and verb/name shape only; whether the service exists is the listener's business.
 std::optional<Request> parse_request(std::string_view line, Refusal& refusal);
 
-std::string format_request(std::string_view verb, std::string_view service);
+/// "HEAL/1 VERB SERVICE[ force]\n"; for info, "HEAL/1 info\n".
+std::string format_request(std::string_view verb, std::string_view service, bool force = false);
 
 struct Reply {
-    std::string id;       ///< request id (UUID), also in the audit log
-    std::string outcome;  ///< "ok", "failed", "timed_out" or "refused"
-    std::string reason;   ///< refusal/failure code, empty when ok
-    std::string message;  ///< human words for the outcome
+    std::string id;  ///< request id (UUID), also in the audit log
+    Outcome outcome = Outcome::refused;
+    Reason reason = Reason::none;
+    std::string reason_text;  ///< the wire string when `reason` is `other`
+    std::string message;      ///< human words for the outcome
     std::string verb;
     std::string service;
     std::optional<int> exit_code;
@@ -53,8 +87,14 @@ struct Reply {
     std::string output;  ///< script stdout+stderr, at most 64 KiB
     bool truncated = false;
     std::int64_t duration_ms = 0;
-    std::string running_id;  ///< for reason "busy": the id of the action holding the service
+    bool forced = false;
+    std::string running_id;   ///< for reason "busy": the id of the action holding the service
+    std::string shared_with;  ///< status only: the id of the request whose script run this shares
+    std::optional<boost::json::object> info;  ///< the info verb's answer
 };
+
+/// The reason as it goes on the wire ("" for none).
+std::string_view reason_string(const Reply& r);
 
 /// The reply as a JSON object: the one place that names the reply's fields (the audit record
 /// builds on it).

@@ -3,7 +3,11 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <chrono>
+#include <ctime>
 #include <cmath>
+#include <cstdio>
+#include <utility>
 #include <filesystem>
 #include <stdexcept>
 
@@ -50,6 +54,65 @@ bool parse_seconds(std::string_view s, double max, double& out) {
     if (!std::isfinite(v) || v <= 0 || v > max) return false;
     out = v;
     return true;
+}
+
+bool parse_duration(std::string_view s, double max, double& out, bool allow_zero) {
+    double unit = 1;
+    if (!s.empty()) {
+        switch (s.back()) {
+            case 's': unit = 1; break;
+            case 'm': unit = 60; break;
+            case 'h': unit = 3600; break;
+            case 'd': unit = 86400; break;
+            default: unit = 0;
+        }
+        if (unit != 0) s.remove_suffix(1);
+        else unit = 1;
+    }
+    if (allow_zero && s == "0") {
+        out = 0;
+        return true;
+    }
+    double v = 0;
+    if (!parse_seconds(s, max, v) || v * unit > max) return false;
+    out = v * unit;
+    return true;
+}
+
+std::string format_duration(double seconds) {
+    char buf[48];
+    for (auto [unit, word] : {std::pair{86400.0, 'd'}, {3600.0, 'h'}, {60.0, 'm'}})
+        if (seconds >= unit && std::fmod(seconds, unit) == 0) {
+            std::snprintf(buf, sizeof buf, "%.0f%c", seconds / unit, word);
+            return buf;
+        }
+    std::snprintf(buf, sizeof buf, "%gs", seconds);
+    return buf;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string utc_iso(std::int64_t ms) {
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    return buf;
+}
+
+bool parse_bool(std::string_view s, bool& out) {
+    for (auto yes : {"yes", "true", "on", "1"})
+        if (s == yes) return out = true, true;
+    for (auto no : {"no", "false", "off", "0"})
+        if (s == no) return (out = false), true;
+    return false;
 }
 
 std::string printable(std::string_view s, std::size_t max_len) {

@@ -1,6 +1,7 @@
 // Small string helpers shared by every binary.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,16 @@ bool parse_uint(std::string_view s, unsigned long long min, unsigned long long m
 /// Parses seconds as a decimal ("30", "0.5") in (0, max]; false on anything else.
 bool parse_seconds(std::string_view s, double max, double& out);
 
+/// Parses a duration: a decimal number with an optional unit s, m, h or d ("90", "90s", "5m",
+/// "1.5h", "30d") into seconds in [0, max] (0 only when `allow_zero`); false on anything else.
+bool parse_duration(std::string_view s, double max, double& out, bool allow_zero = false);
+
+/// Seconds as the shortest exact duration word: 3600 -> "1h", 90 -> "90s", 0.5 -> "0.5s".
+std::string format_duration(double seconds);
+
+/// Parses "yes"/"no" (also true/false, on/off, 1/0).
+bool parse_bool(std::string_view s, bool& out);
+
 /// Text from a peer made safe for a one-line message and for JSON: control characters become
 /// '?', invalid UTF-8 becomes U+FFFD, and it is cut at `max_len` bytes (then "..." follows).
 std::string printable(std::string_view s, std::size_t max_len = 200);
@@ -27,6 +38,12 @@ std::string printable(std::string_view s, std::size_t max_len = 200);
 /// inside a character; `cut` (if given) says whether anything was left out.
 std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string::npos,
                        bool* cut = nullptr);
+
+/// Wall-clock milliseconds since the epoch (the state store's and the audit's clock).
+std::int64_t now_ms();
+
+/// "2026-11-21T19:58:03.123Z"
+std::string utc_iso(std::int64_t ms);
 
 /// A random version-4 UUID from OpenSSL's CSPRNG.
 std::string new_uuid();

@@ -117,6 +117,15 @@ PeerCertificate peer_certificate(SSL* ssl) {
         out.subject.assign(data, static_cast<std::size_t>(n));
         BIO_free(bio);
     }
+    // The CN, when there is exactly one: a subject with two CNs matches no [client] cn.
+    X509_NAME* name = X509_get_subject_name(cert);
+    int at = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (at >= 0 && X509_NAME_get_index_by_NID(name, NID_commonName, at) < 0) {
+        unsigned char* utf8 = nullptr;
+        int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)));
+        if (n >= 0) out.cn.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+        OPENSSL_free(utf8);
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (X509_digest(cert, EVP_sha256(), md, &len) == 1) {

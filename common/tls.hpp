@@ -42,6 +42,7 @@ std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code
 
 struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none
+    std::string cn;       ///< the subject's common name; "" when absent or not unique
     std::string sha256;   ///< hex, colon separated
     long days_left = 0;   ///< until notAfter, rounded down
 };

@@ -1,6 +1,7 @@
 // heal-ctl: sends one request to a heal-listener and reports the outcome.
 // Exit codes (see heal-ctl(1)):
-//   action verbs  0 done, 1 ran and failed or timed out, 2 refused, 3 no answer / usage error
+//   action verbs  0 done (or dry run), 1 ran and failed or timed out, 2 refused,
+//                 3 no answer / usage error; info and reset likewise
 //   status        the status script's exit code when 0-3, else 3
 #include "client.hpp"
 #include "client_config.hpp"
@@ -11,11 +12,15 @@
 #include <boost/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
+#include <vector>
 #include <iostream>
 
 namespace {
 
+using heal::Outcome;
 constexpr int exit_unknown = 3;
 
 const char* nagios_word(int code) {
@@ -25,21 +30,113 @@ const char* nagios_word(int code) {
 
 int exit_code_for(const std::string& verb, const heal::Reply& r) {
     if (verb == "status") {
-        if (r.outcome == "refused" || r.outcome == "timed_out") return exit_unknown;
+        if (r.outcome == Outcome::refused || r.outcome == Outcome::timed_out) return exit_unknown;
         if (r.exit_code && *r.exit_code >= 0 && *r.exit_code <= 3) return *r.exit_code;
         return exit_unknown;
     }
-    if (r.outcome == "ok") return 0;
-    if (r.outcome == "refused") return 2;
-    return 1;  // failed, timed_out
+    switch (r.outcome) {
+        case Outcome::ok:
+        case Outcome::dry_run: return 0;
+        case Outcome::refused: return 2;
+        default: return 1;  // failed, timed_out, lost
+    }
 }
 
 std::string word_for(const std::string& verb, const heal::Reply& r, int code) {
-    if (verb == "status" && r.outcome != "refused") return nagios_word(code);
-    if (r.outcome == "ok") return "OK";
-    if (r.outcome == "timed_out") return "TIMED OUT";
-    if (r.outcome == "refused") return "REFUSED";
-    return "FAILED";
+    if (verb == "status" && r.outcome != Outcome::refused) return nagios_word(code);
+    switch (r.outcome) {
+        case Outcome::ok: return "OK";
+        case Outcome::dry_run: return "DRY RUN";
+        case Outcome::timed_out: return "TIMED OUT";
+        case Outcome::refused: return "REFUSED";
+        default: return "FAILED";
+    }
+}
+
+std::string str(const boost::json::value* v) {
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+double num(const boost::json::value* v) {
+    if (!v) return 0;
+    if (v->is_double()) return v->as_double();
+    if (v->is_int64()) return static_cast<double>(v->as_int64());
+    if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+    return 0;
+}
+
+/// `heal-ctl info` for people: one line per service.
+void print_info(const boost::json::object& info, const std::string& host) {
+    using heal::printable;
+    std::string who = info.if_contains("client") && info.at("client").is_string()
+                          ? "client '" + str(info.if_contains("client")) + "'" +
+                                (info.if_contains("admin") && info.at("admin").is_bool() &&
+                                         info.at("admin").as_bool()
+                                     ? " (admin)"
+                                     : "")
+                          : "any client (no [client] sections)";
+    std::cout << "heal-listener " << printable(str(info.if_contains("version")), 40) << " on "
+              << host << "; you are " << printable(who, 100) << "; state store "
+              << printable(str(info.if_contains("state")), 300) << "\n";
+    const auto* services = info.if_contains("services");
+    if (!services || !services->is_array()) return;
+    struct Row {
+        std::string name, verbs, budget, cooldown, state;
+    };
+    std::vector<Row> rows{{"SERVICE", "VERBS (* = yours)", "BUDGET", "COOLDOWN", "STATE"}};
+    for (const auto& sv : services->as_array()) {
+        if (!sv.is_object()) continue;
+        const auto& s = sv.as_object();
+        Row r;
+        r.name = printable(str(s.if_contains("name")), 64);
+        std::set<std::string> mine;
+        if (auto* a = s.if_contains("allowed"); a && a->is_array())
+            for (const auto& v : a->as_array()) mine.insert(str(&v));
+        if (auto* a = s.if_contains("verbs"); a && a->is_array())
+            for (const auto& v : a->as_array())
+                r.verbs += (r.verbs.empty() ? "" : " ") + printable(str(&v), 10) +
+                           (mine.count(str(&v)) ? "*" : "");
+        if (auto* b = s.if_contains("budget"); b && b->is_object()) {
+            const auto& bo = b->as_object();
+            r.budget = std::to_string(static_cast<long>(num(bo.if_contains("used")))) + "/" +
+                       std::to_string(static_cast<long>(num(bo.if_contains("limit")))) + " in " +
+                       heal::format_duration(num(bo.if_contains("window_s")));
+        } else {
+            r.budget = "none";
+        }
+        double left = num(s.if_contains("cooldown_left_s"));
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1fs left", left);
+        r.cooldown = left > 0 ? buf : "-";
+        if (auto* q = s.if_contains("quarantine"); q && q->is_object()) {
+            const auto& qo = q->as_object();
+            r.state = "QUARANTINED since " + printable(str(qo.if_contains("since")), 40) + ": " +
+                      printable(str(qo.if_contains("why")), 200);
+            if (qo.if_contains("until"))
+                r.state += " (lifts at " + printable(str(qo.if_contains("until")), 40) + ")";
+        } else if (auto* f = s.if_contains("in_flight"); f && f->is_string()) {
+            r.state = "busy: " + printable(str(f), 40);
+        } else {
+            r.state = "ok";
+        }
+        if (s.if_contains("dry_run") && s.at("dry_run").is_bool() && s.at("dry_run").as_bool())
+            r.state += " (dry run)";
+        if (auto* st = s.if_contains("state"); st && st->is_string())
+            r.state = "state " + printable(str(st), 200);
+        rows.push_back(std::move(r));
+    }
+    std::size_t w[4] = {0, 0, 0, 0};
+    for (const auto& r : rows) {
+        w[0] = std::max(w[0], r.name.size());
+        w[1] = std::max(w[1], r.verbs.size());
+        w[2] = std::max(w[2], r.budget.size());
+        w[3] = std::max(w[3], r.cooldown.size());
+    }
+    for (const auto& r : rows) {
+        auto pad = [](const std::string& t, std::size_t n) { return t + std::string(n - t.size() + 2, ' '); };
+        std::cout << pad(r.name, w[0]) << pad(r.verbs, w[1]) << pad(r.budget, w[2])
+                  << pad(r.cooldown, w[3]) << r.state << "\n";
+    }
 }
 
 }  // namespace
@@ -62,9 +159,14 @@ int main(int argc, char** argv) {
     auto* o_timeout = app.add_option("-t,--timeout", cli.timeout, "seconds for the whole call (default 30)")
                           ->check(CLI::Range(0.001, 3600.0));
     auto* o_config = app.add_option("-c,--config", config, "client configuration file");
+    bool force = false;
     app.add_flag("--json", json, "print the listener's reply as JSON");
-    app.add_option("VERB", verb, "start, stop, restart or status")->required();
-    app.add_option("SERVICE", service, "service name as configured on the listener")->required();
+    app.add_flag("--force", force,
+                 "admins only: act past the service's budget, cooldown and quarantine "
+                 "(never past its lock); audited as forced");
+    app.add_option("VERB", verb, "start, stop, restart, status, info or reset")->required();
+    app.add_option("SERVICE", service,
+                   "service name as configured on the listener (not for info)");
     app.set_version_flag("-V,--version", std::string("heal-ctl ") + HEAL_VERSION);
     try {
         app.parse(argc, argv);
@@ -97,14 +199,23 @@ int main(int argc, char** argv) {
         return exit_unknown;
     }
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
+    if (verb == "info" ? !service.empty() : service.empty()) {
+        std::cerr << "heal-ctl: " << (verb == "info" ? "info takes no SERVICE" : "SERVICE is required")
+                  << "\n";
+        return exit_unknown;
+    }
+    if (force && verb != "start" && verb != "stop" && verb != "restart") {
+        std::cerr << "heal-ctl: --force applies to start, stop and restart only\n";
+        return exit_unknown;
+    }
     for (const auto& s : {verb, service})
-        if (s.empty() || s.find_first_of(" \r\n\t") != std::string::npos ||
+        if ((&s == &verb && s.empty()) || s.find_first_of(" \r\n\t") != std::string::npos ||
             s.find('\0') != std::string::npos) {
             std::cerr << "heal-ctl: VERB and SERVICE must be single words\n";
             return exit_unknown;
         }
 
-    auto result = heal::call_listener(opt, heal::format_request(verb, service));
+    auto result = heal::call_listener(opt, heal::format_request(verb, service, force));
     if (!result.answered) {
         if (json)
             std::cout << R"({"outcome":"no_answer","message":)"
@@ -120,10 +231,14 @@ int main(int argc, char** argv) {
         std::cout << heal::to_json_line(r);
         return code;
     }
+    if (verb == "info" && r.outcome == Outcome::ok && r.info) {
+        print_info(*r.info, opt.host);
+        return 0;
+    }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(r.duration_ms) / 1000.0);
     std::string message = r.message, output = r.output, perfdata;
-    if (verb == "status" && r.outcome != "refused" && !output.empty()) {
+    if (verb == "status" && r.outcome != Outcome::refused && !output.empty()) {
         // As a Nagios check, the status script's own first line is the news: it becomes the
         // summary, its perfdata stays perfdata, the rest stays long output.
         auto eol = output.find('\n');
@@ -135,7 +250,8 @@ int main(int argc, char** argv) {
         }
         while (!message.empty() && message.back() == ' ') message.pop_back();
     }
-    std::cout << "HEAL " << word_for(verb, r, code) << ": " << verb << " " << service << " on "
+    std::cout << "HEAL " << word_for(verb, r, code) << ": " << verb
+              << (service.empty() ? "" : " " + service) << (r.forced ? " (forced)" : "") << " on "
               << opt.host << ": " << heal::printable(message, 300) << " (" << secs << " s, id "
               << r.id << ")";
     if (r.truncated) std::cout << " [output truncated]";

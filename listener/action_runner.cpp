@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -89,7 +90,8 @@ struct ExecImage {
     }
 };
 
-[[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w) {
+[[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w, int go_r,
+                             int go_w) {
     ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -97,6 +99,14 @@ struct ExecImage {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // undo SIG_IGN (SIGPIPE)
+    // The gate: run nothing until the parent has recorded the start. EOF (the parent died or
+    // gave up) ends the child without executing anything.
+    ::close(go_w);
+    char go = 0;
+    ssize_t got;
+    while ((got = ::read(go_r, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (got != 1) ::_exit(126);
     if (::dup2(devnull, 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(out_w, 2) < 0 || ::chdir("/") < 0) {
         int e = errno;
         [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
@@ -116,56 +126,106 @@ struct KillState {
     bool timed_out = false;
 };
 
+void close_fd(int& fd) {
+    if (fd >= 0) ::close(std::exchange(fd, -1));
+}
+
 }  // namespace
 
-asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
-    auto ex = co_await asio::this_coro::executor;
+unsigned long long process_start_time(pid_t pid) {
+    if (pid <= 0) return 0;
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[1024];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    // "pid (comm) state ppid ..." — comm may hold blanks and parentheses: count from the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    if (!p) return 0;
+    ++p;
+    for (int field = 3; field < 22 && p; ++field) p = std::strchr(p + 1, ' ');
+    return p ? std::strtoull(p + 1, nullptr, 10) : 0;
+}
+
+Script::Script(const ActionSpec& spec) : spec_(spec) {
+    auto fail = [&](const char* what) { error_ = std::string(what) + ": " + std::strerror(errno); };
+    ExecImage image(spec_);
+    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (devnull.fd < 0) { fail("open /dev/null"); return; }
+    int out_pipe[2], err_pipe[2], go_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) { fail("pipe2"); return; }
+    Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) { fail("pipe2"); return; }
+    Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    if (::pipe2(go_pipe, O_CLOEXEC) != 0) { fail("pipe2"); return; }
+    Fd go_r(go_pipe[0]), go_w(go_pipe[1]);
+
+    pid_t pid = ::fork();
+    if (pid < 0) { fail("fork"); return; }
+    if (pid == 0) exec_child(image, devnull.fd, out_w.fd, err_w.fd, go_r.fd, go_w.fd);
+    // Also from the parent, so a timeout kill right away still finds the group.
+    ::setpgid(pid, pid);
+    pid_ = pid;
+    start_time_ = process_start_time(pid);
+    go_fd_ = go_w.release();
+    out_fd_ = out_r.release();
+    err_fd_ = err_r.release();
+}
+
+Script::~Script() {
+    if (pid_ > 0 && !released_) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+    close_fd(go_fd_);
+    close_fd(out_fd_);
+    close_fd(err_fd_);
+}
+
+asio::awaitable<ActionResult> Script::run() {
     ActionResult result;
+    if (!error_.empty() || pid_ <= 0) {
+        result.exec_error = error_.empty() ? "not started" : error_;
+        co_return result;
+    }
+    auto ex = co_await asio::this_coro::executor;
     auto fail = [&](const char* what) {
         result.exec_error = std::string(what) + ": " + std::strerror(errno);
         return result;
     };
-
-    ExecImage image(spec);
-    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (devnull.fd < 0) co_return fail("open /dev/null");
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) co_return fail("pipe2");
-    Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) co_return fail("pipe2");
-    Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
-
+    released_ = true;
     auto started = std::chrono::steady_clock::now();
-    pid_t pid = ::fork();
-    if (pid < 0) co_return fail("fork");
-    if (pid == 0) exec_child(image, devnull.fd, out_w.fd, err_w.fd);
-
-    // Also from the parent, so a timeout kill right away still finds the group.
-    ::setpgid(pid, pid);
-    out_w.reset();
-    err_w.reset();
-    ::fcntl(out_r.fd, F_SETFL, O_NONBLOCK);
-    ::fcntl(err_r.fd, F_SETFL, O_NONBLOCK);
+    const pid_t pid = pid_;
+    char go = 'g';
+    bool opened = ::write(go_fd_, &go, 1) == 1;
+    close_fd(go_fd_);
+    ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
 
     // Debian 12's <sys/pidfd.h> lacks C linkage for C++, so call the syscall directly.
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (pidfd.fd < 0) {
+    if (!opened || pidfd.fd < 0) {
         // Cannot watch it: do not leave it running unobserved.
         ::kill(-pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
-        co_return fail("pidfd_open");
+        pid_ = -1;
+        co_return fail(opened ? "pidfd_open" : "starting the script");
     }
 
     auto ks = std::make_shared<KillState>(KillState{pid});
     asio::steady_timer timer(ex, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     std::chrono::duration<double>(spec.timeout)));
+                                     std::chrono::duration<double>(spec_.timeout)));
     timer.async_wait([ks](boost::system::error_code ec) {
         if (ec || ks->exited) return;
         ks->timed_out = true;
         ::kill(-ks->pid, SIGKILL);  // the whole group: the script and what it started
     });
 
-    asio::posix::stream_descriptor out_d(ex, out_r.release());
+    asio::posix::stream_descriptor out_d(ex, std::exchange(out_fd_, -1));
     asio::posix::stream_descriptor exit_d(ex, pidfd.release());
     Output out;
     for (;;) {
@@ -185,6 +245,7 @@ asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    pid_ = -1;
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
@@ -194,8 +255,8 @@ asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
     out_d.close();
 
     int exec_errno = 0;
-    if (::read(err_r.fd, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
-        result.exec_error = std::string("cannot execute ") + spec.script + ": " +
+    if (::read(err_fd_, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+        result.exec_error = std::string("cannot execute ") + spec_.script + ": " +
                             std::strerror(exec_errno);
         co_return result;
     }
@@ -205,6 +266,11 @@ asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
     result.output = std::move(out.text);
     result.truncated = out.truncated;
     co_return result;
+}
+
+asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
+    Script script(spec);
+    co_return co_await script.run();
 }
 
 }  // namespace heal

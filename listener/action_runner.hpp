@@ -1,8 +1,14 @@
 // Runs one configured script: execve (no shell), fixed argv and environment, own process
 // group, output captured up to a cap, whole group killed on timeout.
+//
+// A Script is forked first and held at a gate before execve: the audit gate records the start
+// (with the script's pid) and only then lets it run; if the record cannot be written the
+// script is killed before it ever executed anything.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
@@ -28,10 +34,38 @@ struct ActionResult {
     std::int64_t duration_ms = 0;
 };
 
+class Script {
+public:
+    /// Forks; the child waits at the gate. On failure, error() says why and nothing was forked.
+    explicit Script(const ActionSpec& spec);
+    /// Not released: the child is killed and reaped without having executed anything.
+    ~Script();
+    Script(const Script&) = delete;
+    Script& operator=(const Script&) = delete;
+
+    const std::string& error() const { return error_; }
+    pid_t pid() const { return pid_; }
+    /// The child's start time (/proc/PID/stat field 22): with the pid, who it is after a crash.
+    unsigned long long start_time() const { return start_time_; }
+
+    /// Opens the gate and waits for the script; completes when the script itself exits (or is
+    /// killed on timeout), not when every descendant has closed its output.
+    boost::asio::awaitable<ActionResult> run();
+
+private:
+    ActionSpec spec_;
+    std::string error_;
+    pid_t pid_ = -1;
+    unsigned long long start_time_ = 0;
+    int go_fd_ = -1, out_fd_ = -1, err_fd_ = -1;
+    bool released_ = false;
+};
+
 /// argv = { script, verb }; environment = PATH, LANG=C, HEAL_VERB, HEAL_SERVICE,
-/// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null.
-/// Completes when the script itself exits (or is killed on timeout), not when every
-/// descendant has closed its output: a daemon it started may keep the pipe.
+/// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawn and run in one.
 boost::asio::awaitable<ActionResult> run_action(const ActionSpec& spec);
+
+/// Start time of a live process (0 when there is none): see Script::start_time().
+unsigned long long process_start_time(pid_t pid);
 
 }  // namespace heal

@@ -1,38 +1,39 @@
 #include "audit_log.hpp"
 
 #include "log.hpp"
+#include "text.hpp"
 
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 
 namespace heal {
 
 namespace {
+
 int open_append(const std::string& path) {
     return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
-}  // namespace
 
-std::string utc_timestamp_ms() {
-    auto now = std::chrono::system_clock::now();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms % 1000));
-    return buf;
-}
+/// Holds the audit file's flock for one append: writers of all heal processes take turns, so a
+/// failed append can be cut off again before anyone appends after it.
+struct FileLock {
+    int fd;
+    explicit FileLock(int f) : fd(f) {
+        while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    }
+    ~FileLock() { ::flock(fd, LOCK_UN); }
+};
+
+}  // namespace
 
 AuditLog::AuditLog(std::string path) : path_(std::move(path)), fd_(open_append(path_)) {
     if (fd_ < 0)
@@ -45,16 +46,35 @@ AuditLog::~AuditLog() {
 
 bool AuditLog::write(const boost::json::object& record) {
     boost::json::object line;
-    line["ts"] = utc_timestamp_ms();
+    line["ts"] = utc_iso(now_ms());
     for (const auto& kv : record) line.insert(kv);
     std::string text = boost::json::serialize(line) + "\n";
-    // O_APPEND + a single write keeps lines whole even if two processes (daemon and an inetd
-    // instance) share the file.
-    ssize_t n = ::write(fd_, text.data(), text.size());
-    if (n != static_cast<ssize_t>(text.size())) {
-        log::error("audit log '" + path_ + "': write failed: " +
-                   (n < 0 ? std::strerror(errno) : "short write"));
+
+    int err = 0;
+    {
+        FileLock lock(fd_);
+        struct stat st {};
+        bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+        ssize_t n = ::write(fd_, text.data(), text.size());
+        if (n != static_cast<ssize_t>(text.size())) {
+            err = n < 0 ? errno : ENOSPC;  // a short write means the disk filled up
+            // Cut our fragment off: nobody else appends while we hold the lock.
+            if (n > 0 && regular && ::ftruncate(fd_, st.st_size) != 0)
+                log::error("audit log '" + path_ + "': cannot cut off a partial record: " +
+                           std::strerror(errno));
+        }
+    }
+    if (err) {
+        if (failures_++ == 0)
+            log::error("audit log '" + path_ + "': write failed: " + std::strerror(err) +
+                       "; start, stop and restart are refused (audit_unavailable) until it "
+                       "can be written again");
         return false;
+    }
+    if (failures_ > 0) {
+        log::warning("audit log '" + path_ + "' is writable again; " + std::to_string(failures_) +
+                     " record(s) could not be written meanwhile");
+        failures_ = 0;
     }
     return true;
 }

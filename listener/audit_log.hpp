@@ -1,4 +1,5 @@
-// The audit trail: one JSON line per request and per denial, written before the reply.
+// The audit trail: one JSON line per record, appended by the daemon and every --inetd
+// instance alike. A state-changing action runs only after its "start" record was written.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -15,8 +16,10 @@ public:
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
 
-    /// Adds "ts" (UTC, milliseconds) first and appends the record as one write(2).
-    /// A failed write is reported on the log and returns false; the request still gets its reply.
+    /// Adds "ts" (UTC, milliseconds) first and appends the record as one line, under an
+    /// exclusive flock shared with every other heal process. Returns false when the whole line
+    /// could not be written; a partial line is cut off again, so the file never holds a record
+    /// glued to a fragment. The first failure of an episode is logged, and the recovery.
     bool write(const boost::json::object& record);
 
     /// Reopens the same path (after logrotate moved the file). Keeps the old fd on failure.
@@ -27,9 +30,7 @@ public:
 private:
     std::string path_;
     int fd_ = -1;
+    unsigned failures_ = 0;  ///< records lost in the current episode
 };
-
-/// "2026-11-21T19:58:03.123Z"
-std::string utc_timestamp_ms();
 
 }  // namespace heal

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -15,6 +16,7 @@ namespace heal {
 namespace {
 
 constexpr std::string_view service_prefix = "service ";
+constexpr std::string_view client_prefix = "client ";
 
 std::string check_readable(const std::string& file) {
     if (::access(file.c_str(), R_OK) != 0) return "cannot read '" + file + "': " + std::strerror(errno);
@@ -34,6 +36,8 @@ struct Builder {
     std::string dir;
     bool have_listen = false;
     std::optional<Allowlist> allow;
+    std::map<std::string, ClientRule> clients;
+    std::vector<std::string> client_order;
 
     std::string listener_key(std::string_view key, std::string_view value) {
         std::string err;
@@ -48,15 +52,17 @@ struct Builder {
         } else if (key == "allow") {
             allow = Allowlist::parse(value, err);
             if (!allow) return "allow: " + err;
-        } else if (key == "cert" || key == "key" || key == "client_ca" || key == "audit_log") {
+        } else if (key == "cert" || key == "key" || key == "client_ca" || key == "audit_log" ||
+                   key == "state_dir") {
             if (value.empty()) return std::string(key) + ": empty path";
             std::string file = resolve_path(dir, value);
-            if (key != "audit_log") {
+            if (key != "audit_log" && key != "state_dir") {
                 if (auto e = check_readable(file); !e.empty()) return std::string(key) + ": " + e;
             }
             (key == "cert"        ? cfg.cert
              : key == "key"       ? cfg.key
              : key == "client_ca" ? cfg.client_ca
+             : key == "state_dir" ? cfg.state_dir
                                   : cfg.audit_log) = file;
         } else if (key == "timeout" || key == "io_timeout") {
             double& target = key == "timeout" ? cfg.timeout : cfg.io_timeout;
@@ -70,10 +76,17 @@ struct Builder {
                        printable(value) + "'";
             (key == "max_connections" ? cfg.max_connections : cfg.max_per_source) =
                 static_cast<unsigned>(n);
+        } else if (key == "max_concurrent_actions") {
+            unsigned long long n = 0;
+            if (!parse_uint(value, 1, 1000, n))
+                return "max_concurrent_actions: expected a number from 1 to 1000, got '" +
+                       printable(value) + "'";
+            cfg.max_concurrent_actions = static_cast<unsigned>(n);
         } else {
             return "unknown key '" + printable(key) +
                    "' in [listener] (known: listen, allow, cert, key, client_ca, audit_log, "
-                   "timeout, io_timeout, max_connections, max_per_source)";
+                   "state_dir, timeout, io_timeout, max_connections, max_per_source, "
+                   "max_concurrent_actions)";
         }
         return {};
     }
@@ -82,17 +95,99 @@ struct Builder {
         auto& svc = cfg.services[std::string(name)];
         svc.name = name;
         if (key == "timeout") {
-            if (!parse_seconds(value, 86400, svc.timeout))
-                return "timeout: expected seconds (e.g. 60), got '" + printable(value) + "'";
+            if (!parse_duration(value, 86400, svc.timeout))
+                return "timeout: expected a duration (e.g. 60 or 2m), got '" + printable(value) + "'";
             return {};
         }
-        if (!is_known_verb(key))
+        if (key == "budget") {
+            if (value == "none") {
+                svc.budget.reset();
+                return {};
+            }
+            auto slash = value.find('/');
+            unsigned long long n = 0;
+            Budget b;
+            if (slash == std::string_view::npos || !parse_uint(value.substr(0, slash), 1, 10000, n) ||
+                !parse_duration(value.substr(slash + 1), 366 * 86400.0, b.window_s))
+                return "budget: expected N/WINDOW (e.g. 3/1h; units s, m, h, d) or none, got '" +
+                       printable(value) + "'";
+            b.limit = static_cast<unsigned>(n);
+            svc.budget = b;
+            return {};
+        }
+        if (key == "cooldown" || key == "quarantine_for") {
+            double& target = key == "cooldown" ? svc.cooldown_s : svc.quarantine_for_s;
+            if (!parse_duration(value, 366 * 86400.0, target, key == "cooldown"))
+                return std::string(key) + ": expected a duration (e.g. 30s, 10m, 1h, 2d), got '" +
+                       printable(value) + "'";
+            return {};
+        }
+        if (key == "dry_run") {
+            if (!parse_bool(value, svc.dry_run))
+                return "dry_run: expected yes or no, got '" + printable(value) + "'";
+            return {};
+        }
+        auto verb = parse_verb(key);
+        if (!verb || !is_script_verb(*verb))
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
-                   "] (known: start, stop, restart, status, timeout)";
+                   "] (known: start, stop, restart, status, timeout, budget, cooldown, "
+                   "quarantine_for, dry_run)";
         if (value.empty()) return std::string(key) + ": empty path";
         std::string file = resolve_path(dir, value);
         if (auto e = check_executable(file); !e.empty()) return std::string(key) + ": " + e;
-        svc.scripts[std::string(key)] = file;
+        svc.scripts[*verb] = file;
+        return {};
+    }
+
+    std::string client_key(std::string_view name, std::string_view key, std::string_view value) {
+        if (clients.find(std::string(name)) == clients.end()) {
+            clients[std::string(name)].name = name;
+            client_order.emplace_back(name);
+        }
+        auto& c = clients[std::string(name)];
+        if (key == "cn") {
+            if (value.empty()) return "cn: empty";
+            c.cn = value;
+        } else if (key == "fingerprint") {
+            c.fingerprint = normalize_fingerprint(value);
+            if (c.fingerprint.empty())
+                return "fingerprint: expected the certificate's SHA-256 as 64 hex digits (colons "
+                       "allowed, as `openssl x509 -noout -fingerprint -sha256` prints), got '" +
+                       printable(value, 120) + "'";
+        } else if (key == "verbs") {
+            c.verbs.clear();
+            for (const auto& item : split_list(value)) {
+                if (item == "*") {
+                    c.verbs = {Verb::start, Verb::stop, Verb::restart, Verb::status};
+                    continue;
+                }
+                auto v = parse_verb(item);
+                if (!v || !is_script_verb(*v))
+                    return "verbs: unknown verb '" + printable(item) +
+                           "' (known: start, stop, restart, status, or *; reset and --force "
+                           "come with admin = yes)";
+                c.verbs.insert(*v);
+            }
+            if (c.verbs.empty()) return "verbs: no verb given";
+        } else if (key == "services") {
+            c.all_services = false;
+            c.services.clear();
+            for (const auto& item : split_list(value)) {
+                if (item == "*") {
+                    c.all_services = true;
+                } else if (is_valid_service_name(item)) {
+                    c.services.insert(item);
+                } else {
+                    return "services: bad service name '" + printable(item) + "'";
+                }
+            }
+            if (!c.all_services && c.services.empty()) return "services: no service given";
+        } else if (key == "admin") {
+            if (!parse_bool(value, c.admin)) return "admin: expected yes or no, got '" + printable(value) + "'";
+        } else {
+            return "unknown key '" + printable(key) + "' in [client " + std::string(name) +
+                   "] (known: cn, fingerprint, verbs, services, admin)";
+        }
         return {};
     }
 
@@ -105,8 +200,16 @@ struct Builder {
                        "' (letters, digits, '.', '_', '-'; at most 64)";
             return service_key(name, key, value);
         }
+        if (section.substr(0, client_prefix.size()) == client_prefix) {
+            auto name = trim(section.substr(client_prefix.size()));
+            if (!is_valid_service_name(name))
+                return "bad client name '" + printable(name) +
+                       "' (letters, digits, '.', '_', '-'; at most 64)";
+            return client_key(name, key, value);
+        }
         if (section.empty()) return "key '" + printable(key) + "' outside any section";
-        return "unknown section [" + printable(section) + "] (known: [listener], [service NAME])";
+        return "unknown section [" + printable(section) +
+               "] (known: [listener], [service NAME], [client NAME])";
     }
 };
 
@@ -121,6 +224,47 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
     if (::stat(cfg.key.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
         out.push_back("private key '" + cfg.key + "' is readable by every user on this host; "
                       "chmod o-r it");
+    if (cfg.clients.empty())
+        out.push_back("no [client NAME] sections: every certificate signed by client_ca may run "
+                      "every verb of every service (and nobody may reset or --force); name who "
+                      "may do what (see heal.ini(5))");
+    for (const auto& [name, svc] : cfg.services)
+        if (!svc.budget && svc.scripts.size() > svc.scripts.count(Verb::status))
+            out.push_back("[service " + name + "] budget = none: a service that fails again after "
+                          "every restart is restarted for ever");
+    return out;
+}
+
+std::vector<std::string> config_problems(const ListenerConfig& cfg) {
+    std::vector<std::string> out;
+    struct stat st {};
+    if (::stat(cfg.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        out.push_back("state_dir '" + cfg.state_dir + "' is not a folder (create it, owned by the "
+                      "listener's user: install -d -m 0750 -o heal " + cfg.state_dir + ")");
+    else if (::access(cfg.state_dir.c_str(), W_OK | X_OK) != 0)
+        out.push_back("state_dir '" + cfg.state_dir + "' is not writable: " + std::strerror(errno));
+    if (::access(cfg.audit_log.c_str(), F_OK) == 0) {
+        if (::access(cfg.audit_log.c_str(), W_OK) != 0)
+            out.push_back("audit_log '" + cfg.audit_log + "' is not writable: " + std::strerror(errno));
+    } else if (::access(dir_of(cfg.audit_log).c_str(), W_OK | X_OK) != 0) {
+        out.push_back("audit_log '" + cfg.audit_log + "' cannot be created: " + std::strerror(errno));
+    }
+    return out;
+}
+
+std::string normalize_fingerprint(std::string_view text) {
+    std::string hex;
+    for (char c : text) {
+        if (c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+        hex += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (hex.size() != 64) return {};
+    std::string out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        if (i) out += ':';
+        out += hex.substr(i, 2);
+    }
     return out;
 }
 
@@ -146,6 +290,20 @@ ListenerConfig load_listener_config(const std::string& path) {
         if (svc.scripts.empty())
             throw ConfigError(path + ": [service " + name + "] defines no verb (start, stop, "
                                      "restart or status)");
+    std::set<std::string> cns, fingerprints;
+    for (const auto& name : b.client_order) {
+        auto& c = b.clients.at(name);
+        std::string where = path + ": [client " + name + "] ";
+        if (c.cn.empty() == c.fingerprint.empty())
+            throw ConfigError(where + "needs exactly one of cn and fingerprint");
+        if ((!c.cn.empty() && !cns.insert(c.cn).second) ||
+            (!c.fingerprint.empty() && !fingerprints.insert(c.fingerprint).second))
+            throw ConfigError(where + "matches the same certificate as an earlier [client] section");
+        for (const auto& s : c.services)
+            if (!b.cfg.services.count(s))
+                throw ConfigError(where + "services: no [service " + s + "] in this file");
+        b.cfg.clients.push_back(std::move(c));
+    }
     return std::move(b.cfg);
 }
 

@@ -1,21 +1,50 @@
-// heal.ini: what the listener listens on, who may talk to it, and what it may run.
+// heal.ini: what the listener listens on, who may talk to it, what it may run, and the
+// guardrails around every state-changing action.
 #pragma once
 
 #include "address.hpp"
 #include "ini_file.hpp"
+#include "protocol.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace heal {
 
+/// At most `limit` state-changing actions that ran in any sliding `window_s`.
+struct Budget {
+    unsigned limit = 3;
+    double window_s = 3600;
+};
+
 struct ServiceConfig {
     std::string name;
-    std::map<std::string, std::string> scripts;  ///< verb -> absolute path
-    double timeout = 0;                          ///< seconds; 0 = the listener default
+    std::map<Verb, std::string> scripts;  ///< verb -> absolute path
+    double timeout = 0;                   ///< seconds; 0 = the listener default
+    std::optional<Budget> budget = Budget{};  ///< nullopt: `budget = none`
+    double cooldown_s = 0;       ///< from the end of one action to the start of the next
+    double quarantine_for_s = 0; ///< 0: a quarantine lasts until `heal-ctl reset`
+    bool dry_run = false;
+};
+
+/// A `[client NAME]` section: which certificate it is and what it may do.
+struct ClientRule {
+    std::string name;
+    std::string cn;           ///< match on the subject's CN, or:
+    std::string fingerprint;  ///< SHA-256, upper-case hex with colons (as PeerCertificate)
+    std::set<Verb> verbs{Verb::status};  ///< script verbs granted
+    bool all_services = true;
+    std::set<std::string> services;
+    bool admin = false;  ///< may reset and --force
+
+    bool grants(Verb v, const std::string& service) const {
+        return verbs.count(v) && (all_services || services.count(service));
+    }
 };
 
 struct ListenerConfig {
@@ -23,21 +52,32 @@ struct ListenerConfig {
     std::vector<boost::asio::ip::tcp::endpoint> listen;
     Allowlist allow;
     std::string cert, key, client_ca, audit_log;
+    std::string state_dir = "/var/lib/heal";
     double timeout = 30;     ///< default action timeout, seconds
     double io_timeout = 10;  ///< per network phase: handshake, request, reply, shutdown
     unsigned max_connections = 512;
     unsigned max_per_source = 32;
+    unsigned max_concurrent_actions = 4;  ///< state-changing actions in flight, all processes
     std::map<std::string, ServiceConfig> services;
+    std::vector<ClientRule> clients;  ///< empty: every certificate from client_ca, no admin
 
     double timeout_for(const ServiceConfig& s) const { return s.timeout > 0 ? s.timeout : timeout; }
 };
 
 /// Things that work but deserve an operator's look: running as root (every script then runs as
-/// root), a private key that anyone on the host can read.
+/// root), a private key that anyone on the host can read, no [client] sections, a service
+/// without a budget.
 std::vector<std::string> config_warnings(const ListenerConfig& cfg);
+
+/// What --check-config adds: state_dir and audit_log are writable by this user. One line
+/// per problem; empty when all is well.
+std::vector<std::string> config_problems(const ListenerConfig& cfg);
 
 /// Loads and validates `path`. Throws ConfigError naming the file, line and key.
 /// Relative paths in the file are relative to the file's folder.
 ListenerConfig load_listener_config(const std::string& path);
+
+/// "AB:CD:…" from any case, with or without colons; "" when it is not 32 bytes of hex.
+std::string normalize_fingerprint(std::string_view text);
 
 }  // namespace heal

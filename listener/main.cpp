@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& w : heal::config_warnings(rt->cfg)) heal::log::warning(w);
     if (check_config) {
+        auto problems = heal::config_problems(rt->cfg);
+        for (const auto& p : problems) heal::log::error(p);
+        if (!problems.empty()) return 1;
         std::cout << config << ": OK (" << rt->cfg.services.size() << " service(s), "
                   << rt->cfg.listen.size() << " listen address(es))\n";
         return 0;

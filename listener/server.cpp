@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "guard.hpp"
 #include "log.hpp"
 #include "text.hpp"
 
@@ -36,6 +37,7 @@ public:
 
     void start() {
         st_.audit = std::make_unique<AuditLog>(rt_->cfg.audit_log);
+        open_state();
         for (const auto& ep : rt_->cfg.listen) {
             auto& acc = acceptors_.emplace_back(ioc_);
             boost::system::error_code ec;
@@ -50,9 +52,40 @@ public:
             asio::co_spawn(ioc_, accept_loop(acc), log_escaped);
         }
         asio::co_spawn(ioc_, signals(), log_escaped);
+        asio::co_spawn(ioc_, denial_flusher(), log_escaped);
     }
 
 private:
+    /// Says at start whether state-changing verbs will work; closes what a crash left open.
+    void open_state() {
+        if (!ensure_store(st_, rt_->cfg)) return;  // ensure_store said why
+        try {
+            st_.store->check_integrity();
+            st_.store->prune(now_ms() - std::int64_t{400} * 86400 * 1000);
+        } catch (const StoreError& e) {
+            st_.store.reset();
+            st_.store_error = e.what();
+            log::error(std::string("state store unavailable: ") + e.what() +
+                       "; start, stop and restart are refused (state_unavailable) until it is "
+                       "fixed; status keeps working");
+            return;
+        }
+        if (unsigned n = recover_lost(st_, rt_->cfg))
+            log::warning("closed " + std::to_string(n) + " action(s) as lost: a listener died "
+                         "while they ran (see the audit log)");
+        log::info("state store: " + st_.store->path());
+    }
+
+    /// Writes the counts of aggregated allowlist denials once their window has ended.
+    asio::awaitable<void> denial_flusher() {
+        while (!st_.stopping) {
+            flush_timer_.expires_after(std::chrono::seconds(1));
+            co_await flush_timer_.async_wait(as_tuple(use_awaitable));
+            flush_denials(st_);
+        }
+        flush_denials(st_, true);
+    }
+
     asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
         asio::steady_timer backoff(ioc_);
         while (acc.is_open()) {
@@ -85,15 +118,19 @@ private:
                 continue;
             }
             log::info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                      ": no new connections; waiting for " + std::to_string(st_.running.size()) +
+                      ": no new connections; waiting for " + std::to_string(st_.actions_in_flight) +
                       " running action(s)");
             st_.stopping = true;
             for (auto& acc : acceptors_) acc.close();
+            flush_timer_.cancel();
             co_return;  // run() returns once the sessions in flight are done
         }
     }
 
     void reload() {
+        // The audit log first, whatever becomes of the configuration: after logrotate moved
+        // it, records must not keep going to the old file.
+        st_.audit->reopen();
         RuntimePtr next;
         try {
             next = make_runtime(config_path_);
@@ -111,10 +148,10 @@ private:
                            e.what());
                 return;
             }
-        } else {
-            st_.audit->reopen();  // logrotate moved it
         }
+        if (next->cfg.state_dir != rt_->cfg.state_dir) st_.store.reset();
         rt_ = std::move(next);
+        if (!st_.store) open_state();
         log::info("configuration reloaded from " + config_path_ + ": " +
                   std::to_string(rt_->cfg.services.size()) + " service(s)");
     }
@@ -124,6 +161,7 @@ private:
     RuntimePtr rt_;
     ListenerState st_;
     std::list<tcp::acceptor> acceptors_;  // list: accept loops hold references
+    asio::steady_timer flush_timer_{ioc_};
 };
 
 }  // namespace
@@ -181,6 +219,8 @@ int run_inetd(RuntimePtr rt) {
     }
     // NRPE skips its allowlist under inetd. We do not.
     if (!admit(st, *rt, peer, 1, false)) return 1;
+    // Every instance shares the daemon's store and locks; it also closes what a crash left.
+    if (ensure_store(st, rt->cfg)) recover_lost(st, rt->cfg);
     sock.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(ioc, serve_connection(st, rt, std::move(sock), peer, 1, false), log_escaped);
     ioc.run();

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
-#include "action_runner.hpp"
+#include "decide.hpp"
+#include "guard.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 #include "text.hpp"
@@ -40,49 +41,47 @@ struct Record {
     std::uint64_t conn = 0;
     std::string peer;
     PeerCertificate cert;
+    std::string client;  ///< the [client] section that matched
     Reply reply;
     std::string request;  ///< the raw request line, sanitised, for refused requests
     bool timed_out = false;
+    std::optional<pid_t> pid;
 
-    json::object to_json() const {
-        json::object o = heal::to_json(reply);
+    /// The final record of a request; `start` gives the record written before a script runs.
+    json::object to_json(bool start = false) const {
+        json::object o;
+        o["record"] = start ? "start" : "final";
+        for (const auto& kv : heal::to_json(reply)) o.insert(kv);
         o.erase("output");  // the audit keeps an excerpt, the reply the whole (capped) output
-        o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
+        o.erase("info");
+        if (start) {
+            for (const char* k : {"outcome", "reason", "message", "exit_code", "signal",
+                                  "truncated", "duration_ms"})
+                o.erase(k);
+        } else {
+            o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
+            o["timed_out"] = timed_out;
+        }
         o["conn"] = conn;
         o["peer"] = peer;
+        o["client"] = client;
         o["subject"] = cert.subject;
         o["fingerprint_sha256"] = cert.sha256;
-        o["timed_out"] = timed_out;
+        if (pid) o["pid"] = *pid;
         if (!request.empty()) o["request"] = request;
         return o;
     }
 };
 
-void audit(ListenerState& st, const Record& rec) {
-    if (st.audit) st.audit->write(rec.to_json());
+bool audit(ListenerState& st, const Record& rec, bool start = false) {
+    return st.audit && st.audit->write(rec.to_json(start));
 }
 
-void refuse(Reply& r, std::string reason, std::string message) {
-    r.outcome = "refused";
-    r.reason = std::move(reason);
+void refuse(Reply& r, Reason reason, std::string message) {
+    r.outcome = Outcome::refused;
+    r.reason = reason;
     r.message = std::move(message);
 }
-
-/// Releases the service for the next action whatever way the coroutine ends.
-class ServiceClaim {
-public:
-    ServiceClaim(ListenerState& st, std::string service, const std::string& id)
-        : st_(st), service_(std::move(service)) {
-        st_.running[service_] = id;
-    }
-    ServiceClaim(const ServiceClaim&) = delete;
-    ServiceClaim& operator=(const ServiceClaim&) = delete;
-    ~ServiceClaim() { st_.running.erase(service_); }
-
-private:
-    ListenerState& st_;
-    std::string service_;
-};
 
 struct ConnectionCount {
     ListenerState& st;
@@ -95,6 +94,12 @@ struct ConnectionCount {
     }
 };
 
+struct InFlight {
+    ListenerState& st;
+    explicit InFlight(ListenerState& s) : st(s) { ++st.actions_in_flight; }
+    ~InFlight() { --st.actions_in_flight; }
+};
+
 void apply_result(Reply& r, const ActionResult& a, Record& rec) {
     r.exit_code = a.exit_code;
     r.signal = a.signal;
@@ -105,26 +110,107 @@ void apply_result(Reply& r, const ActionResult& a, Record& rec) {
     r.duration_ms = a.duration_ms;
     rec.timed_out = a.timed_out;
     if (!a.exec_error.empty()) {
-        r.outcome = "failed";
-        r.reason = "cannot_execute";
+        r.outcome = Outcome::failed;
+        r.reason = Reason::cannot_execute;
         r.message = a.exec_error;
     } else if (a.timed_out) {
-        r.outcome = "timed_out";
-        r.reason = "timeout";
+        r.outcome = Outcome::timed_out;
+        r.reason = Reason::timeout;
         r.message = "timed out after " + std::to_string(a.duration_ms) +
                     " ms; the script's process group was killed";
     } else if (a.exit_code && *a.exit_code == 0) {
-        r.outcome = "ok";
+        r.outcome = Outcome::ok;
+        r.reason = Reason::none;
         r.message = "done";
     } else {
-        r.outcome = "failed";
+        r.outcome = Outcome::failed;
         if (a.signal) {
-            r.reason = "killed";
+            r.reason = Reason::killed;
             r.message = "script killed by signal " + std::to_string(*a.signal);
         } else {
-            r.reason = "exit_status";
+            r.reason = Reason::exit_status;
             r.message = "script exited with status " + std::to_string(a.exit_code.value_or(-1));
         }
+    }
+}
+
+ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id,
+                    const std::string& peer) {
+    const auto& svc = rt.cfg.services.at(req.service);
+    return ActionSpec{svc.scripts.at(req.verb), std::string(to_string(req.verb)), req.service, id,
+                      peer, rt.cfg.timeout_for(svc)};
+}
+
+/// status: read-only, never refused as busy; concurrent requests for one service share the run
+/// already in flight in this process and all get its result.
+asio::awaitable<void> run_status(ListenerState& st, const Runtime& rt, const Request& req,
+                                 Record& rec) {
+    auto ex = co_await asio::this_coro::executor;
+    auto& slot = st.status_flights[req.service];
+    if (slot) {
+        auto flight = slot;  // keep it alive while we wait
+        rec.reply.shared_with = flight->id;
+        if (!flight->result) co_await flight->done.async_wait(as_tuple(use_awaitable));
+        if (flight->result) apply_result(rec.reply, *flight->result, rec);
+        co_return;
+    }
+    auto flight = std::make_shared<StatusFlight>(ex);
+    flight->id = rec.reply.id;
+    flight->done.expires_at(asio::steady_timer::time_point::max());
+    slot = flight;
+    ActionResult result = co_await run_action(spec_for(rt, req, rec.reply.id, rec.peer));
+    flight->result = std::move(result);
+    st.status_flights.erase(req.service);
+    flight->done.cancel();
+    apply_result(rec.reply, *flight->result, rec);
+}
+
+/// start, stop, restart once decide() said run: the audit gate, the script, the final record.
+asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Request& req,
+                                  Record& rec, const std::string& tag) {
+    Reply& reply = rec.reply;
+    InFlight in_flight(st);
+    Script script(spec_for(rt, req, reply.id, rec.peer));
+    if (script.error().empty()) {
+        // The gate: the start is committed to the store and the audit log before the script
+        // may execve; if either fails, the held child is killed unseen and nothing ran.
+        bool stored = false, audited = false;
+        try {
+            st.store->begin(ActionStart{reply.id, req.service, rec.client, rec.cert.subject,
+                                        req.verb, req.force, now_ms(), script.pid(),
+                                        script.start_time()});
+            stored = true;
+        } catch (const StoreError& e) {
+            refuse(reply, Reason::state_unavailable,
+                   std::string("cannot record the start in the state store (") + e.what() +
+                       "); nothing was run");
+        }
+        if (stored) {
+            rec.pid = script.pid();
+            audited = audit(st, rec, true);
+            if (!audited) {
+                refuse(reply, Reason::audit_unavailable,
+                       "cannot write the audit log '" + st.audit->path() + "'; nothing was run");
+                rec.pid.reset();
+                try {
+                    st.store->forget(reply.id);
+                } catch (const StoreError& e) {
+                    log::error("state store: cannot drop the start of " + reply.id + ": " + e.what());
+                }
+            }
+        }
+        if (!audited) co_return;  // ~Script kills the held child: nothing ran
+    }
+    log::info(tag + " " + reply.id + " " + std::string(to_string(req.verb)) + " " + req.service +
+              " by " + (rec.client.empty() ? rec.cert.subject : "client " + rec.client) +
+              (req.force ? " (forced)" : ""));
+    ActionResult result = co_await script.run();
+    apply_result(reply, result, rec);
+    if (!script.error().empty()) co_return;  // never started: no start record, nothing to end
+    try {
+        st.store->end(reply.id, now_ms(), reply.outcome, reply.reason);
+    } catch (const StoreError& e) {
+        log::error("state store: cannot record the end of " + reply.id + ": " + e.what());
     }
 }
 
@@ -137,30 +223,65 @@ RuntimePtr make_runtime(const std::string& config_path) {
     return rt;
 }
 
+void flush_denials(ListenerState& st, bool all) {
+    auto now = now_ms();
+    for (auto it = st.denials.begin(); it != st.denials.end();) {
+        auto& w = it->second;
+        if (!all && now < w.until_ms) {
+            ++it;
+            continue;
+        }
+        if (w.suppressed > 0) {
+            Record rec;
+            rec.peer = it->first;
+            rec.reply.id = new_uuid();
+            refuse(rec.reply, Reason::not_allowed,
+                   std::to_string(w.suppressed) + " more connection(s) from " + it->first +
+                       " refused: peer address is not on the allowlist");
+            auto o = rec.to_json();
+            o["count"] = w.suppressed;
+            if (st.audit) st.audit->write(o);
+        }
+        it = st.denials.erase(it);
+    }
+}
+
 bool admit(ListenerState& st, const Runtime& rt, const tcp::endpoint& peer, std::uint64_t conn,
            bool count_caps) {
     Record rec;
     rec.conn = conn;
     rec.peer = endpoint_text(peer);
+    const std::string source = source_key(peer);
     if (!rt.cfg.allow.allows(peer.address())) {
-        refuse(rec.reply, "not_allowed", "peer address is not on the allowlist");
+        // A flood from outside must not fill the disk: one record per source per window.
+        auto now = now_ms();
+        auto& w = st.denials[source];
+        if (now < w.until_ms) {
+            ++w.suppressed;
+            return false;
+        }
+        if (w.suppressed > 0) flush_denials(st, false);
+        st.denials[source] = DenialWindow{now + denial_window_ms, 0};
+        refuse(rec.reply, Reason::not_allowed, "peer address is not on the allowlist");
     } else if (count_caps && st.connections >= rt.cfg.max_connections) {
-        refuse(rec.reply, "too_many_connections",
+        refuse(rec.reply, Reason::too_many_connections,
                "max_connections (" + std::to_string(rt.cfg.max_connections) + ") reached");
-    } else if (count_caps && st.per_source[source_key(peer)] >= rt.cfg.max_per_source) {
-        refuse(rec.reply, "too_many_connections",
+    } else if (count_caps && st.per_source[source] >= rt.cfg.max_per_source) {
+        refuse(rec.reply, Reason::too_many_connections,
                "max_per_source (" + std::to_string(rt.cfg.max_per_source) + ") reached");
     } else {
         if (count_caps) {
             ++st.connections;
-            ++st.per_source[source_key(peer)];
+            ++st.per_source[source];
         }
         return true;
     }
-    if (count_caps && st.per_source[source_key(peer)] == 0) st.per_source.erase(source_key(peer));
+    if (count_caps && st.per_source[source] == 0) st.per_source.erase(source);
     rec.reply.id = new_uuid();
     log::warning(conn_tag(conn, peer) + " denied: " + rec.reply.message);
-    audit(st, rec);
+    auto o = rec.to_json();
+    if (rec.reply.reason == Reason::not_allowed) o["count"] = 1;
+    if (st.audit) st.audit->write(o);
     return false;
 }
 
@@ -183,7 +304,7 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, as_tuple(use_awaitable));
     if (ec) {
         std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
-        refuse(reply, "tls_handshake_failed", "TLS handshake failed: " + why);
+        refuse(reply, Reason::tls_handshake_failed, "TLS handshake failed: " + why);
         log::warning(tag + " handshake: " + why);
         audit(st, rec);
         co_return;  // no TLS, no way to say more
@@ -198,13 +319,13 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
     bool can_reply = true;
     std::optional<Request> req;
     if (ec == asio::error::not_found) {
-        refuse(reply, "request_too_long",
+        refuse(reply, Reason::request_too_long,
                "request longer than " + std::to_string(max_request_bytes - 1) + " bytes");
     } else if (ec == beast::error::timeout) {
-        refuse(reply, "request_timeout", "no complete request line within the io_timeout");
+        refuse(reply, Reason::request_timeout, "no complete request line within the io_timeout");
     } else if (ec) {
         can_reply = false;
-        refuse(reply, "malformed_request",
+        refuse(reply, Reason::malformed_request,
                "connection closed before a complete request line (" + ec.message() + ")");
     } else {
         Refusal why;
@@ -215,37 +336,63 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         }
     }
 
-    std::optional<ServiceClaim> claim;
     if (req) {
-        reply.verb = req->verb;
+        reply.verb = to_string(req->verb);
         reply.service = req->service;
-        auto svc = rt->cfg.services.find(req->service);
-        if (svc == rt->cfg.services.end()) {
-            refuse(reply, "unknown_service", "unknown service '" + req->service + "'");
-        } else if (!svc->second.scripts.count(req->verb)) {
-            refuse(reply, "verb_not_allowed",
-                   "service '" + req->service + "' does not allow '" + req->verb + "'");
-        } else if (auto busy = st.running.find(req->service); busy != st.running.end()) {
-            refuse(reply, "busy", "service '" + req->service + "' is busy with action " +
-                                      busy->second);
-            reply.running_id = busy->second;
-        } else if (st.stopping) {
-            refuse(reply, "shutting_down", "the listener is shutting down");
+        reply.forced = req->force;
+        Identity who = identify(rt->cfg, rec.cert.subject, rec.cert.cn, rec.cert.sha256);
+        rec.client = who.name();
+        auto now = now_ms();
+        Claim claim;  // the service lock and a slot, held until the script is reaped
+        GuardState gs;
+        Verdict v{Decision::refuse, Reason::shutting_down, "the listener is shutting down",
+                  std::nullopt};
+        if (!(st.stopping && is_state_changing(req->verb))) {
+            gs = gather(st, rt->cfg, *req, claim, now);
+            v = decide(*req, who, rt->cfg, gs, now);
+        }
+        if (v.decision == Decision::refuse) {
+            refuse(reply, v.reason, v.message);
+            if (v.reason == Reason::busy) reply.running_id = gs.running_id;
+            if (v.quarantine_now) {
+                try {
+                    st.store->quarantine(req->service, *v.quarantine_now);
+                    log::warning(tag + " " + req->service + " quarantined: " + v.quarantine_now->why);
+                } catch (const StoreError& e) {
+                    log::error("state store: cannot quarantine " + req->service + ": " + e.what());
+                }
+            }
+        } else if (v.decision == Decision::dry_run) {
+            reply.outcome = Outcome::dry_run;
+            reply.message = v.message;
+        } else if (req->verb == Verb::info) {
+            reply.outcome = Outcome::ok;
+            reply.message = "info";
+            reply.info = service_info(st, rt->cfg, who, now);
+        } else if (req->verb == Verb::reset) {
+            try {
+                bool was = gs.quarantine.has_value();
+                st.store->reset(req->service, now);
+                reply.outcome = Outcome::ok;
+                reply.message = req->service + (was ? ": quarantine lifted" : ": was not quarantined") +
+                                "; a fresh budget window starts now";
+                log::warning(tag + " " + reply.id + " reset " + req->service + " by client " +
+                             rec.client);
+            } catch (const StoreError& e) {
+                refuse(reply, Reason::state_unavailable,
+                       std::string("state store unavailable: ") + e.what());
+            }
+        } else if (req->verb == Verb::status) {
+            co_await run_status(st, *rt, *req, rec);
         } else {
-            claim.emplace(st, req->service, reply.id);
-            ActionSpec spec{svc->second.scripts.at(req->verb), req->verb, req->service, reply.id,
-                            rec.peer, rt->cfg.timeout_for(svc->second)};
-            log::info(tag + " " + reply.id + " " + req->verb + " " + req->service + " by " +
-                      (rec.cert.subject.empty() ? "?" : rec.cert.subject));
-            ActionResult result = co_await run_action(spec);
-            apply_result(reply, result, rec);
-            claim.reset();
+            co_await run_guarded(st, *rt, *req, rec, tag);
         }
     }
-    if (reply.outcome == "refused")
+    if (reply.outcome == Outcome::refused)
         log::warning(tag + " " + reply.id + " refused: " + reply.message);
-    else
-        log::info(tag + " " + reply.id + " " + reply.outcome + ": " + reply.message);
+    else if (!(req && req->verb == Verb::status && !reply.shared_with.empty()))
+        log::info(tag + " " + reply.id + " " + std::string(to_string(reply.outcome)) + ": " +
+                  reply.message);
 
     audit(st, rec);  // before the reply: what was done is on record even if the reply is lost
     if (!can_reply) co_return;

@@ -1,16 +1,22 @@
 // One connection, from allowlist check to reply. Shared by the daemon and --inetd mode.
+// The request path: admit (allowlist, caps) -> TLS handshake -> read -> parse -> identify ->
+// gather guard state (guard.hpp) -> decide (decide.hpp) -> audit gate -> run -> audit -> reply.
 #pragma once
 
+#include "action_runner.hpp"
 #include "audit_log.hpp"
 #include "config.hpp"
+#include "state_store.hpp"
 #include "tls.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace heal {
@@ -26,20 +32,45 @@ using RuntimePtr = std::shared_ptr<const Runtime>;
 /// Throws ConfigError or TlsError.
 RuntimePtr make_runtime(const std::string& config_path);
 
-/// State that outlives configurations. Single-threaded: no locks.
+/// A status script run that concurrent status requests for the same service share.
+struct StatusFlight {
+    explicit StatusFlight(boost::asio::any_io_executor ex) : done(ex) {}
+    std::string id;  ///< the request that runs the script
+    std::optional<ActionResult> result;
+    boost::asio::steady_timer done;  ///< cancelled when `result` is set: wakes every waiter
+};
+
+/// Refusals of one source outside the allowlist, aggregated into one record per 10 s.
+struct DenialWindow {
+    std::int64_t until_ms = 0;
+    unsigned suppressed = 0;
+};
+
+/// State of this process. Single-threaded: no locks. What must hold across processes lives in
+/// the state store and the kernel locks, not here.
 struct ListenerState {
     std::unique_ptr<AuditLog> audit;
-    std::map<std::string, std::string> running;  ///< service -> request id of its action
+    std::unique_ptr<StateStore> store;
+    std::string store_error;  ///< why `store` is null
+    std::map<std::string, std::shared_ptr<StatusFlight>> status_flights;
     std::map<std::string, unsigned> per_source;  ///< peer address -> open connections
+    std::map<std::string, DenialWindow> denials;  ///< source address -> window
     unsigned connections = 0;
+    unsigned actions_in_flight = 0;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
 };
 
-/// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial.
+inline constexpr std::int64_t denial_window_ms = 10'000;
+
+/// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial
+/// (peers outside the allowlist: at most one record per source per 10 s, with a count).
 /// `count_caps` is false under inetd, where xinetd's instances/per_source do that job.
 bool admit(ListenerState& st, const Runtime& rt, const boost::asio::ip::tcp::endpoint& peer,
            std::uint64_t conn, bool count_caps);
+
+/// Writes the aggregated denial counts of windows that have ended (all of them when `all`).
+void flush_denials(ListenerState& st, bool all = false);
 
 /// Serves one admitted connection; releases its connection count when done.
 boost::asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt,

@@ -94,6 +94,7 @@ sb_worker_start() {
 
 sb_listener_config() {
     LISTENER_PORT=${LISTENER_PORT:-$(sb_free_port)}
+    mkdir -p "$SB/state"
     cat >"$SB/heal.ini" <<EOF
 [listener]
 listen = 127.0.0.1:$LISTENER_PORT
@@ -102,6 +103,7 @@ cert = certs/server.crt
 key = certs/server.key
 client_ca = certs/ca.crt
 audit_log = audit.jsonl
+state_dir = state
 timeout = 10
 
 [service worker]

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ protected:
     void SetUp() override {
         setenv("HEAL_TEST_SECRET", "must-not-leak", 1);
         port_ = free_port();
+        ::mkdir((dir_ / "state").c_str(), 0750);
         const std::string d = dir_.path();
         script("ok", "echo \"restarted $HEAL_SERVICE ($1)\"\necho \"$HEAL_REQUEST_ID\" >> " + d +
                          "/ran.log\n");
@@ -84,13 +86,18 @@ protected:
             auto pid = std::atoi(read_file(dir_ / f).c_str());
             if (pid > 0) ::kill(pid, SIGKILL);
         }
-        // Every record ever written, in every case, is one valid JSON object with an id.
-        std::set<std::string> ids;
+        // Every record ever written, in every case, is one valid JSON object with an id; each
+        // request has one final record, and a start record only if a script was started.
+        std::set<std::string> finals, starts;
         for (const auto& line : read_lines(dir_ / "audit.jsonl")) {
             auto o = parse_object(line);
             EXPECT_FALSE(str(o, "ts").empty()) << line;
+            auto& ids = str(o, "record") == "start" ? starts : finals;
+            EXPECT_TRUE(str(o, "record") == "start" || str(o, "record") == "final") << line;
             EXPECT_TRUE(ids.insert(str(o, "id")).second) << "duplicate id: " << line;
         }
+        for (const auto& id : starts)
+            EXPECT_TRUE(finals.count(id)) << "a start record without its final record: " << id;
     }
 
     void script(const std::string& name, const std::string& body) {
@@ -106,6 +113,7 @@ protected:
                "key = " + cert("main", "server.key") + "\n"
                "client_ca = " + cert("main", "ca.crt") + "\n"
                "audit_log = audit.jsonl\n"
+               "state_dir = state\n"
                "timeout = 10\n"
                "io_timeout = 2\n" + extra_listener +
                "\n[service web]\nstart = bin/ok\nrestart = bin/ok\nstatus = bin/ok\n"
@@ -398,15 +406,15 @@ TEST_F(ListenerTest, RefusesVerbTheServiceDoesNotDefine) {
 TEST_F(ListenerTest, RefusesOversizeRequest) {
     auto r = heal::call_listener(client_options(), "HEAL/1 restart " + std::string(5000, 'a') + "\n");
     ASSERT_TRUE(r.answered) << r.error;
-    EXPECT_EQ(r.reply.outcome, "refused");
-    EXPECT_EQ(r.reply.reason, "request_too_long");
+    EXPECT_EQ(r.reply.outcome, heal::Outcome::refused);
+    EXPECT_EQ(r.reply.reason, heal::Reason::request_too_long);
     EXPECT_EQ(str(last_audit(), "reason"), "request_too_long");
 }
 
 TEST_F(ListenerTest, RefusesNulByteInRequest) {
     auto r = heal::call_listener(client_options(), std::string("HEAL/1 restart w\0eb\n", 20));
     ASSERT_TRUE(r.answered) << r.error;
-    EXPECT_EQ(r.reply.reason, "malformed_request");
+    EXPECT_EQ(r.reply.reason, heal::Reason::malformed_request);
     EXPECT_EQ(str(last_audit(), "request"), "HEAL/1 restart w?eb");
 }
 
@@ -525,8 +533,8 @@ TEST_F(ListenerTest, SighupReopensTheAuditLog) {
     listener_->signal(SIGHUP);
     ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
     ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
-    EXPECT_EQ(read_lines(dir_ / "audit.jsonl.1").size(), 1u);
-    EXPECT_EQ(read_lines(dir_ / "audit.jsonl").size(), 1u);
+    EXPECT_EQ(read_lines(dir_ / "audit.jsonl.1").size(), 2u) << "start and final record";
+    EXPECT_EQ(read_lines(dir_ / "audit.jsonl").size(), 2u);
 }
 
 TEST_F(ListenerTest, SigtermLetsTheRunningActionFinish) {
@@ -547,7 +555,7 @@ TEST_F(ListenerTest, CheckConfigValidates) {
     write_file(dir_ / "bad.ini", config_text("colour = blue\n"));
     auto bad = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(contains(bad.output, "bad.ini:10: unknown key 'colour'")) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "bad.ini:11: unknown key 'colour'")) << bad.output;
 }
 
 TEST_F(ListenerTest, WarnsAboutAWorldReadableKey) {

@@ -59,8 +59,8 @@ TEST_F(ConfigTest, LoadsTheDocumentedExample) {
     EXPECT_EQ(cfg.cert, dir_ + "/server.crt");
     ASSERT_EQ(cfg.services.count("web"), 1u);
     const auto& web = cfg.services.at("web");
-    EXPECT_EQ(web.scripts.at("restart"), dir_ + "/bin/restart");
-    EXPECT_EQ(web.scripts.count("stop"), 0u);
+    EXPECT_EQ(web.scripts.at(Verb::restart), dir_ + "/bin/restart");
+    EXPECT_EQ(web.scripts.count(Verb::stop), 0u);
     EXPECT_EQ(cfg.timeout_for(web), 60);
     EXPECT_EQ(cfg.max_connections, 512u);
     EXPECT_EQ(cfg.max_per_source, 32u);
@@ -132,7 +132,7 @@ TEST_F(ConfigTest, ServiceRules) {
     EXPECT_NE(error_of(listener_section() + "[service web]\ntimeout = 5\n").find("defines no verb"),
               std::string::npos);
     EXPECT_NE(error_of(listener_section() + "[service web]\nrestart = bin/restart\ntimeout = -1\n")
-                  .find("timeout: expected seconds"),
+                  .find("timeout: expected a duration"),
               std::string::npos);
 }
 

@@ -9,7 +9,7 @@ namespace {
 std::string refusal_of(std::string_view line) {
     Refusal r;
     auto req = parse_request(line, r);
-    return req ? "" : r.reason;
+    return req ? "" : std::string(to_string(r.reason));
 }
 }  // namespace
 
@@ -18,7 +18,7 @@ TEST(Request, ParsesAllFourVerbs) {
         Refusal r;
         auto req = parse_request(std::string("HEAL/1 ") + verb + " web", r);
         ASSERT_TRUE(req) << r.message;
-        EXPECT_EQ(req->verb, verb);
+        EXPECT_EQ(to_string(req->verb), verb);
         EXPECT_EQ(req->service, "web");
     }
 }
@@ -75,8 +75,8 @@ TEST(Request, RefusesOversizeLine) {
 TEST(Reply, JsonRoundTrip) {
     Reply r;
     r.id = "abc";
-    r.outcome = "failed";
-    r.reason = "exit_status";
+    r.outcome = Outcome::failed;
+    r.reason = Reason::exit_status;
     r.message = "script exited with status 3";
     r.verb = "restart";
     r.service = "web";
@@ -116,7 +116,7 @@ TEST(Reply, IgnoresUnknownFieldsForForwardCompatibility) {
     std::string err;
     auto r = parse_reply(R"({"id":"x","outcome":"ok","new_field":[1,2]})", err);
     ASSERT_TRUE(r) << err;
-    EXPECT_EQ(r->outcome, "ok");
+    EXPECT_EQ(r->outcome, Outcome::ok);
 }
 
 TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
@@ -129,7 +129,7 @@ TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
         std::string err;
         heal::Reply r;
         r.id = "x";
-        r.outcome = "ok";
+        r.outcome = heal::Outcome::ok;
         r.output = out;
         EXPECT_TRUE(heal::parse_reply(heal::to_json_line(r), err)) << err;
         EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);

@@ -1,0 +1,196 @@
+#include "decide.hpp"
+
+#include "text.hpp"
+
+#include <cmath>
+
+namespace heal {
+
+namespace {
+
+Verdict refuse(Reason reason, std::string message) {
+    return {Decision::refuse, reason, std::move(message), std::nullopt};
+}
+
+Verdict allow(Decision d = Decision::run, std::string message = {}) {
+    return {d, Reason::none, std::move(message), std::nullopt};
+}
+
+std::string who_text(const Identity& who) {
+    return who.rule ? "client '" + who.rule->name + "'" : "this client";
+}
+
+std::string verbs_text(const ClientRule& c) {
+    std::string out;
+    for (Verb v : c.verbs) out += (out.empty() ? "" : ", ") + std::string(to_string(v));
+    return out;
+}
+
+/// "3 restarts" when every action was the same verb, else "3 actions".
+std::string actions_text(const std::vector<PastAction>& acts) {
+    bool same = !acts.empty();
+    for (const auto& a : acts) same &= a.verb == acts.front().verb;
+    std::string noun = same ? std::string(to_string(acts.front().verb)) : "action";
+    return std::to_string(acts.size()) + " " + noun + (acts.size() == 1 ? "" : "s");
+}
+
+std::int64_t ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000)); }
+
+std::vector<PastAction> counted(const Budget& b, const GuardState& st, std::int64_t now_ms) {
+    // The window is (now - window, now]: an action that started exactly `window` ago no longer
+    // counts, so with 3/1h the 4th action is allowed one hour after the 1st, to the millisecond.
+    std::vector<PastAction> out;
+    for (const auto& a : st.recent)
+        if (a.started_ms > now_ms - ms(b.window_s) && a.started_ms >= st.budget_epoch_ms)
+            out.push_back(a);
+    return out;
+}
+
+}  // namespace
+
+Identity identify(const ListenerConfig& cfg, const std::string& subject, const std::string& cn,
+                  const std::string& sha256) {
+    Identity who;
+    who.rules_configured = !cfg.clients.empty();
+    who.subject = subject;
+    for (const auto& c : cfg.clients) {
+        // A fingerprint names one certificate; it wins over a CN that several may carry.
+        if (!c.fingerprint.empty() && c.fingerprint == sha256) {
+            who.rule = &c;
+            return who;
+        }
+    }
+    for (const auto& c : cfg.clients)
+        if (!c.cn.empty() && !cn.empty() && c.cn == cn) {
+            who.rule = &c;
+            break;
+        }
+    return who;
+}
+
+BudgetUse budget_use(const Budget& b, const GuardState& st, std::int64_t now_ms) {
+    auto acts = counted(b, st, now_ms);
+    BudgetUse use;
+    use.used = static_cast<unsigned>(acts.size());
+    if (use.used >= b.limit)  // the oldest that must leave the window for one more to fit
+        use.next_allowed_ms = acts[use.used - b.limit].started_ms + ms(b.window_s);
+    return use;
+}
+
+std::optional<Quarantine> active_quarantine(const ServiceConfig& svc, const GuardState& st,
+                                            std::int64_t now_ms) {
+    if (!st.quarantine) return std::nullopt;
+    if (svc.quarantine_for_s > 0 && now_ms >= st.quarantine->since_ms + ms(svc.quarantine_for_s))
+        return std::nullopt;
+    return st.quarantine;
+}
+
+double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_t now_ms) {
+    if (svc.cooldown_s <= 0 || !st.last_end_ms) return 0;
+    auto left = *st.last_end_ms + ms(svc.cooldown_s) - now_ms;
+    return left > 0 ? static_cast<double>(left) / 1000.0 : 0;
+}
+
+Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
+               const GuardState& st, std::int64_t now_ms) {
+    // 1. Who: with [client] sections, a certificate must match one.
+    if (who.rules_configured && !who.rule)
+        return refuse(Reason::not_authorized,
+                      "certificate '" + printable(who.subject, 200) +
+                          "' matches no [client] section of the listener");
+    if (req.verb == Verb::info) return allow();
+
+    // 2. What: the service and its verb exist.
+    auto it = cfg.services.find(req.service);
+    if (it == cfg.services.end())
+        return refuse(Reason::unknown_service, "unknown service '" + req.service + "'");
+    const ServiceConfig& svc = it->second;
+    const std::string verb(to_string(req.verb));
+
+    // 3. May this client do it?
+    if (req.verb == Verb::reset || req.force) {
+        const char* what = req.verb == Verb::reset ? "reset" : "--force";
+        if (!who.rules_configured)
+            return refuse(Reason::not_authorized,
+                          std::string(what) + " needs a [client] section with admin = yes in the "
+                                              "listener's heal.ini; there is none");
+        if (!who.admin())
+            return refuse(Reason::not_authorized, std::string(what) + " needs an admin; " +
+                                                      who_text(who) + " is not (admin = no)");
+    }
+    if (req.verb == Verb::reset) {
+        if (!st.store_ok)
+            return refuse(Reason::state_unavailable,
+                          "state store unavailable (" + st.store_error + "); nothing to reset");
+        return allow();
+    }
+    if (!svc.scripts.count(req.verb))
+        return refuse(Reason::verb_not_allowed,
+                      "service '" + req.service + "' does not allow '" + verb + "'");
+    if (who.rule && !who.rule->grants(req.verb, req.service))
+        return refuse(Reason::not_authorized,
+                      who_text(who) + " may not " + verb + " " + req.service +
+                          (who.rule->verbs.count(req.verb)
+                               ? " (not in its services)"
+                               : " (its verbs: " + verbs_text(*who.rule) + ")"));
+    if (!is_state_changing(req.verb)) return allow();
+
+    // 4. Guards for state-changing verbs. The lock first: it is never forced.
+    if (!st.store_ok)
+        return refuse(Reason::state_unavailable,
+                      "state store unavailable (" + st.store_error +
+                          "): start, stop and restart are refused until it is fixed; status "
+                          "still works");
+    if (st.locked_elsewhere)
+        return refuse(Reason::busy, "service '" + req.service + "' is busy with action " +
+                                        (st.running_id.empty() ? "(unknown id)" : st.running_id));
+    if (!req.force) {
+        if (auto q = active_quarantine(svc, st, now_ms)) {
+            std::string msg = req.service + " is quarantined since " + utc_iso(q->since_ms) + " (" +
+                              q->why + "); an admin lifts it with 'heal-ctl reset " +
+                              req.service + "'";
+            if (svc.quarantine_for_s > 0)
+                msg += ", or it lifts by itself at " +
+                       utc_iso(q->since_ms + ms(svc.quarantine_for_s));
+            return refuse(Reason::quarantined, msg);
+        }
+        if (svc.budget) {
+            auto acts = counted(*svc.budget, st, now_ms);
+            auto use = budget_use(*svc.budget, st, now_ms);
+            if (use.used >= svc.budget->limit) {
+                std::string window = format_duration(svc.budget->window_s);
+                Quarantine q{now_ms, "quarantined after " + actions_text(acts) + " in " + window};
+                std::string msg = "budget exhausted: " + actions_text(acts) + " of " +
+                                  req.service + " in the last " + window + " (budget " +
+                                  std::to_string(svc.budget->limit) + "/" + window +
+                                  "); the budget allows the next at " +
+                                  utc_iso(*use.next_allowed_ms) + "; " + req.service +
+                                  " is now quarantined until an admin runs 'heal-ctl reset " +
+                                  req.service + "'";
+                if (svc.quarantine_for_s > 0)
+                    msg += " or until " + utc_iso(now_ms + ms(svc.quarantine_for_s));
+                auto v = refuse(Reason::budget_exhausted, msg);
+                v.quarantine_now = q;
+                return v;
+            }
+        }
+        if (double left = cooldown_left(svc, st, now_ms); left > 0) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "cooldown: %.1f s left of %s after the last action on ",
+                          left, format_duration(svc.cooldown_s).c_str());
+            return refuse(Reason::cooldown, buf + req.service);
+        }
+    }
+    if (!st.slot_free)
+        return refuse(Reason::global_cap, "max_concurrent_actions (" +
+                                              std::to_string(cfg.max_concurrent_actions) +
+                                              ") reached: that many actions are in flight on "
+                                              "this host; try again shortly");
+    if (svc.dry_run)
+        return allow(Decision::dry_run, "dry run: would " + verb + " " + req.service + " (" +
+                                            svc.scripts.at(req.verb) + ")" +
+                                            (req.force ? ", forced" : ""));
+    return allow();
+}
+
+}  // namespace heal

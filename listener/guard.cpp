@@ -1,0 +1,225 @@
+#include "guard.hpp"
+
+#include "log.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <boost/json.hpp>
+
+#include <signal.h>
+
+#include <cmath>
+
+namespace heal {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t window_ms(const ServiceConfig& svc) {
+    return svc.budget ? static_cast<std::int64_t>(std::llround(svc.budget->window_s * 1000)) : 0;
+}
+
+/// The holder of the service lock is gone (we hold it now): close `a` as lost.
+void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
+    std::string fate;
+    if (a.pid > 0 && a.pid_start != 0 && process_start_time(a.pid) == a.pid_start) {
+        // The orphan would otherwise run beside the next action on this service.
+        ::kill(-a.pid, SIGKILL);
+        ::kill(a.pid, SIGKILL);
+        fate = "its script (pid " + std::to_string(a.pid) + ") was still running and was killed "
+               "with its process group";
+    } else {
+        fate = "its script is no longer running; its result is unknown";
+    }
+    std::string message = "the listener that ran this " + std::string(to_string(a.verb)) +
+                          " died before it ended; " + fate;
+    try {
+        st.store->end(a.id, now, Outcome::lost, Reason::listener_died);
+    } catch (const StoreError& e) {
+        log::error("state store: cannot close lost action " + a.id + ": " + e.what());
+    }
+    log::warning("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
+                 ", started " + utc_iso(a.started_ms) + ") lost: " + message);
+    json::object rec;
+    rec["record"] = "final";
+    rec["id"] = a.id;
+    rec["outcome"] = to_string(Outcome::lost);
+    rec["reason"] = to_string(Reason::listener_died);
+    rec["message"] = message;
+    rec["verb"] = to_string(a.verb);
+    rec["service"] = a.service;
+    rec["client"] = a.client;
+    rec["subject"] = a.subject;
+    rec["forced"] = a.forced;
+    rec["started"] = utc_iso(a.started_ms);
+    rec["pid"] = a.pid;
+    if (st.audit) st.audit->write(rec);
+}
+
+void close_lost_of(ListenerState& st, const std::string& service, std::int64_t now) {
+    for (const auto& a : st.store->unended(service)) close_lost(st, a, now);
+}
+
+}  // namespace
+
+bool ensure_store(ListenerState& st, const ListenerConfig& cfg) {
+    if (st.store) return true;
+    std::string error;
+    try {
+        st.store = std::make_unique<StateStore>(cfg.state_dir);
+        if (!ensure_lock_dir(cfg.state_dir, error)) {
+            st.store.reset();
+            throw StoreError(error);
+        }
+    } catch (const StoreError& e) {
+        if (st.store_error != e.what())
+            log::error(std::string("state store unavailable: ") + e.what() +
+                       "; start, stop and restart are refused (state_unavailable) until it is "
+                       "fixed; status keeps working");
+        st.store_error = e.what();
+        return false;
+    }
+    if (!st.store_error.empty()) log::info("state store available again: " + st.store->path());
+    st.store_error.clear();
+    return true;
+}
+
+GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& req, Claim& claim,
+                  std::int64_t now_ms) {
+    GuardState g;
+    if (!is_state_changing(req.verb) && req.verb != Verb::reset) return g;
+    auto unavailable = [&](std::string why) {
+        GuardState u;
+        u.store_ok = false;
+        u.store_error = std::move(why);
+        claim.service.reset();
+        claim.slot.reset();
+        return u;
+    };
+    if (!ensure_store(st, cfg)) return unavailable(st.store_error);
+    auto svc = cfg.services.find(req.service);
+    if (svc == cfg.services.end()) return g;  // decide() refuses it
+    try {
+        if (req.verb == Verb::reset) return st.store->guard_state(req.service, now_ms);
+        std::string error;
+        switch (KernelLock::try_take(service_lock_path(cfg.state_dir, req.service), claim.service,
+                                     error)) {
+            case KernelLock::Result::error: return unavailable(error);
+            case KernelLock::Result::held_elsewhere: {
+                g.locked_elsewhere = true;
+                auto running = st.store->unended(req.service);
+                if (!running.empty()) g.running_id = running.back().id;
+                return g;
+            }
+            case KernelLock::Result::taken: break;
+        }
+        // We hold the service: whatever the store says is in flight on it belonged to a
+        // process that died.
+        close_lost_of(st, req.service, now_ms);
+        g = st.store->guard_state(req.service, now_ms - window_ms(svc->second));
+        switch (take_slot(cfg.state_dir, cfg.max_concurrent_actions, claim.slot, error)) {
+            case KernelLock::Result::error: return unavailable(error);
+            case KernelLock::Result::held_elsewhere: g.slot_free = false; break;
+            case KernelLock::Result::taken: break;
+        }
+    } catch (const StoreError& e) {
+        return unavailable(e.what());
+    }
+    return g;
+}
+
+unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
+    if (!st.store) return 0;
+    unsigned closed = 0;
+    try {
+        std::map<std::string, std::vector<ActionStart>> by_service;
+        for (auto& a : st.store->unended()) by_service[a.service].push_back(std::move(a));
+        for (const auto& [service, actions] : by_service) {
+            std::optional<KernelLock> lock;
+            std::string error;
+            if (KernelLock::try_take(service_lock_path(cfg.state_dir, service), lock, error) !=
+                KernelLock::Result::taken)
+                continue;  // in flight in a live process (or unlockable: left for later)
+            for (const auto& a : actions) close_lost(st, a, now_ms());
+            closed += static_cast<unsigned>(actions.size());
+        }
+    } catch (const StoreError& e) {
+        log::error(std::string("state store: cannot recover lost actions: ") + e.what());
+    }
+    return closed;
+}
+
+json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Identity& who,
+                          std::int64_t now_ms) {
+    json::object info;
+    info["version"] = HEAL_VERSION;
+    info["client"] = who.rule ? json::value(who.rule->name) : json::value(nullptr);
+    info["admin"] = who.admin();
+    info["client_rules"] = who.rules_configured;
+    bool store_ok = ensure_store(st, cfg);
+    info["state"] = store_ok ? "ok" : "unavailable: " + st.store_error;
+    json::array services;
+    for (const auto& [name, svc] : cfg.services) {
+        json::object s;
+        s["name"] = name;
+        json::array verbs, allowed;
+        for (const auto& [verb, path] : svc.scripts) {
+            verbs.push_back(json::value(to_string(verb)));
+            if (!who.rule || who.rule->grants(verb, name)) allowed.push_back(json::value(to_string(verb)));
+        }
+        s["verbs"] = std::move(verbs);
+        s["allowed"] = std::move(allowed);
+        s["dry_run"] = svc.dry_run;
+        s["cooldown_s"] = svc.cooldown_s;
+        s["quarantine_for_s"] = svc.quarantine_for_s;
+        GuardState g;
+        bool known = false;
+        if (store_ok) {
+            try {
+                std::optional<KernelLock> lock;
+                std::string error;
+                auto r = KernelLock::try_take(service_lock_path(cfg.state_dir, name), lock, error);
+                if (r == KernelLock::Result::taken) close_lost_of(st, name, now_ms);
+                g = st.store->guard_state(name, now_ms - window_ms(svc));
+                if (r == KernelLock::Result::held_elsewhere && g.running_id.empty())
+                    g.running_id = "(unknown id)";
+                if (r == KernelLock::Result::taken) g.running_id.clear();
+                known = true;
+            } catch (const StoreError& e) {
+                s["state"] = std::string("unavailable: ") + e.what();
+            }
+        }
+        if (svc.budget) {
+            json::object b;
+            b["limit"] = svc.budget->limit;
+            b["window_s"] = svc.budget->window_s;
+            if (known) {
+                auto use = budget_use(*svc.budget, g, now_ms);
+                b["used"] = use.used;
+                if (use.next_allowed_ms) b["next_allowed"] = utc_iso(*use.next_allowed_ms);
+            }
+            s["budget"] = std::move(b);
+        } else {
+            s["budget"] = nullptr;
+        }
+        s["cooldown_left_s"] = known ? cooldown_left(svc, g, now_ms) : 0.0;
+        auto q = known ? active_quarantine(svc, g, now_ms) : std::nullopt;
+        if (q) {
+            json::object qo;
+            qo["since"] = utc_iso(q->since_ms);
+            qo["why"] = q->why;
+            if (svc.quarantine_for_s > 0)
+                qo["until"] = utc_iso(q->since_ms + static_cast<std::int64_t>(svc.quarantine_for_s * 1000));
+            s["quarantine"] = std::move(qo);
+        } else {
+            s["quarantine"] = nullptr;
+        }
+        s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
+        services.push_back(std::move(s));
+    }
+    info["services"] = std::move(services);
+    return info;
+}
+
+}  // namespace heal

@@ -1,0 +1,39 @@
+// The I/O half of the guardrails: open the state store, take the kernel locks, close actions
+// whose process died, and hand decide() a GuardState. Nothing here decides anything.
+#pragma once
+
+#include "decide.hpp"
+#include "locks.hpp"
+#include "session.hpp"
+
+#include <optional>
+#include <string>
+
+namespace heal {
+
+/// The kernel locks a state-changing action holds until its script is reaped.
+struct Claim {
+    std::optional<KernelLock> service;
+    std::optional<KernelLock> slot;
+};
+
+/// Opens the store when it is not open; logs when availability changes. False: unavailable,
+/// `st.store_error` says why.
+bool ensure_store(ListenerState& st, const ListenerConfig& cfg);
+
+/// For state-changing verbs: the store, the service lock (into `claim`), lost actions of the
+/// service closed, its history, and a slot (into `claim`). Other verbs: reset needs the store;
+/// status and info need nothing.
+GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& req, Claim& claim,
+                  std::int64_t now_ms);
+
+/// At start: every action started and never ended whose service lock is free (the process that
+/// ran it is gone) is closed as `lost` in the store and the audit log; a script of it that
+/// still runs is killed with its process group. Returns how many were closed.
+unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg);
+
+/// The info verb's answer for `who`.
+boost::json::object service_info(ListenerState& st, const ListenerConfig& cfg,
+                                 const Identity& who, std::int64_t now_ms);
+
+}  // namespace heal

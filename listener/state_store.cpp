@@ -1,0 +1,271 @@
+#include "state_store.hpp"
+
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace heal {
+
+namespace {
+
+/// One prepared statement; binds by position, steps, finalizes on every path.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) fail("prepare");
+    }
+    ~Stmt() { sqlite3_finalize(st_); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    Stmt& bind(int i, const std::string& s) {
+        sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(st_, i, v);
+        return *this;
+    }
+    Stmt& bind_null(int i) {
+        sqlite3_bind_null(st_, i);
+        return *this;
+    }
+    /// True while there is a row.
+    bool step() {
+        int rc = sqlite3_step(st_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        fail("step");
+        return false;
+    }
+    std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+    bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+    std::string text(int col) const {
+        auto* p = sqlite3_column_text(st_, col);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+    }
+
+private:
+    [[noreturn]] void fail(const char* what) {
+        throw StoreError(std::string(what) + ": " + sqlite3_errmsg(db_));
+    }
+    sqlite3* db_;
+    sqlite3_stmt* st_ = nullptr;
+};
+
+constexpr const char* schema = R"(
+CREATE TABLE IF NOT EXISTS actions (
+    id         TEXT PRIMARY KEY,
+    service    TEXT NOT NULL,
+    verb       TEXT NOT NULL,
+    client     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    forced     INTEGER NOT NULL,
+    started_ms INTEGER NOT NULL,
+    ended_ms   INTEGER,
+    outcome    TEXT,
+    reason     TEXT,
+    pid        INTEGER,
+    pid_start  INTEGER
+);
+CREATE INDEX IF NOT EXISTS actions_by_service ON actions (service, started_ms);
+CREATE INDEX IF NOT EXISTS actions_unended ON actions (service) WHERE ended_ms IS NULL;
+CREATE TABLE IF NOT EXISTS services (
+    service         TEXT PRIMARY KEY,
+    budget_epoch_ms INTEGER NOT NULL DEFAULT 0,
+    quarantined_ms  INTEGER,
+    quarantine_why  TEXT
+);
+)";
+
+}  // namespace
+
+StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.db") {
+    struct stat st {};
+    if (::stat(state_dir.c_str(), &st) != 0)
+        throw StoreError("state_dir '" + state_dir + "': " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw StoreError("state_dir '" + state_dir + "' is not a folder");
+    // Create it ourselves for the mode; SQLite gives its -wal and -shm files the same.
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) throw StoreError("cannot open '" + path_ + "': " + std::strerror(errno));
+    ::close(fd);
+    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StoreError("cannot open '" + path_ + "': " + why);
+    }
+    try {
+        if (sqlite3_db_readonly(db_, "main") == 1) throw StoreError("it is read-only");
+        sqlite3_busy_timeout(db_, 5000);
+        int version = 0;
+        {
+            Stmt v(db_, "PRAGMA user_version");
+            if (v.step()) version = static_cast<int>(v.i64(0));
+        }
+        if (version > state_schema_version)
+            throw StoreError("its schema version " + std::to_string(version) +
+                             " is newer than this listener's (" +
+                             std::to_string(state_schema_version) + "); upgrade heal-listener");
+        // Switching to WAL needs a moment alone with the file; the busy handler does not cover
+        // it, so a process starting beside another one retries briefly.
+        for (int attempt = 0;; ++attempt) {
+            try {
+                std::string mode;
+                {
+                    Stmt m(db_, "PRAGMA journal_mode");
+                    if (m.step()) mode = m.text(0);
+                }
+                if (mode == "wal") break;
+                Stmt w(db_, "PRAGMA journal_mode=WAL");
+                w.step();
+            } catch (const StoreError&) {
+                if (attempt >= 50) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+        exec("PRAGMA synchronous=FULL");
+        if (version < state_schema_version) {
+            exec("BEGIN IMMEDIATE");
+            try {
+                exec(schema);
+                exec(("PRAGMA user_version=" + std::to_string(state_schema_version)).c_str());
+                exec("COMMIT");
+            } catch (...) {
+                sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+                throw;
+            }
+        }
+        Stmt probe(db_, "SELECT count(*) FROM actions");
+        probe.step();
+    } catch (const StoreError& e) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StoreError("state store '" + path_ + "': " + e.what());
+    }
+}
+
+StateStore::~StateStore() { sqlite3_close(db_); }
+
+void StateStore::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string why = err ? err : sqlite3_errmsg(db_);
+        sqlite3_free(err);
+        throw StoreError(why);
+    }
+}
+
+void StateStore::check_integrity() {
+    Stmt q(db_, "PRAGMA quick_check");
+    if (q.step() && q.text(0) != "ok")
+        throw StoreError("state store '" + path_ + "' is damaged: " + q.text(0));
+}
+
+GuardState StateStore::guard_state(const std::string& service, std::int64_t since_ms) {
+    GuardState g;
+    {
+        Stmt s(db_, "SELECT budget_epoch_ms, quarantined_ms, quarantine_why FROM services "
+                    "WHERE service = ?");
+        s.bind(1, service);
+        if (s.step()) {
+            g.budget_epoch_ms = s.i64(0);
+            if (!s.null(1)) g.quarantine = Quarantine{s.i64(1), s.text(2)};
+        }
+    }
+    {
+        // Actions that ran: refusals and dry runs are not stored as actions at all.
+        Stmt s(db_, "SELECT started_ms, verb FROM actions WHERE service = ? AND started_ms >= ? "
+                    "ORDER BY started_ms");
+        s.bind(1, service).bind(2, since_ms);
+        while (s.step())
+            g.recent.push_back({s.i64(0), parse_verb(s.text(1)).value_or(Verb::restart)});
+    }
+    {
+        Stmt s(db_, "SELECT max(ended_ms) FROM actions WHERE service = ?");
+        s.bind(1, service);
+        if (s.step() && !s.null(0)) g.last_end_ms = s.i64(0);
+    }
+    {
+        Stmt s(db_, "SELECT id FROM actions WHERE service = ? AND ended_ms IS NULL "
+                    "ORDER BY started_ms DESC LIMIT 1");
+        s.bind(1, service);
+        if (s.step()) g.running_id = s.text(0);
+    }
+    return g;
+}
+
+void StateStore::begin(const ActionStart& a) {
+    Stmt s(db_, "INSERT INTO actions (id, service, verb, client, subject, forced, started_ms, pid, "
+                "pid_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, a.id).bind(2, a.service).bind(3, std::string(to_string(a.verb))).bind(4, a.client);
+    s.bind(5, a.subject).bind(6, std::int64_t{a.forced}).bind(7, a.started_ms);
+    s.bind(8, std::int64_t{a.pid}).bind(9, static_cast<std::int64_t>(a.pid_start));
+    s.step();
+}
+
+void StateStore::end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason) {
+    Stmt s(db_, "UPDATE actions SET ended_ms = ?, outcome = ?, reason = ? WHERE id = ?");
+    s.bind(1, ended_ms).bind(2, std::string(to_string(outcome)));
+    s.bind(3, std::string(to_string(reason))).bind(4, id);
+    s.step();
+}
+
+void StateStore::forget(const std::string& id) {
+    Stmt s(db_, "DELETE FROM actions WHERE id = ?");
+    s.bind(1, id);
+    s.step();
+}
+
+void StateStore::quarantine(const std::string& service, const Quarantine& q) {
+    Stmt s(db_, "INSERT INTO services (service, quarantined_ms, quarantine_why) VALUES (?, ?, ?) "
+                "ON CONFLICT (service) DO UPDATE SET quarantined_ms = excluded.quarantined_ms, "
+                "quarantine_why = excluded.quarantine_why");
+    s.bind(1, service).bind(2, q.since_ms).bind(3, q.why);
+    s.step();
+}
+
+void StateStore::reset(const std::string& service, std::int64_t now_ms) {
+    Stmt s(db_, "INSERT INTO services (service, budget_epoch_ms) VALUES (?, ?) "
+                "ON CONFLICT (service) DO UPDATE SET budget_epoch_ms = excluded.budget_epoch_ms, "
+                "quarantined_ms = NULL, quarantine_why = NULL");
+    s.bind(1, service).bind(2, now_ms);
+    s.step();
+}
+
+std::vector<ActionStart> StateStore::unended(const std::string& service) {
+    Stmt s(db_, "SELECT id, service, verb, client, subject, forced, started_ms, pid, pid_start "
+                "FROM actions WHERE ended_ms IS NULL AND (? = '' OR service = ?) "
+                "ORDER BY started_ms");
+    s.bind(1, service).bind(2, service);
+    std::vector<ActionStart> out;
+    while (s.step()) {
+        ActionStart a;
+        a.id = s.text(0);
+        a.service = s.text(1);
+        a.verb = parse_verb(s.text(2)).value_or(Verb::restart);
+        a.client = s.text(3);
+        a.subject = s.text(4);
+        a.forced = s.i64(5) != 0;
+        a.started_ms = s.i64(6);
+        a.pid = static_cast<pid_t>(s.i64(7));
+        a.pid_start = static_cast<unsigned long long>(s.i64(8));
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
+void StateStore::prune(std::int64_t before_ms) {
+    Stmt s(db_, "DELETE FROM actions WHERE ended_ms IS NOT NULL AND ended_ms < ?");
+    s.bind(1, before_ms);
+    s.step();
+}
+
+}  // namespace heal

@@ -1,0 +1,81 @@
+// The listener's memory across processes and restarts: state_dir/heal.db, one SQLite file in WAL
+// mode with synchronous=FULL, shared by the daemon and every --inetd instance. It holds the
+// actions (started, ended, outcome), each service's budget epoch and quarantine.
+// Consistency per service comes from the service's kernel lock (locks.hpp), held by whoever
+// reads the state, decides and records the start.
+#pragma once
+
+#include "decide.hpp"
+#include "protocol.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace heal {
+
+/// Missing, unreadable, read-only, corrupt, newer, or a failed statement.
+struct StoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr int state_schema_version = 1;
+
+struct ActionStart {
+    std::string id, service, client, subject;
+    Verb verb = Verb::restart;
+    bool forced = false;
+    std::int64_t started_ms = 0;
+    pid_t pid = 0;                 ///< the script (its process group), for recovery after a crash
+    unsigned long long pid_start = 0;  ///< its start time in /proc, so a reused pid is not it
+};
+
+struct ServiceSummary {
+    std::string service;
+    GuardState state;
+};
+
+class StateStore {
+public:
+    /// Opens state_dir/heal.db, creating the file (0640) and its schema on first use; the folder
+    /// itself must exist. Throws StoreError in words.
+    explicit StateStore(const std::string& state_dir);
+    ~StateStore();
+    StateStore(const StateStore&) = delete;
+    StateStore& operator=(const StateStore&) = delete;
+
+    /// PRAGMA quick_check; throws when the file is damaged.
+    void check_integrity();
+
+    /// Budget epoch, actions that ran since `since_ms`, last end, quarantine and the id of an
+    /// action in flight (not ended) for `service`.
+    GuardState guard_state(const std::string& service, std::int64_t since_ms);
+
+    void begin(const ActionStart& a);
+    void end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason);
+    /// Drops the start of an action that never ran (its audit record could not be written).
+    void forget(const std::string& id);
+    void quarantine(const std::string& service, const Quarantine& q);
+    /// Lifts a quarantine and starts a fresh budget window at `now_ms`.
+    void reset(const std::string& service, std::int64_t now_ms);
+
+    /// Actions started and never ended (all services when `service` is empty).
+    std::vector<ActionStart> unended(const std::string& service = "");
+
+    /// Drops ended actions older than `before_ms`.
+    void prune(std::int64_t before_ms);
+
+    const std::string& path() const { return path_; }
+
+private:
+    void exec(const char* sql);
+    std::string path_;
+    sqlite3* db_ = nullptr;
+};
+
+}  // namespace heal
