@@ -70,7 +70,7 @@ else
 fi
 sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;broken worker;CRITICAL;HARD;3;" 10 >/dev/null
 sleep 0.5
-n=$(grep '"verb":"restart"' "$SB/audit.jsonl" | grep -c '"service":"broken"')
+n=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"broken"')
 if [ "$n" -eq 1 ]; then
     pass "acted once per problem (no second restart on HARD)"
 else

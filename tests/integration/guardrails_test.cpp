@@ -1,0 +1,432 @@
+// Guardrails at the host, with the real binaries: the state store and kernel locks shared by the
+// daemon and --inetd instances, the audit gate, budgets, cooldown, quarantine, [client] rules,
+// reset/--force, dry run, single-flight status, the global cap.
+#include "listener_fixture.hpp"
+
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+
+#include <fstream>
+
+namespace {
+
+const std::string clients =
+    "[client nagios]\ncn = heal-ctl\nverbs = status, restart\n"
+    "[client viewer]\ncn = viewer\n"
+    "[client ops]\ncn = ops\nverbs = *\nadmin = yes\n";
+
+}  // namespace
+
+class GuardrailsTest : public ListenerTest {
+protected:
+    void SetUp() override {
+        ListenerTest::SetUp();
+        const std::string d = dir_.path();
+        // Runs until the "hold" file goes: long enough to be caught in flight.
+        script("held", "echo $$ > " + d + "/held.pid\necho \"$HEAL_REQUEST_ID\" >> " + d +
+                           "/held.log\nwhile [ -e " + d + "/hold ]; do sleep 0.05; done\necho released\n");
+        script("burst", "echo run >> " + d + "/burst-runs.log\nsleep 0.5\necho 'BURST OK | n=1'\n");
+    }
+
+    /// Restarts the listener with `extra_listener` keys and extra sections.
+    void reconfigure(const std::string& extra_listener, const std::string& extra) {
+        stop_listener();
+        write_config(extra_listener, extra);
+        start_listener();
+    }
+
+    RunResult ctl_as(const std::string& name, const std::vector<std::string>& args) {
+        return run(ctl_as_argv(name, args));
+    }
+
+    std::vector<std::string> ctl_as_argv(const std::string& name,
+                                         const std::vector<std::string>& args) const {
+        auto argv = ctl_argv(args);
+        for (auto& a : argv) {
+            if (a == cert("main", "client.crt")) a = cert("main", name + ".crt");
+            if (a == cert("main", "client.key")) a = cert("main", name + ".key");
+        }
+        return argv;
+    }
+
+    /// Plays xinetd for each call at once: every connection gets its own --inetd instance.
+    std::vector<RunResult> inetd_calls(const std::vector<std::vector<std::string>>& calls) {
+        int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ::listen(lfd, 64);
+        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+        const std::string port = std::to_string(ntohs(a.sin_port));
+        std::vector<std::unique_ptr<Child>> clients_, servers;
+        for (const auto& args : calls) {
+            auto argv = ctl_argv(args);
+            for (auto& arg : argv)
+                if (arg == std::to_string(port_)) arg = port;
+            clients_.push_back(std::make_unique<Child>(argv));
+        }
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            int conn = ::accept(lfd, nullptr, nullptr);
+            servers.push_back(std::make_unique<Child>(
+                std::vector<std::string>{bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"},
+                conn));
+            ::close(conn);
+        }
+        ::close(lfd);
+        std::vector<RunResult> out;
+        for (auto& c : clients_) out.push_back(c->wait(30));
+        for (auto& s : servers) s->wait(30);
+        return out;
+    }
+
+    std::vector<json::object> finals() const {
+        std::vector<json::object> out;
+        for (auto& o : audit())
+            if (str(o, "record") == "final") out.push_back(o);
+        return out;
+    }
+
+    json::object final_of(const std::string& id) const {
+        for (auto& o : finals())
+            if (str(o, "id") == id) return o;
+        ADD_FAILURE() << "no final record for " << id;
+        return {};
+    }
+
+    static std::size_t count(const std::string& hay, const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+        return n;
+    }
+};
+
+TEST_F(GuardrailsTest, AuditThatCannotBeWrittenRefusesAndRunsNothing) {
+    stop_listener();
+    auto text = config_text();
+    text.replace(text.find("audit_log = audit.jsonl"), 23, "audit_log = /dev/full");
+    write_file(dir_ / "heal.ini", text);
+    start_listener();
+    for (int i = 0; i < 3; ++i) {
+        auto r = ctl({"--json", "restart", "web"});
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(str(parse_object(r.output), "reason"), "audit_unavailable") << r.output;
+    }
+    EXPECT_EQ(read_file(dir_ / "ran.log"), "") << "the audit is a gate: no record, no action";
+    EXPECT_EQ(ctl({"status", "web"}).exit_code, 0) << "status is read-only and keeps working";
+    EXPECT_EQ(count(log(), "write failed"), 1u) << "one report per episode:\n" << log();
+}
+
+TEST_F(GuardrailsTest, FullFilesystemNeverGluesRecordsAndRecovers) {
+    // A real filesystem that fills up: a 64 KiB tmpfs for the audit log (needs root).
+    const std::string small = dir_ / "small";
+    ::mkdir(small.c_str(), 0755);
+    if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0)
+        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    struct Unmount {
+        std::string p;
+        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+    } unmount{small};
+    stop_listener();
+    auto text = config_text("", "[service free]\nrestart = bin/ok\nbudget = none\n");
+    text.replace(text.find("audit_log = audit.jsonl"), 23, "audit_log = " + small + "/audit.jsonl");
+    write_file(dir_ / "heal.ini", text);
+    start_listener();
+    ASSERT_EQ(ctl({"restart", "free"}).exit_code, 0);
+    {  // fill every free block; what is left is the room in the audit log's last block
+        std::ofstream filler(small + "/filler", std::ios::binary);
+        std::string block(512, 'x');
+        while (filler.write(block.data(), block.size()) && filler.flush()) {
+        }
+    }
+    int refused = 0, ran_ok = 1;
+    for (int i = 0; i < 20 && !refused; ++i) {
+        auto r = ctl({"--json", "restart", "free"});
+        if (r.exit_code == 2 && contains(r.output, "audit_unavailable")) ++refused;
+        else if (r.exit_code == 0) ++ran_ok;
+        else ADD_FAILURE() << r.output;
+    }
+    EXPECT_EQ(refused, 1) << "a full disk refuses the action";
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), static_cast<std::size_t>(ran_ok))
+        << "every action that ran had its record; the refused one did not run";
+    EXPECT_EQ(count(log(), "write failed"), 1u) << log();
+    ::unlink((small + "/filler").c_str());
+    ASSERT_EQ(ctl({"restart", "free"}).exit_code, 0) << "writable again: actions run again";
+    EXPECT_TRUE(contains(log(), "is writable again")) << log();
+    auto lines = read_lines(small + "/audit.jsonl");
+    for (const auto& line : lines) {
+        json::error_code ec;
+        auto v = json::parse(line, ec);
+        EXPECT_FALSE(ec) << "a glued or partial record: " << line;
+    }
+    EXPECT_TRUE(contains(read_file(small + "/audit.jsonl"), "\"record\":\"final\"")) << "recovered";
+}
+
+TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHolderIsGone) {
+    write_file(dir_ / "hold", "");
+    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
+    stop_listener();
+    start_listener();
+    Child first(ctl_argv({"--json", "restart", "held"}));
+    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
+    const pid_t orphan = std::atoi(read_file(dir_ / "held.pid").c_str());
+    std::string id = read_file(dir_ / "held.log");
+    id.erase(id.find_last_not_of('\n') + 1);
+
+    // While the daemon lives, another process (an --inetd instance) finds the service busy.
+    auto busy = inetd_calls({{"--json", "restart", "held"}});
+    EXPECT_EQ(busy[0].exit_code, 2) << busy[0].output;
+    EXPECT_EQ(str(parse_object(busy[0].output), "reason"), "busy");
+    EXPECT_EQ(str(parse_object(busy[0].output), "running_id"), id) << "known across processes";
+
+    listener_->signal(SIGKILL);
+    listener_->wait(5);
+    listener_.reset();
+    first.wait(5);
+    EXPECT_TRUE(process_alive(orphan)) << "the script outlived its listener";
+
+    // The next listener closes the action as lost, kills the orphan, and the service is free.
+    ::unlink((dir_ / "hold").c_str());
+    start_listener();
+    EXPECT_TRUE(eventually([&] { return !process_alive(orphan); }, 3)) << "orphan survived";
+    auto lost = final_of(id);
+    EXPECT_EQ(str(lost, "outcome"), "lost");
+    EXPECT_EQ(str(lost, "reason"), "listener_died");
+    EXPECT_TRUE(contains(str(lost, "message"), "was killed")) << str(lost, "message");
+    EXPECT_TRUE(contains(log(), "closed 1 action(s) as lost")) << log();
+    auto again = ctl({"restart", "held"});
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+}
+
+TEST_F(GuardrailsTest, AnInetdInstanceAlsoClosesWhatACrashLeft) {
+    write_file(dir_ / "hold", "");
+    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
+    stop_listener();
+    start_listener();
+    Child first(ctl_argv({"restart", "held"}));
+    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
+    listener_->signal(SIGKILL);
+    listener_->wait(5);
+    listener_.reset();
+    first.wait(5);
+    ::unlink((dir_ / "hold").c_str());
+    auto r = inetd_calls({{"--json", "restart", "held"}});
+    EXPECT_EQ(r[0].exit_code, 0) << r[0].output;
+    std::size_t lost = 0;
+    for (auto& o : finals()) lost += str(o, "outcome") == "lost";
+    EXPECT_EQ(lost, 1u);
+}
+
+TEST_F(GuardrailsTest, TwoInetdInstancesRacingOneServiceRunItOnce) {
+    auto r = inetd_calls({{"--json", "restart", "slow"}, {"--json", "restart", "slow"}});
+    int ok = 0, busy = 0;
+    for (auto& x : r) {
+        auto reason = str(parse_object(x.output), "reason");
+        ok += x.exit_code == 0;
+        busy += x.exit_code == 2 && reason == "busy";
+    }
+    EXPECT_EQ(ok, 1) << r[0].output << r[1].output;
+    EXPECT_EQ(busy, 1) << r[0].output << r[1].output;
+}
+
+TEST_F(GuardrailsTest, StatusBurstOf200SharesRunsAndRefusesNone) {
+    reconfigure("max_per_source = 256\n", "[service burst]\nstatus = bin/burst\nrestart = bin/ok\n");
+    double start = now_seconds();
+    std::vector<std::unique_ptr<Child>> burst;
+    for (int i = 0; i < 200; ++i) burst.push_back(std::make_unique<Child>(ctl_argv({"status", "burst"})));
+    // A status in flight does not make a restart of the same service busy.
+    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "burst-runs.log").empty(); }));
+    auto restart = ctl({"restart", "burst"});
+    EXPECT_EQ(restart.exit_code, 0) << restart.output;
+    int ok = 0;
+    for (auto& c : burst) {
+        auto r = c->wait(60);
+        if (r.exit_code == 0 && contains(r.output, "HEAL OK: status burst on 127.0.0.1: BURST OK")) ++ok;
+        else ADD_FAILURE() << "exit " << r.exit_code << ": " << r.output;
+    }
+    double wall = now_seconds() - start;
+    auto runs = read_lines(dir_ / "burst-runs.log").size();
+    std::size_t shared = 0, refused = 0;
+    for (auto& o : finals()) {
+        shared += !str(o, "shared_with").empty();
+        refused += str(o, "outcome") == "refused";
+    }
+    EXPECT_EQ(ok, 200);
+    EXPECT_EQ(refused, 0u);
+    EXPECT_LT(runs, 50u) << "concurrent requests share the run in flight";
+    EXPECT_EQ(shared + runs, 200u);
+    std::printf("MEASURE status burst: 200 clients, 0 refused, %zu script runs, %zu shared, %.1f s\n",
+                runs, shared, wall);
+}
+
+TEST_F(GuardrailsTest, BudgetQuarantinesSurvivesRestartAndOnlyAnAdminResets) {
+    reconfigure("", clients + "[service flaky]\nrestart = bin/ok\nstatus = bin/ok\nbudget = 2/1h\n");
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0);
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "the 2nd of 2/1h runs";
+    auto third = ctl({"restart", "flaky"});
+    EXPECT_EQ(third.exit_code, 2) << third.output;
+    EXPECT_TRUE(contains(third.output, "budget exhausted: 2 restarts of flaky in the last 1h")) << third.output;
+    EXPECT_TRUE(contains(third.output, "now quarantined")) << third.output;
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 2u);
+    auto fourth = ctl({"--json", "restart", "flaky"});
+    EXPECT_EQ(str(parse_object(fourth.output), "reason"), "quarantined") << fourth.output;
+
+    stop_listener();
+    start_listener();
+    auto after = ctl({"restart", "flaky"});
+    EXPECT_EQ(after.exit_code, 2);
+    EXPECT_TRUE(contains(after.output, "flaky is quarantined since")) << after.output;
+    EXPECT_TRUE(contains(after.output, "quarantined after 2 restarts in 1h")) << after.output;
+    auto info = ctl_as("viewer", {"info"});
+    EXPECT_EQ(info.exit_code, 0) << info.output;
+    EXPECT_TRUE(contains(info.output, "QUARANTINED since")) << info.output;
+    EXPECT_TRUE(contains(info.output, "2/2 in 1h")) << info.output;
+    EXPECT_TRUE(contains(info.output, "you are client 'viewer'")) << info.output;
+
+    EXPECT_EQ(ctl({"reset", "flaky"}).exit_code, 2) << "nagios is no admin";
+    EXPECT_EQ(ctl_as("viewer", {"reset", "flaky"}).exit_code, 2);
+    EXPECT_EQ(str(last_audit(), "reason"), "not_authorized");
+    auto reset = ctl_as("ops", {"reset", "flaky"});
+    EXPECT_EQ(reset.exit_code, 0) << reset.output;
+    EXPECT_TRUE(contains(reset.output, "quarantine lifted")) << reset.output;
+    EXPECT_EQ(str(last_audit(), "client"), "ops");
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "a fresh budget window";
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 3u);
+}
+
+TEST_F(GuardrailsTest, ForceIsForAdminsAndAudited) {
+    reconfigure("", clients + "[service flaky]\nrestart = bin/ok\nbudget = 1/1h\n");
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0);
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 2);  // quarantined now
+    auto nagios = ctl({"--json", "--force", "restart", "flaky"});
+    EXPECT_EQ(nagios.exit_code, 2);
+    EXPECT_EQ(str(parse_object(nagios.output), "reason"), "not_authorized") << nagios.output;
+    auto ops = ctl_as("ops", {"--force", "restart", "flaky"});
+    EXPECT_EQ(ops.exit_code, 0) << ops.output;
+    EXPECT_TRUE(contains(ops.output, "HEAL OK: restart flaky (forced) on")) << ops.output;
+    auto a = last_audit();
+    EXPECT_TRUE(a.at("forced").as_bool());
+    EXPECT_EQ(str(a, "client"), "ops");
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 2u);
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 2) << "force does not lift the quarantine";
+}
+
+TEST_F(GuardrailsTest, WhoMayDoWhat) {
+    reconfigure("", clients);
+    EXPECT_EQ(ctl({"restart", "web"}).exit_code, 0) << "nagios: restart";
+    auto stop = ctl({"--json", "start", "web"});
+    EXPECT_EQ(str(parse_object(stop.output), "reason"), "not_authorized") << stop.output;
+    EXPECT_TRUE(contains(str(parse_object(stop.output), "message"), "its verbs: restart, status"));
+    EXPECT_EQ(ctl_as("viewer", {"restart", "web"}).exit_code, 2);
+    EXPECT_EQ(ctl_as("viewer", {"status", "web"}).exit_code, 0);
+    auto stranger = ctl_as("stranger", {"--json", "status", "web"});
+    EXPECT_EQ(str(parse_object(stranger.output), "reason"), "not_authorized") << stranger.output;
+    EXPECT_TRUE(contains(stranger.output, "matches no [client] section")) << stranger.output;
+    EXPECT_EQ(ctl_as("stranger", {"info"}).exit_code, 2);
+    EXPECT_EQ(ctl_as("ops", {"start", "web"}).exit_code, 0);
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 3u) << "nagios' restart, viewer's status, ops' start";
+}
+
+TEST_F(GuardrailsTest, CooldownRefusesWithTimeLeft) {
+    reconfigure("", "[service cool]\nrestart = bin/ok\ncooldown = 1s\nbudget = none\n");
+    EXPECT_EQ(ctl({"restart", "cool"}).exit_code, 0);
+    auto r = ctl({"--json", "restart", "cool"});
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "cooldown") << r.output;
+    EXPECT_TRUE(contains(r.output, " s left of 1s after the last action on cool")) << r.output;
+    EXPECT_TRUE(eventually([&] { return ctl({"restart", "cool"}).exit_code == 0; }, 3));
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 2u);
+}
+
+TEST_F(GuardrailsTest, DryRunDecidesAuditsAndRunsNothing) {
+    reconfigure("", "[service new]\nrestart = bin/ok\ndry_run = yes\nbudget = 1/1h\n");
+    for (int i = 0; i < 3; ++i) {
+        auto r = ctl({"restart", "new"});
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_TRUE(contains(r.output, "HEAL DRY RUN: restart new on 127.0.0.1: dry run: would restart new ("))
+            << r.output;
+    }
+    EXPECT_EQ(read_file(dir_ / "ran.log"), "");
+    EXPECT_EQ(str(last_audit(), "outcome"), "dry_run");
+    EXPECT_TRUE(contains(ctl({"info"}).output, "0/1 in 1h")) << "no budget used";
+}
+
+TEST_F(GuardrailsTest, GlobalCapRefusesBeyondMaxConcurrentActions) {
+    write_file(dir_ / "hold", "");
+    reconfigure("max_concurrent_actions = 1\n", "[service held]\nrestart = bin/held\n");
+    Child first(ctl_argv({"restart", "held"}));
+    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
+    auto r = ctl({"--json", "restart", "web"});
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "global_cap") << r.output;
+    auto inetd = inetd_calls({{"--json", "restart", "web"}});
+    EXPECT_EQ(str(parse_object(inetd[0].output), "reason"), "global_cap")
+        << "the cap spans processes: " << inetd[0].output;
+    EXPECT_EQ(ctl({"status", "web"}).exit_code, 0) << "status is not capped";
+    ::unlink((dir_ / "hold").c_str());
+    EXPECT_EQ(first.wait().exit_code, 0);
+    EXPECT_EQ(ctl({"restart", "web"}).exit_code, 0);
+}
+
+TEST_F(GuardrailsTest, CorruptOrNewerStoreRefusesActionsButNotStatus) {
+    stop_listener();
+    for (const char* f : {"state/heal.db", "state/heal.db-wal", "state/heal.db-shm"})
+        ::unlink((dir_ / f).c_str());
+    write_file(dir_ / "state/heal.db", std::string(8192, 'x'));
+    start_listener();
+    EXPECT_TRUE(contains(log(), "state store unavailable")) << log();
+    auto r = ctl({"--json", "restart", "web"});
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "state_unavailable") << r.output;
+    EXPECT_EQ(ctl({"status", "envdump"}).exit_code, 0);
+    EXPECT_EQ(read_file(dir_ / "ran.log"), "");
+
+    // A store from a newer heal: user_version (offset 60) above ours.
+    stop_listener();
+    ::unlink((dir_ / "state/heal.db").c_str());
+    start_listener();
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0) << "a fresh store works";
+    stop_listener();
+    {
+        std::fstream db(dir_ / "state/heal.db", std::ios::in | std::ios::out | std::ios::binary);
+        db.seekp(60);
+        const char v[4] = {0, 0, 0, 99};
+        db.write(v, 4);
+    }
+    start_listener();
+    EXPECT_TRUE(contains(log(), "schema version 99 is newer")) << log();
+    r = ctl({"--json", "restart", "web"});
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "state_unavailable") << r.output;
+    EXPECT_EQ(ctl({"status", "envdump"}).exit_code, 0);
+}
+
+TEST_F(GuardrailsTest, CheckConfigChecksStateDirAndAuditLog) {
+    write_file(dir_ / "nodir.ini", config_text());
+    auto text = config_text();
+    text.replace(text.find("state_dir = state"), 17, "state_dir = missing");
+    write_file(dir_ / "nodir.ini", text);
+    auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "nodir.ini"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "missing' is not a folder")) << r.output;
+    auto good = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(good.exit_code, 0) << good.output;
+    EXPECT_TRUE(contains(good.output, "no [client NAME] sections")) << good.output;
+    write_config("", "[service loose]\nrestart = bin/ok\nbudget = none\n");
+    auto warn = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_TRUE(contains(warn.output, "[service loose] budget = none")) << warn.output;
+}
+
+TEST_F(GuardrailsTest, AllowlistDenialsAreAggregatedPerSource) {
+    for (int i = 0; i < 20; ++i) ctl({"-b", "127.0.0.2", "status", "web"});
+    auto denied = [&] {
+        std::vector<json::object> out;
+        for (auto& o : finals())
+            if (str(o, "reason") == "not_allowed") out.push_back(o);
+        return out;
+    };
+    ASSERT_EQ(denied().size(), 1u) << "one record per source per 10 s";
+    EXPECT_EQ(denied()[0].at("count").as_int64(), 1);
+    stop_listener();  // flushes the window
+    auto all = denied();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[1].at("count").as_int64(), 19);
+    EXPECT_TRUE(contains(str(all[1], "message"), "19 more connection(s) from 127.0.0.2"));
+}

@@ -1,0 +1,222 @@
+// The listener fixture: a fresh folder per test with scripts, a config, a state_dir and a running
+// heal-listener (the real binary) on a free loopback port; certificates from heal-dev-certs.
+#pragma once
+
+#include "client.hpp"
+#include "harness.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <set>
+
+using namespace heal::test;
+namespace json = boost::json;
+
+namespace heal::test {
+
+inline std::string bin(const std::string& name) { return build_dir() + "/" + name; }
+
+inline json::object parse_object(const std::string& line) {
+    json::error_code ec;
+    auto v = json::parse(line, ec);
+    if (ec || !v.is_object()) {
+        ADD_FAILURE() << "not a JSON object: " << line;
+        return {};
+    }
+    return v.as_object();
+}
+
+inline std::string str(const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+inline bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace heal::test
+
+class ListenerTest : public ::testing::Test {
+protected:
+    static inline std::unique_ptr<TempDir> certs_;
+
+    static void SetUpTestSuite() {
+        certs_ = std::make_unique<TempDir>();
+        for (const char* which : {"main", "other"}) {
+            auto r = run({src_dir() + "/scripts/heal-dev-certs", "--client", "ops", "--client",
+                          "viewer", "--client", "stranger", *certs_ / which});
+            ASSERT_EQ(r.exit_code, 0) << r.output;
+        }
+    }
+    static void TearDownTestSuite() { certs_.reset(); }
+
+    std::string cert(const std::string& which, const std::string& file) const {
+        return *certs_ / (which + "/" + file);
+    }
+
+    void SetUp() override {
+        setenv("HEAL_TEST_SECRET", "must-not-leak", 1);
+        port_ = free_port();
+        ::mkdir((dir_ / "state").c_str(), 0750);
+        const std::string d = dir_.path();
+        script("ok", "echo \"restarted $HEAL_SERVICE ($1)\"\necho \"$HEAL_REQUEST_ID\" >> " + d +
+                         "/ran.log\n");
+        script("fail", "echo 'disk full' >&2\nexit 3\n");
+        script("slow", "sleep 1\necho slow done\n");
+        script("hang", "sleep 300 &\necho $! > " + d + "/grandchild.pid\nsleep 300\n");
+        script("daemon", "sleep 300 &\necho $! > " + d + "/daemon.pid\necho started\n");
+        script("warn", "echo 'WARNING: queue at 80% | queue=80%;70;90'\necho 'consumer 3 slow'\nexit 1\n");
+        script("chatty", "head -c 200000 /dev/zero | tr '\\0' x\n");
+        script("env", "env\n");
+        script("latin1", "printf 'caf\\351 \\377\\n'\n");
+        write_config();
+        start_listener();
+    }
+
+    void TearDown() override {
+        stop_listener();
+        for (const char* f : {"daemon.pid", "grandchild.pid"}) {
+            auto pid = std::atoi(read_file(dir_ / f).c_str());
+            if (pid > 0) ::kill(pid, SIGKILL);
+        }
+        // Every record ever written, in every case, is one valid JSON object with an id; each
+        // request has one final record, and a start record only if a script was started.
+        std::set<std::string> finals, starts;
+        for (const auto& line : read_lines(dir_ / "audit.jsonl")) {
+            auto o = parse_object(line);
+            EXPECT_FALSE(str(o, "ts").empty()) << line;
+            auto& ids = str(o, "record") == "start" ? starts : finals;
+            EXPECT_TRUE(str(o, "record") == "start" || str(o, "record") == "final") << line;
+            EXPECT_TRUE(ids.insert(str(o, "id")).second) << "duplicate id: " << line;
+        }
+        for (const auto& id : starts)
+            EXPECT_TRUE(finals.count(id)) << "a start record without its final record: " << id;
+    }
+
+    void script(const std::string& name, const std::string& body) {
+        write_file(dir_ / ("bin/" + name), "#!/bin/sh\n" + body, 0755);
+    }
+
+    std::string config_text(const std::string& extra_listener = "",
+                            const std::string& extra_services = "") const {
+        return "[listener]\n"
+               "listen = 127.0.0.1:" + std::to_string(port_) + "\n"
+               "allow = 127.0.0.1, ::1\n"
+               "cert = " + cert("main", "server.crt") + "\n"
+               "key = " + cert("main", "server.key") + "\n"
+               "client_ca = " + cert("main", "ca.crt") + "\n"
+               "audit_log = audit.jsonl\n"
+               "state_dir = state\n"
+               "timeout = 10\n"
+               "io_timeout = 2\n" + extra_listener +
+               "\n[service web]\nstart = bin/ok\nrestart = bin/ok\nstatus = bin/ok\n"
+               "[service broken]\nrestart = bin/fail\n"
+               "[service slow]\nrestart = bin/slow\n"
+               "[service hang]\nrestart = bin/hang\ntimeout = 1\n"
+               "[service daemon]\nstart = bin/daemon\n"
+               "[service warn]\nstatus = bin/warn\n"
+               "[service chatty]\nstatus = bin/chatty\n"
+               "[service envdump]\nstatus = bin/env\n"
+               "[service latin1]\nstatus = bin/latin1\n" + extra_services;
+    }
+
+    void write_config(const std::string& extra_listener = "", const std::string& extra = "") {
+        write_file(dir_ / "heal.ini", config_text(extra_listener, extra));
+    }
+
+    void start_listener() {
+        std::remove((dir_ / "listener.log").c_str());  // wait for *this* start's line
+        listener_ = std::make_unique<Child>(
+            std::vector<std::string>{bin("heal-listener"), "-c", dir_ / "heal.ini"}, -1,
+            dir_ / "listener.log");
+        ASSERT_TRUE(eventually([&] { return contains(log(), "listening on"); }))
+            << "listener did not start: " << log();
+    }
+
+    RunResult stop_listener() {
+        if (!listener_) return {};
+        listener_->signal(SIGTERM);
+        auto r = listener_->wait(15);
+        listener_.reset();
+        return r;
+    }
+
+    std::string log() const { return read_file(dir_ / "listener.log"); }
+
+    std::vector<std::string> ctl_argv(const std::vector<std::string>& args,
+                                      const std::string& which = "main") const {
+        std::vector<std::string> argv{bin("heal-ctl"), "-H", "127.0.0.1", "-p", std::to_string(port_),
+                                      "--cert", cert(which, "client.crt"),
+                                      "--key", cert(which, "client.key"),
+                                      "--ca", cert("main", "ca.crt"), "-t", "10"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    }
+
+    RunResult ctl(const std::vector<std::string>& args, const std::string& which = "main") {
+        return run(ctl_argv(args, which));
+    }
+
+    /// A plain TCP connection to the listener (no TLS), or -1.
+    int raw_connect() const {
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port_);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return s;
+        ::close(s);
+        return -1;
+    }
+
+    heal::ClientOptions client_options() const {
+        heal::ClientOptions o;
+        o.host = "127.0.0.1";
+        o.port = port_;
+        o.cert = cert("main", "client.crt");
+        o.key = cert("main", "client.key");
+        o.ca = cert("main", "ca.crt");
+        o.timeout = 5;
+        return o;
+    }
+
+    std::vector<json::object> audit() const {
+        std::vector<json::object> out;
+        for (const auto& line : read_lines(dir_ / "audit.jsonl")) out.push_back(parse_object(line));
+        return out;
+    }
+
+    /// The newest audit record once it has `reason`: a TLS alert can reach the client before the
+    /// listener has finished writing the record of the failed handshake.
+    json::object audit_with_reason(const std::string& reason) const {
+        eventually([&] {
+            auto all = audit();
+            return !all.empty() && str(all.back(), "reason") == reason;
+        });
+        return last_audit();
+    }
+
+    json::object last_audit() const {
+        auto all = audit();
+        if (all.empty()) {
+            ADD_FAILURE() << "audit log is empty";
+            return {};
+        }
+        return all.back();
+    }
+
+    TempDir dir_;
+    unsigned short port_ = 0;
+    std::unique_ptr<Child> listener_;
+};
+
