@@ -146,8 +146,8 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                                         (st.running_id.empty() ? "(unknown id)" : st.running_id));
     if (!req.force) {
         if (auto q = active_quarantine(svc, st, now_ms)) {
-            std::string msg = req.service + " is quarantined since " + utc_iso(q->since_ms) + " (" +
-                              q->why + "); an admin lifts it with 'heal-ctl reset " +
+            std::string msg = req.service + " is quarantined (" + q->why + ", since " +
+                              utc_iso(q->since_ms) + "); an admin lifts it with 'heal-ctl reset " +
                               req.service + "'";
             if (svc.quarantine_for_s > 0)
                 msg += ", or it lifts by itself at " +
@@ -160,15 +160,14 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
             if (use.used >= svc.budget->limit) {
                 std::string window = format_duration(svc.budget->window_s);
                 Quarantine q{now_ms, "quarantined after " + actions_text(acts) + " in " + window};
-                std::string msg = "budget exhausted: " + actions_text(acts) + " of " +
-                                  req.service + " in the last " + window + " (budget " +
+                // The words that matter first: the event handler pages with this line.
+                std::string msg = "budget exhausted, " + req.service + " " + q.why + " (budget " +
                                   std::to_string(svc.budget->limit) + "/" + window +
-                                  "); the budget allows the next at " +
-                                  utc_iso(*use.next_allowed_ms) + "; " + req.service +
-                                  " is now quarantined until an admin runs 'heal-ctl reset " +
+                                  "); an admin lifts the quarantine with 'heal-ctl reset " +
                                   req.service + "'";
                 if (svc.quarantine_for_s > 0)
-                    msg += " or until " + utc_iso(now_ms + ms(svc.quarantine_for_s));
+                    msg += ", or it lifts by itself at " + utc_iso(now_ms + ms(svc.quarantine_for_s));
+                msg += "; the budget allows the next at " + utc_iso(*use.next_allowed_ms);
                 auto v = refuse(Reason::budget_exhausted, msg);
                 v.quarantine_now = q;
                 return v;

@@ -49,8 +49,8 @@ sb_wait_for() { # FILE TEXT TIMEOUT
     return 1
 }
 
-sb_certs() {
-    "$SRC/scripts/heal-dev-certs" "$SB/certs" >/dev/null
+sb_certs() { # client.crt is Nagios (CN=heal-ctl); ops.crt is an admin
+    "$SRC/scripts/heal-dev-certs" --client ops "$SB/certs" >/dev/null
 }
 
 # The worker: python3's http.server on WORKER_PORT, started by a daemonizing start script.
@@ -81,6 +81,25 @@ EOF
 echo "cannot restart: /opt/broken/bin/worker: No such file or directory" >&2
 exit 1
 EOF
+    # A worker that crash-loops while worker/crashloop exists: up for 2.5 s after each restart.
+    CRASHY_PORT=${CRASHY_PORT:-$(sb_free_port)}
+    cat >"$SB/worker/crashy-restart" <<EOF
+#!/bin/sh
+[ -f "$SB/worker/crashy.pid" ] && kill "\$(cat "$SB/worker/crashy.pid")" 2>/dev/null
+life=
+[ -e "$SB/worker/crashloop" ] && life="timeout 2.5"
+setsid \$life python3 -m http.server $CRASHY_PORT --bind 127.0.0.1 --directory "$SB/worker/www" \\
+    >>"$SB/worker/crashy.log" 2>&1 </dev/null &
+echo \$! >"$SB/worker/crashy.pid"
+i=0
+while [ \$i -lt 50 ]; do
+    "$BUILD/check_worker" -H 127.0.0.1 -p $CRASHY_PORT -t 1 >/dev/null && { echo "crashy up"; exit 0; }
+    sleep 0.1; i=\$((i + 1))
+done
+echo "crashy did not come up"
+exit 1
+EOF
+    chmod 0755 "$SB/worker/crashy-restart"
     cat >"$SB/worker/status" <<EOF
 #!/bin/sh
 exec "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 2
@@ -112,6 +131,30 @@ status = worker/status
 
 [service broken]
 restart = worker/broken-restart
+
+; Nagios' event handler (heal-ctl's client.crt) may check and restart; ops is an admin.
+[client nagios]
+cn = heal-ctl
+verbs = status, restart
+
+[client ops]
+cn = ops
+verbs = *
+admin = yes
+EOF
+    [ "${SB_CRASHY:-0}" = 1 ] && cat >>"$SB/heal.ini" <<EOF
+
+[service crashy]
+restart = worker/crashy-restart
+budget = 3/1h
+EOF
+    cat >"$SB/heal-ctl-ops.ini" <<EOF
+[client]
+port = $LISTENER_PORT
+cert = certs/ops.crt
+key = certs/ops.key
+ca = certs/ca.crt
+timeout = 15
 EOF
     cat >"$SB/heal-ctl.ini" <<EOF
 [client]
@@ -246,6 +289,16 @@ define service {
     service_description worker
     check_command       check_worker!$WORKER_PORT
     event_handler       heal-event-handler!worker
+}
+EOF
+    # A worker that dies again after every restart: the listener's budget must stop the loop.
+    [ "${SB_CRASHY:-0}" = 1 ] && cat >>"$N/objects.cfg" <<EOF
+define service {
+    use                 heal-service
+    host_name           worker-host
+    service_description crashy
+    check_command       check_worker!$CRASHY_PORT
+    event_handler       heal-event-handler!crashy
 }
 EOF
     # A worker whose restart script fails: the event handler must page a human.

@@ -15,6 +15,9 @@ NLOG=$SB/nagios/nagios.log
 sb_certs
 sb_worker_scripts
 sb_worker_start
+SB_CRASHY=1  # the crash-looping worker of section 4
+touch "$SB/worker/crashloop"
+"$SB/worker/crashy-restart" >/dev/null
 sb_listener_start || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
 sb_nagios_config
 sb_nagios_start || { fail "nagios4 did not start"; cat "$SB/nagios/stdout.log"; exit 1; }
@@ -76,6 +79,69 @@ if [ "$n" -eq 1 ]; then
 else
     fail "broken was restarted $n times"
 fi
+# 4. A worker that dies right after every restart: restarted exactly `budget` (3) times, then the
+#    listener refuses and quarantines, the handler pages with the reason in words, info shows the
+#    quarantine, only an admin's reset lifts it, and the next heal works.
+ctl_nagios() { "$BUILD/heal-ctl" -c "$SB/heal-ctl.ini" -H 127.0.0.1 "$@"; }
+ctl_ops() { "$BUILD/heal-ctl" -c "$SB/heal-ctl-ops.ini" -H 127.0.0.1 "$@"; }
+crashy_finals() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"service":"crashy"' | grep '"verb":"restart"'; }
+if page=$(sb_wait_for "$NLOG" "SERVICE NOTIFICATION: oncall;worker-host;crashy;CUSTOM (CRITICAL)" 90); then
+    if printf '%s' "$page" | grep -q "quarantined after 3 restarts in 1h"; then
+        pass "the crash loop pages a human in words: $(printf '%s' "$page" | sed 's/.*;heal;//' | cut -c1-150)"
+    else
+        fail "the page does not say why: $page"
+    fi
+else
+    fail "no page for the crash-looping worker within 90 s"
+fi
+ok_runs=$(crashy_finals | grep -c '"outcome":"ok"')
+exhausted=$(crashy_finals | grep -c '"reason":"budget_exhausted"')
+if [ "$ok_runs" -eq 3 ] && [ "$exhausted" -eq 1 ]; then
+    pass "restarted exactly 3 times (budget 3/1h), then refused budget_exhausted"
+else
+    fail "crashy: $ok_runs restarts ran, $exhausted budget refusals (want 3 and 1)"
+fi
+info=$(ctl_ops info 2>&1)
+if printf '%s\n' "$info" | grep '^crashy ' | grep -q "QUARANTINED since .*quarantined after 3 restarts in 1h"; then
+    pass "heal-ctl info shows the quarantine"
+else
+    fail "heal-ctl info: $info"
+fi
+out=$(ctl_nagios reset crashy 2>&1); rc=$?
+if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "reset needs an admin"; then
+    pass "Nagios' certificate may not reset"
+else
+    fail "reset by the nagios client: exit $rc: $out"
+fi
+rm -f "$SB/worker/crashloop"  # the admin fixed the cause
+out=$(ctl_ops reset crashy 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "quarantine lifted"; then
+    pass "an admin's reset lifts the quarantine"
+else
+    fail "reset by ops: exit $rc: $out"
+fi
+# A fresh problem for Nagios: a passive OK closes the old one (the handler forgets it), the
+# next active check finds crashy down, and the handler heals it.
+seen=$(wc -l <"$NLOG")
+since_reset() { tail -n "+$((seen + 1))" "$NLOG" >"$SB/nagios-after-reset.log"; echo "$SB/nagios-after-reset.log"; }
+wait_after_reset() { # TEXT TIMEOUT
+    _end=$(( $(date +%s) + $2 ))
+    while [ "$(date +%s)" -le "$_end" ]; do
+        grep -F -m1 -- "$1" "$(since_reset)" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+printf '[%s] PROCESS_SERVICE_CHECK_RESULT;worker-host;crashy;0;quarantine reset by an admin\n' "$(date +%s)" \
+    >"$SB/nagios/rw/nagios.cmd"
+if wait_after_reset "EXTERNAL COMMAND: ADD_SVC_COMMENT;worker-host;crashy;" 30 >/dev/null &&
+    [ "$(crashy_finals | grep -c '"outcome":"ok"')" -eq 4 ] &&
+    wait_after_reset "SERVICE ALERT: worker-host;crashy;OK;SOFT" 15 >/dev/null; then
+    pass "after the reset the next heal works and crashy stays OK"
+else
+    fail "no heal after the reset ($(crashy_finals | tail -n 1 | cut -c1-200))"
+fi
+
 if [ "$failed" = 1 ]; then
     echo "--- nagios.log"; tail -40 "$NLOG"
     echo "--- event-handler.log"; cat "$SB/event-handler.log" 2>/dev/null
