@@ -163,3 +163,106 @@ TEST_F(ConfigTest, ClientConfig) {
     write("bad.ini", "[cliente]\nhost = x\n");
     EXPECT_THROW(load_client_config(dir_ + "/bad.ini", o), ConfigError);
 }
+
+TEST_F(ConfigTest, GuardDefaultsAndKeys) {
+    auto svc = listener_section() + "[service web]\nrestart = bin/restart\n";
+    write("heal.ini", svc);
+    auto cfg = load_listener_config(dir_ + "/heal.ini");
+    EXPECT_EQ(cfg.state_dir, "/var/lib/heal");
+    EXPECT_EQ(cfg.max_concurrent_actions, 4u);
+    const auto& web = cfg.services.at("web");
+    ASSERT_TRUE(web.budget);
+    EXPECT_EQ(web.budget->limit, 3u);
+    EXPECT_EQ(web.budget->window_s, 3600);
+    EXPECT_EQ(web.cooldown_s, 0);
+    EXPECT_EQ(web.quarantine_for_s, 0);
+    EXPECT_FALSE(web.dry_run);
+    EXPECT_TRUE(cfg.clients.empty());
+
+    write("heal.ini", listener_section() + "state_dir = st\nmax_concurrent_actions = 2\n"
+                      "[service web]\nrestart = bin/restart\nbudget = 5/30m\ncooldown = 90\n"
+                      "quarantine_for = 2d\ndry_run = yes\ntimeout = 2m\n");
+    cfg = load_listener_config(dir_ + "/heal.ini");
+    EXPECT_EQ(cfg.state_dir, dir_ + "/st");
+    EXPECT_EQ(cfg.max_concurrent_actions, 2u);
+    const auto& w = cfg.services.at("web");
+    EXPECT_EQ(w.budget->limit, 5u);
+    EXPECT_EQ(w.budget->window_s, 1800);
+    EXPECT_EQ(w.cooldown_s, 90);
+    EXPECT_EQ(w.quarantine_for_s, 2 * 86400);
+    EXPECT_TRUE(w.dry_run);
+    EXPECT_EQ(w.timeout, 120);
+    write("heal.ini", svc + "budget = none\n");
+    EXPECT_FALSE(load_listener_config(dir_ + "/heal.ini").services.at("web").budget);
+}
+
+TEST_F(ConfigTest, HostileGuardValues) {
+    auto svc = listener_section() + "[service web]\nrestart = bin/restart\n";
+    for (const char* bad : {"budget = 3", "budget = 0/1h", "budget = -1/1h", "budget = 3/",
+                            "budget = 3/1y", "budget = 3/1h/2", "budget = /1h", "budget = 3/0",
+                            "budget = 99999999999999999999/1h", "budget = 3 / 1h", "budget = NONE",
+                            "budget = 3/400d"})
+        EXPECT_NE(error_of(svc + bad + "\n").find("budget: expected N/WINDOW"), std::string::npos)
+            << bad;
+    for (const char* bad : {"cooldown = -1", "cooldown = 1x", "cooldown = s", "cooldown = 1e9",
+                            "cooldown = nan", "quarantine_for = 0", "quarantine_for = 10w"})
+        EXPECT_NE(error_of(svc + bad + "\n").find("expected a duration"), std::string::npos) << bad;
+    EXPECT_EQ(error_of(svc + "cooldown = 0\n"), "");
+    EXPECT_NE(error_of(svc + "dry_run = maybe\n").find("dry_run: expected yes or no"), std::string::npos);
+    EXPECT_NE(error_of(listener_section() + "max_concurrent_actions = 0\n").find("max_concurrent_actions"),
+              std::string::npos);
+    EXPECT_NE(error_of(svc + "info = bin/restart\n").find("unknown key 'info'"), std::string::npos)
+        << "info and reset are the listener's own, not scripts";
+}
+
+TEST_F(ConfigTest, ClientSections) {
+    auto base = listener_section() + "[service web]\nrestart = bin/restart\n";
+    write("heal.ini", base + "[client nagios]\ncn = nagios.example.com\nverbs = status, restart\n"
+                             "[client ops]\nfingerprint = ab" + std::string(62, 'c') + "\nverbs = *\nadmin = yes\n"
+                             "[client web-only]\ncn = w\nservices = web\n");
+    auto cfg = load_listener_config(dir_ + "/heal.ini");
+    ASSERT_EQ(cfg.clients.size(), 3u);
+    EXPECT_EQ(cfg.clients[0].name, "nagios");
+    EXPECT_EQ(cfg.clients[0].verbs, (std::set<Verb>{Verb::status, Verb::restart}));
+    EXPECT_FALSE(cfg.clients[0].admin);
+    EXPECT_EQ(cfg.clients[1].fingerprint.substr(0, 9), "AB:CC:CC:");
+    EXPECT_EQ(cfg.clients[1].verbs.size(), 4u);
+    EXPECT_TRUE(cfg.clients[1].admin);
+    EXPECT_EQ(cfg.clients[2].verbs, std::set<Verb>{Verb::status}) << "default verbs: status";
+    EXPECT_FALSE(cfg.clients[2].all_services);
+    EXPECT_TRUE(cfg.clients[2].grants(Verb::status, "web"));
+    EXPECT_FALSE(cfg.clients[2].grants(Verb::status, "db"));
+
+    struct Case {
+        std::string text, want;
+    } cases[] = {
+        {"[client a]\nverbs = status\n", "needs exactly one of cn and fingerprint"},
+        {"[client a]\ncn = x\nfingerprint = " + std::string(64, 'a') + "\n", "exactly one of"},
+        {"[client a]\ncn = x\n[client b]\ncn = x\n", "same certificate as an earlier"},
+        {"[client a]\ncn = x\nservices = wbe\n", "no [service wbe]"},
+        {"[client a]\ncn = x\nverbs = reboot\n", "verbs: unknown verb 'reboot'"},
+        {"[client a]\ncn = x\nverbs = reset\n", "admin = yes"},
+        {"[client a]\ncn = x\nverbs =\n", "verbs: no verb given"},
+        {"[client a]\ncn = x\nadmin = sure\n", "admin: expected yes or no"},
+        {"[client a]\nfingerprint = zz\n", "fingerprint: expected"},
+        {"[client a]\nfingerprint = " + std::string(66, 'a') + "\n", "fingerprint: expected"},
+        {"[client a]\ncn = x\nrole = root\n", "unknown key 'role' in [client a]"},
+        {"[client a/b]\ncn = x\n", "bad client name"},
+        {"[client a]\ncn =\n", "cn: empty"},
+        {"[client a]\ncn = x\nservices = ../web\n", "bad service name"},
+    };
+    for (const auto& c : cases)
+        EXPECT_NE(error_of(base + c.text).find(c.want), std::string::npos)
+            << c.text << " -> " << error_of(base + c.text);
+}
+
+TEST(Fingerprint, NormalizesCaseAndColons) {
+    std::string plain(64, 'a');
+    auto n = normalize_fingerprint(plain);
+    EXPECT_EQ(n.size(), 95u);
+    EXPECT_EQ(n.substr(0, 6), "AA:AA:");
+    EXPECT_EQ(normalize_fingerprint(n), n);
+    EXPECT_EQ(normalize_fingerprint(""), "");
+    EXPECT_EQ(normalize_fingerprint(std::string(63, 'a')), "");
+    EXPECT_EQ(normalize_fingerprint(std::string(64, 'g')), "");
+}

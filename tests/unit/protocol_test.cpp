@@ -143,3 +143,81 @@ TEST(Utf8, CapNeverSplitsACharacter) {
     EXPECT_EQ(heal::valid_utf8("ab\xe2\x82\xac", 5, &cut), "ab\xe2\x82\xac");
     EXPECT_FALSE(cut);
 }
+
+TEST(Request, InfoResetAndForce) {
+    Refusal r;
+    auto info = parse_request("HEAL/1 info", r);
+    ASSERT_TRUE(info) << r.message;
+    EXPECT_EQ(info->verb, Verb::info);
+    EXPECT_EQ(info->service, "");
+    auto reset = parse_request("HEAL/1 reset web", r);
+    ASSERT_TRUE(reset);
+    EXPECT_EQ(reset->verb, Verb::reset);
+    EXPECT_FALSE(reset->force);
+    for (const char* verb : {"start", "stop", "restart"}) {
+        auto f = parse_request(std::string("HEAL/1 ") + verb + " web force", r);
+        ASSERT_TRUE(f) << verb;
+        EXPECT_TRUE(f->force);
+    }
+    EXPECT_EQ(format_request("restart", "web", true), "HEAL/1 restart web force\n");
+    EXPECT_EQ(format_request("info", ""), "HEAL/1 info\n");
+}
+
+TEST(Request, RefusesHostileInfoResetAndForce) {
+    for (const char* bad : {"HEAL/1 info web", "HEAL/1 info  ", "HEAL/1 reset", "HEAL/1 restart web forced",
+                            "HEAL/1 restart web force force", "HEAL/1 restart web FORCE",
+                            "HEAL/1 status web force", "HEAL/1 reset web force", "HEAL/1 info force",
+                            "HEAL/1 restart web  force", "HEAL/1 web"})
+        EXPECT_EQ(refusal_of(bad), "malformed_request") << "'" << bad << "'";
+    EXPECT_EQ(refusal_of("HEAL/1 Info"), "malformed_request");
+}
+
+TEST(Reply, NewOutcomesAndReasonsRoundTrip) {
+    for (auto o : {Outcome::ok, Outcome::failed, Outcome::timed_out, Outcome::refused,
+                   Outcome::dry_run, Outcome::lost}) {
+        Reply r;
+        r.id = "x";
+        r.outcome = o;
+        r.reason = Reason::budget_exhausted;
+        r.forced = true;
+        r.shared_with = "y";
+        std::string err;
+        auto back = parse_reply(to_json_line(r), err);
+        ASSERT_TRUE(back) << err;
+        EXPECT_EQ(back->outcome, o);
+        EXPECT_EQ(back->reason, Reason::budget_exhausted);
+        EXPECT_TRUE(back->forced);
+        EXPECT_EQ(back->shared_with, "y");
+    }
+    std::string err;
+    auto future = parse_reply(R"({"id":"x","outcome":"refused","reason":"solar_flare"})", err);
+    ASSERT_TRUE(future) << err;
+    EXPECT_EQ(future->reason, Reason::other);
+    EXPECT_EQ(reason_string(*future), "solar_flare") << "a newer listener's reason is kept as text";
+    for (const char* bad : {R"({"id":"x","outcome":"ok","info":[]})", R"({"id":"x","outcome":"ok","forced":1})",
+                            R"({"id":"x","outcome":"started"})"})
+        EXPECT_FALSE(parse_reply(bad, err)) << bad;
+}
+
+TEST(Duration, UnitsAndHostileInput) {
+    double d = -1;
+    struct {
+        const char* text;
+        double want;
+    } good[] = {{"90", 90}, {"90s", 90}, {"5m", 300}, {"1.5h", 5400}, {"2d", 172800}, {"0.5", 0.5}};
+    for (auto g : good) {
+        EXPECT_TRUE(parse_duration(g.text, 1e7, d)) << g.text;
+        EXPECT_EQ(d, g.want) << g.text;
+    }
+    for (const char* bad : {"", "s", "-1", "1 h", "1hh", "1H", "1e3", "inf", "nan", "0", "0s", "1w",
+                            "0x10", " 1", "1,5h"})
+        EXPECT_FALSE(parse_duration(bad, 1e7, d)) << "'" << bad << "'";
+    EXPECT_TRUE(parse_duration("0", 10, d, true));
+    EXPECT_FALSE(parse_duration("11s", 10, d));
+    EXPECT_FALSE(parse_duration("1m", 59, d)) << "the unit counts towards the maximum";
+    EXPECT_EQ(format_duration(3600), "1h");
+    EXPECT_EQ(format_duration(5400), "90m");
+    EXPECT_EQ(format_duration(86400 * 2), "2d");
+    EXPECT_EQ(format_duration(90), "90s");
+    EXPECT_EQ(format_duration(0.5), "0.5s");
+}
