@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ void drain(int fd, Output& out, std::size_t budget) {
 struct ExecImage {
     std::vector<std::string> storage;
     std::vector<char*> argv, envp;
+    int max_fd = 1024;  ///< for the close-on-exec fallback
     ExecImage(const ActionSpec& s) {
         storage = {s.script,
                    s.verb,
@@ -85,6 +87,10 @@ struct ExecImage {
                    "HEAL_REQUEST_ID=" + s.request_id,
                    "HEAL_PEER=" + s.peer};
         argv = {storage[0].data(), storage[1].data(), nullptr};
+        rlimit rl{};
+        max_fd = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                     ? static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 20))
+                     : 65536;
         for (std::size_t i = 2; i < storage.size(); ++i) envp.push_back(storage[i].data());
         envp.push_back(nullptr);
     }
@@ -112,8 +118,11 @@ struct ExecImage {
         [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
         ::_exit(127);
     }
-    // Nothing of the listener's (sockets, keys, the audit log) leaks into the script.
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    // Nothing of the listener's (sockets, keys, the audit log) leaks into the script. Every fd
+    // is close-on-exec already; this is the second line of defence, with a fallback for
+    // kernels without close_range (before 5.11).
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        for (int fd = 3; fd < image.max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     ::execve(image.argv[0], image.argv.data(), image.envp.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
@@ -243,8 +252,10 @@ asio::awaitable<ActionResult> Script::run() {
     timer.cancel();
 
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t reaped;
+    while ((reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
+    int wait_errno = reaped < 0 ? errno : 0;
     pid_ = -1;
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
@@ -258,6 +269,11 @@ asio::awaitable<ActionResult> Script::run() {
     if (::read(err_fd_, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
         result.exec_error = std::string("cannot execute ") + spec_.script + ": " +
                             std::strerror(exec_errno);
+        co_return result;
+    }
+    if (wait_errno) {  // never "exited 0" for a child we could not reap
+        result.exec_error = std::string("cannot learn how the script ended: waitpid: ") +
+                            std::strerror(wait_errno);
         co_return result;
     }
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

@@ -7,10 +7,14 @@
 #include <boost/asio.hpp>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <functional>
 #include <list>
 
 namespace heal {
@@ -20,6 +24,11 @@ using asio::as_tuple;
 using asio::use_awaitable;
 
 namespace {
+
+void set_cloexec(int fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 void log_escaped(std::exception_ptr e) {
     if (!e) return;
@@ -33,7 +42,8 @@ void log_escaped(std::exception_ptr e) {
 class Server {
 public:
     Server(asio::io_context& ioc, std::string config_path, RuntimePtr rt)
-        : ioc_(ioc), config_path_(std::move(config_path)), rt_(std::move(rt)) {}
+        : ioc_(ioc), config_path_(std::move(config_path)), rt_(std::move(rt)),
+          signals_(ioc, SIGTERM, SIGINT, SIGHUP) {}
 
     void start() {
         st_.audit = std::make_unique<AuditLog>(rt_->cfg.audit_log);
@@ -42,6 +52,7 @@ public:
             auto& acc = acceptors_.emplace_back(ioc_);
             boost::system::error_code ec;
             acc.open(ep.protocol());
+            set_cloexec(acc.native_handle());
             acc.set_option(tcp::acceptor::reuse_address(true));
             // Lets "0.0.0.0:5669, [::]:5669" coexist; v4 peers then arrive on the v4 socket.
             if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(true));
@@ -89,42 +100,81 @@ private:
     asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
         asio::steady_timer backoff(ioc_);
         while (acc.is_open()) {
-            auto [ec, sock] = co_await acc.async_accept(as_tuple(use_awaitable));
-            if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
-            if (ec) {
-                // The accept loop never dies: out of descriptors or buffers is a pause, not an end.
-                log::error("accept: " + ec.message());
+            bool pause = false;
+            try {
+                auto [ec, sock] = co_await acc.async_accept(as_tuple(use_awaitable));
+                if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
+                if (ec) {
+                    // Out of descriptors or buffers is a pause, not an end.
+                    log::error("accept: " + ec.message());
+                    pause = true;
+                } else {
+                    set_cloexec(sock.native_handle());
+                    boost::system::error_code pec;
+                    auto peer = sock.remote_endpoint(pec);
+                    if (pec) continue;
+                    auto conn = ++st_.next_connection_id;
+                    if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
+                    sock.set_option(tcp::no_delay(true), pec);
+                    asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true),
+                                   log_escaped);
+                }
+            } catch (const std::exception& e) {
+                // The accept loop never dies: whatever escaped is logged and the loop goes on.
+                log::error(std::string("accept loop: ") + e.what());
+                pause = true;
+            }
+            if (pause) {
                 backoff.expires_after(std::chrono::milliseconds(100));
                 co_await backoff.async_wait(as_tuple(use_awaitable));
-                continue;
             }
-            boost::system::error_code pec;
-            auto peer = sock.remote_endpoint(pec);
-            if (pec) continue;
-            auto conn = ++st_.next_connection_id;
-            if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
-            sock.set_option(tcp::no_delay(true), pec);
-            asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true),
-                           log_escaped);
         }
     }
 
+    /// Signals for the whole lifetime. SIGHUP reloads (while stopping: only reopens the audit
+    /// log). The first SIGTERM/SIGINT stops accepting and drains; a second one is logged and
+    /// changes nothing: running actions end by their own timeouts, and SIGKILL remains for
+    /// whoever cannot wait (their actions are then closed as lost at the next start).
     asio::awaitable<void> signals() {
-        asio::signal_set sigs(ioc_, SIGTERM, SIGINT, SIGHUP);
         for (;;) {
-            int sig = co_await sigs.async_wait(use_awaitable);
+            auto [ec, sig] = co_await signals_.async_wait(as_tuple(use_awaitable));
+            if (ec) co_return;  // cancelled: the drain is over
             if (sig == SIGHUP) {
-                reload();
+                if (st_.stopping) {
+                    st_.audit->reopen();
+                    log::info("SIGHUP while stopping: audit log reopened, configuration not reloaded");
+                } else {
+                    reload();
+                }
                 continue;
             }
-            log::info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                      ": no new connections; waiting for " + std::to_string(st_.actions_in_flight) +
-                      " running action(s)");
+            const std::string name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+            if (st_.stopping) {
+                log::warning("received " + name + " again: still waiting for " +
+                             std::to_string(st_.actions_in_flight) + " running action(s) to end "
+                             "(each within its timeout); SIGKILL stops at once and leaves them lost");
+                continue;
+            }
+            log::info("received " + name + ": no new connections; waiting for " +
+                      std::to_string(st_.actions_in_flight) + " running action(s)");
             st_.stopping = true;
             for (auto& acc : acceptors_) acc.close();
             flush_timer_.cancel();
-            co_return;  // run() returns once the sessions in flight are done
+            asio::co_spawn(ioc_, drain(), log_escaped);
         }
+    }
+
+    /// Ends the signal wait once every connection is done, so that run() can return.
+    asio::awaitable<void> drain() {
+        // co_spawn starts us inline: let signals() re-arm its wait first, or the cancel below
+        // would find nothing to cancel and the wait would hold run() open for ever.
+        co_await asio::post(ioc_, use_awaitable);
+        asio::steady_timer t(ioc_);
+        while (st_.connections > 0) {
+            t.expires_after(std::chrono::milliseconds(20));
+            co_await t.async_wait(as_tuple(use_awaitable));
+        }
+        signals_.cancel();
     }
 
     void reload() {
@@ -162,12 +212,26 @@ private:
     ListenerState st_;
     std::list<tcp::acceptor> acceptors_;  // list: accept loops hold references
     asio::steady_timer flush_timer_{ioc_};
+    asio::signal_set signals_;
 };
+
+/// Scripts are watched through pidfds (Linux 5.3+): find out at start, not at the first action.
+bool probe_pidfd() {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
+    if (fd < 0) {
+        log::error(std::string("pidfd_open: ") + std::strerror(errno) +
+                   "; heal-listener needs Linux 5.3 or newer");
+        return false;
+    }
+    ::close(fd);
+    return true;
+}
 
 }  // namespace
 
 int run_daemon(const std::string& config_path, RuntimePtr rt) {
     std::signal(SIGPIPE, SIG_IGN);
+    if (!probe_pidfd()) return 1;
     asio::io_context ioc(1);
     Server server(ioc, config_path, std::move(rt));
     try {
@@ -183,6 +247,7 @@ int run_daemon(const std::string& config_path, RuntimePtr rt) {
 
 int run_inetd(RuntimePtr rt) {
     std::signal(SIGPIPE, SIG_IGN);
+    if (!probe_pidfd()) return 1;
     // fds 0, 1 and 2 are all the client's socket: anything written to stdout or stderr would go
     // to the peer outside TLS. Keep one duplicate for asio, point 0-2 at /dev/null (main() has
     // already sent the log to syslog).
@@ -222,7 +287,23 @@ int run_inetd(RuntimePtr rt) {
     // Every instance shares the daemon's store and locks; it also closes what a crash left.
     if (ensure_store(st, rt->cfg)) recover_lost(st, rt->cfg);
     sock.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(ioc, serve_connection(st, rt, std::move(sock), peer, 1, false), log_escaped);
+    // Signals for the whole (short) lifetime: TERM and INT let the one request finish, HUP
+    // reopens the audit log.
+    asio::signal_set sigs(ioc, SIGTERM, SIGINT, SIGHUP);
+    std::function<void()> watch = [&] {
+        sigs.async_wait([&](boost::system::error_code sec, int sig) {
+            if (sec) return;
+            if (sig == SIGHUP) st.audit->reopen();
+            else log::info("--inetd: signal " + std::to_string(sig) + ": finishing the request in flight");
+            watch();
+        });
+    };
+    watch();
+    asio::co_spawn(ioc, serve_connection(st, rt, std::move(sock), peer, 1, false),
+                   [&](std::exception_ptr e) {
+                       log_escaped(e);
+                       sigs.cancel();
+                   });
     ioc.run();
     return 0;
 }

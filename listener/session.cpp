@@ -311,22 +311,40 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
     }
     rec.cert = peer_certificate(stream.native_handle());
 
+    // The read's deadline cancels the read instead of closing the socket (as the stream's
+    // own expiry would), so the client still gets its request_timeout reply.
     std::string buf;
     std::size_t n = 0;
-    tcp_layer.expires_after(io_timeout);
+    bool read_timed_out = false;
+    asio::steady_timer read_deadline(co_await asio::this_coro::executor, io_timeout);
+    read_deadline.async_wait([&](boost::system::error_code tec) {
+        if (tec) return;
+        read_timed_out = true;
+        tcp_layer.socket().cancel();
+    });
+    tcp_layer.expires_never();
+    // One byte of room for a CR before the newline: 255 bytes + CRLF is a valid request.
     std::tie(ec, n) = co_await asio::async_read_until(
-        stream, asio::dynamic_buffer(buf, max_request_bytes), '\n', as_tuple(use_awaitable));
+        stream, asio::dynamic_buffer(buf, max_request_bytes + 1), '\n', as_tuple(use_awaitable));
+    read_deadline.cancel();
     bool can_reply = true;
     std::optional<Request> req;
-    if (ec == asio::error::not_found) {
+    if (read_timed_out) {
+        refuse(reply, Reason::request_timeout, "no complete request line within the io_timeout");
+    } else if (ec == asio::error::not_found) {
         refuse(reply, Reason::request_too_long,
                "request longer than " + std::to_string(max_request_bytes - 1) + " bytes");
-    } else if (ec == beast::error::timeout) {
-        refuse(reply, Reason::request_timeout, "no complete request line within the io_timeout");
     } else if (ec) {
         can_reply = false;
         refuse(reply, Reason::malformed_request,
                "connection closed before a complete request line (" + ec.message() + ")");
+    } else if (n < buf.size()) {
+        // One request per connection: a second one sent along is refused with the first, so
+        // nothing is silently dropped and nothing runs on a confused client's behalf.
+        refuse(reply, Reason::malformed_request,
+               "more than one request on the connection (one request per connection); nothing "
+               "was run");
+        rec.request = printable(buf, max_request_bytes);
     } else {
         Refusal why;
         req = parse_request(std::string_view(buf).substr(0, n - 1), why);

@@ -1,0 +1,154 @@
+// Defects found by trying to break heal-listener, each pinned by a test that fails without
+// its fix: signals during the drain, inherited signal dispositions, descriptors leaking into
+// scripts, the request deadline, request framing, the audit log's reopen on SIGHUP.
+#include "listener_fixture.hpp"
+#include "tls.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+/// A TLS connection that sends `data` as is and returns the reply line ("" when none).
+std::string send_raw_tls(unsigned short port, const std::string& certs, const std::string& data,
+                         double read_timeout = 8) {
+    namespace asio = boost::asio;
+    asio::io_context ioc;
+    auto ctx = heal::make_client_context(certs + "/ca.crt", certs + "/client.crt",
+                                         certs + "/client.key");
+    asio::ssl::stream<asio::ip::tcp::socket> s(ioc, *ctx);
+    s.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    heal::set_expected_peer(s.native_handle(), "127.0.0.1");
+    s.handshake(asio::ssl::stream_base::client);
+    asio::write(s, asio::buffer(data));
+    timeval tv{static_cast<long>(read_timeout), 0};
+    ::setsockopt(s.lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string reply;
+    boost::system::error_code ec;
+    asio::read_until(s, asio::dynamic_buffer(reply), '\n', ec);
+    return reply;
+}
+
+}  // namespace
+
+class HardeningTest : public ListenerTest {};
+
+TEST_F(HardeningTest, SecondSignalDuringTheDrainNeitherKillsNorLosesTheReply) {
+    Child slow(ctl_argv({"restart", "slow"}));
+    ASSERT_TRUE(eventually([&] { return contains(log(), "restart slow by"); }));
+    listener_->signal(SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    listener_->signal(SIGTERM);
+    listener_->signal(SIGHUP);
+    listener_->signal(SIGINT);
+    auto r = slow.wait();
+    EXPECT_EQ(r.exit_code, 0) << "the reply was delivered: " << r.output;
+    auto l = listener_->wait(10);
+    listener_.reset();
+    EXPECT_EQ(l.exit_code, 0) << "a clean exit, not death by the second signal";
+    EXPECT_TRUE(contains(log(), "received SIGTERM again")) << log();
+    EXPECT_TRUE(contains(log(), "SIGHUP while stopping: audit log reopened")) << log();
+    EXPECT_TRUE(contains(log(), "stopped")) << log();
+}
+
+TEST_F(HardeningTest, AnIdleListenerStopsAtOnceOnSigterm) {
+    ASSERT_EQ(ctl({"status", "web"}).exit_code, 0);
+    double start = now_seconds();
+    auto r = stop_listener();
+    EXPECT_EQ(r.exit_code, 0) << log();
+    EXPECT_LT(now_seconds() - start, 2.0) << "nothing in flight: nothing to wait for";
+}
+
+TEST_F(HardeningTest, AnInheritedIgnoredSigchldDoesNotMakeFailuresLookSuccessful) {
+    stop_listener();
+    std::remove((dir_ / "listener.log").c_str());
+    listener_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/env", "--ignore-signal=CHLD", bin("heal-listener"), "-c",
+                                 dir_ / "heal.ini"},
+        -1, dir_ / "listener.log");
+    ASSERT_TRUE(eventually([&] { return contains(log(), "listening on"); })) << log();
+    auto r = ctl({"--json", "restart", "broken"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    auto reply = parse_object(r.output);
+    EXPECT_EQ(str(reply, "outcome"), "failed");
+    EXPECT_EQ(reply.at("exit_code").as_int64(), 3) << r.output;
+}
+
+TEST_F(HardeningTest, EveryDescriptorOfTheListenerIsCloseOnExec) {
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);  // store, locks and audit open
+    int held = raw_connect();                          // an accepted socket in flight
+    ASSERT_GE(held, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::string fdinfo = "/proc/" + std::to_string(listener_->pid()) + "/fdinfo";
+    DIR* d = ::opendir(fdinfo.c_str());
+    ASSERT_NE(d, nullptr);
+    int checked = 0;
+    while (auto* e = ::readdir(d)) {
+        int fd = std::atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd <= 2) continue;
+        std::ifstream in(fdinfo + "/" + e->d_name);
+        std::string key, flags;
+        while (in >> key >> flags)
+            if (key == "flags:") break;
+        char target[256] = {};
+        ::readlink(("/proc/" + std::to_string(listener_->pid()) + "/fd/" + e->d_name).c_str(),
+                   target, sizeof target - 1);
+        EXPECT_TRUE(std::stoul(flags, nullptr, 8) & O_CLOEXEC)
+            << "fd " << fd << " (" << target << ") would leak into scripts";
+        ++checked;
+    }
+    ::closedir(d);
+    ::close(held);
+    EXPECT_GE(checked, 4) << "the listening socket, the accepted one, the audit log, the store";
+}
+
+TEST_F(HardeningTest, RequestTimeoutReplyIsDelivered) {
+    double start = now_seconds();
+    auto reply = send_raw_tls(port_, cert("main", "").substr(0, cert("main", "").size() - 1),
+                              "HEAL/1 sta");
+    double waited = now_seconds() - start;
+    ASSERT_FALSE(reply.empty()) << "no reply after the io_timeout";
+    EXPECT_EQ(str(parse_object(reply), "reason"), "request_timeout") << reply;
+    EXPECT_GT(waited, 1.5);
+    EXPECT_LT(waited, 4.0) << "io_timeout is 2 s";
+    EXPECT_TRUE(contains(log(), "refused: no complete request line within the io_timeout")) << log();
+}
+
+TEST_F(HardeningTest, A255ByteRequestWithCrlfIsReadAndParsed) {
+    const std::string certs = cert("main", "").substr(0, cert("main", "").size() - 1);
+    std::string line = "HEAL/1 status " + std::string(241, 'a');
+    ASSERT_EQ(line.size(), 255u);
+    auto reply = send_raw_tls(port_, certs, line + "\r\n");
+    EXPECT_EQ(str(parse_object(reply), "reason"), "bad_service_name")
+        << "read and parsed, not cut as too long: " << reply;
+    auto longer = send_raw_tls(port_, certs, line + "a\r\n");
+    EXPECT_EQ(str(parse_object(longer), "reason"), "request_too_long") << longer;
+}
+
+TEST_F(HardeningTest, PipelinedRequestsAreRefusedAndRecordedNotDropped) {
+    const std::string certs = cert("main", "").substr(0, cert("main", "").size() - 1);
+    auto reply = send_raw_tls(port_, certs, "HEAL/1 restart web\nHEAL/1 restart web\n");
+    auto o = parse_object(reply);
+    EXPECT_EQ(str(o, "reason"), "malformed_request") << reply;
+    EXPECT_TRUE(contains(str(o, "message"), "more than one request")) << reply;
+    EXPECT_EQ(read_file(dir_ / "ran.log"), "") << "nothing ran";
+    auto a = last_audit();
+    EXPECT_EQ(str(a, "reason"), "malformed_request");
+    EXPECT_EQ(str(a, "request"), "HEAL/1 restart web?HEAL/1 restart web?") << "both are on record";
+}
+
+TEST_F(HardeningTest, SighupReopensTheAuditLogEvenWhenTheReloadFails) {
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    std::rename((dir_ / "audit.jsonl").c_str(), (dir_ / "audit.jsonl.1").c_str());
+    ::chmod((dir_ / "bin/warn").c_str(), 0644);  // the new configuration will not load
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "reload failed"); })) << log();
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    EXPECT_EQ(read_lines(dir_ / "audit.jsonl.1").size(), 2u) << "only the first action";
+    EXPECT_EQ(read_lines(dir_ / "audit.jsonl").size(), 2u) << "the new file after logrotate";
+}
