@@ -47,7 +47,7 @@ def main():
     with open(os.path.join(tmp, "heal.ini"), "w") as f:
         f.write(f"[listener]\nlisten = 127.0.0.1:{heal_port}\nallow = 127.0.0.1\n"
                 "cert = certs/server.crt\nkey = certs/server.key\nclient_ca = certs/ca.crt\n"
-                "audit_log = audit.jsonl\nstate_dir = state\n[service trivial]\nstatus = /bin/echo\n")
+                "audit_log = audit.jsonl\nstate_dir = state\nallow_root = yes\n[service trivial]\nstatus = /bin/echo\n")
     with open(os.path.join(tmp, "nrpe.cfg"), "w") as f:
         f.write(f"server_port={nrpe_port}\nserver_address=127.0.0.1\nallowed_hosts=127.0.0.1\n"
                 f"pid_file={tmp}/nrpe.pid\nnrpe_user=nagios\nnrpe_group=nagios\n"

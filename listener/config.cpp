@@ -3,6 +3,7 @@
 #include "protocol.hpp"
 #include "text.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,13 @@ struct Builder {
                        printable(value) + "'";
             (key == "max_connections" ? cfg.max_connections : cfg.max_per_source) =
                 static_cast<unsigned>(n);
+        } else if (key == "user" || key == "group") {
+            if (value.empty() || value.find_first_of(" \t:/") != std::string_view::npos)
+                return std::string(key) + ": expected a name, got '" + printable(value) + "'";
+            (key == "user" ? cfg.user : cfg.group) = value;
+        } else if (key == "allow_root") {
+            if (!parse_bool(value, cfg.allow_root))
+                return "allow_root: expected yes or no, got '" + printable(value) + "'";
         } else if (key == "max_concurrent_actions") {
             unsigned long long n = 0;
             if (!parse_uint(value, 1, 1000, n))
@@ -85,8 +93,8 @@ struct Builder {
         } else {
             return "unknown key '" + printable(key) +
                    "' in [listener] (known: listen, allow, cert, key, client_ca, audit_log, "
-                   "state_dir, timeout, io_timeout, max_connections, max_per_source, "
-                   "max_concurrent_actions)";
+                   "state_dir, user, group, allow_root, timeout, io_timeout, max_connections, "
+                   "max_per_source, max_concurrent_actions)";
         }
         return {};
     }
@@ -217,9 +225,30 @@ struct Builder {
 
 std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
     std::vector<std::string> out;
-    if (::geteuid() == 0)
-        out.push_back("running as root: every script runs as root too; prefer an unprivileged "
-                      "user (User=heal) with sudo rules for fixed commands (see heal-listener(8))");
+    if (::geteuid() == 0 && cfg.user.empty())
+        out.push_back(cfg.allow_root
+                          ? "running as root (allow_root = yes): every script runs as root too; "
+                            "prefer user = heal with sudo rules for fixed commands (see "
+                            "heal-listener(8))"
+                          : "as root without [listener] user, heal-listener refuses to start; "
+                            "set user = heal (or allow_root = yes)");
+    if (!cfg.group.empty() && cfg.user.empty())
+        out.push_back("[listener] group is set but user is not: group applies only with user");
+    // Whoever may change a script or the configuration decides what runs.
+    auto check_owner = [&](const std::string& file, const std::string& what) {
+        struct stat fs {};
+        if (::stat(file.c_str(), &fs) != 0) return;
+        if (fs.st_mode & (S_IWGRP | S_IWOTH))
+            out.push_back(what + " '" + file + "' is " +
+                          ((fs.st_mode & S_IWOTH) ? "world" : "group") +
+                          "-writable: whoever can write it decides what heal runs; chmod go-w it");
+        if (fs.st_uid != 0 && fs.st_uid != ::geteuid())
+            out.push_back(what + " '" + file + "' is owned by uid " + std::to_string(fs.st_uid) +
+                          ", neither root nor this user: that user decides what heal runs");
+    };
+    check_owner(cfg.path, "configuration");
+    for (const auto& [name, svc] : cfg.services)
+        for (const auto& [verb, script] : svc.scripts) check_owner(script, "script");
     struct stat st {};
     if (::stat(cfg.key.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
         out.push_back("private key '" + cfg.key + "' is readable by every user on this host; "
@@ -243,6 +272,20 @@ std::vector<std::string> config_problems(const ListenerConfig& cfg) {
                       "listener's user: install -d -m 0750 -o heal " + cfg.state_dir + ")");
     else if (::access(cfg.state_dir.c_str(), W_OK | X_OK) != 0)
         out.push_back("state_dir '" + cfg.state_dir + "' is not writable: " + std::strerror(errno));
+    // As root with `user`, the listener uses state_dir after dropping: it must be that user's.
+    if (::geteuid() == 0 && !cfg.user.empty()) {
+        if (passwd* pw = ::getpwnam(cfg.user.c_str())) {
+            for (const auto& f : {cfg.state_dir, cfg.state_dir + "/heal.db", cfg.state_dir + "/locks"}) {
+                struct stat fs {};
+                if (::stat(f.c_str(), &fs) == 0 && fs.st_uid != pw->pw_uid)
+                    out.push_back("'" + f + "' is owned by uid " + std::to_string(fs.st_uid) +
+                                  ", not by user " + cfg.user + ", whom the listener runs as after "
+                                  "dropping root: chown -R " + cfg.user + ": " + cfg.state_dir);
+            }
+        } else {
+            out.push_back("user '" + cfg.user + "' does not exist");
+        }
+    }
     if (::access(cfg.audit_log.c_str(), F_OK) == 0) {
         if (::access(cfg.audit_log.c_str(), W_OK) != 0)
             out.push_back("audit_log '" + cfg.audit_log + "' is not writable: " + std::strerror(errno));

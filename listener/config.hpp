@@ -53,6 +53,8 @@ struct ListenerConfig {
     Allowlist allow;
     std::string cert, key, client_ca, audit_log;
     std::string state_dir = "/var/lib/heal";
+    std::string user, group;  ///< drop to these after binding (see privileges.hpp)
+    bool allow_root = false;
     double timeout = 30;     ///< default action timeout, seconds
     double io_timeout = 10;  ///< per network phase: handshake, request, reply, shutdown
     unsigned max_connections = 512;

@@ -1,5 +1,6 @@
 // heal-listener: parses the command line, loads the configuration, starts the server.
 #include "log.hpp"
+#include "privileges.hpp"
 #include "server.hpp"
 #include "version.hpp"
 
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     for (const auto& w : heal::config_warnings(rt->cfg)) heal::log::warning(w);
+    if (auto why = heal::root_refusal(rt->cfg); !why.empty() && !check_config) {
+        heal::log::error(why);
+        return 1;
+    }
     if (check_config) {
         auto problems = heal::config_problems(rt->cfg);
         for (const auto& p : problems) heal::log::error(p);

@@ -2,6 +2,7 @@
 
 #include "guard.hpp"
 #include "log.hpp"
+#include "privileges.hpp"
 #include "text.hpp"
 
 #include <boost/asio.hpp>
@@ -47,7 +48,6 @@ public:
 
     void start() {
         st_.audit = std::make_unique<AuditLog>(rt_->cfg.audit_log);
-        open_state();
         for (const auto& ep : rt_->cfg.listen) {
             auto& acc = acceptors_.emplace_back(ioc_);
             boost::system::error_code ec;
@@ -62,6 +62,9 @@ public:
             log::info("listening on " + endpoint_text(ep));
             asio::co_spawn(ioc_, accept_loop(acc), log_escaped);
         }
+        // Sockets bound, key loaded, audit log open: nothing below needs root.
+        if (auto err = drop_privileges(rt_->cfg); !err.empty()) throw std::runtime_error(err);
+        open_state();
         asio::co_spawn(ioc_, signals(), log_escaped);
         asio::co_spawn(ioc_, denial_flusher(), log_escaped);
     }
@@ -190,6 +193,8 @@ private:
         }
         if (next->cfg.listen != rt_->cfg.listen)
             log::warning("reload: 'listen' changed; restart heal-listener to apply it");
+        if (next->cfg.user != rt_->cfg.user || next->cfg.group != rt_->cfg.group)
+            log::warning("reload: 'user' or 'group' changed; restart heal-listener to apply it");
         if (next->cfg.audit_log != st_.audit->path()) {
             try {
                 st_.audit = std::make_unique<AuditLog>(next->cfg.audit_log);
@@ -284,6 +289,10 @@ int run_inetd(RuntimePtr rt) {
     }
     // NRPE skips its allowlist under inetd. We do not.
     if (!admit(st, *rt, peer, 1, false)) return 1;
+    if (auto err = drop_privileges(rt->cfg); !err.empty()) {
+        log::error(err);
+        return 1;
+    }
     // Every instance shares the daemon's store and locks; it also closes what a crash left.
     if (ensure_store(st, rt->cfg)) recover_lost(st, rt->cfg);
     sock.set_option(tcp::no_delay(true), ec);

@@ -123,6 +123,7 @@ key = certs/server.key
 client_ca = certs/ca.crt
 audit_log = audit.jsonl
 state_dir = state
+allow_root = yes      ; a throwaway sandbox, often run as root; deploy with user = heal
 timeout = 10
 
 [service worker]

@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 
+#include <filesystem>
+
 #include <fstream>
 #include <sstream>
 
@@ -151,4 +153,101 @@ TEST_F(HardeningTest, SighupReopensTheAuditLogEvenWhenTheReloadFails) {
     ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
     EXPECT_EQ(read_lines(dir_ / "audit.jsonl.1").size(), 2u) << "only the first action";
     EXPECT_EQ(read_lines(dir_ / "audit.jsonl").size(), 2u) << "the new file after logrotate";
+}
+
+// Started as root, the listener binds, loads its key, opens the audit log, then drops to
+// [listener] user for good; without `user` it refuses to run as root.
+class PrivilegesTest : public ListenerTest {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root to test dropping root";
+        ListenerTest::SetUp();
+        stop_listener();
+        script("whoami", "grep -E '^(Uid|Gid|Groups|CapEff):' /proc/self/status\n");
+        ::chmod(dir_.path().c_str(), 0755);  // the scripts are reached as nobody
+        std::filesystem::remove_all(dir_ / "state");  // the root-run start of SetUp made it
+        ::mkdir((dir_ / "state").c_str(), 0750);
+        ::chown((dir_ / "state").c_str(), 65534, 65534);
+    }
+
+    void use(const std::string& listener_keys) {
+        auto text = config_text("", "[service who]\nstatus = bin/whoami\nrestart = bin/whoami\n");
+        text.replace(text.find("allow_root = yes\n"), 17, listener_keys);
+        write_file(dir_ / "heal.ini", text);
+    }
+};
+
+TEST_F(PrivilegesTest, RefusesToRunAsRootWithoutUser) {
+    use("");
+    auto r = run({bin("heal-listener"), "-c", dir_ / "heal.ini"}, 5);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "refusing to run as root")) << r.output;
+    EXPECT_TRUE(contains(r.output, "user = heal")) << r.output;
+    auto check = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(check.exit_code, 0) << "--check-config warns, it may run as any user";
+    EXPECT_TRUE(contains(check.output, "refuses to start")) << check.output;
+}
+
+TEST_F(PrivilegesTest, DropsToUserForGoodBeforeRunningAnything) {
+    use("user = nobody\n");
+    start_listener();
+    EXPECT_TRUE(contains(log(), "dropped privileges to user nobody (uid 65534")) << log();
+    std::string status = read_file("/proc/" + std::to_string(listener_->pid()) + "/status");
+    EXPECT_TRUE(contains(status, "Uid:\t65534\t65534\t65534\t65534")) << "saved uid too: " << status;
+    EXPECT_TRUE(contains(status, "Gid:\t65534\t65534\t65534\t65534")) << status;
+    EXPECT_TRUE(contains(status, "CapEff:\t0000000000000000")) << status;
+    auto r = ctl({"--json", "restart", "who"});
+    ASSERT_EQ(r.exit_code, 0) << r.output << log();
+    auto out = str(parse_object(r.output), "output");
+    EXPECT_TRUE(contains(out, "Uid:\t65534\t65534\t65534\t65534")) << out;
+    EXPECT_TRUE(contains(out, "CapEff:\t0000000000000000")) << out;
+    EXPECT_EQ(ctl({"restart", "who"}).exit_code, 0) << "state and locks work as nobody: " << log();
+}
+
+TEST_F(PrivilegesTest, CheckConfigNamesStateOwnedByAnotherUser) {
+    use("user = nobody\n");
+    auto ok = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(ok.exit_code, 0) << ok.output;
+    ::chown((dir_ / "state").c_str(), 0, 0);
+    auto bad = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(bad.exit_code, 1) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "is owned by uid 0, not by user nobody")) << bad.output;
+}
+
+TEST_F(PrivilegesTest, InetdInstanceDropsToo) {
+    use("user = nobody\n");
+    int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ::listen(lfd, 4);
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    auto argv = ctl_argv({"--json", "status", "who"});
+    for (auto& arg : argv)
+        if (arg == std::to_string(port_)) arg = std::to_string(ntohs(a.sin_port));
+    Child client(argv);
+    int conn = ::accept(lfd, nullptr, nullptr);
+    ::close(lfd);
+    Child inetd({bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"}, conn);
+    ::close(conn);
+    inetd.wait();
+    auto r = client.wait();
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(str(parse_object(r.output), "output"), "Uid:\t65534\t65534\t65534\t65534"))
+        << r.output;
+}
+
+TEST_F(PrivilegesTest, CheckConfigWarnsAboutWritableScriptsAndConfig) {
+    use("allow_root = yes\n");
+    auto quiet = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_FALSE(contains(quiet.output, "-writable")) << quiet.output;
+    ::chmod((dir_ / "bin/whoami").c_str(), 0775);
+    ::chmod((dir_ / "heal.ini").c_str(), 0666);
+    ::chown((dir_ / "bin/ok").c_str(), 65534, 65534);
+    auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_TRUE(contains(r.output, "bin/whoami' is group-writable")) << r.output;
+    EXPECT_TRUE(contains(r.output, "heal.ini' is world-writable")) << r.output;
+    EXPECT_TRUE(contains(r.output, "bin/ok' is owned by uid 65534")) << r.output;
 }

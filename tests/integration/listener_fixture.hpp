@@ -117,6 +117,7 @@ protected:
                "client_ca = " + cert("main", "ca.crt") + "\n"
                "audit_log = audit.jsonl\n"
                "state_dir = state\n"
+               "allow_root = yes\n"  // CI runs as root; PrivilegesTest covers dropping
                "timeout = 10\n"
                "io_timeout = 2\n" + extra_listener +
                "\n[service web]\nstart = bin/ok\nrestart = bin/ok\nstatus = bin/ok\n"

@@ -340,7 +340,7 @@ TEST_F(ListenerTest, CheckConfigValidates) {
     write_file(dir_ / "bad.ini", config_text("colour = blue\n"));
     auto bad = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
     EXPECT_EQ(bad.exit_code, 1);
-    EXPECT_TRUE(contains(bad.output, "bad.ini:11: unknown key 'colour'")) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "bad.ini:12: unknown key 'colour'")) << bad.output;
 }
 
 TEST_F(ListenerTest, WarnsAboutAWorldReadableKey) {
