@@ -115,11 +115,36 @@ bool parse_bool(std::string_view s, bool& out) {
     return false;
 }
 
-std::string printable(std::string_view s, std::size_t max_len) {
+namespace {
+
+/// Control characters become '?', `keep` excepted; C1 controls (U+0080-U+009F, which some
+/// terminals obey like ESC sequences) too. Input is valid UTF-8 afterwards.
+std::string without_controls(std::string_view s, std::string_view keep) {
+    std::string in = valid_utf8(s);
     std::string out;
-    for (unsigned char c : s.substr(0, max_len)) out += (c < 0x20 || c == 0x7f) ? '?' : char(c);
-    // Text quoted from a peer ends up in JSON (replies, the audit log): keep it valid UTF-8.
-    out = valid_utf8(out);
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(in[i]);
+        if ((c < 0x20 || c == 0x7f) && keep.find(char(c)) == std::string_view::npos) {
+            out += '?';
+        } else if (c == 0xc2 && i + 1 < in.size() && static_cast<unsigned char>(in[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(in[i + 1]) <= 0x9f) {
+            out += '?';
+            ++i;
+        } else {
+            out += char(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view s) { return without_controls(s, "\n\t"); }
+
+std::string printable(std::string_view s, std::size_t max_len) {
+    // Text quoted from a peer ends up in JSON (replies, the audit log): valid UTF-8, one line.
+    std::string out = without_controls(s.substr(0, max_len), "");
     if (s.size() > max_len) out += "...";
     return out;
 }

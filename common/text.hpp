@@ -34,6 +34,11 @@ bool parse_bool(std::string_view s, bool& out);
 /// '?', invalid UTF-8 becomes U+FFFD, and it is cut at `max_len` bytes (then "..." follows).
 std::string printable(std::string_view s, std::size_t max_len = 200);
 
+/// Multi-line text from a peer made safe for a terminal or a Nagios long output: like
+/// printable() but newlines and tabs stay; ESC, NUL, CR, other C0 and C1 controls and DEL
+/// become '?'. Not cut.
+std::string terminal_safe(std::string_view s);
+
 /// Valid UTF-8 for JSON: each invalid byte becomes U+FFFD. At most `max_bytes` long, never cut
 /// inside a character; `cut` (if given) says whether anything was left out.
 std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string::npos,

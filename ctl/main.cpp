@@ -256,6 +256,8 @@ int main(int argc, char** argv) {
               << r.id << ")";
     if (r.truncated) std::cout << " [output truncated]";
     if (!perfdata.empty()) std::cout << " |" << perfdata;
+    // The script's own text: a terminal must not obey escape sequences in it (--json is exact).
+    output = heal::terminal_safe(output);
     std::cout << "\n" << output;
     if (!output.empty() && output.back() != '\n') std::cout << "\n";
     return code;

@@ -251,3 +251,81 @@ TEST_F(PrivilegesTest, CheckConfigWarnsAboutWritableScriptsAndConfig) {
     EXPECT_TRUE(contains(r.output, "heal.ini' is world-writable")) << r.output;
     EXPECT_TRUE(contains(r.output, "bin/ok' is owned by uid 65534")) << r.output;
 }
+
+class TlsPolicyTest : public ListenerTest {
+protected:
+    /// Restarts the listener on the certificates in certs_/which (its own CA for both sides).
+    void use_certs(const std::string& which) {
+        stop_listener();
+        auto text = config_text();
+        const std::string from = cert("main", ""), to = cert(which, "");
+        for (std::string::size_type at; (at = text.find(from)) != std::string::npos;)
+            text.replace(at, from.size(), to);
+        write_file(dir_ / "heal.ini", text);
+        start_listener();
+    }
+    /// openssl s_client with TLS 1.2 and one cipher: did the handshake succeed?
+    bool tls12_with(const std::string& cipher, const std::string& which = "main") {
+        auto r = run({"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port_),
+                      "-tls1_2", "-cipher", cipher, "-cert", cert(which, "client.crt"), "-key",
+                      cert(which, "client.key"), "-CAfile", cert(which, "ca.crt")},
+                     10);
+        return r.exit_code == 0 && contains(r.output, "Cipher is " + cipher);
+    }
+};
+
+TEST_F(TlsPolicyTest, Tls12OffersOnlyEcdheWithAead) {
+    EXPECT_TRUE(tls12_with("ECDHE-ECDSA-AES128-GCM-SHA256"));
+    EXPECT_TRUE(tls12_with("ECDHE-ECDSA-CHACHA20-POLY1305"));
+    EXPECT_FALSE(tls12_with("ECDHE-ECDSA-AES128-SHA")) << "CBC (LUCKY13)";
+    EXPECT_FALSE(tls12_with("ECDHE-ECDSA-AES256-SHA384")) << "CBC";
+    // With an RSA certificate: no static RSA (no forward secrecy), no CBC.
+    const std::string d = cert("rsa", "");
+    ::mkdir(d.c_str(), 0700);
+    for (const char* f : {"ca.crt", "ca.key", "client.crt", "client.key"})
+        write_file(d + f, read_file(cert("main", f)), 0600);
+    write_file(d + "ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    ASSERT_EQ(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                   d + "server.key", "-out", d + "server.crt", "-subj", "/CN=localhost", "-days",
+                   "2", "-CA", d + "ca.crt", "-CAkey", d + "ca.key", "-addext",
+                   "subjectAltName=IP:127.0.0.1"})
+                  .exit_code,
+              0);
+    use_certs("rsa");
+    EXPECT_TRUE(tls12_with("ECDHE-RSA-AES128-GCM-SHA256", "rsa"));
+    EXPECT_FALSE(tls12_with("AES128-GCM-SHA256", "rsa")) << "static RSA key exchange";
+    EXPECT_FALSE(tls12_with("ECDHE-RSA-AES128-SHA", "rsa")) << "CBC";
+}
+
+TEST_F(TlsPolicyTest, HostNamesComeFromSubjectAltNamesOnly) {
+    auto r = run({src_dir() + "/scripts/heal-dev-certs", "--san", "", cert("nosan", "").substr(
+                                                                      0, cert("nosan", "").size() - 1)});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    use_certs("nosan");  // server certificate: CN=localhost and no subjectAltName
+    auto ctl_nosan = [&](const std::vector<std::string>& args) {
+        auto argv = ctl_argv(args);
+        const std::string from = cert("main", ""), to = cert("nosan", "");
+        for (auto& a : argv)
+            if (a.rfind(from, 0) == 0) a = to + a.substr(from.size());
+        return run(argv);
+    };
+    auto by_cn = ctl_nosan({"--server-name", "localhost", "status", "web"});
+    EXPECT_EQ(by_cn.exit_code, 3) << by_cn.output;
+    EXPECT_TRUE(contains(by_cn.output, "hostname mismatch")) << by_cn.output;
+}
+
+TEST_F(ListenerTest, ScriptOutputIsSafeForATerminalAndExactInJson) {
+    script("evil", "printf 'ok\\000 \\033[31mred\\033[0m \\302\\233x\\r\\n'\n");
+    write_config("", "[service evil]\nstatus = bin/evil\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
+    auto text = ctl({"status", "evil"});
+    EXPECT_EQ(text.exit_code, 0) << text.output;
+    EXPECT_EQ(text.output.find('\x1b'), std::string::npos) << "ESC reached the terminal";
+    EXPECT_EQ(text.output.find('\0'), std::string::npos) << "NUL reached the terminal";
+    EXPECT_EQ(text.output.find("\xc2\x9b"), std::string::npos) << "C1 CSI reached the terminal";
+    EXPECT_TRUE(contains(text.output, "?[31mred?[0m")) << text.output;
+    auto json = ctl({"--json", "status", "evil"});
+    EXPECT_EQ(str(parse_object(json.output), "output"), std::string("ok\0 \x1b[31mred\x1b[0m \xc2\x9bx\r\n", 22))
+        << "--json carries the output exactly";
+}
