@@ -97,7 +97,9 @@ install: $(BINS)
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
-	sed 's|@HEAL_CTL@|$(PREFIX)/bin/heal-ctl|' scripts/heal-event-handler \
+	sed -e 's|@HEAL_CTL@|$(PREFIX)/bin/heal-ctl|' \
+	  -e "s|@HEAL_VERSION@|$$(sed -n 's/.*HEAL_VERSION \"\(.*\)\"/\1/p' common/version.hpp)|" \
+	  scripts/heal-event-handler \
 	  > $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	chmod 0755 $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Docs ship with the code: every man page passes mandoc's lint (style level), and every binary
+# answers --version and --help.
+set -u
+SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${HEAL_BUILD:-$SRC/build}
+if ! command -v mandoc >/dev/null 2>&1; then
+    echo "SKIP docs: mandoc is not installed (apt-get install mandoc) — man pages WERE NOT LINTED"
+    exit 0
+fi
+for page in "$SRC"/man/*.[0-9]; do
+    if out=$(mandoc -Tlint -W style "$page" 2>&1) && [ -z "$out" ]; then
+        echo "PASS docs: $(basename "$page") is lint-clean"
+    else
+        echo "FAIL docs: $(basename "$page"): $out"
+    fi
+done
+for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$SRC/scripts/heal-event-handler"; do
+    name=$(basename "$bin")
+    v=$("$bin" --version 2>&1); rc=$?
+    case $v in "$name "[0-9]*) [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac
+    if [ $ok = 1 ] && "$bin" --help >/dev/null 2>&1; then
+        echo "PASS docs: $name --version says '$v'"
+    else
+        echo "FAIL docs: $name --version: exit $rc: $v"
+    fi
+done

@@ -1,0 +1,22 @@
+#!/bin/sh
+# The test runner itself, on fake suites: a suite that crashes after printing its summary is a
+# failure, skips are counted, and the last line is always "N passed, N failed, N skipped".
+set -u
+SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d /tmp/heal-runner-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/tests/e2e" "$T/build"
+cp "$SRC/tests/run-all" "$T/tests/run-all"
+printf '#!/bin/sh\necho "[  PASSED  ] 3 tests."\n' >"$T/build/unit-tests"
+# Prints a clean summary, then dies as a crash in a destructor would.
+printf '#!/bin/sh\necho "[  PASSED  ] 2 tests."\nkill -SEGV $$\n' >"$T/build/integration-tests"
+printf '#!/bin/sh\necho "PASS fake: a"\necho "SKIP fake: b"\n' >"$T/tests/e2e/fake.sh"
+chmod +x "$T/build/unit-tests" "$T/build/integration-tests" "$T/tests/e2e/fake.sh"
+out=$("$T/tests/run-all" "$T/build" 2>&1); rc=$?
+last=$(printf '%s\n' "$out" | tail -n 1)
+if [ "$last" = "6 passed, 1 failed, 1 skipped" ] && [ $rc -ne 0 ]; then
+    echo "PASS test-runner: a crash after the summary fails the run; skips counted ($last)"
+else
+    echo "FAIL test-runner: exit $rc, last line '$last'"
+    printf '%s\n' "$out"
+fi
