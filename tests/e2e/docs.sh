@@ -25,3 +25,18 @@ for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$SRC/
         echo "FAIL docs: $name --version: exit $rc: $v"
     fi
 done
+# The systemd unit (and its sudo drop-in) as shipped, with the binary path of this build.
+if command -v systemd-analyze >/dev/null 2>&1; then
+    T=$(mktemp -d /tmp/heal-docs.XXXXXX)
+    sed "s|/usr/local/sbin/heal-listener|$BUILD/heal-listener|g" "$SRC/etc/systemd/heal-listener.service" \
+        >"$T/heal-listener.service"
+    cp -r "$SRC/etc/systemd/heal-listener.service.d" "$T/"
+    if out=$(systemd-analyze verify --man=no "$T/heal-listener.service" 2>&1); then
+        echo "PASS docs: systemd-analyze verify accepts etc/systemd/heal-listener.service"
+    else
+        echo "FAIL docs: systemd-analyze verify: $out"
+    fi
+    rm -rf "$T"
+else
+    echo "SKIP docs: systemd-analyze is not installed — the systemd unit WAS NOT VERIFIED"
+fi
