@@ -266,3 +266,26 @@ TEST(Fingerprint, NormalizesCaseAndColons) {
     EXPECT_EQ(normalize_fingerprint(std::string(63, 'a')), "");
     EXPECT_EQ(normalize_fingerprint(std::string(64, 'g')), "");
 }
+
+TEST_F(ConfigTest, EmptyDuplicateSectionsAndLongLinesAreRefused) {
+    auto base = listener_section() + "[service web]\nrestart = bin/restart\n";
+    EXPECT_NE(error_of(base + "[bogus]\n").find("heal.ini:9: section [bogus] is empty"),
+              std::string::npos) << error_of(base + "[bogus]\n");
+    EXPECT_NE(error_of(base + "[client x]\n; nothing\n\n[service db]\nrestart = bin/restart\n")
+                  .find(":9: section [client x] is empty"),
+              std::string::npos);
+    auto dup = error_of(base + "[service web]\nstatus = bin/restart\n");
+    EXPECT_NE(dup.find("heal.ini:9: duplicate section [service web] (first at line 7)"), std::string::npos)
+        << dup;
+    EXPECT_NE(error_of(base + "[ service web ]\nstatus = bin/restart\n").find("duplicate section"),
+              std::string::npos) << "blanks around the name do not make another section";
+    // inih's buffer is 200 bytes: a longer line would be cut and its rest read as a new line.
+    auto at_limit = base + "[client a]\ncn = " + std::string(194, 'x') + "\n";  // 199 bytes
+    EXPECT_EQ(error_of(at_limit), "") << "199 bytes is fine";
+    auto too_long = base + "[client a]\ncn = " + std::string(195, 'x') + "\n";
+    EXPECT_NE(error_of(too_long).find("heal.ini:10: line too long (200 bytes; at most 199)"),
+              std::string::npos) << error_of(too_long);
+    EXPECT_NE(error_of(base + "; " + std::string(300, 'c') + "\n").find("line too long"),
+              std::string::npos) << "comments too: inih reads them in the same buffer";
+    EXPECT_NE(error_of(base + std::string("x = \0y\n", 7)).find("NUL byte"), std::string::npos);
+}
