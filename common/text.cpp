@@ -115,21 +115,17 @@ bool parse_bool(std::string_view s, bool& out) {
     return false;
 }
 
-namespace {
-
-/// Control characters become '?', `keep` excepted; C1 controls (U+0080-U+009F, which some
-/// terminals obey like ESC sequences) too. Input is valid UTF-8 afterwards.
-std::string without_controls(std::string_view s, std::string_view keep) {
+std::string without_controls(std::string_view s, std::string_view keep, char replacement) {
     std::string in = valid_utf8(s);
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(in[i]);
         if ((c < 0x20 || c == 0x7f) && keep.find(char(c)) == std::string_view::npos) {
-            out += '?';
+            out += replacement;
         } else if (c == 0xc2 && i + 1 < in.size() && static_cast<unsigned char>(in[i + 1]) >= 0x80 &&
                    static_cast<unsigned char>(in[i + 1]) <= 0x9f) {
-            out += '?';
+            out += replacement;
             ++i;
         } else {
             out += char(c);
@@ -137,8 +133,6 @@ std::string without_controls(std::string_view s, std::string_view keep) {
     }
     return out;
 }
-
-}  // namespace
 
 std::string terminal_safe(std::string_view s) { return without_controls(s, "\n\t"); }
 

@@ -34,6 +34,11 @@ bool parse_bool(std::string_view s, bool& out);
 /// '?', invalid UTF-8 becomes U+FFFD, and it is cut at `max_len` bytes (then "..." follows).
 std::string printable(std::string_view s, std::size_t max_len = 200);
 
+/// The one filter for text from a peer shown to people: valid UTF-8 (invalid bytes become
+/// U+FFFD), and every control character but those in `keep` becomes `replacement`: C0, DEL,
+/// and C1 (U+0080-U+009F, which some terminals obey like ESC sequences).
+std::string without_controls(std::string_view s, std::string_view keep = "", char replacement = '?');
+
 /// Multi-line text from a peer made safe for a terminal or a Nagios long output: like
 /// printable() but newlines and tabs stay; ESC, NUL, CR, other C0 and C1 controls and DEL
 /// become '?'. Not cut.

@@ -4,16 +4,30 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 namespace heal {
 
 std::string openssl_errors(const std::string& fallback) {
     std::string out;
     while (unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
+        std::string text;
+        if (ERR_SYSTEM_ERROR(e)) {  // OpenSSL 3 prints these as "error:80000002:system library::"
+            text = std::strerror(static_cast<int>(ERR_GET_REASON(e)));
+        } else if (const char* reason = ERR_reason_error_string(e)) {
+            text = reason;
+        } else {
+            char buf[256];
+            ERR_error_string_n(e, buf, sizeof buf);
+            text = buf;
+        }
+        if (out.find(text) != std::string::npos) continue;  // the same cause, reported per layer
         if (!out.empty()) out += "; ";
-        const char* reason = ERR_reason_error_string(e);
-        out += reason ? reason : buf;
+        out += text;
     }
     return out.empty() ? fallback : out;
 }
@@ -22,6 +36,61 @@ namespace {
 
 void check(int ok, const std::string& call, const std::string& file) {
     if (ok != 1) throw TlsError(call + "(" + file + "): " + openssl_errors());
+}
+
+/// Says which file is missing or unreadable in words, before OpenSSL says it in its own.
+void require_readable(const std::string& what, const std::string& file) {
+    if (::access(file.c_str(), R_OK) != 0)
+        throw TlsError("cannot read " + what + " '" + file + "': " + std::strerror(errno));
+}
+
+/// Certificate, then key, then that they belong together, each failure in words.
+void load_pair(SSL_CTX* c, const std::string& cert, const std::string& key) {
+    require_readable("certificate", cert);
+    require_readable("private key", key);
+    check(SSL_CTX_use_certificate_chain_file(c, cert.c_str()), "SSL_CTX_use_certificate_chain_file",
+          cert);
+    if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(c) != 1) {
+        std::string why = openssl_errors();
+        if (why.find("key values mismatch") != std::string::npos)
+            throw TlsError("private key '" + key + "' does not belong to certificate '" + cert +
+                           "' (key values mismatch)");
+        throw TlsError("cannot load private key '" + key + "': " + why);
+    }
+}
+
+/// The names a certificate carries, for a hostname-mismatch message: "DNS:a, IP:1.2.3.4".
+std::string subject_alt_names(X509* cert) {
+    std::string out;
+    auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+        std::string item;
+        if (n->type == GEN_DNS) {
+            item = "DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(n->d.dNSName)),
+                                        static_cast<std::size_t>(ASN1_STRING_length(n->d.dNSName)));
+        } else if (n->type == GEN_IPADD) {
+            const unsigned char* b = ASN1_STRING_get0_data(n->d.iPAddress);
+            int len = ASN1_STRING_length(n->d.iPAddress);
+            boost::system::error_code ec;
+            if (len == 4)
+                item = "IP:" + boost::asio::ip::make_address_v4(
+                                   boost::asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]})
+                                   .to_string();
+            else if (len == 16) {
+                boost::asio::ip::address_v6::bytes_type bytes;
+                std::copy(b, b + 16, bytes.begin());
+                item = "IP:" + boost::asio::ip::make_address_v6(bytes).to_string();
+            }
+        }
+        if (item.empty()) continue;
+        for (char& ch : item)
+            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    GENERAL_NAMES_free(names);
+    return out.empty() ? "no subjectAltName at all" : out;
 }
 
 void common_policy(SSL_CTX* ctx) {
@@ -40,11 +109,8 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* c = ctx->native_handle();
     common_policy(c);
-    check(SSL_CTX_use_certificate_chain_file(c, cert.c_str()), "SSL_CTX_use_certificate_chain_file",
-          cert);
-    check(SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM),
-          "SSL_CTX_use_PrivateKey_file", key);
-    check(SSL_CTX_check_private_key(c), "SSL_CTX_check_private_key", key);
+    load_pair(c, cert, key);
+    require_readable("client_ca", client_ca);
     check(SSL_CTX_load_verify_locations(c, client_ca.c_str(), nullptr),
           "SSL_CTX_load_verify_locations", client_ca);
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca.c_str());
@@ -64,16 +130,12 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const s
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     SSL_CTX* c = ctx->native_handle();
     common_policy(c);
-    if (!cert.empty()) {
-        check(SSL_CTX_use_certificate_chain_file(c, cert.c_str()),
-              "SSL_CTX_use_certificate_chain_file", cert);
-        check(SSL_CTX_use_PrivateKey_file(c, (key.empty() ? cert : key).c_str(), SSL_FILETYPE_PEM),
-              "SSL_CTX_use_PrivateKey_file", key.empty() ? cert : key);
-        check(SSL_CTX_check_private_key(c), "SSL_CTX_check_private_key", key);
-    }
-    if (!ca.empty())
+    if (!cert.empty()) load_pair(c, cert, key.empty() ? cert : key);
+    if (!ca.empty()) {
+        require_readable("CA file", ca);
         check(SSL_CTX_load_verify_locations(c, ca.c_str(), nullptr),
               "SSL_CTX_load_verify_locations", ca);
+    }
     else
         check(SSL_CTX_set_default_verify_paths(c), "SSL_CTX_set_default_verify_paths",
               "system store");
@@ -101,11 +163,43 @@ void set_expected_peer(SSL* ssl, const std::string& name) {
         throw TlsError("SSL_set_tlsext_host_name(" + name + "): " + openssl_errors());
 }
 
+std::string describe_peer_alert(const boost::system::error_code& ec) {
+    if (ec.category() != boost::asio::error::get_ssl_category()) return {};
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+        case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+            return "the listener refused our certificate (" + ec.message() +
+                   "): is it signed by the listener's client_ca?";
+        default: return {};
+    }
+}
+
 std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
                                        std::string_view closed_hint) {
     long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK)
-        return std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+    if (v != X509_V_OK) {
+        std::string out = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+        switch (v) {
+            case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+            case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+                return out + " (the server's certificate is not signed by the CA given with --ca)";
+            case X509_V_ERR_HOSTNAME_MISMATCH:
+            case X509_V_ERR_IP_ADDRESS_MISMATCH: {
+                // The leaf is in the chain the server sent, even though verification failed.
+                STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+                X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
+                return out + " (the certificate names " +
+                       (leaf ? subject_alt_names(leaf) : std::string("?")) +
+                       "; connect by one of those names or give it with --server-name)";
+            }
+            default: return out;
+        }
+    }
     if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
         ec == boost::asio::error::connection_reset)
         return "connection closed during the TLS handshake" +

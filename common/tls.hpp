@@ -40,6 +40,10 @@ void set_expected_peer(SSL* ssl, const std::string& name);
 std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
                                        std::string_view closed_hint = {});
 
+/// Words for a TLS alert from the server after the handshake (TLS 1.3 sends its verdict on our
+/// certificate then): "" when `ec` is not such an alert.
+std::string describe_peer_alert(const boost::system::error_code& ec);
+
 struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none
     std::string cn;       ///< the subject's common name; "" when absent or not unique

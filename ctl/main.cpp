@@ -5,6 +5,7 @@
 //   status        the status script's exit code when 0-3, else 3
 #include "client.hpp"
 #include "client_config.hpp"
+#include "plugin.hpp"
 #include "text.hpp"
 #include "version.hpp"
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <vector>
@@ -22,11 +24,6 @@ namespace {
 
 using heal::Outcome;
 constexpr int exit_unknown = 3;
-
-const char* nagios_word(int code) {
-    static const char* words[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-    return code >= 0 && code <= 3 ? words[code] : "UNKNOWN";
-}
 
 int exit_code_for(const std::string& verb, const heal::Reply& r) {
     if (verb == "status") {
@@ -42,8 +39,8 @@ int exit_code_for(const std::string& verb, const heal::Reply& r) {
     }
 }
 
-std::string word_for(const std::string& verb, const heal::Reply& r, int code) {
-    if (verb == "status" && r.outcome != Outcome::refused) return nagios_word(code);
+/// For start, stop, restart, info and reset (status speaks Nagios states).
+std::string word_for(const heal::Reply& r) {
     switch (r.outcome) {
         case Outcome::ok: return "OK";
         case Outcome::dry_run: return "DRY RUN";
@@ -139,15 +136,54 @@ void print_info(const boost::json::object& info, const std::string& host) {
     }
 }
 
+/// Usage and configuration problems, said where a Nagios check's words go: stdout, one line.
+int usage_error(const std::string& message) {
+    std::cout << "HEAL UNKNOWN: heal-ctl: " << heal::printable(message, 1000)
+              << " (see heal-ctl --help)\n";
+    return exit_unknown;
+}
+
+/// `heal-ctl status` is a Nagios check: the status script's own first line leads, its perfdata
+/// stays perfdata with heal-ctl's `time` added, the rest is long output, all under 8 KiB.
+std::string format_status(const heal::Reply& r, int code, const std::string& head,
+                          const std::string& tail, double seconds) {
+    std::string message = r.message, output = r.output, perfdata;
+    if (r.outcome != Outcome::refused && !output.empty()) {
+        auto eol = output.find('\n');
+        message = output.substr(0, eol);
+        output = eol == std::string::npos ? "" : output.substr(eol + 1);
+        if (auto bar = message.find('|'); bar != std::string::npos) {
+            perfdata = message.substr(bar + 1);
+            message.erase(bar);
+        }
+        while (!message.empty() && message.back() == ' ') message.pop_back();
+    }
+    heal::plugin::Result res("HEAL");
+    res.set(static_cast<heal::plugin::State>(code), head + message + tail);
+    res.add_perf_text(perfdata);
+    // Our own round trip, unless the script already reports a `time`.
+    if (perfdata.rfind("time=", 0) != 0 && perfdata.find(" time=") == std::string::npos)
+        res.add_perf({"time", heal::plugin::number(seconds, 3), "s", "", "", "0", ""});
+    std::size_t at = 0;
+    while (at < output.size()) {
+        auto eol = output.find('\n', at);
+        res.add_long(output.substr(at, eol == std::string::npos ? std::string::npos : eol - at));
+        at = eol == std::string::npos ? output.size() : eol + 1;
+    }
+    return res.format();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"heal-ctl - ask a heal-listener to start, stop, restart or report a service"};
     app.set_help_flag("-h,--help", "print this help and exit");
+    app.allow_extras();  // unknown options are named below, before missing arguments
     heal::ClientOptions cli;
     std::string config = "/etc/heal/heal-ctl.ini", verb, service;
-    bool json = false;
-    auto* o_host = app.add_option("-H,--host", cli.host, "listener host name or address");
+    bool json = false, force = false;
+    auto* o_host = app.add_option("-H,--host", cli.host,
+                                  "listener host name or address (default localhost)");
     auto* o_port = app.add_option("-p,--port", cli.port, "listener port (default 5669)")
                        ->check(CLI::Range(1, 65535));
     auto* o_cert = app.add_option("--cert", cli.cert, "client certificate (PEM)");
@@ -155,33 +191,43 @@ int main(int argc, char** argv) {
     auto* o_ca = app.add_option("--ca", cli.ca, "CA that signed the listener's certificate");
     auto* o_name = app.add_option("--server-name", cli.server_name,
                                   "name the listener's certificate must carry (default: HOST)");
-    auto* o_bind = app.add_option("-b,--bind", cli.bind, "local source address");
-    auto* o_timeout = app.add_option("-t,--timeout", cli.timeout, "seconds for the whole call (default 30)")
+    auto* o_bind = app.add_option("-b,--bind", cli.bind, "local source address (default: any)");
+    auto* o_timeout = app.add_option("-t,--timeout", cli.timeout,
+                                     "seconds for the whole call (default 30)")
                           ->check(CLI::Range(0.001, 3600.0));
-    auto* o_config = app.add_option("-c,--config", config, "client configuration file");
-    bool force = false;
+    auto* o_config = app.add_option("-c,--config", config,
+                                    "client configuration file (default /etc/heal/heal-ctl.ini, "
+                                    "used when it exists)");
     app.add_flag("--json", json, "print the listener's reply as JSON");
     app.add_flag("--force", force,
                  "admins only: act past the service's budget, cooldown and quarantine "
                  "(never past its lock); audited as forced");
-    app.add_option("VERB", verb, "start, stop, restart, status, info or reset")->required();
+    app.add_option("VERB", verb, "start, stop, restart, status, info or reset");
     app.add_option("SERVICE", service,
                    "service name as configured on the listener (not for info)");
     app.set_version_flag("-V,--version", std::string("heal-ctl ") + HEAL_VERSION);
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : exit_unknown;
+        return usage_error(e.what());
     }
+    if (auto extra = app.remaining(); !extra.empty()) {
+        const std::string first = extra.front();
+        return usage_error((first.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") +
+                           first + "'");
+    }
+    if (verb.empty()) return usage_error("VERB is required (start, stop, restart, status, info, reset)");
 
     heal::ClientOptions opt;
     if (o_config->count() || ::access(config.c_str(), F_OK) == 0) {
         try {
             heal::load_client_config(config, opt);
         } catch (const heal::ConfigError& e) {
-            std::cerr << "heal-ctl: " << e.what() << "\n";
-            return exit_unknown;
+            return usage_error(e.what());
         }
     }
     // Command-line values win over the file.
@@ -193,35 +239,27 @@ int main(int argc, char** argv) {
     if (o_name->count()) opt.server_name = cli.server_name;
     if (o_bind->count()) opt.bind = cli.bind;
     if (o_timeout->count()) opt.timeout = cli.timeout;
-    if (opt.cert.empty() || opt.key.empty() || opt.ca.empty()) {
-        std::cerr << "heal-ctl: --cert, --key and --ca are required (or cert, key and ca in "
-                  << config << ")\n";
-        return exit_unknown;
-    }
+    if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
+        return usage_error("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
-    if (verb == "info" ? !service.empty() : service.empty()) {
-        std::cerr << "heal-ctl: " << (verb == "info" ? "info takes no SERVICE" : "SERVICE is required")
-                  << "\n";
-        return exit_unknown;
-    }
-    if (force && verb != "start" && verb != "stop" && verb != "restart") {
-        std::cerr << "heal-ctl: --force applies to start, stop and restart only\n";
-        return exit_unknown;
-    }
+    if (verb == "info" ? !service.empty() : service.empty())
+        return usage_error(verb == "info" ? "info takes no SERVICE" : "SERVICE is required");
+    if (force && verb != "start" && verb != "stop" && verb != "restart")
+        return usage_error("--force applies to start, stop and restart only");
     for (const auto& s : {verb, service})
-        if ((&s == &verb && s.empty()) || s.find_first_of(" \r\n\t") != std::string::npos ||
-            s.find('\0') != std::string::npos) {
-            std::cerr << "heal-ctl: VERB and SERVICE must be single words\n";
-            return exit_unknown;
-        }
+        if (s.find_first_of(" \r\n\t") != std::string::npos || s.find('\0') != std::string::npos)
+            return usage_error("VERB and SERVICE must be single words");
 
+    auto started = std::chrono::steady_clock::now();
     auto result = heal::call_listener(opt, heal::format_request(verb, service, force));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::string what = verb + (service.empty() ? "" : " " + service);
     if (!result.answered) {
         if (json)
             std::cout << R"({"outcome":"no_answer","message":)"
                       << boost::json::serialize(boost::json::string(result.error)) << "}\n";
         else
-            std::cout << "HEAL UNKNOWN: " << verb << " " << service << " on " << opt.host
+            std::cout << "HEAL UNKNOWN: " << what << " on " << opt.host
                       << ": no answer: " << heal::printable(result.error, 400) << "\n";
         return exit_unknown;
     }
@@ -237,28 +275,18 @@ int main(int argc, char** argv) {
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(r.duration_ms) / 1000.0);
-    std::string message = r.message, output = r.output, perfdata;
-    if (verb == "status" && r.outcome != Outcome::refused && !output.empty()) {
-        // As a Nagios check, the status script's own first line is the news: it becomes the
-        // summary, its perfdata stays perfdata, the rest stays long output.
-        auto eol = output.find('\n');
-        message = output.substr(0, eol);
-        output = eol == std::string::npos ? "" : output.substr(eol + 1);
-        if (auto bar = message.find('|'); bar != std::string::npos) {
-            perfdata = heal::printable(std::string_view(message).substr(bar + 1), 1000);
-            message.erase(bar);
-        }
-        while (!message.empty() && message.back() == ' ') message.pop_back();
+    const std::string head = what + (r.forced ? " (forced)" : "") + " on " + opt.host + ": ";
+    const std::string tail = std::string(" (") + secs + " s, id " + r.id + ")" +
+                             (r.truncated ? " [output truncated]" : "");
+    if (verb == "status") {
+        std::cout << format_status(r, code, head, tail, seconds);
+        return code;
     }
-    std::cout << "HEAL " << word_for(verb, r, code) << ": " << verb
-              << (service.empty() ? "" : " " + service) << (r.forced ? " (forced)" : "") << " on "
-              << opt.host << ": " << heal::printable(message, 300) << " (" << secs << " s, id "
-              << r.id << ")";
-    if (r.truncated) std::cout << " [output truncated]";
-    if (!perfdata.empty()) std::cout << " |" << perfdata;
-    // The script's own text: a terminal must not obey escape sequences in it (--json is exact).
-    output = heal::terminal_safe(output);
-    std::cout << "\n" << output;
+    // For people: the whole output, safe for a terminal (--json is exact).
+    std::string output = heal::terminal_safe(r.output);
+    std::cout << "HEAL " << word_for(r) << ": " << head << heal::printable(r.message, 300)
+              << tail << "\n"
+              << output;
     if (!output.empty() && output.back() != '\n') std::cout << "\n";
     return code;
 }

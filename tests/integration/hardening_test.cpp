@@ -316,16 +316,92 @@ TEST_F(TlsPolicyTest, HostNamesComeFromSubjectAltNamesOnly) {
 
 TEST_F(ListenerTest, ScriptOutputIsSafeForATerminalAndExactInJson) {
     script("evil", "printf 'ok\\000 \\033[31mred\\033[0m \\302\\233x\\r\\n'\n");
-    write_config("", "[service evil]\nstatus = bin/evil\n");
+    write_config("", "[service evil]\nstatus = bin/evil\nrestart = bin/evil\n");
     listener_->signal(SIGHUP);
     ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
-    auto text = ctl({"status", "evil"});
-    EXPECT_EQ(text.exit_code, 0) << text.output;
-    EXPECT_EQ(text.output.find('\x1b'), std::string::npos) << "ESC reached the terminal";
-    EXPECT_EQ(text.output.find('\0'), std::string::npos) << "NUL reached the terminal";
-    EXPECT_EQ(text.output.find("\xc2\x9b"), std::string::npos) << "C1 CSI reached the terminal";
-    EXPECT_TRUE(contains(text.output, "?[31mred?[0m")) << text.output;
+    for (const char* verb : {"restart", "status"}) {
+        auto text = ctl({verb, "evil"});
+        EXPECT_EQ(text.exit_code, 0) << text.output;
+        EXPECT_EQ(text.output.find('\x1b'), std::string::npos) << verb << ": ESC reached the terminal";
+        EXPECT_EQ(text.output.find('\0'), std::string::npos) << verb << ": NUL reached the terminal";
+        EXPECT_EQ(text.output.find("\xc2\x9b"), std::string::npos) << verb << ": C1 CSI got through";
+    }
+    EXPECT_TRUE(contains(ctl({"restart", "evil"}).output, "?[31mred?[0m"));
     auto json = ctl({"--json", "status", "evil"});
     EXPECT_EQ(str(parse_object(json.output), "output"), std::string("ok\0 \x1b[31mred\x1b[0m \xc2\x9bx\r\n", 22))
         << "--json carries the output exactly";
+}
+
+// heal-ctl's words for the mistakes people make, and `heal-ctl status` as a Nagios check.
+namespace {
+/// `argv` with the value after `option` replaced.
+std::vector<std::string> with(std::vector<std::string> argv, const std::string& option,
+                              const std::string& value) {
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+        if (argv[i] == option) argv[i + 1] = value;
+    return argv;
+}
+}  // namespace
+
+TEST_F(ListenerTest, ClientFileMistakesAreSaidInWords) {
+    auto missing = run(with(ctl_argv({"status", "web"}), "--cert", dir_ / "nope.crt"));
+    EXPECT_EQ(missing.exit_code, 3);
+    EXPECT_TRUE(contains(missing.output, "cannot read certificate '" + dir_ / "nope.crt" +
+                                             "': No such file or directory"))
+        << missing.output;
+    EXPECT_FALSE(contains(missing.output, "error:")) << "no raw OpenSSL codes: " << missing.output;
+    auto mismatch = run(with(ctl_argv({"status", "web"}), "--key", cert("main", "server.key")));
+    EXPECT_TRUE(contains(mismatch.output, "private key '" + cert("main", "server.key") +
+                                              "' does not belong to certificate '" +
+                                              cert("main", "client.crt") + "'"))
+        << mismatch.output;
+}
+
+TEST_F(ListenerTest, HandshakeFailuresComeWithAHint) {
+    auto wrong_ca = run(with(ctl_argv({"status", "web"}), "--ca", cert("other", "ca.crt")));
+    EXPECT_TRUE(contains(wrong_ca.output, "not signed by the CA given with --ca")) << wrong_ca.output;
+    auto refused = ctl({"status", "web"}, "other");  // a client certificate from another CA
+    EXPECT_EQ(refused.exit_code, 3);
+    EXPECT_TRUE(contains(refused.output, "signed by the listener's client_ca?")) << refused.output;
+    auto name = ctl({"--server-name", "web1.example", "status", "web"});
+    EXPECT_TRUE(contains(name.output, "the certificate names DNS:localhost, IP:127.0.0.1, IP:::1; "
+                                      "connect by one of those names or give it with --server-name"))
+        << name.output;
+}
+
+TEST_F(ListenerTest, UsageErrorsGoToStdoutAsUnknown) {
+    auto foo = ctl({"--foo", "status", "web"});
+    EXPECT_EQ(foo.exit_code, 3);
+    EXPECT_EQ(foo.output, "HEAL UNKNOWN: heal-ctl: unknown option '--foo' (see heal-ctl --help)\n");
+    auto nothing = run({bin("heal-ctl")});
+    EXPECT_EQ(nothing.exit_code, 3);
+    EXPECT_TRUE(contains(nothing.output, "HEAL UNKNOWN: heal-ctl: VERB is required")) << nothing.output;
+    auto bad_config = ctl({"-c", dir_ / "heal.ini", "status", "web"});  // not a client file
+    EXPECT_EQ(bad_config.exit_code, 3);
+    EXPECT_EQ(bad_config.output.rfind("HEAL UNKNOWN: heal-ctl: " + dir_ / "heal.ini" +
+                                          ":2: unknown section [listener]", 0),
+              0u)
+        << bad_config.output;
+    auto help = run({bin("heal-ctl"), "--help"});
+    EXPECT_TRUE(contains(help.output, "(default localhost)")) << help.output;
+}
+
+TEST_F(ListenerTest, StatusIsANagiosCheckWithinItsLimits) {
+    auto refused = ctl({"status", "nosuch"});
+    EXPECT_EQ(refused.exit_code, 3);
+    EXPECT_EQ(refused.output.rfind("HEAL UNKNOWN: status nosuch on 127.0.0.1: unknown service", 0), 0u)
+        << "no state word Nagios does not know: " << refused.output;
+    auto ok = ctl({"status", "web"});
+    EXPECT_TRUE(contains(ok.output, " | time=")) << ok.output;
+    EXPECT_TRUE(contains(ok.output, "s;;;0\n")) << ok.output;
+    script("lines", "echo 'OK: many | rows=3'\nseq 1 5000\n");
+    write_config("", "[service lines]\nstatus = bin/lines\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
+    auto big = ctl({"status", "lines"});
+    EXPECT_EQ(big.exit_code, 0) << big.output.substr(0, 300);
+    EXPECT_LE(big.output.size(), 8000u) << "Nagios 4 keeps 8 KiB";
+    EXPECT_EQ(big.output.rfind("HEAL OK: status lines on 127.0.0.1: OK: many (", 0), 0u) << big.output.substr(0, 200);
+    EXPECT_TRUE(contains(big.output, "| rows=3 time=")) << big.output.substr(0, 200);
+    EXPECT_TRUE(contains(big.output, "more line(s) not shown\n")) << "said, not silently cut";
 }

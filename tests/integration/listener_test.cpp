@@ -76,7 +76,8 @@ TEST_F(ListenerTest, StatusExitCodeIsTheNagiosState) {
     // The script's first line leads, its perfdata stays at the end, the rest is long output.
     EXPECT_EQ(warn.output.substr(0, 63), "HEAL WARNING: status warn on 127.0.0.1: WARNING: queue at 80% (")
         << warn.output;
-    EXPECT_TRUE(contains(warn.output, ") | queue=80%;70;90\nconsumer 3 slow\n")) << warn.output;
+    EXPECT_TRUE(contains(warn.output, ") | queue=80%;70;90 time=")) << warn.output;
+    EXPECT_TRUE(contains(warn.output, "s;;;0\nconsumer 3 slow\n")) << warn.output;
     auto ok = ctl({"status", "web"});
     EXPECT_EQ(ok.exit_code, 0) << ok.output;
     auto refused = ctl({"status", "nosuch"});

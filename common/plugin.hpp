@@ -1,5 +1,5 @@
-// The Nagios plugin conventions, once, for every check binary: states, threshold ranges,
-// perfdata, and output that network text cannot break.
+// The Nagios plugin conventions, once, for every check (check_worker, and heal-ctl status):
+// states, threshold ranges, perfdata, and output that network text cannot break.
 #pragma once
 
 #include <optional>
@@ -67,7 +67,10 @@ public:
     /// a lesser problem leaves the state and is appended to the summary.
     void raise(State s, const std::string& why);
     void add_long(std::string line) { long_.push_back(std::move(line)); }
-    void add_perf(Perfdata p) { perf_.push_back(std::move(p)); }
+    void add_perf(Perfdata p) { perf_.push_back(p.format()); }
+    /// Perfdata another plugin already formatted (a status script's): kept as it is, but no
+    /// '|' and no control characters.
+    void add_perf_text(std::string_view text);
     State state() const { return state_; }
     const std::string& summary() const { return summary_; }
 
@@ -79,7 +82,7 @@ private:
     State state_ = unknown;
     std::string summary_;
     std::vector<std::string> long_;
-    std::vector<Perfdata> perf_;
+    std::vector<std::string> perf_;  ///< formatted
 };
 
 }  // namespace heal::plugin

@@ -1,5 +1,7 @@
 #include "plugin.hpp"
 
+#include "text.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -95,21 +97,12 @@ std::string number(double v, int decimals) {
 }
 
 std::string sanitize(std::string_view text, std::size_t max) {
-    std::string out;
-    out.reserve(std::min(text.size(), max));
-    for (unsigned char c : text) {
-        if (out.size() >= max) {
-            out += "...";
-            break;
-        }
-        if (c == '|')
-            out += '/';
-        else if (c < 0x20 || c == 0x7f)
-            out += ' ';
-        else
-            out += static_cast<char>(c);
-    }
-    return out;
+    std::string out = without_controls(text, "", ' ');
+    for (char& c : out)
+        if (c == '|') c = '/';
+    bool cut = false;
+    out = valid_utf8(out, max, &cut);  // never splits a character
+    return cut ? out + "..." : out;
 }
 
 std::string Perfdata::format() const {
@@ -134,11 +127,21 @@ void Result::raise(State s, const std::string& why) {
     summary_ = why + (summary_.empty() ? "" : ", " + summary_);
 }
 
+void Result::add_perf_text(std::string_view text) {
+    std::string clean;
+    for (char c : text)
+        if (c != '|' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) clean += c;
+    auto b = clean.find_first_not_of(' ');
+    if (b == std::string::npos) return;
+    clean = clean.substr(b, clean.find_last_not_of(' ') - b + 1);
+    perf_.push_back(valid_utf8(clean, 2000));
+}
+
 std::string Result::format(std::size_t cap) const {
     std::string first = service_ + " " + state_word(state_) + ": " + sanitize(summary_, 1000);
     if (!perf_.empty()) {
         first += " |";
-        for (const auto& p : perf_) first += " " + p.format();
+        for (const auto& p : perf_) first += " " + p;
     }
     std::string out = first + "\n";
     std::size_t shown = 0;
