@@ -1,5 +1,7 @@
 #include "probe.hpp"
 
+#include "http_response.hpp"
+
 #include "connect.hpp"
 #include "run.hpp"
 #include "tls.hpp"
@@ -52,24 +54,17 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
         co_return;
     }
     beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(64 * 1024);
-    parser.body_limit(hr.max_body);
+    ResponseParser parser;
+    limit_parser(parser, hr.max_body);
     auto [ec, n] = co_await http::async_read(s, buf, parser, as_tuple(use_awaitable));
-    if (ec == http::error::body_limit && parser.is_header_done()) {
-        r.body_over_limit = true;  // stop here: never hold more than max_body in memory
-    } else if (ec && !(ec == asio::ssl::error::stream_truncated && parser.is_done())) {
+    bool over_limit = ec == http::error::body_limit && parser.is_header_done();
+    if (ec && !over_limit && !(ec == asio::ssl::error::stream_truncated && parser.is_done())) {
         r.timed_out = ec == beast::error::timeout;
         r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
                               : "invalid HTTP response from " + where(t) + ": " + ec.message();
         co_return;
     }
-    auto& res = parser.get();
-    r.status = res.result_int();
-    if (auto loc = res.find(http::field::location); loc != res.end())
-        r.location = std::string(loc->value());
-    r.body = std::move(res.body());
-    r.body_bytes = r.body.size();
+    take_response(parser, over_limit, r);
 }
 
 template <class Stream>

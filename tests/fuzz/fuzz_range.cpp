@@ -1,0 +1,23 @@
+// Nagios threshold ranges, HTTP code lists, --send escapes and durations.
+#include "plugin.hpp"
+#include "text.hpp"
+#include "verdicts.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+    std::string error;
+    if (auto r = heal::plugin::parse_range(text, error)) {
+        for (double v : {-1e300, -1.0, 0.0, 0.5, 10.0, 1e300, double(NAN)}) (void)r->alerts(v);
+    }
+    error.clear();
+    if (auto codes = heal::plugin::parse_codes(text, error)) (void)heal::plugin::code_listed(*codes, 200);
+    error.clear();
+    (void)heal::plugin::unescape(text, error);
+    double d = 0;
+    if (heal::parse_duration(text, 1e9, d, true) && (d < 0 || d > 1e9 || std::isnan(d))) std::abort();
+    return 0;
+}

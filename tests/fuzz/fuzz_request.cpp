@@ -1,0 +1,24 @@
+// The listener's request line parser: whatever arrives, a Request or a Refusal, never both.
+#include "protocol.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view line(reinterpret_cast<const char*>(data), size);
+    heal::Refusal why;
+    auto req = heal::parse_request(line, why);
+    if (req) {
+        if (why.reason != heal::Reason::none) std::abort();
+        if (req->service.size() > 64) std::abort();
+        // What parses, formats back into a line that parses the same.
+        auto again = heal::format_request(heal::to_string(req->verb), req->service, req->force);
+        heal::Refusal r2;
+        auto back = heal::parse_request(std::string_view(again).substr(0, again.size() - 1), r2);
+        if (!back || back->verb != req->verb || back->service != req->service || back->force != req->force)
+            std::abort();
+    } else if (why.reason == heal::Reason::none || why.message.empty()) {
+        std::abort();
+    }
+    return 0;
+}
