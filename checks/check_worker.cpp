@@ -10,7 +10,9 @@
 #include <getopt.h>
 
 #include <cstdio>
-#include <regex>
+#include <re2/re2.h>
+
+#include <memory>
 
 using namespace heal::plugin;
 
@@ -109,7 +111,7 @@ void judge_common(Result& res, const ProbeResult& p, const Common& c, std::size_
 }
 
 void judge_http(Result& res, const ProbeResult& p, const Common& c,
-                const std::optional<CodeList>& codes, const std::optional<std::regex>& regex) {
+                const std::optional<CodeList>& codes, const RE2* regex) {
     const Options& o = c.o;
     bool content_check = o.health || !o.string.empty() || !o.regex.empty();
     std::string size_note = p.body_over_limit ? " (over --max-size)" : "";
@@ -146,7 +148,9 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
         if (!o.string.empty() && p.body.find(o.string) == std::string::npos)
             res.raise(critical, "string '" + o.string + "' not found");
         if (regex) {
-            bool found = std::regex_search(p.body, *regex);
+            // RE2: linear in the body's length, so the check stays within -t whatever the
+            // pattern (std::regex overflowed its stack on 50 KB and backtracked for ever).
+            bool found = RE2::PartialMatch(p.body, *regex);
             if (found && o.invert_regex) res.raise(critical, "regex '" + o.regex + "' found");
             if (!found && !o.invert_regex) res.raise(critical, "regex '" + o.regex + "' not found");
         }
@@ -186,7 +190,7 @@ constexpr const char* help_text =
     "      --insecure           do not verify the server certificate or name\n"
     "  -e, --expect CODES       OK status codes, e.g. 200,204,300-399 (others CRITICAL)\n"
     "  -s, --string TEXT        CRITICAL unless the body contains TEXT\n"
-    "  -r, --regex RE           CRITICAL unless the body matches RE (ECMAScript)\n"
+    "  -r, --regex RE           CRITICAL unless the body matches RE (RE2 syntax, linear time)\n"
     "      --invert-regex       CRITICAL if the body matches -r\n"
     "  -k, --header 'N: v'      extra request header (repeatable)\n"
     "  -w, --warning RANGE      response time (seconds) range for WARNING\n"
@@ -341,13 +345,13 @@ int main(int argc, char** argv) {
         if (!s) usage_error(err);
         send = *s;
     }
-    std::optional<std::regex> regex;
+    std::unique_ptr<RE2> regex;
     if (!o.regex.empty()) {
-        try {
-            regex.emplace(o.regex, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            usage_error("invalid -r regex: " + std::string(e.what()));
-        }
+        RE2::Options ro;
+        ro.set_log_errors(false);
+        ro.set_max_mem(8 << 20);  // a pattern that needs more is refused, not slow
+        regex = std::make_unique<RE2>(o.regex, ro);
+        if (!regex->ok()) usage_error("invalid -r regex: " + regex->error());
     }
 
     Target t;
@@ -400,7 +404,7 @@ int main(int argc, char** argv) {
     } else if (o.tcp) {
         judge_line(res, p, Common{o, th, cert_days});
     } else {
-        judge_http(res, p, Common{o, th, cert_days}, codes, regex);
+        judge_http(res, p, Common{o, th, cert_days}, codes, regex.get());
     }
     std::string out = res.format();
     std::fwrite(out.data(), 1, out.size(), stdout);

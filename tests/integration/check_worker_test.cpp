@@ -141,6 +141,21 @@ TEST_F(CheckWorkerTest, MalformedHealthDocumentIsCriticalNotACrash) {
     EXPECT_EQ(html.exit_code, 2) << html.output;
 }
 
+TEST_F(CheckWorkerTest, RegexIsLinearTimeWithinTheTimeout) {
+    // std::regex: SIGSEGV (recursion) on 50 KB, and '(a*)*b' still running after 60 s.
+    auto big = cw({"-u", "/fifty-k", "-r", "a.*OK"});
+    EXPECT_EQ(big.exit_code, 2) << big.output;
+    EXPECT_TRUE(has(big, "regex 'a.*OK' not found")) << big.output;
+    auto found = cw({"-u", "/fifty-k", "-r", "^a+$"});
+    EXPECT_EQ(found.exit_code, 0) << found.output;
+    auto evil = cw({"-t", "1", "-u", "/twenty-six", "-r", "(a*)*b"});
+    EXPECT_EQ(evil.exit_code, 2) << evil.output;
+    EXPECT_LT(evil.seconds, 1.0);
+    auto backref = cw({"-u", "/ok", "-r", "(a)\\1"});
+    EXPECT_EQ(backref.exit_code, 3) << "RE2 has no backreferences: a usage error, said so";
+    EXPECT_TRUE(has(backref, "invalid -r regex")) << backref.output;
+}
+
 // Boost.Beast 1.81 asserts (n >= 5 in parse_chunk_header) on a chunked body that arrives one
 // byte at a time; the assert is wrong (fixed upstream in Beast PR #2861) and the code after it is
 // right, so heal builds as release (NDEBUG). Found by tests/fuzz/fuzz_http_response.
