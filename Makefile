@@ -4,6 +4,16 @@ DESTDIR ?=
 CXX     ?= g++
 CXXFLAGS ?= -O2 -g
 B       := build
+# `make test SANITIZE=1`: everything built with ASan + UBSan in build-san/, and the unit and
+# integration suites run on it.
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+B        := build-san
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CXXFLAGS += $(SAN)
+LDFLAGS  += $(SAN)
+SUITES   := unit integration
+endif
 
 # -Wno-mismatched-new-delete: GCC 12 flags Asio's awaitable frame allocator (unsized new,
 # sized delete, both well-formed) after inlining; a known false positive (GCC PR 109224).
@@ -75,9 +85,9 @@ $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 test: test-binaries
-	@tests/run-all $(B)
+	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)
 test-binaries: deps-test
-	@$(MAKE) --no-print-directory binaries $(TEST_BINS) $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory binaries $(TEST_BINS) $(if $(SANITIZE),,$(FUZZ_BINS))
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
 # `make test` runs each on its corpus for 2 s (tests/fuzz/regression.sh); `make fuzz` longer.
