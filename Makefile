@@ -26,7 +26,7 @@ HEAL_FLAGS := -std=c++20 -Wall -Wextra -Wshadow -Wno-psabi -Wno-mismatched-new-d
 # libstdc++ and Boost.JSON linked statically: a Nagios plugin is started thousands of times an
 # hour, and this halves its start-up (measured with make bench-checks).
 LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lsqlite3 -lssl -lcrypto \
-              -static-libstdc++ -static-libgcc -Wl,-O1,--as-needed
+              -static-libstdc++ -static-libgcc -pthread -Wl,-O1,--as-needed
 GTEST_LIBS := -lgtest -lgtest_main -pthread
 
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
@@ -76,7 +76,7 @@ $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 
 # RE2 (linear-time regex for -r) linked statically: a plugin's start-up is its cost.
 $(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) -pthread $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
