@@ -10,6 +10,7 @@
 #include <getopt.h>
 
 #include <cstdio>
+#include <boost/asio/ip/address.hpp>
 #include <re2/re2.h>
 
 #include <memory>
@@ -24,6 +25,7 @@ struct Options {
     std::vector<std::string> headers;
     int port = 0;
     bool ssl = false, insecure = false, invert_regex = false, health = false, tcp = false;
+    bool tls13_only = false;
     double timeout = 10;
     std::size_t max_size = 1 << 20;
     int verbose = 0;
@@ -95,6 +97,30 @@ void check_certificate(Result& res, const ProbeResult& p, const std::optional<Ce
         res.raise(warning, "certificate expires in " + std::to_string(days) + " day(s)");
 }
 
+constexpr int max_redirects = 5;
+
+bool is_redirect(const ProbeResult& p) {
+    return p.status >= 300 && p.status <= 399 && !p.location.empty();
+}
+
+/// The path to follow for a Location on the same origin (same scheme, host and port as the
+/// check), relative ("/next") or absolute ("http://host:port/next"); nullopt for anything else.
+std::optional<std::string> same_origin_path(const std::string& loc, const Target& t) {
+    if (loc.find_first_of(" \t\r\n") != std::string::npos) return std::nullopt;
+    if (loc.rfind("//", 0) == 0) return std::nullopt;  // protocol-relative: another host
+    if (!loc.empty() && loc.front() == '/') return loc;
+    const std::string scheme = t.tls ? "https://" : "http://";
+    if (loc.rfind(scheme, 0) != 0) return std::nullopt;
+    auto rest = loc.substr(scheme.size());
+    auto slash = rest.find('/');
+    std::string authority = rest.substr(0, slash), path = slash == std::string::npos ? "/" : rest.substr(slash);
+    const unsigned short default_port = t.tls ? 443 : 80;
+    const std::string host = t.host;
+    if (authority == host + ":" + std::to_string(t.port) || (t.port == default_port && authority == host))
+        return path;
+    return std::nullopt;
+}
+
 /// What every mode judges after its own verdict: response time, certificate, time and size.
 struct Common {
     const Options& o;
@@ -102,7 +128,7 @@ struct Common {
     const std::optional<CertDays>& cert_days;
 };
 
-void judge_common(Result& res, const ProbeResult& p, const Common& c, std::size_t size) {
+void judge_common(Result& res, const ProbeResult& p, const Common& c, std::uint64_t size) {
     if (State s = c.th.check(p.seconds); s != ok)
         res.raise(s, "response time " + number(p.seconds, 3) + " s");
     check_certificate(res, p, c.cert_days);
@@ -125,7 +151,8 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
                              " in " + number(p.seconds, 3) + " s");
     if (p.body_over_limit) {
         if (content_check)
-            res.raise(critical, "body larger than --max-size " + std::to_string(o.max_size) +
+            res.raise(critical, "body" + (p.declared_length ? " of " + std::to_string(*p.declared_length) + " bytes" : std::string()) +
+                                    " larger than --max-size " + std::to_string(o.max_size) +
                                     " bytes, not checked");
         else
             res.add_long("body larger than --max-size; read " + std::to_string(p.body_bytes) + " bytes");
@@ -155,7 +182,8 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
             if (!found && !o.invert_regex) res.raise(critical, "regex '" + o.regex + "' not found");
         }
     }
-    judge_common(res, p, c, p.body_bytes);
+    // Over the limit with a Content-Length, nothing of the body was read: report its size.
+    judge_common(res, p, c, p.body_over_limit && p.declared_length ? *p.declared_length : p.body_bytes);
     res.add_perf({"status_code", std::to_string(p.status), "", "", "", "", ""});
 }
 
@@ -223,7 +251,7 @@ Options parse_options(int argc, char** argv) {
         {"ip", required_argument, nullptr, 'I'},
         {"port", required_argument, nullptr, 'p'},
         {"url", required_argument, nullptr, 'u'},
-        {"ssl", no_argument, nullptr, 'S'},
+        {"ssl", optional_argument, nullptr, 'S'},
         {"ca", required_argument, nullptr, opt_ca},
         {"cert", required_argument, nullptr, opt_cert},
         {"key", required_argument, nullptr, opt_key},
@@ -252,7 +280,7 @@ Options parse_options(int argc, char** argv) {
     opterr = 0;  // our own messages, in plugin format
     for (;;) {
         int index = 0;
-        int c = getopt_long(argc, argv, ":H:I:p:u:Se:s:r:k:w:c:C:f:t:vVh", long_options, &index);
+        int c = getopt_long(argc, argv, ":H:I:p:u:S::e:s:r:k:w:c:C:f:t:vVh", long_options, &index);
         if (c == -1) break;
         std::string arg = optarg ? optarg : "";
         unsigned long long n = 0;
@@ -264,7 +292,13 @@ Options parse_options(int argc, char** argv) {
                 o.port = static_cast<int>(n);
                 break;
             case 'u': o.url = arg; break;
-            case 'S': o.ssl = true; break;
+            case 'S':  // as check_http: -S, or -S1.2 / -S1.3 for the oldest TLS version allowed
+                o.ssl = true;
+                if (arg == "1.3") o.tls13_only = true;
+                else if (!arg.empty() && arg != "1.2")
+                    usage_error("-S takes no value, 1.2 or 1.3 (the oldest TLS version to accept; "
+                                "older ones are never used), got '" + arg + "'");
+                break;
             case opt_ca: o.ca = arg; break;
             case opt_cert: o.cert = arg; break;
             case opt_key: o.key = arg; break;
@@ -354,6 +388,18 @@ int main(int argc, char** argv) {
         if (!regex->ok()) usage_error("invalid -r regex: " + regex->error());
     }
 
+    // A URL or host:port in -H looks like an outage ("cannot resolve") and would trigger a
+    // restart: it is a usage error, said so.
+    if (o.host.find("://") != std::string::npos)
+        usage_error("-H takes a host name, not a URL ('" + o.host +
+                    "'): use -H HOST [-S] [-p PORT] -u PATH");
+    if (auto colon = o.host.find(':'); colon != std::string::npos) {
+        boost::system::error_code aec;
+        boost::asio::ip::make_address(o.host, aec);
+        if (aec)
+            usage_error("-H takes a host name without a port ('" + o.host + "'): use -H " +
+                        o.host.substr(0, colon) + " -p " + o.host.substr(colon + 1));
+    }
     Target t;
     t.host = o.host.empty() ? o.ip : o.host;
     t.address = o.ip;
@@ -363,6 +409,7 @@ int main(int argc, char** argv) {
     t.cert = o.cert;
     t.key = o.key;
     t.insecure = o.insecure;
+    t.tls13_only = o.tls13_only;
     HttpRequest req;
     req.path = o.url;
     req.max_body = o.max_size;
@@ -377,22 +424,25 @@ int main(int argc, char** argv) {
         p = probe_line(t, send, deadline);
     } else {
         p = probe_http(t, req, deadline);
-        for (int hop = 0; o.follow == "follow" && p.error.empty() && p.status >= 300 &&
-                          p.status <= 399 && !p.location.empty() && hop < 5;
-             ++hop) {
-            // Same host only: a redirect must not move a check to a host we were not told about.
-            std::string loc = p.location;
-            if (loc.front() != '/' || loc.rfind("//", 0) == 0 ||
-                loc.find_first_of(" \t\r\n") != std::string::npos) {
-                res.add_long("not following redirect to another origin or odd target: " + loc);
+        int hops = 0;
+        for (; o.follow == "follow" && p.error.empty() && is_redirect(p) && hops < max_redirects;
+             ++hops) {
+            // Same origin only: a redirect must not move a check to a host we were not told about.
+            auto path = same_origin_path(p.location, t);
+            if (!path) {
+                res.add_long("not following redirect to another origin or odd target: " +
+                             p.location);
                 break;
             }
-            if (o.verbose) res.add_long("following redirect to " + loc);
-            req.path = loc;
+            if (o.verbose) res.add_long("following redirect to " + p.location);
+            req.path = *path;
             double before = p.seconds;
             p = probe_http(t, req, deadline);
             p.seconds += before;
         }
+        if (hops == max_redirects && p.error.empty() && is_redirect(p))
+            p.error = "more than " + std::to_string(max_redirects) +
+                      " redirects (a redirect loop?); the last went to " + p.location;
     }
 
     if (!p.error.empty()) {

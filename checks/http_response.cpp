@@ -12,6 +12,7 @@ void limit_parser(ResponseParser& parser, std::size_t max_body) {
 void take_response(ResponseParser& parser, bool over_limit, ProbeResult& r) {
     auto& res = parser.get();
     r.body_over_limit = over_limit;  // stop there: never hold more than max_body in memory
+    if (auto len = parser.content_length()) r.declared_length = *len;
     r.status = res.result_int();
     if (auto loc = res.find(boost::beast::http::field::location); loc != res.end())
         r.location = std::string(loc->value());

@@ -109,6 +109,7 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
         std::shared_ptr<ssl::context> ctx;
         try {
             ctx = make_client_context(t.ca, t.cert, t.key, !t.insecure);
+            if (t.tls13_only) SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_3_VERSION);
         } catch (const TlsError& e) {
             r.error = e.what();
             co_return;

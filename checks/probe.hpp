@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@ struct Target {
     bool tls = false;
     std::string ca, cert, key;
     bool insecure = false;  ///< skip certificate verification (off by default)
+    bool tls13_only = false;  ///< -S1.3
 };
 
 struct HttpRequest {
@@ -34,6 +36,7 @@ struct ProbeResult {
     std::string location;
     std::string body;
     std::size_t body_bytes = 0;  ///< bytes of body received (== body.size())
+    std::optional<std::uint64_t> declared_length;  ///< Content-Length, when the server sent one
     bool body_over_limit = false;
     // TCP
     std::string line;

@@ -170,13 +170,52 @@ TEST_F(CheckWorkerTest, HundredMegabyteBodyIsCappedWithoutMemoryBlowup) {
     for (const char* path : {"/big", "/big-stream"}) {
         auto r = cw({"--health", "-u", path});
         EXPECT_EQ(r.exit_code, 2) << r.output;
-        EXPECT_TRUE(has(r, "body larger than --max-size 1048576 bytes")) << r.output;
+        EXPECT_TRUE(has(r, "larger than --max-size 1048576 bytes")) << r.output;
         EXPECT_LT(r.max_rss_kib, 20 * 1024) << path;
         EXPECT_LT(r.seconds, 5) << path;
     }
     auto plain = cw({"-u", "/big-stream", "--max-size", "1000"});
     EXPECT_EQ(plain.exit_code, 0) << "status checks do not need the body: " << plain.output;
     EXPECT_TRUE(has(plain, "over --max-size")) << plain.output;
+}
+
+TEST_F(CheckWorkerTest, OversizeBodyReportsItsDeclaredSize) {
+    auto r = cw({"-u", "/big", "--max-size", "1000"});
+    EXPECT_TRUE(has(r, "size=104857600B")) << "not size=0B: " << r.output;
+    auto h = cw({"--health", "-u", "/big", "--max-size", "1000"});
+    EXPECT_TRUE(has(h, "body of 104857600 bytes larger than --max-size 1000 bytes")) << h.output;
+}
+
+TEST_F(CheckWorkerTest, RedirectLoopsFailAndSameOriginAbsoluteLocationsAreFollowed) {
+    auto loop = cw({"-u", "/loop", "-f", "follow"});
+    EXPECT_EQ(loop.exit_code, 2) << loop.output;
+    EXPECT_TRUE(has(loop, "more than 5 redirects (a redirect loop?)")) << loop.output;
+    auto absolute = cw({"-u", "/redirect-absolute", "-f", "follow", "-s", "worker ready"});
+    EXPECT_EQ(absolute.exit_code, 0) << absolute.output;
+    EXPECT_TRUE(has(absolute, "HTTP 200")) << absolute.output;
+    auto judged = cw({"-u", "/redirect-absolute"});
+    EXPECT_TRUE(has(judged, "HTTP 301")) << "without -f follow the 3xx is judged: " << judged.output;
+}
+
+TEST_F(CheckWorkerTest, HostWithAPortOrAUrlIsAUsageErrorNotAnOutage) {
+    auto with_port = run({build_dir() + "/check_worker", "-H", "localhost:54350"});
+    EXPECT_EQ(with_port.exit_code, 3) << with_port.output;
+    EXPECT_TRUE(has(with_port, "use -H localhost -p 54350")) << with_port.output;
+    auto url = run({build_dir() + "/check_worker", "-H", "http://localhost"});
+    EXPECT_EQ(url.exit_code, 3) << url.output;
+    EXPECT_TRUE(has(url, "-H takes a host name, not a URL")) << url.output;
+    auto v6 = run({build_dir() + "/check_worker", "-H", "::1", "-p", port("http"), "-t", "2"});
+    EXPECT_NE(v6.exit_code, 3) << "an IPv6 literal is a host: " << v6.output;
+}
+
+TEST_F(CheckWorkerTest, TlsVersionArgumentAsInCheckHttp) {
+    EXPECT_EQ(cws({"-S1.2", "-u", "/ok"}).exit_code, 0);
+    auto v13 = cws({"-S1.3", "-u", "/ok"});
+    EXPECT_EQ(v13.exit_code, 0) << v13.output;
+    auto old = cws({"-S1.1"});
+    EXPECT_EQ(old.exit_code, 3) << old.output;
+    EXPECT_TRUE(has(old, "-S takes no value, 1.2 or 1.3")) << old.output;
+    EXPECT_TRUE(has(old, "got '1.1'")) << old.output;
 }
 
 TEST_F(CheckWorkerTest, HttpsWithTheTestCaIsOk) {
