@@ -72,7 +72,8 @@ else
     fail "no custom notification for the broken worker"
 fi
 sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;broken worker;CRITICAL;HARD;3;" 10 >/dev/null
-sleep 0.5
+# The handler's own decision on HARD, not a guess at how long it takes.
+sb_wait_for "$SB/event-handler.log" "no action: CRITICAL HARD attempt 3, restart broken" 10 >/dev/null
 n=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"broken"')
 if [ "$n" -eq 1 ]; then
     pass "acted once per problem (no second restart on HARD)"
