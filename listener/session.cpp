@@ -151,7 +151,10 @@ asio::awaitable<void> run_status(ListenerState& st, const Runtime& rt, const Req
         auto flight = slot;  // keep it alive while we wait
         rec.reply.shared_with = flight->id;
         if (!flight->result) co_await flight->done.async_wait(as_tuple(use_awaitable));
-        if (flight->result) apply_result(rec.reply, *flight->result, rec);
+        if (flight->result)
+            apply_result(rec.reply, *flight->result, rec);
+        else  // only when the listener is torn down mid-run
+            refuse(rec.reply, Reason::shutting_down, "the shared status run ended without a result");
         co_return;
     }
     auto flight = std::make_shared<StatusFlight>(ex);
