@@ -96,6 +96,8 @@ std::int64_t now_ms() {
         .count();
 }
 
+std::int64_t to_ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000)); }
+
 std::string utc_iso(std::int64_t ms) {
     std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};

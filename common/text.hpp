@@ -52,6 +52,10 @@ std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string::
 /// Wall-clock milliseconds since the epoch (the state store's and the audit's clock).
 std::int64_t now_ms();
 
+/// Seconds (a parsed duration) as whole milliseconds, rounded: the one conversion the guards,
+/// their messages and `info` share, so they never disagree by a millisecond.
+std::int64_t to_ms(double seconds);
+
 /// "2026-11-21T19:58:03.123Z"
 std::string utc_iso(std::int64_t ms);
 

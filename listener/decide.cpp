@@ -2,7 +2,6 @@
 
 #include "text.hpp"
 
-#include <cmath>
 
 namespace heal {
 
@@ -34,14 +33,12 @@ std::string actions_text(const std::vector<PastAction>& acts) {
     return std::to_string(acts.size()) + " " + noun + (acts.size() == 1 ? "" : "s");
 }
 
-std::int64_t ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000)); }
-
 std::vector<PastAction> counted(const Budget& b, const GuardState& st, std::int64_t now_ms) {
     // The window is (now - window, now]: an action that started exactly `window` ago no longer
     // counts, so with 3/1h the 4th action is allowed one hour after the 1st, to the millisecond.
     std::vector<PastAction> out;
     for (const auto& a : st.recent)
-        if (a.started_ms > now_ms - ms(b.window_s) && a.started_ms >= st.budget_epoch_ms)
+        if (a.started_ms > now_ms - to_ms(b.window_s) && a.started_ms >= st.budget_epoch_ms)
             out.push_back(a);
     return out;
 }
@@ -73,21 +70,21 @@ BudgetUse budget_use(const Budget& b, const GuardState& st, std::int64_t now_ms)
     BudgetUse use;
     use.used = static_cast<unsigned>(acts.size());
     if (use.used >= b.limit)  // the oldest that must leave the window for one more to fit
-        use.next_allowed_ms = acts[use.used - b.limit].started_ms + ms(b.window_s);
+        use.next_allowed_ms = acts[use.used - b.limit].started_ms + to_ms(b.window_s);
     return use;
 }
 
 std::optional<Quarantine> active_quarantine(const ServiceConfig& svc, const GuardState& st,
                                             std::int64_t now_ms) {
     if (!st.quarantine) return std::nullopt;
-    if (svc.quarantine_for_s > 0 && now_ms >= st.quarantine->since_ms + ms(svc.quarantine_for_s))
+    if (svc.quarantine_for_s > 0 && now_ms >= st.quarantine->since_ms + to_ms(svc.quarantine_for_s))
         return std::nullopt;
     return st.quarantine;
 }
 
 double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_t now_ms) {
     if (svc.cooldown_s <= 0 || !st.last_end_ms) return 0;
-    auto left = *st.last_end_ms + ms(svc.cooldown_s) - now_ms;
+    auto left = *st.last_end_ms + to_ms(svc.cooldown_s) - now_ms;
     return left > 0 ? static_cast<double>(left) / 1000.0 : 0;
 }
 
@@ -151,7 +148,7 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                               req.service + "'";
             if (svc.quarantine_for_s > 0)
                 msg += ", or it lifts by itself at " +
-                       utc_iso(q->since_ms + ms(svc.quarantine_for_s));
+                       utc_iso(q->since_ms + to_ms(svc.quarantine_for_s));
             return refuse(Reason::quarantined, msg);
         }
         if (svc.budget) {
@@ -166,7 +163,7 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                                   "); an admin lifts the quarantine with 'heal-ctl reset " +
                                   req.service + "'";
                 if (svc.quarantine_for_s > 0)
-                    msg += ", or it lifts by itself at " + utc_iso(now_ms + ms(svc.quarantine_for_s));
+                    msg += ", or it lifts by itself at " + utc_iso(now_ms + to_ms(svc.quarantine_for_s));
                 msg += "; the budget allows the next at " + utc_iso(*use.next_allowed_ms);
                 auto v = refuse(Reason::budget_exhausted, msg);
                 v.quarantine_now = q;
