@@ -87,10 +87,7 @@ struct ExecImage {
                    "HEAL_REQUEST_ID=" + s.request_id,
                    "HEAL_PEER=" + s.peer};
         argv = {storage[0].data(), storage[1].data(), nullptr};
-        rlimit rl{};
-        max_fd = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                     ? static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 20))
-                     : 65536;
+        max_fd = fd_limit();
         for (std::size_t i = 2; i < storage.size(); ++i) envp.push_back(storage[i].data());
         envp.push_back(nullptr);
     }
@@ -99,12 +96,7 @@ struct ExecImage {
 [[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w, int go_r,
                              int go_w) {
     ::setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // undo SIG_IGN (SIGPIPE)
+    default_signals();  // undo the listener's SIG_IGN of SIGPIPE
     // The gate: run nothing until the parent has recorded the start. EOF (the parent died or
     // gave up) ends the child without executing anything.
     ::close(go_w);
@@ -119,10 +111,8 @@ struct ExecImage {
         ::_exit(127);
     }
     // Nothing of the listener's (sockets, keys, the audit log) leaks into the script. Every fd
-    // is close-on-exec already; this is the second line of defence, with a fallback for
-    // kernels without close_range (before 5.11).
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-        for (int fd = 3; fd < image.max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    // is close-on-exec already; this is the second line of defence.
+    cloexec_from_3(image.max_fd);
     ::execve(image.argv[0], image.argv.data(), image.envp.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
@@ -140,6 +130,27 @@ void close_fd(int& fd) {
 }
 
 }  // namespace
+
+void default_signals() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+int fd_limit() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 65536;
+    return static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 20));
+}
+
+void cloexec_from_3(int limit) {
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    for (int fd = 3; fd < limit; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
 
 unsigned long long process_start_time(pid_t pid) {
     if (pid <= 0) return 0;

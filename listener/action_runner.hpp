@@ -65,6 +65,19 @@ private:
 /// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawn and run in one.
 boost::asio::awaitable<ActionResult> run_action(const ActionSpec& spec);
 
+/// Every signal to its default disposition, none blocked. Async-signal-safe: the listener
+/// starts with it (an inherited SIGCHLD = SIG_IGN would make every script look successful),
+/// and every script gets it before execve.
+void default_signals();
+
+/// One past the highest descriptor number in use at most (RLIMIT_NOFILE, capped), for
+/// cloexec_from_3's fallback. Not async-signal-safe: call it before fork.
+int fd_limit();
+
+/// Marks every descriptor from 3 up close-on-exec: close_range(2), or fcntl on each up to
+/// `limit` on kernels before 5.11. Async-signal-safe, so the child may call it before execve.
+void cloexec_from_3(int limit);
+
 /// Start time of a live process (0 when there is none): see Script::start_time().
 unsigned long long process_start_time(pid_t pid);
 

@@ -1,4 +1,5 @@
 // heal-listener: parses the command line, loads the configuration, starts the server.
+#include "action_runner.hpp"
 #include "log.hpp"
 #include "privileges.hpp"
 #include "server.hpp"
@@ -8,44 +9,10 @@
 
 #include <iostream>
 
-#include <fcntl.h>
-#include <linux/close_range.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <algorithm>
-
-namespace {
-
-/// Whatever the parent left us (SIGCHLD ignored makes every child vanish unseen and every
-/// script look successful; a blocked SIGTERM makes the listener unstoppable), start clean.
-void reset_signals() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-/// Descriptors a careless parent left open must not reach the scripts either.
-void cloexec_inherited() {
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-    rlimit rl{};
-    int max_fd = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                     ? static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 20))
-                     : 65536;
-    for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-    reset_signals();
-    cloexec_inherited();
+    // Start clean, whatever the parent left: signal dispositions and mask, open descriptors.
+    heal::default_signals();
+    heal::cloexec_from_3(heal::fd_limit());
     CLI::App app{"heal-listener - run whitelisted service actions for authenticated peers"};
     std::string config = "/etc/heal/heal.ini";
     bool check_config = false, inetd = false;
