@@ -8,7 +8,6 @@
 
 #include <signal.h>
 
-#include <cmath>
 
 namespace heal {
 
@@ -17,7 +16,7 @@ namespace json = boost::json;
 namespace {
 
 std::int64_t window_ms(const ServiceConfig& svc) {
-    return svc.budget ? static_cast<std::int64_t>(std::llround(svc.budget->window_s * 1000)) : 0;
+    return svc.budget ? to_ms(svc.budget->window_s) : 0;
 }
 
 /// The holder of the service lock is gone (we hold it now): close `a` as lost.
@@ -59,6 +58,22 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
 
 void close_lost_of(ListenerState& st, const std::string& service, std::int64_t now) {
     for (const auto& a : st.store->unended(service)) close_lost(st, a, now);
+}
+
+/// A service's state for a decision or for info. Its lock goes into `lock` when free; then
+/// whatever the store still calls in flight belonged to a process that died and is closed as
+/// lost. When another process holds it, `locked_elsewhere` is set (`running_id` says which
+/// action, when the store knows). False with `error` when the lock file cannot be used; a
+/// failing store throws StoreError.
+bool read_service(ListenerState& st, const ListenerConfig& cfg, const ServiceConfig& svc,
+                  std::optional<KernelLock>& lock, std::int64_t now, GuardState& g,
+                  std::string& error) {
+    auto r = KernelLock::try_take(service_lock_path(cfg.state_dir, svc.name), lock, error);
+    if (r == KernelLock::Result::error) return false;
+    if (r == KernelLock::Result::taken) close_lost_of(st, svc.name, now);
+    g = st.store->guard_state(svc.name, now - window_ms(svc));
+    g.locked_elsewhere = r == KernelLock::Result::held_elsewhere;
+    return true;
 }
 
 }  // namespace
@@ -103,21 +118,9 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
     try {
         if (req.verb == Verb::reset) return st.store->guard_state(req.service, now_ms);
         std::string error;
-        switch (KernelLock::try_take(service_lock_path(cfg.state_dir, req.service), claim.service,
-                                     error)) {
-            case KernelLock::Result::error: return unavailable(error);
-            case KernelLock::Result::held_elsewhere: {
-                g.locked_elsewhere = true;
-                auto running = st.store->unended(req.service);
-                if (!running.empty()) g.running_id = running.back().id;
-                return g;
-            }
-            case KernelLock::Result::taken: break;
-        }
-        // We hold the service: whatever the store says is in flight on it belonged to a
-        // process that died.
-        close_lost_of(st, req.service, now_ms);
-        g = st.store->guard_state(req.service, now_ms - window_ms(svc->second));
+        if (!read_service(st, cfg, svc->second, claim.service, now_ms, g, error))
+            return unavailable(error);
+        if (g.locked_elsewhere) return g;  // decide() refuses it as busy; no slot needed
         switch (take_slot(cfg.state_dir, cfg.max_concurrent_actions, claim.slot, error)) {
             case KernelLock::Result::error: return unavailable(error);
             case KernelLock::Result::held_elsewhere: g.slot_free = false; break;
@@ -179,13 +182,9 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             try {
                 std::optional<KernelLock> lock;
                 std::string error;
-                auto r = KernelLock::try_take(service_lock_path(cfg.state_dir, name), lock, error);
-                if (r == KernelLock::Result::taken) close_lost_of(st, name, now_ms);
-                g = st.store->guard_state(name, now_ms - window_ms(svc));
-                if (r == KernelLock::Result::held_elsewhere && g.running_id.empty())
-                    g.running_id = "(unknown id)";
-                if (r == KernelLock::Result::taken) g.running_id.clear();
-                known = true;
+                known = read_service(st, cfg, svc, lock, now_ms, g, error);
+                if (!known) s["state"] = "unavailable: " + error;
+                if (g.locked_elsewhere && g.running_id.empty()) g.running_id = "(unknown id)";
             } catch (const StoreError& e) {
                 s["state"] = std::string("unavailable: ") + e.what();
             }
@@ -210,7 +209,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             qo["since"] = utc_iso(q->since_ms);
             qo["why"] = q->why;
             if (svc.quarantine_for_s > 0)
-                qo["until"] = utc_iso(q->since_ms + static_cast<std::int64_t>(svc.quarantine_for_s * 1000));
+                qo["until"] = utc_iso(q->since_ms + to_ms(svc.quarantine_for_s));
             s["quarantine"] = std::move(qo);
         } else {
             s["quarantine"] = nullptr;
