@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 namespace heal {
 
@@ -201,19 +202,15 @@ struct Builder {
 
     std::string on_key(std::string_view section, std::string_view key, std::string_view value) {
         if (section == "listener") return listener_key(key, value);
-        if (section.substr(0, service_prefix.size()) == service_prefix) {
-            auto name = trim(section.substr(service_prefix.size()));
+        // [service NAME] and [client NAME]: the same name rules for both.
+        for (auto [prefix, what] : {std::pair{service_prefix, "service"}, {client_prefix, "client"}}) {
+            if (section.substr(0, prefix.size()) != prefix) continue;
+            auto name = trim(section.substr(prefix.size()));
             if (!is_valid_service_name(name))
-                return "bad service name '" + printable(name) +
+                return std::string("bad ") + what + " name '" + printable(name) +
                        "' (letters, digits, '.', '_', '-'; at most 64)";
-            return service_key(name, key, value);
-        }
-        if (section.substr(0, client_prefix.size()) == client_prefix) {
-            auto name = trim(section.substr(client_prefix.size()));
-            if (!is_valid_service_name(name))
-                return "bad client name '" + printable(name) +
-                       "' (letters, digits, '.', '_', '-'; at most 64)";
-            return client_key(name, key, value);
+            return prefix == service_prefix ? service_key(name, key, value)
+                                            : client_key(name, key, value);
         }
         if (section.empty()) return "key '" + printable(key) + "' outside any section";
         return "unknown section [" + printable(section) +

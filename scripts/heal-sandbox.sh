@@ -149,19 +149,16 @@ EOF
 restart = worker/crashy-restart
 budget = 3/1h
 EOF
-    cat >"$SB/heal-ctl-ops.ini" <<EOF
+    sb_client_config "$SB/heal-ctl.ini" client     # Nagios' event handler
+    sb_client_config "$SB/heal-ctl-ops.ini" ops    # an admin
+}
+
+sb_client_config() { # FILE CERT — a heal-ctl configuration using certs/CERT.{crt,key}
+    cat >"$1" <<EOF
 [client]
 port = $LISTENER_PORT
-cert = certs/ops.crt
-key = certs/ops.key
-ca = certs/ca.crt
-timeout = 15
-EOF
-    cat >"$SB/heal-ctl.ini" <<EOF
-[client]
-port = $LISTENER_PORT
-cert = certs/client.crt
-key = certs/client.key
+cert = certs/$2.crt
+key = certs/$2.key
 ca = certs/ca.crt
 timeout = 15
 EOF
