@@ -49,38 +49,6 @@ protected:
         return argv;
     }
 
-    /// Plays xinetd for each call at once: every connection gets its own --inetd instance.
-    std::vector<RunResult> inetd_calls(const std::vector<std::vector<std::string>>& calls) {
-        int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        ::listen(lfd, 64);
-        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-        const std::string port = std::to_string(ntohs(a.sin_port));
-        std::vector<std::unique_ptr<Child>> clients_, servers;
-        for (const auto& args : calls) {
-            auto argv = ctl_argv(args);
-            for (auto& arg : argv)
-                if (arg == std::to_string(port_)) arg = port;
-            clients_.push_back(std::make_unique<Child>(argv));
-        }
-        for (std::size_t i = 0; i < calls.size(); ++i) {
-            int conn = ::accept(lfd, nullptr, nullptr);
-            servers.push_back(std::make_unique<Child>(
-                std::vector<std::string>{bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"},
-                conn));
-            ::close(conn);
-        }
-        ::close(lfd);
-        std::vector<RunResult> out;
-        for (auto& c : clients_) out.push_back(c->wait(30));
-        for (auto& s : servers) s->wait(30);
-        return out;
-    }
-
     std::vector<json::object> finals() const {
         std::vector<json::object> out;
         for (auto& o : audit())
@@ -175,10 +143,10 @@ TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHo
     id.erase(id.find_last_not_of('\n') + 1);
 
     // While the daemon lives, another process (an --inetd instance) finds the service busy.
-    auto busy = inetd_calls({{"--json", "restart", "held"}});
-    EXPECT_EQ(busy[0].exit_code, 2) << busy[0].output;
-    EXPECT_EQ(str(parse_object(busy[0].output), "reason"), "busy");
-    EXPECT_EQ(str(parse_object(busy[0].output), "running_id"), id) << "known across processes";
+    auto busy = inetd_calls({{"--json", "restart", "held"}})[0].client;
+    EXPECT_EQ(busy.exit_code, 2) << busy.output;
+    EXPECT_EQ(str(parse_object(busy.output), "reason"), "busy");
+    EXPECT_EQ(str(parse_object(busy.output), "running_id"), id) << "known across processes";
 
     listener_->signal(SIGKILL);
     listener_->wait(5);
@@ -211,8 +179,8 @@ TEST_F(GuardrailsTest, AnInetdInstanceAlsoClosesWhatACrashLeft) {
     listener_.reset();
     first.wait(5);
     ::unlink((dir_ / "hold").c_str());
-    auto r = inetd_calls({{"--json", "restart", "held"}});
-    EXPECT_EQ(r[0].exit_code, 0) << r[0].output;
+    auto r = inetd_calls({{"--json", "restart", "held"}})[0].client;
+    EXPECT_EQ(r.exit_code, 0) << r.output;
     std::size_t lost = 0;
     for (auto& o : finals()) lost += str(o, "outcome") == "lost";
     EXPECT_EQ(lost, 1u);
@@ -222,12 +190,12 @@ TEST_F(GuardrailsTest, TwoInetdInstancesRacingOneServiceRunItOnce) {
     auto r = inetd_calls({{"--json", "restart", "slow"}, {"--json", "restart", "slow"}});
     int ok = 0, busy = 0;
     for (auto& x : r) {
-        auto reason = str(parse_object(x.output), "reason");
-        ok += x.exit_code == 0;
-        busy += x.exit_code == 2 && reason == "busy";
+        auto reason = str(parse_object(x.client.output), "reason");
+        ok += x.client.exit_code == 0;
+        busy += x.client.exit_code == 2 && reason == "busy";
     }
-    EXPECT_EQ(ok, 1) << r[0].output << r[1].output;
-    EXPECT_EQ(busy, 1) << r[0].output << r[1].output;
+    EXPECT_EQ(ok, 1) << r[0].client.output << r[1].client.output;
+    EXPECT_EQ(busy, 1) << r[0].client.output << r[1].client.output;
 }
 
 TEST_F(GuardrailsTest, StatusBurstOf200SharesRunsAndRefusesNone) {
@@ -358,9 +326,9 @@ TEST_F(GuardrailsTest, GlobalCapRefusesBeyondMaxConcurrentActions) {
     ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
     auto r = ctl({"--json", "restart", "web"});
     EXPECT_EQ(str(parse_object(r.output), "reason"), "global_cap") << r.output;
-    auto inetd = inetd_calls({{"--json", "restart", "web"}});
-    EXPECT_EQ(str(parse_object(inetd[0].output), "reason"), "global_cap")
-        << "the cap spans processes: " << inetd[0].output;
+    auto inetd = inetd_calls({{"--json", "restart", "web"}})[0].client;
+    EXPECT_EQ(str(parse_object(inetd.output), "reason"), "global_cap")
+        << "the cap spans processes: " << inetd.output;
     EXPECT_EQ(ctl({"status", "web"}).exit_code, 0) << "status is not capped";
     ::unlink((dir_ / "hold").c_str());
     EXPECT_EQ(first.wait().exit_code, 0);

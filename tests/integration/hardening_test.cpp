@@ -216,24 +216,7 @@ TEST_F(PrivilegesTest, CheckConfigNamesStateOwnedByAnotherUser) {
 
 TEST_F(PrivilegesTest, InetdInstanceDropsToo) {
     use("user = nobody\n");
-    int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ::listen(lfd, 4);
-    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-    auto argv = ctl_argv({"--json", "status", "who"});
-    for (auto& arg : argv)
-        if (arg == std::to_string(port_)) arg = std::to_string(ntohs(a.sin_port));
-    Child client(argv);
-    int conn = ::accept(lfd, nullptr, nullptr);
-    ::close(lfd);
-    Child inetd({bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"}, conn);
-    ::close(conn);
-    inetd.wait();
-    auto r = client.wait();
+    auto r = inetd_calls({{"--json", "status", "who"}})[0].client;
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(contains(str(parse_object(r.output), "output"), "Uid:\t65534\t65534\t65534\t65534"))
         << r.output;

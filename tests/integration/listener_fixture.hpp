@@ -180,6 +180,43 @@ protected:
         return -1;
     }
 
+    struct InetdRun {
+        RunResult client, listener;
+    };
+    /// Plays xinetd for each call at once: a fresh loopback port (the kernel's choice, never a
+    /// port picked and released), every connection handed to its own `heal-listener --inetd` as
+    /// fd 0; heal-ctl runs with `args` against it.
+    std::vector<InetdRun> inetd_calls(const std::vector<std::vector<std::string>>& calls) const {
+        int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ::listen(lfd, 64);
+        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+        const std::string port = std::to_string(ntohs(a.sin_port));
+        std::vector<std::unique_ptr<Child>> clients, servers;
+        for (const auto& args : calls) {
+            auto argv = ctl_argv(args);
+            for (auto& arg : argv)
+                if (arg == std::to_string(port_)) arg = port;
+            clients.push_back(std::make_unique<Child>(argv));
+        }
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            int conn = ::accept(lfd, nullptr, nullptr);
+            servers.push_back(std::make_unique<Child>(
+                std::vector<std::string>{bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"},
+                conn));
+            ::close(conn);
+        }
+        ::close(lfd);
+        std::vector<InetdRun> out(calls.size());
+        for (std::size_t i = 0; i < calls.size(); ++i) out[i].client = clients[i]->wait(30);
+        for (std::size_t i = 0; i < calls.size(); ++i) out[i].listener = servers[i]->wait(30);
+        return out;
+    }
+
     heal::ClientOptions client_options() const {
         heal::ClientOptions o;
         o.host = "127.0.0.1";

@@ -361,27 +361,10 @@ TEST_F(ListenerTest, WarnsAboutAWorldReadableKey) {
 class InetdTest : public ListenerTest {
 protected:
     RunResult serve_one(const std::vector<std::string>& ctl_args, RunResult& listener_result) {
-        int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(inetd_port_);
-        a.sin_addr.s_addr = htonl(INADDR_ANY);
-        EXPECT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        ::listen(lfd, 5);
-        auto argv = ctl_argv(ctl_args);
-        for (auto& arg : argv)
-            if (arg == std::to_string(port_)) arg = std::to_string(inetd_port_);
-        Child client(argv);
-        int conn = ::accept(lfd, nullptr, nullptr);
-        ::close(lfd);
-        Child inetd({bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"}, conn);
-        ::close(conn);
-        listener_result = inetd.wait();
-        return client.wait();
+        auto run = inetd_calls({ctl_args})[0];
+        listener_result = run.listener;
+        return run.client;
     }
-    unsigned short inetd_port_ = free_port();
 };
 
 TEST_F(InetdTest, ServesOneRequestOnStandardInput) {
