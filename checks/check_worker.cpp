@@ -8,6 +8,7 @@
 #include "text.hpp"
 
 #include <getopt.h>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <boost/asio/ip/address.hpp>
@@ -22,10 +23,13 @@ namespace {
 struct Options {
     std::string host, ip, url = "/", ca, cert, key, expect, string, regex, send, expect_line;
     std::string warning, critical, certificate, follow = "ok", timeout_result = "critical";
+    std::string method, post, content_type, authorization, user_agent, pagesize;
     std::vector<std::string> headers;
     int port = 0;
     bool ssl = false, insecure = false, invert_regex = false, health = false, tcp = false;
-    bool tls13_only = false;
+    bool tls13_only = false, no_body = false, link = false;
+    heal::Family family = heal::Family::any;
+    std::optional<double> max_age;
     double timeout = 10;
     std::size_t max_size = 1 << 20;
     int verbose = 0;
@@ -103,22 +107,47 @@ bool is_redirect(const ProbeResult& p) {
     return p.status >= 300 && p.status <= 399 && !p.location.empty();
 }
 
-/// The path to follow for a Location on the same origin (same scheme, host and port as the
-/// check), relative ("/next") or absolute ("http://host:port/next"); nullopt for anything else.
-std::optional<std::string> same_origin_path(const std::string& loc, const Target& t) {
-    if (loc.find_first_of(" \t\r\n") != std::string::npos) return std::nullopt;
-    if (loc.rfind("//", 0) == 0) return std::nullopt;  // protocol-relative: another host
-    if (!loc.empty() && loc.front() == '/') return loc;
-    const std::string scheme = t.tls ? "https://" : "http://";
-    if (loc.rfind(scheme, 0) != 0) return std::nullopt;
-    auto rest = loc.substr(scheme.size());
-    auto slash = rest.find('/');
-    std::string authority = rest.substr(0, slash), path = slash == std::string::npos ? "/" : rest.substr(slash);
-    const unsigned short default_port = t.tls ? 443 : 80;
-    const std::string host = t.host;
-    if (authority == host + ":" + std::to_string(t.port) || (t.port == default_port && authority == host))
-        return path;
-    return std::nullopt;
+/// -f: a state for a 3xx, or how to follow it.
+bool follows(const std::string& how) { return how == "follow" || how == "sticky" || how == "stickyport"; }
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// "user:password" as the value of a Basic Authorization header (RFC 7617).
+std::string basic_authorization(const std::string& pair) {
+    std::string out(4 * ((pair.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(pair.data()),
+                            static_cast<int>(pair.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return "Basic " + out;
+}
+
+/// A value for a request line or header: printable, no line breaks.
+bool header_safe(const std::string& v) {
+    for (char c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    return true;
+}
+
+/// -M: the document's age from Last-Modified against the server's own Date (so the two clocks
+/// do not matter), as check_http does.
+void judge_age(Result& res, const ProbeResult& p, double max_age) {
+    if (p.date.empty()) return res.raise(unknown, "server date unknown (no Date header)");
+    auto server = parse_http_date(p.date);
+    if (!server) return res.raise(critical, "server date '" + p.date + "' does not parse");
+    if (p.last_modified.empty())
+        return res.raise(critical, "document modification date unknown (no Last-Modified header)");
+    auto modified = parse_http_date(p.last_modified);
+    if (!modified) return res.raise(critical, "Last-Modified '" + p.last_modified + "' does not parse");
+    long long age = *server - *modified;
+    if (age < -30) return res.raise(critical, "document is " + std::to_string(-age) + " s in the future");
+    res.add_perf({"age", std::to_string(age < 0 ? 0 : age), "s", "", number(max_age, 0), "0", ""});
+    if (age > max_age)
+        res.raise(critical, "last modified " + heal::format_duration(static_cast<double>(age)) +
+                                " ago (-M " + heal::format_duration(max_age) + ")");
 }
 
 /// What every mode judges after its own verdict: response time, certificate, time and size.
@@ -128,16 +157,20 @@ struct Common {
     const std::optional<CertDays>& cert_days;
 };
 
-void judge_common(Result& res, const ProbeResult& p, const Common& c, std::uint64_t size) {
+void judge_common(Result& res, const ProbeResult& p, const Common& c, std::uint64_t size,
+                  const std::optional<Range>& pagesize = std::nullopt) {
     if (State s = c.th.check(p.seconds); s != ok)
         res.raise(s, "response time " + number(p.seconds, 3) + " s");
+    if (pagesize && pagesize->alerts(static_cast<double>(size)))
+        res.raise(warning, "page size " + std::to_string(size) + " B outside -m " + c.o.pagesize);
     check_certificate(res, p, c.cert_days);
     add_time_perf(res, p.seconds, c.o);
-    res.add_perf({"size", std::to_string(size), "B", "", "", "0", ""});
+    res.add_perf({"size", std::to_string(size), "B", pagesize ? pagesize->text : "", "", "0", ""});
 }
 
 void judge_http(Result& res, const ProbeResult& p, const Common& c,
-                const std::optional<CodeList>& codes, const RE2* regex) {
+                const std::optional<CodeList>& codes, const RE2* regex,
+                const std::optional<Range>& pagesize) {
     const Options& o = c.o;
     bool content_check = o.health || !o.string.empty() || !o.regex.empty();
     std::string size_note = p.body_over_limit ? " (over --max-size)" : "";
@@ -145,10 +178,16 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
         bool listed = code_listed(*codes, p.status);
         res.set(listed ? ok : critical,
                 "HTTP " + std::to_string(p.status) + (listed ? "" : " (not in -e list)"));
-    } else
+    } else if (p.status >= 300 && p.status <= 399 && !follows(o.follow)) {
+        res.set(*parse_state(o.follow), "HTTP " + std::to_string(p.status));  // -f ok|warning|critical
+    } else {
         res.set(default_code_state(p.status), "HTTP " + std::to_string(p.status));
-    res.set(res.state(), res.summary() + ", " + std::to_string(p.body_bytes) + " bytes" + size_note +
+    }
+    res.set(res.state(), res.summary() + ", " +
+                             (o.no_body ? std::string("headers only (-N)")
+                                        : std::to_string(p.body_bytes) + " bytes" + size_note) +
                              " in " + number(p.seconds, 3) + " s");
+    if (o.max_age) judge_age(res, p, *o.max_age);
     if (p.body_over_limit) {
         if (content_check)
             res.raise(critical, "body" + (p.declared_length ? " of " + std::to_string(*p.declared_length) + " bytes" : std::string()) +
@@ -183,7 +222,8 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
         }
     }
     // Over the limit with a Content-Length, nothing of the body was read: report its size.
-    judge_common(res, p, c, p.body_over_limit && p.declared_length ? *p.declared_length : p.body_bytes);
+    bool declared = (p.body_over_limit || o.no_body) && p.declared_length;
+    judge_common(res, p, c, declared ? *p.declared_length : p.body_bytes, pagesize);
     res.add_perf({"status_code", std::to_string(p.status), "", "", "", "", ""});
 }
 
@@ -210,12 +250,20 @@ constexpr const char* help_text =
     "\n"
     "  -H, --hostname HOST      Host header, TLS SNI and the name the certificate must carry\n"
     "  -I, --ip ADDRESS         connect here instead of resolving HOST\n"
+    "  -4, --use-ipv4 / -6, --use-ipv6  connect over IPv4 / IPv6 only\n"
     "  -p, --port PORT          default 80, 443 with -S\n"
-    "  -u, --url PATH           path to GET (default /)\n"
+    "  -u, --url PATH           path to request (default /)\n"
+    "  -j, --method METHOD      HTTP method (default GET, POST with -P)\n"
+    "  -P, --post DATA          request body (URL-encoded form data unless -T)\n"
+    "  -T, --content-type TYPE  Content-Type of -P (default application/x-www-form-urlencoded)\n"
+    "  -a, --authorization USER:PASSWORD  HTTP Basic authentication\n"
+    "  -A, --useragent TEXT     User-Agent (default check_worker/VERSION)\n"
+    "  -N, --no-body            stop reading after the response headers\n"
     "  -S, --ssl                TLS, verified against the system store or --ca\n"
     "      --ca FILE            CA file for verifying the server\n"
     "      --cert FILE, --key FILE  client certificate and key\n"
     "      --insecure           do not verify the server certificate or name\n"
+    "      --sni                accepted for check_http; SNI is always sent for a HOST name\n"
     "  -e, --expect CODES       OK status codes, e.g. 200,204,300-399 (others CRITICAL)\n"
     "  -s, --string TEXT        CRITICAL unless the body contains TEXT\n"
     "  -r, --regex RE           CRITICAL unless the body matches RE (RE2 syntax, linear time)\n"
@@ -224,14 +272,19 @@ constexpr const char* help_text =
     "  -w, --warning RANGE      response time (seconds) range for WARNING\n"
     "  -c, --critical RANGE     response time (seconds) range for CRITICAL\n"
     "  -C, --certificate W[,C]  certificate expiry thresholds in days (with -S)\n"
+    "  -m, --pagesize MIN[:MAX] WARNING when the body is smaller or larger (bytes)\n"
+    "  -M, --max-age AGE        CRITICAL when Last-Modified is older (90, 10m, 6h, 2d)\n"
     "      --health             judge a JSON health document (Spring Boot Actuator shape)\n"
     "      --tcp                send --send, read one status line\n"
     "      --send TEXT          TCP mode: text to send (\\n \\r \\t \\\\ escapes)\n"
     "      --expect-line TEXT   TCP mode: OK if the line contains TEXT\n"
     "      --max-size BYTES     largest body read (default 1048576)\n"
-    "  -f, --onredirect ok|follow  follow same-server redirects (up to 5) or judge the 3xx\n"
+    "  -f, --onredirect HOW     a 3xx is ok (default), warning or critical; or follow it\n"
+    "                           (up to 5): follow (same origin), sticky (any host, same\n"
+    "                           address), stickyport (any host, same address and port)\n"
     "  -t, --timeout SECONDS    give up after this long (default 10)\n"
     "      --timeout-result STATE  ok, warning, critical (default) or unknown\n"
+    "  -L, --link               wrap the first line in an HTML link to the URL\n"
     "  -v, --verbose            more detail in the long output\n"
     "  -V, --version            print the version\n"
     "  -h, --help               this help\n"
@@ -240,7 +293,7 @@ constexpr const char* help_text =
 
 enum LongOnly {
     opt_ca = 256, opt_cert, opt_key, opt_insecure, opt_invert_regex, opt_health, opt_tcp,
-    opt_send, opt_expect_line, opt_max_size, opt_timeout_result
+    opt_send, opt_expect_line, opt_max_size, opt_timeout_result, opt_sni
 };
 
 // getopt_long, as Nagios plugins traditionally do: a plugin starts thousands of times an hour,
@@ -249,6 +302,18 @@ Options parse_options(int argc, char** argv) {
     static const option long_options[] = {
         {"hostname", required_argument, nullptr, 'H'},
         {"ip", required_argument, nullptr, 'I'},
+        {"use-ipv4", no_argument, nullptr, '4'},
+        {"use-ipv6", no_argument, nullptr, '6'},
+        {"method", required_argument, nullptr, 'j'},
+        {"post", required_argument, nullptr, 'P'},
+        {"content-type", required_argument, nullptr, 'T'},
+        {"authorization", required_argument, nullptr, 'a'},
+        {"useragent", required_argument, nullptr, 'A'},
+        {"no-body", no_argument, nullptr, 'N'},
+        {"pagesize", required_argument, nullptr, 'm'},
+        {"max-age", required_argument, nullptr, 'M'},
+        {"link", no_argument, nullptr, 'L'},
+        {"sni", no_argument, nullptr, opt_sni},
         {"port", required_argument, nullptr, 'p'},
         {"url", required_argument, nullptr, 'u'},
         {"ssl", optional_argument, nullptr, 'S'},
@@ -280,13 +345,39 @@ Options parse_options(int argc, char** argv) {
     opterr = 0;  // our own messages, in plugin format
     for (;;) {
         int index = 0;
-        int c = getopt_long(argc, argv, ":H:I:p:u:S::e:s:r:k:w:c:C:f:t:vVh", long_options, &index);
+        int c = getopt_long(argc, argv, ":H:I:p:u:S::e:s:r:k:w:c:C:f:t:46j:P:T:a:A:Nm:M:LvVh", long_options, &index);
         if (c == -1) break;
         std::string arg = optarg ? optarg : "";
         unsigned long long n = 0;
         switch (c) {
             case 'H': o.host = arg; break;
             case 'I': o.ip = arg; break;
+            case '4':
+            case '6': {
+                auto f = c == '4' ? heal::Family::v4 : heal::Family::v6;
+                if (o.family != heal::Family::any && o.family != f) usage_error("-4 and -6 exclude each other");
+                o.family = f;
+                break;
+            }
+            case 'j':
+                if (arg.empty()) usage_error("-j expects an HTTP method such as GET, HEAD, POST or OPTIONS");
+                o.method = arg;
+                break;
+            case 'P': o.post = arg; break;
+            case 'T': o.content_type = arg; break;
+            case 'a': o.authorization = arg; break;
+            case 'A': o.user_agent = arg; break;
+            case 'N': o.no_body = true; break;
+            case 'm': o.pagesize = arg; break;
+            case 'M': {
+                double age = 0;
+                if (!heal::parse_duration(arg, 100.0 * 365 * 86400, age))
+                    usage_error("-M expects an age: seconds or a number with m, h or d, got '" + arg + "'");
+                o.max_age = age;
+                break;
+            }
+            case 'L': o.link = true; break;
+            case opt_sni: break;  // SNI is always sent for a host name
             case 'p':
                 if (!heal::parse_uint(arg, 1, 65535, n)) usage_error("-p expects a port (1-65535), got '" + arg + "'");
                 o.port = static_cast<int>(n);
@@ -321,8 +412,9 @@ Options parse_options(int argc, char** argv) {
                 o.max_size = static_cast<std::size_t>(n);
                 break;
             case 'f':
-                if (arg != "ok" && arg != "follow") usage_error("-f expects ok or follow, got '" + arg + "'");
-                o.follow = arg;
+                o.follow = lower(arg);
+                if (!follows(o.follow) && o.follow != "ok" && o.follow != "warning" && o.follow != "critical")
+                    usage_error("-f expects ok, warning, critical, follow, sticky or stickyport, got '" + arg + "'");
                 break;
             case 't':
                 if (!heal::parse_seconds(arg, 3600, o.timeout))
@@ -357,6 +449,10 @@ int main(int argc, char** argv) {
     if (!o.tcp && (!o.send.empty() || !o.expect_line.empty()))
         usage_error("--send and --expect-line need --tcp");
     if (o.tcp && o.port == 0) usage_error("--tcp needs -p PORT");
+    if (o.tcp && (!o.method.empty() || !o.post.empty() || !o.content_type.empty() ||
+                  !o.authorization.empty() || !o.user_agent.empty() || o.no_body ||
+                  !o.pagesize.empty() || o.max_age || o.follow != "ok" || o.link))
+        usage_error("-j, -P, -T, -a, -A, -N, -m, -M, -f and -L are HTTP options, not for --tcp");
     std::optional<CertDays> cert_days;
     if (!o.certificate.empty()) {
         cert_days = parse_cert_days(o.certificate);
@@ -365,6 +461,29 @@ int main(int argc, char** argv) {
     }
     if (o.url.empty() || o.url.front() != '/' || o.url.find_first_of(" \r\n") != std::string::npos)
         usage_error("-u expects a path starting with '/', without blanks");
+    if (o.method.empty()) o.method = o.post.empty() ? "GET" : "POST";
+    if (o.method.size() > 20 ||
+        o.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                   "!#$%&'*+-.^_`|~") != std::string::npos)
+        usage_error("-j expects an HTTP method such as GET, HEAD, POST or OPTIONS, got '" + o.method + "'");
+    if (o.method == "CONNECT") usage_error("-j CONNECT is for proxies, which check_worker does not use");
+    if (!o.content_type.empty() && o.post.empty()) usage_error("-T needs -P");
+    if (o.post.empty() == false && o.content_type.empty())
+        o.content_type = "application/x-www-form-urlencoded";
+    if (!header_safe(o.content_type) || !header_safe(o.user_agent) || !header_safe(o.authorization))
+        usage_error("-T, -A and -a take text without control characters or line breaks");
+    if (!o.authorization.empty() && o.authorization.find(':') == std::string::npos)
+        usage_error("-a expects USER:PASSWORD");
+    bool content_check = o.health || !o.string.empty() || !o.regex.empty() || !o.pagesize.empty();
+    if (content_check && (o.no_body || o.method == "HEAD"))
+        usage_error(std::string(o.no_body ? "-N" : "-j HEAD") +
+                    " reads no body: --health, -s, -r and -m have nothing to check");
+    std::optional<Range> pagesize;
+    if (!o.pagesize.empty()) {
+        std::string err;
+        pagesize = parse_pagesize(o.pagesize, err);
+        if (!pagesize) usage_error(err);
+    }
     Thresholds th{range_or_die(o.warning), range_or_die(o.critical)};
     std::optional<CodeList> codes;
     if (!o.expect.empty()) {
@@ -400,8 +519,16 @@ int main(int argc, char** argv) {
             usage_error("-H takes a host name without a port ('" + o.host + "'): use -H " +
                         o.host.substr(0, colon) + " -p " + o.host.substr(colon + 1));
     }
+    if (!o.ip.empty() && o.family != heal::Family::any) {
+        boost::system::error_code aec;
+        auto a = boost::asio::ip::make_address(o.ip, aec);
+        if (!aec && a.is_v4() != (o.family == heal::Family::v4))
+            usage_error(std::string(o.family == heal::Family::v4 ? "-4" : "-6") + " but -I " + o.ip +
+                        " is an IPv" + (a.is_v4() ? "4" : "6") + " address");
+    }
     Target t;
     t.host = o.host.empty() ? o.ip : o.host;
+    t.family = o.family;
     t.address = o.ip;
     t.port = static_cast<unsigned short>(o.port ? o.port : (o.ssl ? 443 : 80));
     t.tls = o.ssl;
@@ -411,9 +538,16 @@ int main(int argc, char** argv) {
     t.insecure = o.insecure;
     t.tls13_only = o.tls13_only;
     HttpRequest req;
+    req.method = o.method;
     req.path = o.url;
     req.max_body = o.max_size;
+    req.user_agent = o.user_agent;
+    req.body = o.post;
+    req.content_type = o.content_type;
+    req.headers_only = o.no_body;
+    if (!o.authorization.empty()) req.headers.emplace_back("Authorization", basic_authorization(o.authorization));
     for (const auto& h : o.headers) req.headers.push_back(parse_header(h));
+    const std::string link = (t.tls ? "https://" : "http://") + authority(t) + o.url;
 
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -424,18 +558,37 @@ int main(int argc, char** argv) {
         p = probe_line(t, send, deadline);
     } else {
         p = probe_http(t, req, deadline);
+        // Each hop is judged against where the previous one answered; sticky ones keep
+        // connecting where the first did.
+        const std::string first_address = t.address.empty() ? t.host : t.address;
+        const unsigned short first_port = t.port;
+        Location here{t.tls, lower(t.host), t.port, req.path};
         int hops = 0;
-        for (; o.follow == "follow" && p.error.empty() && is_redirect(p) && hops < max_redirects;
-             ++hops) {
-            // Same origin only: a redirect must not move a check to a host we were not told about.
-            auto path = same_origin_path(p.location, t);
-            if (!path) {
-                res.add_long("not following redirect to another origin or odd target: " +
-                             p.location);
+        for (; follows(o.follow) && p.error.empty() && is_redirect(p) && hops < max_redirects; ++hops) {
+            auto next = parse_location(p.location, here);
+            const char* refused = nullptr;
+            if (!next)
+                refused = "an odd target";
+            else if (o.follow == "follow" && (next->tls != here.tls || next->host != here.host ||
+                                              next->port != here.port))
+                refused = "another origin (-f sticky follows it on the same address)";
+            if (refused) {
+                res.add_long(std::string("not following redirect to ") + refused + ": " + p.location);
                 break;
             }
+            if (o.follow != "follow") t.address = first_address;
+            if (o.follow == "stickyport") next->port = first_port;
             if (o.verbose) res.add_long("following redirect to " + p.location);
-            req.path = *path;
+            t.tls = next->tls;
+            t.host = next->host;
+            t.port = next->port;
+            req.path = next->path;
+            // As browsers do: 303, and 301/302 after a POST, continue with a GET and no body.
+            if (p.status == 303 || ((p.status == 301 || p.status == 302) && req.method == "POST")) {
+                req.method = "GET";
+                req.body.clear();
+            }
+            here = *next;
             double before = p.seconds;
             p = probe_http(t, req, deadline);
             p.seconds += before;
@@ -454,8 +607,9 @@ int main(int argc, char** argv) {
     } else if (o.tcp) {
         judge_line(res, p, Common{o, th, cert_days});
     } else {
-        judge_http(res, p, Common{o, th, cert_days}, codes, regex.get());
+        judge_http(res, p, Common{o, th, cert_days}, codes, regex.get(), pagesize);
     }
+    if (o.link) res.set_link(link);
     std::string out = res.format();
     std::fwrite(out.data(), 1, out.size(), stdout);
     return res.state();

@@ -16,6 +16,10 @@ void take_response(ResponseParser& parser, bool over_limit, ProbeResult& r) {
     r.status = res.result_int();
     if (auto loc = res.find(boost::beast::http::field::location); loc != res.end())
         r.location = std::string(loc->value());
+    if (auto d = res.find(boost::beast::http::field::date); d != res.end())
+        r.date = std::string(d->value());
+    if (auto lm = res.find(boost::beast::http::field::last_modified); lm != res.end())
+        r.last_modified = std::string(lm->value());
     r.body = std::move(res.body());
     r.body_bytes = r.body.size();
 }

@@ -26,13 +26,6 @@ namespace {
 
 constexpr std::size_t max_line = 4096;
 
-std::string host_header(const Target& t) {
-    bool v6 = t.host.find(':') != std::string::npos;
-    std::string h = v6 ? "[" + t.host + "]" : t.host;
-    unsigned short dflt = t.tls ? 443 : 80;
-    return t.port == dflt ? h : h + ":" + std::to_string(t.port);
-}
-
 std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
 }
@@ -41,10 +34,19 @@ template <class Stream>
 asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
                                     const HttpRequest& hr, Clock::time_point deadline,
                                     ProbeResult& r) {
-    http::request<http::empty_body> req{http::verb::get, hr.path, 11};
-    req.set(http::field::host, host_header(t));
-    req.set(http::field::user_agent, "check_worker/" HEAL_VERSION);
+    http::request<http::string_body> req;
+    req.method_string(hr.method);
+    req.target(hr.path);
+    req.version(11);
+    req.set(http::field::host, authority(t));
+    req.set(http::field::user_agent,
+            hr.user_agent.empty() ? std::string("check_worker/" HEAL_VERSION) : hr.user_agent);
     req.set(http::field::connection, "close");
+    if (!hr.body.empty()) {
+        req.set(http::field::content_type, hr.content_type);
+        req.body() = hr.body;
+        req.prepare_payload();
+    }
     for (const auto& [name, value] : hr.headers) req.set(name, value);
     tcp_layer.expires_at(deadline);
     auto [wec, wn] = co_await http::async_write(s, req, as_tuple(use_awaitable));
@@ -56,9 +58,15 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     beast::flat_buffer buf;
     ResponseParser parser;
     limit_parser(parser, hr.max_body);
-    auto [ec, n] = co_await http::async_read(s, buf, parser, as_tuple(use_awaitable));
+    parser.skip(hr.method == "HEAD");  // a HEAD response announces a body it does not send
+    boost::system::error_code ec;
+    if (hr.headers_only)
+        std::tie(ec, std::ignore) = co_await http::async_read_header(s, buf, parser, as_tuple(use_awaitable));
+    else
+        std::tie(ec, std::ignore) = co_await http::async_read(s, buf, parser, as_tuple(use_awaitable));
     bool over_limit = ec == http::error::body_limit && parser.is_header_done();
-    if (ec && !over_limit && !(ec == asio::ssl::error::stream_truncated && parser.is_done())) {
+    bool complete = parser.is_done() || (hr.headers_only && parser.is_header_done());
+    if (ec && !over_limit && !(ec == asio::ssl::error::stream_truncated && complete)) {
         r.timed_out = ec == beast::error::timeout;
         r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
                               : "invalid HTTP response from " + where(t) + ": " + ec.message();
@@ -101,7 +109,7 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
     auto started = Clock::now();
     beast::tcp_stream tcp_layer(ex);
     r.error = co_await connect_tcp(tcp_layer, t.address.empty() ? t.host : t.address, t.port,
-                                   std::nullopt, deadline, r.timed_out);
+                                   std::nullopt, deadline, r.timed_out, t.family);
     if (!r.error.empty()) co_return;
     if (!t.tls) {
         co_await body(tcp_layer, tcp_layer);
@@ -152,6 +160,13 @@ ProbeResult run(Clock::time_point deadline, Make make) {
 }
 
 }  // namespace
+
+std::string authority(const Target& t) {
+    bool v6 = t.host.find(':') != std::string::npos;
+    std::string h = v6 ? "[" + t.host + "]" : t.host;
+    unsigned short dflt = t.tls ? 443 : 80;
+    return t.port == dflt ? h : h + ":" + std::to_string(t.port);
+}
 
 ProbeResult probe_http(const Target& t, const HttpRequest& req, Clock::time_point deadline) {
     return run(deadline, [&](ProbeResult& r) {

@@ -1,6 +1,8 @@
 // One network exchange with a worker's status endpoint: HTTP(S) GET, or a TCP status line.
 #pragma once
 
+#include "connect.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -18,12 +20,18 @@ struct Target {
     std::string ca, cert, key;
     bool insecure = false;  ///< skip certificate verification (off by default)
     bool tls13_only = false;  ///< -S1.3
+    heal::Family family = heal::Family::any;  ///< -4 / -6
 };
 
 struct HttpRequest {
+    std::string method = "GET";
     std::string path = "/";
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::string user_agent;  ///< "" for check_worker/VERSION
+    std::string body;        ///< sent with Content-Length when not empty (-P)
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< set last: they win
     std::size_t max_body = 1 << 20;
+    bool headers_only = false;  ///< -N: stop after the response headers
 };
 
 struct ProbeResult {
@@ -34,6 +42,7 @@ struct ProbeResult {
     // HTTP
     unsigned status = 0;
     std::string location;
+    std::string date, last_modified;  ///< the Date and Last-Modified headers, as sent
     std::string body;
     std::size_t body_bytes = 0;  ///< bytes of body received (== body.size())
     std::optional<std::uint64_t> declared_length;  ///< Content-Length, when the server sent one
@@ -41,6 +50,9 @@ struct ProbeResult {
     // TCP
     std::string line;
 };
+
+/// "host", "host:8080", "[::1]:8080": the Host header and the authority of the URL.
+std::string authority(const Target& t);
 
 ProbeResult probe_http(const Target& t, const HttpRequest& req,
                        std::chrono::steady_clock::time_point deadline);

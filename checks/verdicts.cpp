@@ -3,7 +3,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "text.hpp"
+
+#include <cctype>
 #include <charconv>
+#include <ctime>
 
 namespace heal::plugin {
 
@@ -134,6 +138,84 @@ std::optional<std::pair<State, std::string>> parse_status_line(std::string_view 
     std::string_view rest = end == std::string_view::npos ? "" : line.substr(end);
     while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
     return std::make_pair(*state, std::string(rest));
+}
+
+std::optional<Range> parse_pagesize(std::string_view text, std::string& error) {
+    auto colon = text.find(':');
+    auto min = text.substr(0, colon);
+    auto max = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
+    unsigned long long n = 0;
+    if (!parse_uint(min, 0, 1ull << 40, n) ||
+        (colon != std::string_view::npos && !parse_uint(max, 0, 1ull << 40, n))) {
+        error = "-m expects MIN[:MAX] in bytes, got '" + std::string(text) + "'";
+        return std::nullopt;
+    }
+    return parse_range(std::string(min) + ":" + std::string(max), error);
+}
+
+std::optional<long long> parse_http_date(std::string_view text) {
+    if (text.empty() || text.size() > 64) return std::nullopt;
+    const std::string s(text);
+    // strptime in the "C" locale (check_worker never calls setlocale): English names.
+    for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                               "%a %b %e %H:%M:%S %Y"}) {
+        std::tm tm{};
+        const char* end = ::strptime(s.c_str(), format, &tm);
+        if (end && *end == '\0') return static_cast<long long>(::timegm(&tm));
+    }
+    return std::nullopt;
+}
+
+std::optional<Location> parse_location(std::string_view loc, const Location& base) {
+    for (char c : loc)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::nullopt;
+    if (loc.empty() || loc.size() > 2048) return std::nullopt;
+    Location out = base;
+    if (loc.front() == '/' && loc.substr(0, 2) != "//") {
+        out.path = std::string(loc);
+        return out;
+    }
+    std::string_view rest;
+    auto lower = std::string(loc.substr(0, 8));
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (loc.substr(0, 2) == "//") {
+        rest = loc.substr(2);
+    } else if (lower.rfind("http://", 0) == 0) {
+        out.tls = false;
+        rest = loc.substr(7);
+    } else if (lower.rfind("https://", 0) == 0) {
+        out.tls = true;
+        rest = loc.substr(8);
+    } else {
+        return std::nullopt;
+    }
+    auto slash = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, slash);
+    out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (out.path.front() != '/') out.path.insert(0, "/");
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    std::string_view host = authority, port;
+    if (authority.front() == '[') {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = authority.substr(1, close - 1);
+        auto after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return std::nullopt;
+        if (!after.empty()) port = after.substr(1);
+    } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return std::nullopt;
+    out.host.clear();
+    for (char c : host) out.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.port = out.tls ? 443 : 80;
+    if (!port.empty()) {
+        unsigned long long n = 0;
+        if (!parse_uint(port, 1, 65535, n)) return std::nullopt;
+        out.port = static_cast<unsigned short>(n);
+    }
+    return out;
 }
 
 }  // namespace heal::plugin

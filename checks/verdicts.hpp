@@ -35,4 +35,23 @@ std::optional<std::string> unescape(std::string_view text, std::string& error);
 /// A Nagios-style status line "OK <message>" / "CRITICAL: <message>"; nullopt for anything else.
 std::optional<std::pair<State, std::string>> parse_status_line(std::string_view line);
 
+/// -m MIN[:MAX] of check_http (page size in bytes) as a range that alerts outside MIN..MAX:
+/// "100" -> "100:", "100:5000" -> "100:5000".
+std::optional<Range> parse_pagesize(std::string_view text, std::string& error);
+
+/// An HTTP date (RFC 9110: IMF-fixdate, and the obsolete RFC 850 and asctime forms) as seconds
+/// since the epoch; nullopt for anything else.
+std::optional<long long> parse_http_date(std::string_view text);
+
+/// Where a redirect's Location points, resolved against the URL that answered with it.
+struct Location {
+    bool tls = false;
+    std::string host;  ///< lower case; an IPv6 address without brackets
+    unsigned short port = 0;
+    std::string path;  ///< starts with '/', query included
+};
+/// "/path", "//host[:port]/path" or "http[s]://host[:port]/path"; nullopt for anything else
+/// (relative paths, user info, other schemes, blanks or control characters).
+std::optional<Location> parse_location(std::string_view loc, const Location& base);
+
 }  // namespace heal::plugin

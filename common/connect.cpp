@@ -45,7 +45,7 @@ struct Lookup {
 /// answers held heal-ctl and check_worker for seconds past -t. Here the deadline simply
 /// abandons the lookup; the thread wakes the coroutine through a socketpair and never touches
 /// the io_context, so it may outlive it (and dies with the process).
-asio::awaitable<std::string> resolve(const std::string& host, unsigned short port,
+asio::awaitable<std::string> resolve(const std::string& host, unsigned short port, Family family,
                                      std::vector<tcp::endpoint>& out) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -53,8 +53,9 @@ asio::awaitable<std::string> resolve(const std::string& host, unsigned short por
     auto lookup = std::make_shared<Lookup>();
     asio::posix::stream_descriptor wake(co_await asio::this_coro::executor, sv[0]);
     try {
-        std::thread([lookup, host, port, fd = sv[1]] {
+        std::thread([lookup, host, port, family, fd = sv[1]] {
             addrinfo hints{};
+            hints.ai_family = family == Family::v4 ? AF_INET : family == Family::v6 ? AF_INET6 : AF_UNSPEC;
             hints.ai_socktype = SOCK_STREAM;
             hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
             addrinfo* res = nullptr;
@@ -86,7 +87,10 @@ asio::awaitable<std::string> resolve(const std::string& host, unsigned short por
             out.emplace_back(asio::ip::make_address_v6(b), port);
         }
     }
-    if (out.empty()) co_return "cannot resolve " + host + ": no IPv4 or IPv6 address";
+    if (out.empty())
+        co_return "cannot resolve " + host + ": no " +
+                  (family == Family::v4 ? "IPv4" : family == Family::v6 ? "IPv6" : "IPv4 or IPv6") +
+                  " address";
     co_return "";
 }
 
@@ -96,16 +100,19 @@ asio::awaitable<std::string> connect_tcp(boost::beast::tcp_stream& stream, const
                                          unsigned short port,
                                          const std::optional<asio::ip::address>& bind,
                                          std::chrono::steady_clock::time_point deadline,
-                                         bool& timed_out) {
+                                         bool& timed_out, Family family) {
     const std::string where = host + ":" + std::to_string(port);
     timed_out = false;
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code ec;
     auto literal = asio::ip::make_address(host, ec);
     if (!ec) {
+        if ((family == Family::v4 && !literal.is_v4()) || (family == Family::v6 && !literal.is_v6()))
+            co_return "cannot connect to " + where + ": not an " +
+                      (family == Family::v4 ? "IPv4" : "IPv6") + " address";
         endpoints.emplace_back(literal, port);
     } else {
-        if (auto err = co_await resolve(host, port, endpoints); !err.empty()) co_return err;
+        if (auto err = co_await resolve(host, port, family, endpoints); !err.empty()) co_return err;
     }
     ec = asio::error::host_not_found;
     for (const auto& ep : endpoints) {

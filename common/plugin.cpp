@@ -137,8 +137,27 @@ void Result::add_perf_text(std::string_view text) {
     perf_.push_back(valid_utf8(clean, 2000));
 }
 
+namespace {
+std::string html_escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+}  // namespace
+
 std::string Result::format(std::size_t cap) const {
     std::string first = service_ + " " + state_word(state_) + ": " + sanitize(summary_, 1000);
+    if (!link_.empty())
+        first = "<A HREF=\"" + html_escape(sanitize(link_, 1000)) + "\" target=\"_blank\">" +
+                html_escape(first) + "</A>";
     if (!perf_.empty()) {
         first += " |";
         for (const auto& p : perf_) first += " " + p;

@@ -73,6 +73,9 @@ public:
     void add_perf_text(std::string_view text);
     State state() const { return state_; }
     const std::string& summary() const { return summary_; }
+    /// Wraps the first line's text (not the perfdata) in an HTML link to `url` (check_http -L),
+    /// the text HTML-escaped.
+    void set_link(std::string url) { link_ = std::move(url); }
 
     /// "SERVICE STATE: summary | perf\nlong...\n", at most `cap` bytes (Nagios 4 keeps 8 KiB).
     std::string format(std::size_t cap = 8000) const;
@@ -83,6 +86,7 @@ private:
     std::string summary_;
     std::vector<std::string> long_;
     std::vector<std::string> perf_;  ///< formatted
+    std::string link_;
 };
 
 }  // namespace heal::plugin

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 using namespace heal::test;
@@ -348,4 +349,137 @@ TEST_F(CheckWorkerTest, BadArgumentsAreUnknownWithUsage) {
     auto v = run({build_dir() + "/check_worker", "-V"});
     EXPECT_EQ(v.exit_code, 0);
     EXPECT_TRUE(has(v, "check_worker 0.1.0")) << v.output;
+}
+
+// check_http's options (issue 8, item 14), with check_http's meanings.
+
+TEST_F(CheckWorkerTest, MethodPostBodyContentTypeAndUserAgentAreSent) {
+    auto post = cw({"-u", "/echo", "-P", "a=1&b=2", "-A", "probe/1", "-s", "\nUser-Agent: probe/1\n",
+                    "-r", "(?s)^POST /echo\n.*Content-Type: application/x-www-form-urlencoded\n.*\na=1&b=2$"});
+    EXPECT_EQ(post.exit_code, 0) << post.output;
+    auto put = cw({"-u", "/echo", "-j", "PUT", "-P", "{}", "-T", "application/json",
+                   "-r", "(?s)^PUT /echo\n.*Content-Type: application/json\n.*Content-Length: 2\n"});
+    EXPECT_EQ(put.exit_code, 0) << put.output;
+    auto options = cw({"-u", "/echo", "-j", "OPTIONS", "-r", "^OPTIONS /echo"});
+    EXPECT_EQ(options.exit_code, 0) << options.output;
+}
+
+TEST_F(CheckWorkerTest, HeadReadsNoBodyAndIsNotLeftWaitingForOne) {
+    // The response announces Content-Length: 23 and sends nothing after the headers.
+    auto head = cw({"-u", "/ok", "-j", "HEAD", "-t", "3"});
+    EXPECT_EQ(head.exit_code, 0) << head.output;
+    EXPECT_TRUE(has(head, "HTTP 200, 0 bytes")) << head.output;
+    auto check = cw({"-u", "/ok", "-j", "HEAD", "-s", "ready"});
+    EXPECT_EQ(check.exit_code, 3) << check.output;
+    EXPECT_TRUE(has(check, "-j HEAD reads no body")) << check.output;
+}
+
+TEST_F(CheckWorkerTest, BasicAuthorization) {
+    auto none = cw({"-u", "/auth"});
+    EXPECT_EQ(none.exit_code, 1) << none.output;
+    EXPECT_TRUE(has(none, "HTTP 401")) << none.output;
+    auto user = cw({"-u", "/auth", "-a", "user:pass"});
+    EXPECT_EQ(user.exit_code, 0) << user.output;
+    EXPECT_EQ(cw({"-u", "/auth", "-a", "user:wrong"}).exit_code, 1);
+    auto bad = cw({"-u", "/auth", "-a", "nocolon"});
+    EXPECT_EQ(bad.exit_code, 3) << bad.output;
+    EXPECT_TRUE(has(bad, "-a expects USER:PASSWORD")) << bad.output;
+}
+
+TEST_F(CheckWorkerTest, NoBodyStopsAfterTheHeaders) {
+    auto started = std::chrono::steady_clock::now();
+    auto n = cw({"-u", "/headers-then-hang", "-N", "-t", "4"});
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(n.exit_code, 0) << n.output;
+    EXPECT_TRUE(has(n, "headers only (-N)")) << n.output;
+    EXPECT_TRUE(has(n, "size=1000B")) << "the declared size: " << n.output;
+    EXPECT_LT(took, 3.0) << n.output;
+    auto waits = cw({"-u", "/headers-then-hang", "-t", "1"});
+    EXPECT_EQ(waits.exit_code, 2) << "without -N the body is awaited: " << waits.output;
+    EXPECT_EQ(cw({"-u", "/ok", "-N", "--health"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, PageSizeLimitsWarn) {
+    // /ok answers 23 bytes.
+    auto inside = cw({"-u", "/ok", "-m", "10:100"});
+    EXPECT_EQ(inside.exit_code, 0) << inside.output;
+    EXPECT_TRUE(has(inside, "size=23B;10:100;;0")) << inside.output;
+    auto small = cw({"-u", "/ok", "-m", "100"});
+    EXPECT_EQ(small.exit_code, 1) << small.output;
+    EXPECT_TRUE(has(small, "page size 23 B outside -m 100")) << small.output;
+    EXPECT_EQ(cw({"-u", "/ok", "-m", "1:10"}).exit_code, 1);
+    EXPECT_EQ(cw({"-u", "/ok", "-m", "ten"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, MaxAgeComparesLastModifiedWithTheServersDate) {
+    auto old = cw({"-u", "/dated?age=7200", "-M", "1h"});
+    EXPECT_EQ(old.exit_code, 2) << old.output;
+    EXPECT_TRUE(has(old, "last modified 2h ago (-M 1h)")) << old.output;
+    auto fresh = cw({"-u", "/dated?age=7200", "-M", "3h"});
+    EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+    EXPECT_TRUE(has(fresh, "age=7200s;;10800;0")) << fresh.output;
+    EXPECT_EQ(cw({"-u", "/dated?age=120", "-M", "150"}).exit_code, 0);
+    auto undated = cw({"-u", "/ok", "-M", "1h"});
+    EXPECT_EQ(undated.exit_code, 2) << undated.output;
+    EXPECT_TRUE(has(undated, "no Last-Modified header")) << undated.output;
+    auto future = cw({"-u", "/dated?age=-3600", "-M", "1h"});
+    EXPECT_EQ(future.exit_code, 2) << future.output;
+    EXPECT_TRUE(has(future, "3600 s in the future")) << future.output;
+    EXPECT_EQ(cw({"-u", "/ok", "-M", "soon"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, AddressFamilies) {
+    auto v4 = run({build_dir() + "/check_worker", "-H", "localhost", "-p", port("http"), "-u", "/ok", "-4"});
+    EXPECT_EQ(v4.exit_code, 0) << v4.output;
+    // The fixture listens on 127.0.0.1 only: over IPv6 there is nothing to reach.
+    auto v6 = run({build_dir() + "/check_worker", "-H", "localhost", "-p", port("http"), "-u", "/ok", "-6", "-t", "3"});
+    EXPECT_EQ(v6.exit_code, 2) << v6.output;
+    auto mismatch = cw({"-I", "127.0.0.1", "-6"});
+    EXPECT_EQ(mismatch.exit_code, 3) << mismatch.output;
+    EXPECT_TRUE(has(mismatch, "-6 but -I 127.0.0.1 is an IPv4 address")) << mismatch.output;
+    EXPECT_EQ(cw({"-4", "-6"}).exit_code, 3);
+}
+
+TEST_F(CheckWorkerTest, OnRedirectStatesAndStickyFollowing) {
+    EXPECT_EQ(cw({"-u", "/redirect", "-f", "warning"}).exit_code, 1);
+    EXPECT_EQ(cw({"-u", "/redirect", "-f", "critical"}).exit_code, 2);
+    EXPECT_EQ(cw({"-u", "/redirect", "-f", "ok"}).exit_code, 0);
+    EXPECT_EQ(cw({"-u", "/ok", "-f", "critical"}).exit_code, 0) << "only a 3xx gets -f's state";
+    EXPECT_EQ(cw({"-u", "/redirect", "-f", "unknown"}).exit_code, 3);
+    // sticky: another host name, still connecting to 127.0.0.1.
+    auto sticky = cw({"-u", "/sticky", "-f", "sticky", "-r", "Host: other.example:" + port("http")});
+    EXPECT_EQ(sticky.exit_code, 0) << sticky.output;
+    auto follow = cw({"-u", "/sticky", "-f", "follow"});
+    EXPECT_TRUE(has(follow, "HTTP 302")) << follow.output;
+    EXPECT_TRUE(has(follow, "not following redirect to another origin")) << follow.output;
+    // stickyport: the Location's port 1 is not used.
+    auto stickyport = cw({"-u", "/sticky-port", "-f", "stickyport", "-r", "^GET /echo"});
+    EXPECT_EQ(stickyport.exit_code, 0) << stickyport.output;
+    EXPECT_NE(cw({"-u", "/sticky-port", "-f", "sticky", "-t", "3"}).exit_code, 0);
+    // A 303 after a POST continues with a GET without the body.
+    auto see_other = cw({"-u", "/see-other", "-P", "x=1", "-f", "follow", "-r", "^GET /echo\n"});
+    EXPECT_EQ(see_other.exit_code, 0) << see_other.output;
+}
+
+TEST_F(CheckWorkerTest, LinkWrapsTheFirstLineAndSniIsAccepted) {
+    auto r = cw({"-u", "/ok", "-L"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output.rfind("<A HREF=\"http://127.0.0.1:" + port("http") + "/ok\" target=\"_blank\">WORKER OK: HTTP 200", 0), 0u)
+        << r.output;
+    EXPECT_TRUE(has(r, "</A> | time=")) << r.output;
+    EXPECT_EQ(cws({"--sni", "-u", "/ok"}).exit_code, 0);
+}
+
+TEST_F(CheckWorkerTest, HostileHttpOptionsAreUsageErrors) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"-j", "GE T"}, {"-j", "GET\r\nX: y"}, {"-j", "CONNECT"}, {"-j", ""},
+             {"-T", "text/plain"}, {"-P", "x", "-T", "a\nb"}, {"-A", "a\r\nX-Injected: 1"},
+             {"-a", "u:p\n"}, {"-f", "sideways"}, {"-N", "-s", "x"}, {"-m", "10", "-N"}}) {
+        auto r = cw(args);
+        EXPECT_EQ(r.exit_code, 3) << args[0] << " " << args[1] << ": " << r.output;
+        EXPECT_TRUE(has(r, "WORKER UNKNOWN: ")) << r.output;
+    }
+    auto tcp = run({build_dir() + "/check_worker", "--tcp", "-H", "127.0.0.1", "-p", port("line"), "-j", "GET"});
+    EXPECT_EQ(tcp.exit_code, 3) << tcp.output;
+    EXPECT_TRUE(has(tcp, "HTTP options, not for --tcp")) << tcp.output;
 }

@@ -208,3 +208,70 @@ TEST(StatusLine, Words) {
     EXPECT_FALSE(parse_status_line(""));
     EXPECT_FALSE(parse_status_line("hello there"));
 }
+
+TEST(PageSize, MinimumAloneOrWithMaximum) {
+    std::string err;
+    auto min_only = parse_pagesize("100", err);
+    ASSERT_TRUE(min_only) << err;
+    EXPECT_TRUE(min_only->alerts(99));
+    EXPECT_FALSE(min_only->alerts(100));
+    EXPECT_FALSE(min_only->alerts(1e9)) << "-m 100 is a minimum, not check_range's 0..100";
+    auto both = parse_pagesize("10:100", err);
+    ASSERT_TRUE(both) << err;
+    EXPECT_TRUE(both->alerts(9));
+    EXPECT_FALSE(both->alerts(50));
+    EXPECT_TRUE(both->alerts(101));
+    EXPECT_EQ(both->text, "10:100");
+    for (const char* bad : {"", "x", "-1", "10:x", "1.5", "10:5", ":", "10:20:30", "@10"})
+        EXPECT_FALSE(parse_pagesize(bad, err)) << bad;
+}
+
+TEST(HttpDate, TheThreeFormsOfRfc9110AndNothingElse) {
+    EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+    EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), 784111777);
+    for (const char* bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 GMT x",
+                            "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
+                            "784111777"})
+        EXPECT_FALSE(parse_http_date(bad)) << bad;
+    EXPECT_FALSE(parse_http_date(std::string(100, 'a')));
+}
+
+TEST(Location, ResolvedAgainstTheUrlThatRedirected) {
+    const Location base{false, "web1", 8080, "/status"};
+    auto rel = parse_location("/next?x=1", base);
+    ASSERT_TRUE(rel);
+    EXPECT_EQ(rel->host, "web1");
+    EXPECT_EQ(rel->port, 8080);
+    EXPECT_EQ(rel->path, "/next?x=1");
+    auto abs = parse_location("HTTPS://Web2.Example/a", base);
+    ASSERT_TRUE(abs);
+    EXPECT_TRUE(abs->tls);
+    EXPECT_EQ(abs->host, "web2.example");
+    EXPECT_EQ(abs->port, 443);
+    EXPECT_EQ(abs->path, "/a");
+    auto v6 = parse_location("http://[::1]:81", base);
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_EQ(v6->port, 81);
+    EXPECT_EQ(v6->path, "/");
+    auto scheme_relative = parse_location("//web3/x", base);
+    ASSERT_TRUE(scheme_relative);
+    EXPECT_FALSE(scheme_relative->tls);
+    EXPECT_EQ(scheme_relative->host, "web3");
+    EXPECT_EQ(scheme_relative->port, 80);
+    for (const char* bad : {"", "next", "ftp://web1/", "http://user@web1/", "http://web1:0/",
+                            "http://web1:99999/", "http://:80/", "http://[::1/", "/a b", "/a\r\nX: y",
+                            "javascript:alert(1)", "http://[::1]x/"})
+        EXPECT_FALSE(parse_location(bad, base)) << bad;
+}
+
+TEST(Output, LinkWrapsTheTextButNotThePerfdata) {
+    Result r("WORKER");
+    r.set(ok, "HTTP 200 <b>");
+    r.add_perf({"time", "0.1", "s", "", "", "", ""});
+    r.set_link("http://web1/a?b=1&c=\"2\"");
+    EXPECT_EQ(r.format(),
+              "<A HREF=\"http://web1/a?b=1&amp;c=&quot;2&quot;\" target=\"_blank\">WORKER OK: HTTP 200 "
+              "&lt;b&gt;</A> | time=0.1s\n");
+}
