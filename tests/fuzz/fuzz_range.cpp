@@ -1,4 +1,5 @@
-// Nagios threshold ranges, HTTP code lists, --send escapes and durations.
+// Nagios threshold ranges, HTTP code lists, --send escapes, durations, page sizes, HTTP dates
+// and redirect Locations.
 #include "plugin.hpp"
 #include "text.hpp"
 #include "verdicts.hpp"
@@ -17,6 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto codes = heal::plugin::parse_codes(text, error)) (void)heal::plugin::code_listed(*codes, 200);
     error.clear();
     (void)heal::plugin::unescape(text, error);
+    error.clear();
+    (void)heal::plugin::parse_pagesize(text, error);
+    (void)heal::plugin::parse_http_date(text);
+    const heal::plugin::Location base{false, "web1", 80, "/"};
+    if (auto loc = heal::plugin::parse_location(text, base))
+        if (loc->path.empty() || loc->path.front() != '/' || loc->host.empty() || loc->port == 0) std::abort();
     double d = 0;
     if (heal::parse_duration(text, 1e9, d, true) && (d < 0 || d > 1e9 || std::isnan(d))) std::abort();
     return 0;
