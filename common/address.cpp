@@ -36,7 +36,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
 
 std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text,
                                                       unsigned short default_port,
-                                                      std::string& error) {
+                                                      std::string& error, bool allow_zero) {
     text = trim(text);
     std::string_view host = text, port;
     if (!text.empty() && text.front() == '[') {
@@ -84,8 +84,8 @@ std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text,
         return std::nullopt;
     }
     unsigned long long p = default_port;
-    if (!port.empty() && !parse_uint(port, 1, 65535, p)) {
-        error = "'" + printable(port) + "' is not a port number (1-65535)";
+    if (!port.empty() && !parse_uint(port, allow_zero ? 0 : 1, 65535, p)) {
+        error = "'" + printable(port) + "' is not a port number (" + (allow_zero ? "0" : "1") + "-65535)";
         return std::nullopt;
     }
     return asio::ip::tcp::endpoint(*addr, static_cast<unsigned short>(p));

@@ -20,10 +20,12 @@ asio::ip::address unmap(const asio::ip::address& a);
 /// "[::1]:5669" or "[::1]:5669" style text for logs and the audit trail.
 std::string endpoint_text(const asio::ip::tcp::endpoint& ep);
 
-/// Parses "127.0.0.1:5669", "[::1]:5669", "127.0.0.1" or "[::1]" (default_port then).
+/// Parses "127.0.0.1:5669", "[::1]:5669", "127.0.0.1" or "[::1]" (default_port then). Port 0
+/// (the kernel picks a free one when bound) only with `allow_zero`.
 std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text,
                                                       unsigned short default_port,
-                                                      std::string& error);
+                                                      std::string& error,
+                                                      bool allow_zero = false);
 
 /// One allowlist entry: an address block, stored as IPv6 (IPv4 as ::ffff:0:0/96 + prefix).
 struct Cidr {

@@ -45,7 +45,7 @@ struct Builder {
         std::string err;
         if (key == "listen") {
             for (const auto& item : split_list(value)) {
-                auto ep = parse_endpoint(item, default_port, err);
+                auto ep = parse_endpoint(item, default_port, err, /*allow_zero=*/true);
                 if (!ep) return "listen: " + err;
                 cfg.listen.push_back(*ep);
             }

@@ -59,7 +59,7 @@ public:
             acc.bind(ep, ec);
             if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(ep) + ": " + ec.message());
             acc.listen(1024);  // NRPE's backlog of 5 drops SYNs in a burst; we do not
-            log::info("listening on " + endpoint_text(ep));
+            log::info("listening on " + endpoint_text(acc.local_endpoint()));  // port 0: the kernel's
             asio::co_spawn(ioc_, accept_loop(acc), log_escaped);
         }
         // Sockets bound, key loaded, audit log open: nothing below needs root.

@@ -18,8 +18,25 @@ sb_e2e_setup() { # SUITE COMMAND PACKAGE
 
 sb_log() { printf '%s\n' "$*" >&2; }
 
+# heal-listener binds port 0 and says which port it got. The worker, nagios' dead port and xinetd
+# need a fixed port: one below the kernel's ephemeral range, which the kernel never hands out by
+# itself (a port it picked for a port-0 bind and we released could go to the next connection).
 sb_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(500):
+    port = random.randint(10000, low - 1)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
 }
 
 # Runs "$@" in the background with output to a file; remembers the pid for sb_cleanup.
@@ -112,11 +129,10 @@ sb_worker_start() {
 }
 
 sb_listener_config() {
-    LISTENER_PORT=${LISTENER_PORT:-$(sb_free_port)}
     mkdir -p "$SB/state"
     cat >"$SB/heal.ini" <<EOF
 [listener]
-listen = 127.0.0.1:$LISTENER_PORT
+listen = 127.0.0.1:${LISTENER_PORT:-0}
 allow = 127.0.0.1, ::1
 cert = certs/server.crt
 key = certs/server.key
@@ -149,14 +165,20 @@ EOF
 restart = worker/crashy-restart
 budget = 3/1h
 EOF
-    sb_client_config "$SB/heal-ctl.ini" client     # Nagios' event handler
-    sb_client_config "$SB/heal-ctl-ops.ini" ops    # an admin
+    sb_client_configs
+}
+
+# heal-ctl configurations for Nagios' event handler (client.crt) and an admin (ops.crt), for the
+# listener on LISTENER_PORT (or 5669 until it is known).
+sb_client_configs() {
+    sb_client_config "$SB/heal-ctl.ini" client
+    sb_client_config "$SB/heal-ctl-ops.ini" ops
 }
 
 sb_client_config() { # FILE CERT — a heal-ctl configuration using certs/CERT.{crt,key}
     cat >"$1" <<EOF
 [client]
-port = $LISTENER_PORT
+port = ${LISTENER_PORT:-5669}
 cert = certs/$2.crt
 key = certs/$2.key
 ca = certs/ca.crt
@@ -167,7 +189,9 @@ EOF
 sb_listener_start() {
     sb_listener_config
     sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
-    sb_wait_for "$SB/listener.log" "listening on" 10 >/dev/null
+    _line=$(sb_wait_for "$SB/listener.log" "listening on 127.0.0.1:" 10) || return 1
+    LISTENER_PORT=${_line##*listening on 127.0.0.1:}
+    sb_client_configs
 }
 
 # Nagios 4 as an ordinary process: every path in $SB, 1-second intervals, event handlers on.

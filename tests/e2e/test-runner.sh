@@ -12,7 +12,7 @@ printf '#!/bin/sh\necho "[  PASSED  ] 3 tests."\n' >"$T/build/unit-tests"
 printf '#!/bin/sh\necho "[  PASSED  ] 2 tests."\nkill -SEGV $$\n' >"$T/build/integration-tests"
 printf '#!/bin/sh\necho "PASS fake: a"\necho "SKIP fake: b"\n' >"$T/tests/e2e/fake.sh"
 chmod +x "$T/build/unit-tests" "$T/build/integration-tests" "$T/tests/e2e/fake.sh"
-out=$("$T/tests/run-all" "$T/build" 2>&1); rc=$?
+out=$(env -u HEAL_SUITES "$T/tests/run-all" "$T/build" 2>&1); rc=$?  # all suites, whatever the caller picked
 last=$(printf '%s\n' "$out" | tail -n 1)
 if [ "$last" = "6 passed, 1 failed, 1 skipped" ] && [ $rc -ne 0 ]; then
     echo "PASS test-runner: a crash after the summary fails the run; skips counted ($last)"

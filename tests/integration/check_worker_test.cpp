@@ -265,7 +265,8 @@ TEST_F(CheckWorkerTest, CertificateExpiryThresholds) {
 }
 
 TEST_F(CheckWorkerTest, ConnectionRefusedIsCritical) {
-    auto r = run({build_dir() + "/check_worker", "-H", "127.0.0.1", "-p", std::to_string(free_port())});
+    ClosedPort closed;
+    auto r = run({build_dir() + "/check_worker", "-H", "127.0.0.1", "-p", std::to_string(closed.port())});
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_TRUE(has(r, "Connection refused")) << r.output;
 }

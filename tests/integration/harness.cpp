@@ -154,17 +154,18 @@ std::vector<std::string> read_lines(const std::string& path) {
     return out;
 }
 
-unsigned short free_port() {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+ClosedPort::ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
     socklen_t len = sizeof a;
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
-    return ntohs(a.sin_port);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw std::runtime_error("ClosedPort: cannot bind a loopback port");
+    port_ = ntohs(a.sin_port);
 }
+
+ClosedPort::~ClosedPort() { ::close(fd_); }
 
 bool process_alive(pid_t pid) {
     if (::kill(pid, 0) != 0) return false;

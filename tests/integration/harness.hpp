@@ -59,8 +59,20 @@ void write_file(const std::string& path, const std::string& text, int mode = 064
 std::string read_file(const std::string& path);
 std::vector<std::string> read_lines(const std::string& path);
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-unsigned short free_port();
+/// A loopback TCP port held bound but not listening for the object's lifetime: a connection to
+/// it is refused, and nobody else can be given it meanwhile (unlike a port picked and released).
+class ClosedPort {
+public:
+    ClosedPort();
+    ~ClosedPort();
+    ClosedPort(const ClosedPort&) = delete;
+    ClosedPort& operator=(const ClosedPort&) = delete;
+    unsigned short port() const { return port_; }
+
+private:
+    int fd_;
+    unsigned short port_ = 0;
+};
 bool process_alive(pid_t pid);
 double now_seconds();
 /// Polls `pred` every 20 ms for up to `timeout` seconds.

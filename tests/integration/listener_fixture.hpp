@@ -66,7 +66,6 @@ protected:
 
     void SetUp() override {
         setenv("HEAL_TEST_SECRET", "must-not-leak", 1);
-        port_ = free_port();
         ::mkdir((dir_ / "state").c_str(), 0750);
         const std::string d = dir_.path();
         script("ok", "echo \"restarted $HEAL_SERVICE ($1)\"\necho \"$HEAL_REQUEST_ID\" >> " + d +
@@ -110,7 +109,7 @@ protected:
     std::string config_text(const std::string& extra_listener = "",
                             const std::string& extra_services = "") const {
         return "[listener]\n"
-               "listen = 127.0.0.1:" + std::to_string(port_) + "\n"
+               "listen = 127.0.0.1:0\n"  // the kernel's choice: start_listener() reads it back
                "allow = 127.0.0.1, ::1\n"
                "cert = " + cert("main", "server.crt") + "\n"
                "key = " + cert("main", "server.key") + "\n"
@@ -135,13 +134,19 @@ protected:
         write_file(dir_ / "heal.ini", config_text(extra_listener, extra));
     }
 
-    void start_listener() {
+    /// Starts heal-listener (under `wrapper`, e.g. env with options) and learns its port.
+    void start_listener(std::vector<std::string> wrapper = {}) {
         std::remove((dir_ / "listener.log").c_str());  // wait for *this* start's line
-        listener_ = std::make_unique<Child>(
-            std::vector<std::string>{bin("heal-listener"), "-c", dir_ / "heal.ini"}, -1,
-            dir_ / "listener.log");
+        for (const auto& arg : {bin("heal-listener"), std::string("-c"), dir_ / "heal.ini"})
+            wrapper.push_back(arg);
+        listener_ = std::make_unique<Child>(wrapper, -1, dir_ / "listener.log");
         ASSERT_TRUE(eventually([&] { return contains(log(), "listening on"); }))
             << "listener did not start: " << log();
+        const std::string text = log(), marker = "listening on 127.0.0.1:";
+        auto at = text.find(marker);
+        ASSERT_NE(at, std::string::npos) << text;
+        port_ = static_cast<unsigned short>(std::atoi(text.c_str() + at + marker.size()));
+        ASSERT_NE(port_, 0) << text;
     }
 
     RunResult stop_listener() {

@@ -109,6 +109,9 @@ TEST(Endpoint, ParsesIPv4IPv6AndDefaultPort) {
     auto d = parse_endpoint("[::]", 5669, err);
     ASSERT_TRUE(d);
     EXPECT_EQ(endpoint_text(*d), "[::]:5669");
+    auto zero = parse_endpoint("127.0.0.1:0", 5669, err, /*allow_zero=*/true);
+    ASSERT_TRUE(zero) << err;
+    EXPECT_EQ(zero->port(), 0);
 }
 
 TEST(Endpoint, RejectsHostileText) {
