@@ -37,7 +37,7 @@ UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
-TEST_BINS := $(B)/unit-tests $(B)/integration-tests
+TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
         install clean fuzz fuzz-binaries
@@ -83,6 +83,10 @@ $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libhe
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+
+# Test helper: a program started with close_range(2) failing, as on Linux < 5.11.
+$(B)/without-close-range: $(B)/tests/helpers/without-close-range.o
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDFLAGS)
 
 test: test-binaries
 	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)

@@ -1,6 +1,7 @@
 // Defects found by trying to break heal-listener, each pinned by a test that fails without
 // its fix: signals during the drain, inherited signal dispositions, descriptors leaking into
-// scripts, the request deadline, request framing, the audit log's reopen on SIGHUP.
+// scripts (with and without close_range), the request deadline, request framing, the audit
+// log's reopen on SIGHUP, an accept loop that must outlive its errors.
 #include "listener_fixture.hpp"
 #include "tls.hpp"
 
@@ -8,7 +9,10 @@
 #include <boost/asio/ssl.hpp>
 
 #include <dirent.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include <fstream>
@@ -412,4 +416,53 @@ TEST(NameResolution, TimeoutCoversADnsServerThatNeverAnswers) {
     EXPECT_EQ(ctl.exit_code, 3) << ctl.output;
     EXPECT_LT(ctl.seconds, 2.0) << ctl.output;
     dns.signal(SIGKILL);
+}
+
+TEST_F(HardeningTest, TheAcceptLoopSurvivesRunningOutOfDescriptors) {
+    // Leave the listener a handful of descriptors, then hold more connections than that.
+    const pid_t pid = listener_->pid();
+    int open_now = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+        (void)e, ++open_now;
+    rlimit old{};
+    ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &old), 0) << std::strerror(errno);
+    rlimit tight{static_cast<rlim_t>(open_now + 3), old.rlim_max};  // the soft limit only
+    ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0) << std::strerror(errno);
+    std::vector<int> held;
+    for (int i = 0; i < 12; ++i)
+        if (int s = raw_connect(); s >= 0) held.push_back(s);
+    EXPECT_TRUE(eventually([&] { return contains(log(), "accept: Too many open files"); }, 5)) << log();
+    for (int s : held) ::close(s);
+    ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &old, nullptr), 0) << std::strerror(errno);
+    // The loop paused and went on: the next request is served.
+    auto r = ctl({"status", "web"});
+    EXPECT_EQ(r.exit_code, 0) << r.output << log();
+}
+
+TEST_F(HardeningTest, ConnectionsResetBeforeTheyAreAcceptedDoNotEndTheAcceptLoop) {
+    // Connect and reset at once (SO_LINGER 0), many times: the accepted socket has no peer any
+    // more by the time the listener asks for its address.
+    for (int i = 0; i < 300; ++i) {
+        int s = raw_connect();
+        ASSERT_GE(s, 0);
+        linger l{1, 0};
+        ::setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        ::close(s);
+    }
+    auto r = ctl({"status", "web"});
+    EXPECT_EQ(r.exit_code, 0) << r.output << log();
+    EXPECT_TRUE(process_alive(listener_->pid()));
+}
+
+TEST_F(HardeningTest, WithoutCloseRangeAnInheritedDescriptorStillStaysOutOfScripts) {
+    // Started with fd 5 open without close-on-exec, on a "kernel" without close_range: the
+    // listener's fallback must mark it close-on-exec, or every script inherits it.
+    script("fd5", "if [ -e /proc/$$/fd/5 ]; then echo \"fd 5 leaked: $(readlink /proc/$$/fd/5)\"; "
+                  "else echo 'fd 5 closed'; fi\n");
+    write_config("", "[service fds]\nstatus = bin/fd5\n");
+    stop_listener();
+    start_listener({bin("without-close-range"), dir_ / "heal.ini"});
+    auto r = ctl({"status", "fds"});
+    EXPECT_TRUE(contains(r.output, "fd 5 closed")) << r.output;
+    EXPECT_FALSE(contains(r.output, "leaked")) << r.output;
 }
