@@ -78,17 +78,18 @@ struct ExecImage {
     std::vector<char*> argv, envp;
     int max_fd = 1024;  ///< for the close-on-exec fallback
     ExecImage(const ActionSpec& s) {
-        storage = {s.script,
-                   s.verb,
-                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                   "LANG=C",
-                   "HEAL_VERB=" + s.verb,
-                   "HEAL_SERVICE=" + s.service,
-                   "HEAL_REQUEST_ID=" + s.request_id,
-                   "HEAL_PEER=" + s.peer};
-        argv = {storage[0].data(), storage[1].data(), nullptr};
+        storage = s.argv;
+        for (const char* v : {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                              "LANG=C"})
+            storage.emplace_back(v);
+        storage.push_back("HEAL_VERB=" + s.verb);
+        storage.push_back("HEAL_SERVICE=" + s.service);
+        storage.push_back("HEAL_REQUEST_ID=" + s.request_id);
+        storage.push_back("HEAL_PEER=" + s.peer);
+        for (std::size_t i = 0; i < s.argv.size(); ++i) argv.push_back(storage[i].data());
+        argv.push_back(nullptr);
         max_fd = fd_limit();
-        for (std::size_t i = 2; i < storage.size(); ++i) envp.push_back(storage[i].data());
+        for (std::size_t i = s.argv.size(); i < storage.size(); ++i) envp.push_back(storage[i].data());
         envp.push_back(nullptr);
     }
 };
@@ -278,7 +279,7 @@ asio::awaitable<ActionResult> Script::run() {
 
     int exec_errno = 0;
     if (::read(err_fd_, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
-        result.exec_error = std::string("cannot execute ") + spec_.script + ": " +
+        result.exec_error = std::string("cannot execute ") + spec_.argv.front() + ": " +
                             std::strerror(exec_errno);
         co_return result;
     }

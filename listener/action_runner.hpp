@@ -13,13 +13,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace heal {
 
 inline constexpr std::size_t max_output_bytes = 64 * 1024;
 
 struct ActionSpec {
-    std::string script;  ///< absolute path
+    std::vector<std::string> argv;  ///< argv[0]: the absolute path executed
     std::string verb, service, request_id, peer;
     double timeout = 30;  ///< seconds
 };
@@ -61,7 +62,7 @@ private:
     bool released_ = false;
 };
 
-/// argv = { script, verb }; environment = PATH, LANG=C, HEAL_VERB, HEAL_SERVICE,
+/// argv as given; environment = PATH, LANG=C, HEAL_VERB, HEAL_SERVICE,
 /// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawn and run in one.
 boost::asio::awaitable<ActionResult> run_action(const ActionSpec& spec);
 

@@ -25,6 +25,63 @@ std::string check_readable(const std::string& file) {
     return {};
 }
 
+}  // namespace
+
+std::string Command::text() const {
+    std::string out;
+    for (const auto& w : argv) {
+        if (!out.empty()) out += ' ';
+        bool quote = w.empty() || w.find_first_of(" \t") != std::string::npos;
+        out += quote ? "\"" + w + "\"" : w;
+    }
+    return out;
+}
+
+std::optional<std::vector<std::string>> split_command(std::string_view value, std::string& error) {
+    std::vector<std::string> words;
+    std::string word;
+    bool in_word = false, quoted = false;
+    for (char c : value) {
+        if (c == '"') {
+            quoted = !quoted;
+            in_word = true;
+        } else if (c == '$' || c == '`' || c == '\\' || c == '\'') {
+            error = std::string("'") + c + "' in '" + printable(value) +
+                    "': a verb runs a fixed command without a shell (no variables, command "
+                    "substitution, escapes or single quotes; group words with double quotes); "
+                    "put anything more in a script";
+            return std::nullopt;
+        } else if (!quoted && std::string_view("|&;<>(){}*?[]~#").find(c) != std::string_view::npos) {
+            error = std::string("'") + c + "' in '" + printable(value) +
+                    "': a verb runs a fixed command without a shell (no pipes, lists, "
+                    "redirections, globs or ~); put anything more in a script";
+            return std::nullopt;
+        } else if (!quoted && (c == ' ' || c == '\t')) {
+            if (in_word) words.push_back(std::move(word));
+            word.clear();
+            in_word = false;
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            error = "a control character in '" + printable(value) + "'";
+            return std::nullopt;
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (quoted) {
+        error = "unterminated double quote in '" + printable(value) + "'";
+        return std::nullopt;
+    }
+    if (in_word) words.push_back(std::move(word));
+    if (words.empty() || words.front().empty()) {
+        error = "empty command";
+        return std::nullopt;
+    }
+    return words;
+}
+
+namespace {
+
 std::string check_executable(const std::string& file) {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) return "'" + file + "': " + std::strerror(errno);
@@ -141,10 +198,14 @@ struct Builder {
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
                    "quarantine_for, dry_run)";
-        if (value.empty()) return std::string(key) + ": empty path";
-        std::string file = resolve_path(dir, value);
-        if (auto e = check_executable(file); !e.empty()) return std::string(key) + ": " + e;
-        svc.scripts[*verb] = file;
+        std::string err;
+        auto words = split_command(value, err);
+        if (!words) return std::string(key) + ": " + err;
+        Command cmd{std::move(*words), false};
+        cmd.command_line = cmd.argv.size() > 1;
+        cmd.argv.front() = resolve_path(dir, cmd.argv.front());
+        if (auto e = check_executable(cmd.path()); !e.empty()) return std::string(key) + ": " + e;
+        svc.scripts[*verb] = std::move(cmd);
         return {};
     }
 
@@ -245,7 +306,7 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
     };
     check_owner(cfg.path, "configuration");
     for (const auto& [name, svc] : cfg.services)
-        for (const auto& [verb, script] : svc.scripts) check_owner(script, "script");
+        for (const auto& [verb, cmd] : svc.scripts) check_owner(cmd.path(), "script");
     struct stat st {};
     if (::stat(cfg.key.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
         out.push_back("private key '" + cfg.key + "' is readable by every user on this host; "

@@ -22,9 +22,24 @@ struct Budget {
     double window_s = 3600;
 };
 
+/// What a verb runs, fixed at load time and executed without a shell: a script path, run as
+/// {path, verb}, or a command line, run as exactly its words.
+struct Command {
+    std::vector<std::string> argv;  ///< argv[0]: an absolute path
+    bool command_line = false;      ///< false: a single path, the verb is appended
+    const std::string& path() const { return argv.front(); }
+    /// The words as configured, for messages ("/usr/bin/sudo -n /bin/systemctl restart web").
+    std::string text() const;
+};
+
+/// Splits a verb's value into words: blanks separate, double quotes group ("a b" is one word).
+/// Nothing else of a shell: $, `, \, ', |, &, ;, <, >, (, ), {, }, globs (*, ?, [) and ~ are
+/// refused, with a message saying so; so are an unterminated quote and an empty value.
+std::optional<std::vector<std::string>> split_command(std::string_view value, std::string& error);
+
 struct ServiceConfig {
     std::string name;
-    std::map<Verb, std::string> scripts;  ///< verb -> absolute path
+    std::map<Verb, Command> scripts;  ///< verb -> what it runs
     double timeout = 0;                   ///< seconds; 0 = the listener default
     std::optional<Budget> budget = Budget{};  ///< nullopt: `budget = none`
     double cooldown_s = 0;       ///< from the end of one action to the start of the next

@@ -184,7 +184,7 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                                               "this host; try again shortly");
     if (svc.dry_run)
         return allow(Decision::dry_run, "dry run: would " + verb + " " + req.service + " (" +
-                                            svc.scripts.at(req.verb) + ")" +
+                                            svc.scripts.at(req.verb).text() + ")" +
                                             (req.force ? ", forced" : ""));
     return allow();
 }

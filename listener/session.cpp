@@ -137,8 +137,11 @@ void apply_result(Reply& r, const ActionResult& a, Record& rec) {
 ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id,
                     const std::string& peer) {
     const auto& svc = rt.cfg.services.at(req.service);
-    return ActionSpec{svc.scripts.at(req.verb), std::string(to_string(req.verb)), req.service, id,
-                      peer, rt.cfg.timeout_for(svc)};
+    const Command& cmd = svc.scripts.at(req.verb);
+    std::string verb(to_string(req.verb));
+    auto argv = cmd.argv;
+    if (!cmd.command_line) argv.push_back(verb);  // a script: SCRIPT VERB
+    return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc)};
 }
 
 /// status: read-only, never refused as busy; concurrent requests for one service share the run

@@ -384,3 +384,39 @@ TEST_F(InetdTest, DeniesPeerNotOnAllowlist) {
     EXPECT_EQ(str(last_audit(), "reason"), "not_allowed");
     EXPECT_EQ(read_file(dir_ / "ran.log"), "");
 }
+
+TEST_F(ListenerTest, ACommandLineRunsWithExactlyItsWordsAndAScriptGetsTheVerb) {
+    const std::string d = dir_.path();
+    script("record", "for a in \"$0\" \"$@\"; do printf '[%s]\\n' \"$a\"; done > " + d +
+                         "/argv.$HEAL_VERB\n");
+    stop_listener();
+    write_config("", "[service cmd]\n"
+                     "restart = /usr/bin/env HEAL_VIA=env " + d + "/bin/record -n \"two words\" restart web.service\n"
+                     "stop = bin/record\n"
+                     "start = bin/record --quoted \"\" \"a|b;c\"\n");
+    start_listener();
+    ASSERT_EQ(ctl({"restart", "cmd"}).exit_code, 0) << log();
+    EXPECT_EQ(read_file(dir_ / "argv.restart"),
+              "[" + d + "/bin/record]\n[-n]\n[two words]\n[restart]\n[web.service]\n")
+        << "sudo-style: the program runs the next words, exactly";
+    ASSERT_EQ(ctl({"stop", "cmd"}).exit_code, 0) << log();
+    EXPECT_EQ(read_file(dir_ / "argv.stop"), "[" + d + "/bin/record]\n[stop]\n") << "a script: SCRIPT VERB";
+    ASSERT_EQ(ctl({"start", "cmd"}).exit_code, 0) << log();
+    EXPECT_EQ(read_file(dir_ / "argv.start"), "[" + d + "/bin/record]\n[--quoted]\n[]\n[a|b;c]\n");
+}
+
+TEST_F(ListenerTest, ShellSyntaxInACommandIsRefusedAtLoad) {
+    for (const char* value : {"bin/ok $HOME", "bin/ok | tee /tmp/x", "bin/ok;id", "bin/ok > /tmp/x",
+                              "bin/ok `id`", "bin/ok *", "bin/ok \"open"}) {
+        write_file(dir_ / "bad.ini", config_text() + "[service shell]\nrestart = " + value + "\n");
+        auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
+        EXPECT_NE(r.exit_code, 0) << value << ": " << r.output;
+        EXPECT_TRUE(contains(r.output, "restart:")) << value << ": " << r.output;
+        EXPECT_TRUE(contains(r.output, "without a shell") || contains(r.output, "unterminated"))
+            << value << ": " << r.output;
+    }
+    write_file(dir_ / "bad.ini", config_text() + "[service missing]\nrestart = bin/nosuch --flag\n");
+    auto missing = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_TRUE(contains(missing.output, "bin/nosuch': No such file or directory")) << missing.output;
+}

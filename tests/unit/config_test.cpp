@@ -59,7 +59,8 @@ TEST_F(ConfigTest, LoadsTheDocumentedExample) {
     EXPECT_EQ(cfg.cert, dir_ + "/server.crt");
     ASSERT_EQ(cfg.services.count("web"), 1u);
     const auto& web = cfg.services.at("web");
-    EXPECT_EQ(web.scripts.at(Verb::restart), dir_ + "/bin/restart");
+    EXPECT_EQ(web.scripts.at(Verb::restart).argv, std::vector<std::string>{dir_ + "/bin/restart"});
+    EXPECT_FALSE(web.scripts.at(Verb::restart).command_line);
     EXPECT_EQ(web.scripts.count(Verb::stop), 0u);
     EXPECT_EQ(cfg.timeout_for(web), 60);
     EXPECT_EQ(cfg.max_connections, 512u);
@@ -288,4 +289,29 @@ TEST_F(ConfigTest, EmptyDuplicateSectionsAndLongLinesAreRefused) {
     EXPECT_NE(error_of(base + "; " + std::string(300, 'c') + "\n").find("line too long"),
               std::string::npos) << "comments too: inih reads them in the same buffer";
     EXPECT_NE(error_of(base + std::string("x = \0y\n", 7)).find("NUL byte"), std::string::npos);
+}
+
+TEST(SplitCommand, WordsAndDoubleQuotesOnly) {
+    std::string err;
+    auto sudo = split_command("/usr/bin/sudo -n /bin/systemctl restart web.service", err);
+    ASSERT_TRUE(sudo) << err;
+    EXPECT_EQ(*sudo, (std::vector<std::string>{"/usr/bin/sudo", "-n", "/bin/systemctl", "restart",
+                                               "web.service"}));
+    auto quoted = split_command("  bin/tool  \"two words\" --name=\"a b\"\t\"\" x", err);
+    ASSERT_TRUE(quoted) << err;
+    EXPECT_EQ(*quoted, (std::vector<std::string>{"bin/tool", "two words", "--name=a b", "", "x"}));
+    auto literal = split_command("bin/tool \"a|b;c>d*\"", err);
+    ASSERT_TRUE(literal) << err;
+    EXPECT_EQ(literal->at(1), "a|b;c>d*") << "inside double quotes these are plain text";
+    for (const char* bad : {"", "   ", "bin/x $HOME", "bin/x \"$HOME\"", "bin/x `id`", "bin/x | tee y",
+                            "bin/x;id", "bin/x > /tmp/y", "bin/x < y", "bin/x *", "bin/x ?",
+                            "bin/x [ab]", "bin/x ~/y", "bin/x 'a b'", "bin/x a\\ b", "bin/x &",
+                            "bin/x $(id)", "bin/x \"unterminated", "\"\" x", "bin/x {a,b}"}) {
+        err.clear();
+        EXPECT_FALSE(split_command(bad, err)) << "accepted: " << bad;
+        EXPECT_FALSE(err.empty()) << bad;
+    }
+    split_command("bin/x | tee y", err);
+    EXPECT_NE(err.find("without a shell"), std::string::npos) << err;
+    EXPECT_NE(err.find("put anything more in a script"), std::string::npos) << err;
 }

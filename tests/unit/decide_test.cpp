@@ -17,8 +17,8 @@ protected:
     void SetUp() override {
         ServiceConfig web;
         web.name = "web";
-        web.scripts = {{Verb::restart, "/bin/true"}, {Verb::status, "/bin/true"},
-                       {Verb::stop, "/bin/true"}};
+        const Command script{{"/bin/true"}, false};
+        web.scripts = {{Verb::restart, script}, {Verb::status, script}, {Verb::stop, script}};
         cfg_.services["web"] = web;
         ServiceConfig db = web;
         db.name = "db";
