@@ -2,6 +2,8 @@
 
 #include "text.hpp"
 
+#include <algorithm>
+
 namespace heal {
 
 namespace {
@@ -100,6 +102,12 @@ bool Cidr::contains(const std::array<unsigned char, 16>& addr) const {
     return (addr[full] & mask) == (net[full] & mask);
 }
 
+bool Cidr::wide() const {
+    static constexpr std::array<unsigned char, 12> mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bool v4 = prefix >= 96 && std::equal(mapped.begin(), mapped.end(), net.begin());
+    return v4 ? prefix - 96 < 8 : prefix < 32;
+}
+
 std::optional<Cidr> parse_cidr(std::string_view text, std::string& error) {
     text = trim(text);
     auto slash = text.find('/');
@@ -117,6 +125,7 @@ std::optional<Cidr> parse_cidr(std::string_view text, std::string& error) {
         return std::nullopt;
     }
     Cidr c;
+    c.text = std::string(text);
     c.net = as_v6_bytes(*addr);
     c.prefix = static_cast<unsigned>(prefix) + (addr->is_v4() ? 96 : 0);
     Cidr masked = c;

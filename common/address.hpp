@@ -31,7 +31,10 @@ std::optional<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text,
 struct Cidr {
     std::array<unsigned char, 16> net{};
     unsigned prefix = 128;
+    std::string text;  ///< as written
     bool contains(const std::array<unsigned char, 16>& addr) const;
+    /// Wider than an IPv4 /8 or an IPv6 /32: a block that lets in much of the Internet.
+    bool wide() const;
 };
 
 /// Parses "10.0.0.0/8", "::1", "2001:db8::/32". Host bits set below the prefix are an error,
@@ -47,6 +50,7 @@ public:
     bool allows(const asio::ip::address& peer) const;
 
     std::size_t size() const { return entries_.size(); }
+    const std::vector<Cidr>& entries() const { return entries_; }
 
 private:
     std::vector<Cidr> entries_;

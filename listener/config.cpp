@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <utility>
 
@@ -281,6 +283,30 @@ struct Builder {
 
 }  // namespace
 
+namespace {
+
+/// More CA certificates than this in client_ca looks like a system bundle.
+constexpr std::size_t max_client_cas = 5;
+
+std::size_t count_certificates(const std::string& file) {
+    std::ifstream in(file);
+    std::size_t n = 0;
+    std::string line;
+    for (std::size_t lines = 0; lines < 1000000 && std::getline(in, line); ++lines)
+        if (line.rfind("-----BEGIN CERTIFICATE-----", 0) == 0) ++n;
+    return n;
+}
+
+/// /etc/ssl/certs (Debian's store of trusted CAs), or a file of the public CAs it links to.
+bool under_system_store(const std::string& file) {
+    std::error_code ec;
+    auto real = std::filesystem::weakly_canonical(file, ec).string();
+    return file.rfind("/etc/ssl/certs/", 0) == 0 || real.rfind("/etc/ssl/certs/", 0) == 0 ||
+           real.rfind("/usr/share/ca-certificates/", 0) == 0;
+}
+
+}  // namespace
+
 std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
     std::vector<std::string> out;
     if (::geteuid() == 0 && cfg.user.empty())
@@ -292,6 +318,16 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
                             "set user = heal (or allow_root = yes)");
     if (!cfg.group.empty() && cfg.user.empty())
         out.push_back("[listener] group is set but user is not: group applies only with user");
+    for (const auto& c : cfg.allow.entries())
+        if (c.wide())
+            out.push_back("allow = " + c.text + " lets in a large part of the Internet (wider than "
+                          "an IPv4 /8 or an IPv6 /32): list your Nagios servers instead");
+    if (auto n = count_certificates(cfg.client_ca); n > max_client_cas || under_system_store(cfg.client_ca))
+        out.push_back("client_ca '" + cfg.client_ca + "' " +
+                      (n > max_client_cas ? "holds " + std::to_string(n) + " CA certificates"
+                                          : std::string("is in the system's CA store")) +
+                      " (a system CA bundle?): a certificate from any of those CAs would be let "
+                      "in; use your own CA's certificate only");
     // Whoever may change a script or the configuration decides what runs.
     auto check_owner = [&](const std::string& file, const std::string& what) {
         struct stat fs {};

@@ -357,6 +357,45 @@ TEST_F(ListenerTest, WarnsAboutAWorldReadableKey) {
     EXPECT_TRUE(contains(r.output, "open.key' is readable by every user")) << r.output;
 }
 
+TEST_F(ListenerTest, WarnsAboutAWideAllowlistAndASystemCaBundle) {
+    auto quiet = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_FALSE(contains(quiet.output, "large part of the Internet")) << quiet.output;
+    EXPECT_FALSE(contains(quiet.output, "system CA bundle")) << quiet.output;
+    auto with = [&](const std::string& from, const std::string& to) {
+        auto text = config_text();
+        text.replace(text.find(from), from.size(), to);
+        write_file(dir_ / "risky.ini", text);
+        return run({bin("heal-listener"), "--check-config", "-c", dir_ / "risky.ini"});
+    };
+    for (const char* wide : {"0.0.0.0/0", "::/0", "10.0.0.0/7", "2001::/31"}) {
+        auto r = with("allow = 127.0.0.1, ::1", std::string("allow = 127.0.0.1, ") + wide);
+        EXPECT_EQ(r.exit_code, 0) << "a warning, not an error: " << r.output;
+        EXPECT_TRUE(contains(r.output, std::string("allow = ") + wide + " lets in a large part of the Internet"))
+            << wide << ": " << r.output;
+    }
+    for (const char* narrow : {"10.0.0.0/8", "2001:db8::/32", "192.168.1.0/24"})
+        EXPECT_FALSE(contains(with("allow = 127.0.0.1, ::1", std::string("allow = ") + narrow).output,
+                              "large part of the Internet")) << narrow;
+    auto bundle = with("client_ca = " + cert("main", "ca.crt"), "client_ca = /etc/ssl/certs/ca-certificates.crt");
+    EXPECT_TRUE(contains(bundle.output, "client_ca '/etc/ssl/certs/ca-certificates.crt' holds"))
+        << bundle.output;
+    EXPECT_TRUE(contains(bundle.output, "a certificate from any of those CAs would be let in")) << bundle.output;
+    // Six CAs in a file of our own: a bundle too.
+    std::string six;
+    for (int i = 0; i < 6; ++i) six += read_file(cert(i % 2 ? "other" : "main", "ca.crt"));
+    write_file(dir_ / "six.crt", six);
+    auto many = with("client_ca = " + cert("main", "ca.crt"), "client_ca = " + (dir_ / "six.crt"));
+    EXPECT_TRUE(contains(many.output, "six.crt' holds 6 CA certificates")) << many.output;
+    // Start-up says it too.
+    write_config();
+    auto text = config_text();
+    text.replace(text.find("allow = 127.0.0.1, ::1"), 22, "allow = 0.0.0.0/0");
+    write_file(dir_ / "heal.ini", text);
+    stop_listener();
+    start_listener();
+    EXPECT_TRUE(contains(log(), "allow = 0.0.0.0/0 lets in a large part of the Internet")) << log();
+}
+
 // --inetd: the test plays xinetd: it accepts the connection and hands the socket over as fd 0.
 class InetdTest : public ListenerTest {
 protected:

@@ -128,3 +128,11 @@ TEST(Endpoint, TextOfMappedAddressIsPlainIPv4) {
     ip::tcp::endpoint ep(ip::make_address("::ffff:10.0.0.5"), 40112);
     EXPECT_EQ(endpoint_text(ep), "10.0.0.5:40112");
 }
+
+TEST(Cidr, WideMeansWiderThanAnIpv4Slash8OrAnIpv6Slash32) {
+    std::string err;
+    for (const char* wide : {"0.0.0.0/0", "10.0.0.0/7", "::/0", "2001::/31", "::ffff:0:0/96"})
+        EXPECT_TRUE(parse_cidr(wide, err)->wide()) << wide;
+    for (const char* narrow : {"10.0.0.0/8", "127.0.0.1", "2001:db8::/32", "::1", "fd00::/48"})
+        EXPECT_FALSE(parse_cidr(narrow, err)->wide()) << narrow;
+}
