@@ -7,7 +7,31 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <iostream>
+#include <string>
+
+namespace {
+
+/// Under inetd, fd 0 is the client's TCP connection; "" when it is, else what it is instead.
+std::string inetd_stdin_problem() {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(0, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+        return {};
+    struct stat st {};
+    if (::fstat(0, &st) != 0) return "standard input is closed";
+    if (::isatty(0)) return "standard input is a terminal";
+    if (S_ISREG(st.st_mode)) return "standard input is a regular file";
+    if (S_ISSOCK(st.st_mode)) return "standard input is a socket, but not a TCP one";
+    return "standard input is not a socket";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     // Start clean, whatever the parent left: signal dispositions and mask, open descriptors.
@@ -26,6 +50,17 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // Run by hand, --inetd would log to syslog only and exit: say it here, where it was typed
+    // (fd 0 is no client socket, so stderr is not one either).
+    if (inetd && !check_config) {
+        if (auto why = inetd_stdin_problem(); !why.empty()) {
+            std::cerr << "heal-listener: --inetd serves the one TCP connection inetd or xinetd "
+                         "hands over on standard input, but "
+                      << why << ".\nRun it from xinetd (see etc/xinetd.d/heal), or as a daemon "
+                                "without --inetd.\n";
+            return 2;
+        }
+    }
     // Under inetd, fds 1 and 2 are the client's socket: everything goes to syslog.
     if (inetd) heal::log::use_syslog("heal-listener");
     heal::RuntimePtr rt;

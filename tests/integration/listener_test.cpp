@@ -2,6 +2,10 @@
 // heal-dev-certs and real scripts.
 #include "listener_fixture.hpp"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 TEST_F(ListenerTest, RestartRunsTheScriptAndSucceeds) {
     auto r = ctl({"--json", "restart", "web"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -458,4 +462,34 @@ TEST_F(ListenerTest, ShellSyntaxInACommandIsRefusedAtLoad) {
     auto missing = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
     EXPECT_NE(missing.exit_code, 0);
     EXPECT_TRUE(contains(missing.output, "bin/nosuch': No such file or directory")) << missing.output;
+}
+
+TEST_F(InetdTest, RunByHandOnATerminalOrAFileItSaysSoAndExits2) {
+    // A terminal: a pseudo-terminal as its stdin, stdout and stderr, as someone typing.
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(master, 0);
+    ASSERT_EQ(::grantpt(master), 0);
+    ASSERT_EQ(::unlockpt(master), 0);
+    int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(slave, 0);
+    Child on_tty({bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"}, slave);
+    ::close(slave);
+    auto r = on_tty.wait(10);
+    EXPECT_EQ(r.exit_code, 2);
+    std::string said;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) said.append(buf, static_cast<std::size_t>(n));
+    ::close(master);
+    EXPECT_TRUE(contains(said, "standard input is a terminal")) << said;
+    EXPECT_TRUE(contains(said, "Run it from xinetd")) << said;
+
+    write_file(dir_ / "stdin.txt", "HEAL/1 restart web\n");
+    int file = ::open((dir_ / "stdin.txt").c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    Child on_file({bin("heal-listener"), "--inetd", "-c", dir_ / "heal.ini"}, file);
+    ::close(file);
+    EXPECT_EQ(on_file.wait(10).exit_code, 2);
+    EXPECT_TRUE(contains(read_file(dir_ / "stdin.txt"), "standard input is a regular file"))
+        << read_file(dir_ / "stdin.txt");
+    EXPECT_TRUE(read_file(dir_ / "ran.log").empty()) << "nothing ran";
 }
