@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     CLI::App app{"heal-listener - run whitelisted service actions for authenticated peers"};
     std::string config = "/etc/heal/heal.ini";
     bool check_config = false, inetd = false;
-    app.add_option("-c,--config", config, "configuration file")->capture_default_str();
+    app.add_option("-c,--config", config, "configuration file (default /etc/heal/heal.ini)");
     app.add_flag("--check-config", check_config, "validate the configuration and exit 0 or 1");
     app.add_flag("--inetd", inetd, "serve one connection on fd 0 (xinetd/inetd), then exit");
     app.set_version_flag("-V,--version", std::string("heal-listener ") + HEAL_VERSION);

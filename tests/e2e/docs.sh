@@ -1,6 +1,6 @@
 #!/bin/sh
 # Docs ship with the code: every man page passes mandoc's lint (style level), and every binary
-# answers --version and --help.
+# answers --version and --help, showing its defaults.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HEAL_BUILD:-$SRC/build}
@@ -23,6 +23,18 @@ for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$SRC/
         echo "PASS docs: $name --version says '$v'"
     else
         echo "FAIL docs: $name --version: exit $rc: $v"
+    fi
+done
+# Defaults are visible: each --help names the default of options that have one (a sample each).
+for pair in "$BUILD/heal-listener|(default /etc/heal/heal.ini)" "$BUILD/heal-ctl|(default localhost)" \
+            "$BUILD/heal-ctl|(default 5669)" "$BUILD/check_worker|(default 10)" \
+            "$SRC/scripts/heal-event-handler|(default /var/lib/heal/event-handler)" \
+            "$SRC/scripts/heal-event-handler|(default restart)"; do
+    bin=${pair%%|*} text=${pair#*|}
+    if "$bin" --help 2>&1 | grep -qF -- "$text"; then
+        echo "PASS docs: $(basename "$bin") --help shows '$text'"
+    else
+        echo "FAIL docs: $(basename "$bin") --help does not show '$text'"
     fi
 done
 # The systemd unit (and its sudo drop-in) as shipped, with the binary path of this build.
