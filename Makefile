@@ -29,6 +29,13 @@ LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lsqlite3 -lssl -lc
               -static-libstdc++ -static-libgcc -pthread -Wl,-O1,--as-needed
 GTEST_LIBS := -lgtest -lgtest_main -pthread
 
+# V=0: one line per step ("  CXX  common/text.cpp") instead of the compiler's command line
+# (`make demo` builds that way, the full log going to a file).
+V ?= 1
+ifeq ($(V),0)
+step = @printf '  %-4s %s\n' '$(1)' '$(2)';
+endif
+
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp,$(wildcard checks/*.cpp)))
@@ -63,30 +70,30 @@ $(B)/flags: FORCE
 
 $(B)/%.o: %.cpp $(B)/flags
 	@mkdir -p $(dir $@)
-	$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -c $< -o $@
+	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -c $< -o $@
 
 $(B)/libheal.a: $(COMMON_OBJ)
-	ar rcs $@ $^
+	$(call step,AR,$@)ar rcs $@ $^
 
 $(B)/heal-listener: $(B)/listener/main.o $(LISTENER_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # RE2 (linear-time regex for -r) linked statically: a plugin's start-up is its cost.
 $(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 # Test helper: a program started with close_range(2) failing, as on Linux < 5.11.
 $(B)/without-close-range: $(B)/tests/helpers/without-close-range.o
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LDFLAGS)
 
 test: test-binaries
 	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)
@@ -113,10 +120,10 @@ $(FZ)/flags: FORCE
 
 $(FZ)/%.o: %.cpp $(FZ)/flags
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(call step,CXX,$<)$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
+	$(call step,LINK,$@)$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
 	  -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lssl -lcrypto
 
 fuzz-binaries: deps-test
@@ -124,14 +131,22 @@ fuzz-binaries: deps-test
 fuzz: fuzz-binaries
 	@tests/fuzz/run $(FZ) $(FUZZ_SECONDS)
 
-# The whole loop, live, with real nagios4 on throwaway certificates (under a minute).
+# The whole loop, live, with real nagios4 on throwaway certificates. It builds first, on every
+# core, one line per step; the compiler's full output goes to $(B)/build.log, shown on failure.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 demo: deps-test
-	@$(MAKE) --no-print-directory binaries
+	@mkdir -p $(B)
+	@echo "heal demo: building first, on $(NPROC) cores (about 2 minutes on 2 cores the first time," \
+	      "seconds after); the compiler's output goes to $(B)/build.log"
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) V=0 binaries \
+	    2>$(B)/build.log || { echo "heal demo: the build failed; $(B)/build.log says:"; \
+	    cat $(B)/build.log; exit 1; }
+	@echo ""
 	@scripts/heal-demo $(B)
 
 $(B)/run-alternating: bench/run-alternating.c
 	@mkdir -p $(B)
-	$(CC) -O2 -Wall -o $@ $<
+	$(call step,LINK,$@)$(CC) -O2 -Wall -o $@ $<
 
 deps-bench:
 	@scripts/heal-deps bench

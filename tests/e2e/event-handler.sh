@@ -11,7 +11,8 @@ failed=0
 pass() { echo "PASS event-handler: $1"; }
 fail() { echo "FAIL event-handler: $1"; failed=1; }
 mkfifo "$T/nagios.cmd"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$SRC/scripts/heal-sandbox.sh"
+port=$(sb_free_port)  # below the ephemeral range: no port-0 bind or connection is given it
 "$SRC/scripts/heal-dev-certs" "$T/certs" >/dev/null
 printf '[client]\nport = %s\ncert = certs/client.crt\nkey = certs/client.key\nca = certs/ca.crt\n' "$port" >"$T/ctl.ini"
 
