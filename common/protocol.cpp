@@ -183,6 +183,11 @@ json::object to_json(const Reply& r) {
     if (!r.running_id.empty()) o["running_id"] = r.running_id;
     if (!r.shared_with.empty()) o["shared_with"] = r.shared_with;
     if (r.info) o["info"] = *r.info;
+    if (r.verified) {
+        o["verified"] = *r.verified;
+        o["healthy_after_ms"] = r.healthy_after_ms ? json::value(*r.healthy_after_ms) : json::value(nullptr);
+        o["verify_status"] = r.verify_status;
+    }
     return o;
 }
 
@@ -252,6 +257,7 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
         !get_string(o, "output", r.output, error, false) ||
         !get_string(o, "running_id", r.running_id, error, false) ||
         !get_string(o, "shared_with", r.shared_with, error, false) ||
+        !get_string(o, "verify_status", r.verify_status, error, false) ||
         !get_opt_int(o, "exit_code", r.exit_code, error) ||
         !get_opt_int(o, "signal", r.signal, error) ||
         !get_bool(o, "truncated", r.truncated, error) || !get_bool(o, "forced", r.forced, error))
@@ -270,6 +276,20 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
             return std::nullopt;
         }
         r.duration_ms = d->as_int64();
+    }
+    if (auto* v = o.if_contains("verified"); v && !v->is_null()) {
+        if (!v->is_bool()) {
+            error = "field 'verified' is not a boolean";
+            return std::nullopt;
+        }
+        r.verified = v->as_bool();
+    }
+    if (auto* h = o.if_contains("healthy_after_ms"); h && !h->is_null()) {
+        if (!h->is_int64() || h->as_int64() < 0) {
+            error = "field 'healthy_after_ms' is not a duration in milliseconds";
+            return std::nullopt;
+        }
+        r.healthy_after_ms = h->as_int64();
     }
     if (auto* i = o.if_contains("info")) {
         if (!i->is_object()) {

@@ -91,6 +91,11 @@ struct Reply {
     std::string running_id;   ///< for reason "busy": the id of the action holding the service
     std::string shared_with;  ///< status only: the id of the request whose script run this shares
     std::optional<boost::json::object> info;  ///< the info verb's answer
+    /// `verify = yes` services, after a start or restart that succeeded: did status say healthy
+    /// in time, after how long, and its last line.
+    std::optional<bool> verified;
+    std::optional<std::int64_t> healthy_after_ms;
+    std::string verify_status;
 };
 
 /// The reason as it goes on the wire ("" for none).

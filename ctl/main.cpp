@@ -1,6 +1,7 @@
 // heal-ctl: sends one request to a heal-listener and reports the outcome.
 // Exit codes (see heal-ctl(1)):
-//   action verbs  0 done (or dry run), 1 ran and failed or timed out, 2 refused,
+//   action verbs  0 done (or dry run), 1 ran and failed or timed out (or ran, but verify found
+//                 the service still failing), 2 refused,
 //                 3 no answer / usage error; info and reset likewise
 //   status        the status script's exit code when 0-3, else 3
 #include "client.hpp"
@@ -32,7 +33,7 @@ int exit_code_for(const std::string& verb, const heal::Reply& r) {
         return exit_unknown;
     }
     switch (r.outcome) {
-        case Outcome::ok:
+        case Outcome::ok: return r.verified == false ? 1 : 0;  // ran, but still failing: a human
         case Outcome::dry_run: return 0;
         case Outcome::refused: return 2;
         default: return 1;  // failed, timed_out, lost
@@ -42,7 +43,7 @@ int exit_code_for(const std::string& verb, const heal::Reply& r) {
 /// For start, stop, restart, info and reset (status speaks Nagios states).
 std::string word_for(const heal::Reply& r) {
     switch (r.outcome) {
-        case Outcome::ok: return "OK";
+        case Outcome::ok: return r.verified == false ? "STILL FAILING" : "OK";
         case Outcome::dry_run: return "DRY RUN";
         case Outcome::timed_out: return "TIMED OUT";
         case Outcome::refused: return "REFUSED";

@@ -190,16 +190,23 @@ struct Builder {
                        printable(value) + "'";
             return {};
         }
-        if (key == "dry_run") {
-            if (!parse_bool(value, svc.dry_run))
-                return "dry_run: expected yes or no, got '" + printable(value) + "'";
+        if (key == "dry_run" || key == "verify") {
+            if (!parse_bool(value, key == "verify" ? svc.verify : svc.dry_run))
+                return std::string(key) + ": expected yes or no, got '" + printable(value) + "'";
+            return {};
+        }
+        if (key == "verify_interval" || key == "verify_timeout") {
+            double& target = key == "verify_interval" ? svc.verify_interval_s : svc.verify_timeout_s;
+            if (!parse_duration(value, key == "verify_interval" ? 3600.0 : 86400.0, target))
+                return std::string(key) + ": expected a duration above 0 (e.g. 0.5s, 30s, 2m), got '" +
+                       printable(value) + "'";
             return {};
         }
         auto verb = parse_verb(key);
         if (!verb || !is_script_verb(*verb))
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
-                   "quarantine_for, dry_run)";
+                   "quarantine_for, dry_run, verify, verify_interval, verify_timeout)";
         std::string err;
         auto words = split_command(value, err);
         if (!words) return std::string(key) + ": " + err;
@@ -423,10 +430,14 @@ ListenerConfig load_listener_config(const std::string& path) {
     b.cfg.allow = *b.allow;
     if (!b.have_listen)
         b.cfg.listen.emplace_back(boost::asio::ip::make_address("127.0.0.1"), default_port);
-    for (const auto& [name, svc] : b.cfg.services)
+    for (const auto& [name, svc] : b.cfg.services) {
         if (svc.scripts.empty())
             throw ConfigError(path + ": [service " + name + "] defines no verb (start, stop, "
                                      "restart or status)");
+        if (svc.verify && !svc.scripts.count(Verb::status))
+            throw ConfigError(path + ": [service " + name + "] verify = yes needs a status "
+                                     "command to verify with");
+    }
     std::set<std::string> cns, fingerprints;
     for (const auto& name : b.client_order) {
         auto& c = b.clients.at(name);

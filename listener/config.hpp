@@ -45,6 +45,11 @@ struct ServiceConfig {
     double cooldown_s = 0;       ///< from the end of one action to the start of the next
     double quarantine_for_s = 0; ///< 0: a quarantine lasts until `heal-ctl reset`
     bool dry_run = false;
+    /// After a successful start or restart, run status every verify_interval_s until it exits 0
+    /// or verify_timeout_s passes (needs a status verb).
+    bool verify = false;
+    double verify_interval_s = 1;
+    double verify_timeout_s = 30;
 };
 
 /// A `[client NAME]` section: which certificate it is and what it may do.

@@ -11,7 +11,9 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace heal {
 
@@ -171,6 +173,54 @@ asio::awaitable<void> run_status(ListenerState& st, const Runtime& rt, const Req
     apply_result(rec.reply, *flight->result, rec);
 }
 
+/// The first line of a status script's output, cleaned for a message ("" when silent).
+std::string first_line(const std::string& output) {
+    return printable(output.substr(0, output.find('\n')), 200);
+}
+
+/// `verify = yes`: after a start or restart that succeeded, run status every verify_interval
+/// until it exits 0 or verify_timeout passes; the reply says which, how soon and the last line.
+/// Runs while the action still holds the service, so nothing else acts on it meanwhile.
+asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record& rec) {
+    const auto& svc = rt.cfg.services.at(req.service);
+    Reply& reply = rec.reply;
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now(), deadline = started + seconds(svc.verify_timeout_s);
+    Request status = req;
+    status.verb = Verb::status;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    std::string last;
+    for (;;) {
+        auto spec = spec_for(rt, status, reply.id, rec.peer);
+        double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+        spec.timeout = std::max(0.05, std::min(spec.timeout, left));
+        ActionResult r = co_await run_action(spec);
+        last = r.timed_out ? "status timed out" : first_line(r.output);
+        if (last.empty()) last = "status exited " + std::to_string(r.exit_code.value_or(-1));
+        if (!r.timed_out && r.exit_code && *r.exit_code == 0) {
+            reply.verified = true;
+            reply.healthy_after_ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+            break;
+        }
+        if (Clock::now() + seconds(svc.verify_interval_s) >= deadline) {
+            reply.verified = false;
+            break;
+        }
+        pause.expires_after(seconds(svc.verify_interval_s));
+        co_await pause.async_wait(as_tuple(use_awaitable));
+    }
+    reply.verify_status = last;
+    const std::string done = req.verb == Verb::start ? "started" : "restarted";
+    char after[32];
+    std::snprintf(after, sizeof after, "%.1f s",
+                  static_cast<double>(reply.healthy_after_ms.value_or(0)) / 1000.0);
+    reply.message = *reply.verified
+                        ? done + ", healthy after " + after
+                        : done + ", still failing after " + format_duration(svc.verify_timeout_s) +
+                              ": " + last;
+}
+
 /// start, stop, restart once decide() said run: the audit gate, the script, the final record.
 asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Request& req,
                                   Record& rec, const std::string& tag) {
@@ -213,6 +263,9 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
     ActionResult result = co_await script.run();
     apply_result(reply, result, rec);
     if (!script.error().empty()) co_return;  // never started: no start record, nothing to end
+    if (reply.outcome == Outcome::ok && rt.cfg.services.at(req.service).verify &&
+        (req.verb == Verb::start || req.verb == Verb::restart))
+        co_await verify_after(rt, req, rec);
     try {
         st.store->end(reply.id, now_ms(), reply.outcome, reply.reason);
     } catch (const StoreError& e) {

@@ -145,6 +145,9 @@ timeout = 10
 [service worker]
 restart = worker/restart
 status = worker/status
+verify = yes          ; after a restart, status until healthy: Nagios' comment says so
+verify_interval = 0.2s
+verify_timeout = 10s
 
 [service broken]
 restart = worker/broken-restart

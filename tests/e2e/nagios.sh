@@ -57,6 +57,15 @@ if [ -n "$id" ] && grep -F "\"id\":\"$id\"" "$SB/audit.jsonl" | grep '"verb":"re
 else
     fail "no ADD_SVC_COMMENT with an audited request id (comment: '$comment')"
 fi
+case $comment in
+    *"done, verified healthy after "*" s after CRITICAL"*)
+        if grep -F "\"id\":\"$id\"" "$SB/audit.jsonl" | grep '"record":"final"' | grep -q '"verified":true'; then
+            pass "the listener verified the worker healthy, and the comment says so: ${comment##*;}"
+        else
+            fail "the comment says verified but the audit record does not"
+        fi ;;
+    *) fail "the comment does not say the restart was verified healthy: '$comment'" ;;
+esac
 new_pid=$(cat "$SB/worker/worker.pid")
 if [ "$new_pid" != "$old_pid" ] && "$BUILD/check_worker" -H 127.0.0.1 -p "$WORKER_PORT" >/dev/null; then
     pass "a new worker process ($new_pid) answers"

@@ -493,3 +493,71 @@ TEST_F(InetdTest, RunByHandOnATerminalOrAFileItSaysSoAndExits2) {
         << read_file(dir_ / "stdin.txt");
     EXPECT_TRUE(read_file(dir_ / "ran.log").empty()) << "nothing ran";
 }
+
+// verify = yes: status after a start or restart, until healthy or verify_timeout.
+class VerifyTest : public ListenerTest {
+protected:
+    void SetUp() override {
+        ListenerTest::SetUp();
+        const std::string d = dir_.path();
+        // Unhealthy for its first two runs, then healthy; counts its runs.
+        script("warming", "n=$(cat " + d + "/runs 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " + d +
+                              "/runs\nif [ $n -ge 3 ]; then echo 'OK worker up'; exit 0; fi\n"
+                              "echo \"CRITICAL: warming up ($n)\"; exit 2\n");
+        script("down", "echo \"$HEAL_VERB\" >> " + d + "/down.runs\necho 'CRITICAL: worker down'\nexit 2\n");
+        stop_listener();
+        write_config("", "[service warming]\nrestart = bin/ok\nstop = bin/ok\nstatus = bin/warming\n"
+                         "verify = yes\nverify_interval = 0.2s\nverify_timeout = 5s\n"
+                         "[service down]\nstart = bin/ok\nrestart = bin/ok\nstatus = bin/down\n"
+                         "verify = yes\nverify_interval = 0.2s\nverify_timeout = 1s\n"
+                         "[service failing]\nrestart = bin/fail\nstatus = bin/down\nverify = yes\n");
+        start_listener();
+    }
+};
+
+TEST_F(VerifyTest, ARestartIsVerifiedHealthyAfterStatusSaysSo) {
+    auto r = ctl({"restart", "warming"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "HEAL OK: restart warming on 127.0.0.1: restarted, healthy after 0."))
+        << r.output;
+    EXPECT_EQ(read_file(dir_ / "runs"), "3\n") << "status ran until it said OK, not longer";
+    auto j = parse_object(ctl({"--json", "restart", "warming"}).output);
+    EXPECT_TRUE(j.at("verified").as_bool());
+    EXPECT_EQ(str(j, "verify_status"), "OK worker up");
+    auto final_record = audit().back();
+    EXPECT_EQ(str(final_record, "record"), "final");
+    EXPECT_TRUE(final_record.at("verified").as_bool()) << json::serialize(final_record);
+    EXPECT_GE(final_record.at("healthy_after_ms").as_int64(), 0);
+}
+
+TEST_F(VerifyTest, StillFailingAfterVerifyTimeoutExits1WithTheStatusLine) {
+    double start = now_seconds();
+    auto r = ctl({"restart", "down"});
+    double took = now_seconds() - start;
+    EXPECT_EQ(r.exit_code, 1) << "the event handler must page: " << r.output;
+    EXPECT_TRUE(contains(r.output, "HEAL STILL FAILING: restart down on 127.0.0.1: restarted, still "
+                                   "failing after 1s: CRITICAL: worker down"))
+        << r.output;
+    EXPECT_GE(took, 0.8);
+    EXPECT_LT(took, 4.0) << "verify_timeout bounds it";
+    auto j = parse_object(ctl({"--json", "start", "down"}).output);
+    EXPECT_EQ(str(j, "outcome"), "ok") << "the action itself ran fine";
+    EXPECT_FALSE(j.at("verified").as_bool());
+    EXPECT_TRUE(j.at("healthy_after_ms").is_null());
+    EXPECT_FALSE(audit().back().at("verified").as_bool());
+}
+
+TEST_F(VerifyTest, StopAndFailedActionsAreNotVerified) {
+    auto stop = parse_object(ctl({"--json", "stop", "warming"}).output);
+    EXPECT_EQ(str(stop, "outcome"), "ok");
+    EXPECT_FALSE(stop.contains("verified"));
+    EXPECT_TRUE(read_file(dir_ / "runs").empty()) << "no status run after a stop";
+    auto failed = parse_object(ctl({"--json", "restart", "failing"}).output);
+    EXPECT_EQ(str(failed, "outcome"), "failed");
+    EXPECT_FALSE(failed.contains("verified"));
+    EXPECT_TRUE(read_file(dir_ / "down.runs").empty()) << "no status run after a failed restart";
+    write_file(dir_ / "bad.ini", config_text() + "[service blind]\nrestart = bin/ok\nverify = yes\n");
+    auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "bad.ini"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(contains(r.output, "[service blind] verify = yes needs a status command")) << r.output;
+}

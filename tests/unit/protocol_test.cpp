@@ -221,3 +221,33 @@ TEST(Duration, UnitsAndHostileInput) {
     EXPECT_EQ(format_duration(90), "90s");
     EXPECT_EQ(format_duration(0.5), "0.5s");
 }
+
+TEST(Reply, VerificationFieldsRoundTripAndAreTyped) {
+    Reply r;
+    r.id = "x";
+    r.outcome = Outcome::ok;
+    std::string err;
+    auto plain = parse_reply(to_json_line(r), err);
+    ASSERT_TRUE(plain) << err;
+    EXPECT_FALSE(plain->verified) << "no verify: no field";
+    EXPECT_EQ(to_json_line(r).find("verified"), std::string::npos);
+    r.verified = true;
+    r.healthy_after_ms = 1200;
+    r.verify_status = "OK worker up";
+    auto back = parse_reply(to_json_line(r), err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_EQ(back->verified, true);
+    EXPECT_EQ(back->healthy_after_ms, 1200);
+    EXPECT_EQ(back->verify_status, "OK worker up");
+    r.verified = false;
+    r.healthy_after_ms.reset();
+    back = parse_reply(to_json_line(r), err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_EQ(back->verified, false);
+    EXPECT_FALSE(back->healthy_after_ms);
+    for (const char* bad : {R"({"id":"x","outcome":"ok","verified":"yes"})",
+                            R"({"id":"x","outcome":"ok","verified":true,"healthy_after_ms":-5})",
+                            R"({"id":"x","outcome":"ok","verified":true,"healthy_after_ms":1.5})",
+                            R"({"id":"x","outcome":"ok","verify_status":7})"})
+        EXPECT_FALSE(parse_reply(bad, err)) << bad;
+}
