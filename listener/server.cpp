@@ -245,6 +245,7 @@ int run_daemon(const std::string& config_path, RuntimePtr rt) {
         log::error(e.what());
         return 1;
     }
+    log::info("ready: accepting connections");  // bound, privileges dropped, state opened: tests and scripts wait for it
     ioc.run();
     log::info("stopped");
     return 0;

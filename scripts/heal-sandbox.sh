@@ -192,7 +192,8 @@ EOF
 sb_listener_start() {
     sb_listener_config
     sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
-    _line=$(sb_wait_for "$SB/listener.log" "listening on 127.0.0.1:" 10) || return 1
+    sb_wait_for "$SB/listener.log" "ready: accepting connections" 10 >/dev/null || return 1
+    _line=$(grep -m1 "listening on 127.0.0.1:" "$SB/listener.log") || return 1
     LISTENER_PORT=${_line##*listening on 127.0.0.1:}
     sb_client_configs
 }

@@ -140,7 +140,7 @@ protected:
         for (const auto& arg : {bin("heal-listener"), std::string("-c"), dir_ / "heal.ini"})
             wrapper.push_back(arg);
         listener_ = std::make_unique<Child>(wrapper, -1, dir_ / "listener.log");
-        ASSERT_TRUE(eventually([&] { return contains(log(), "listening on"); }))
+        ASSERT_TRUE(eventually([&] { return contains(log(), "ready: accepting connections"); }))
             << "listener did not start: " << log();
         const std::string text = log(), marker = "listening on 127.0.0.1:";
         auto at = text.find(marker);
