@@ -199,7 +199,9 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
         if (last.empty()) last = "status exited " + std::to_string(r.exit_code.value_or(-1));
         if (!r.timed_out && r.exit_code && *r.exit_code == 0) {
             reply.verified = true;
+            // From the start of the action: the time the heal took to make the service healthy.
             reply.healthy_after_ms =
+                reply.duration_ms +
                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
             break;
         }
@@ -213,8 +215,8 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
     reply.verify_status = last;
     const std::string done = req.verb == Verb::start ? "started" : "restarted";
     char after[32];
-    std::snprintf(after, sizeof after, "%.1f s",
-                  static_cast<double>(reply.healthy_after_ms.value_or(0)) / 1000.0);
+    const double healthy_s = static_cast<double>(reply.healthy_after_ms.value_or(0)) / 1000.0;
+    std::snprintf(after, sizeof after, healthy_s < 10 ? "%.2f s" : "%.1f s", healthy_s);
     reply.message = *reply.verified
                         ? done + ", healthy after " + after
                         : done + ", still failing after " + format_duration(svc.verify_timeout_s) +
