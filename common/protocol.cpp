@@ -16,12 +16,13 @@ namespace {
 template <class E, std::size_t N>
 using Names = std::array<std::pair<E, std::string_view>, N>;
 
-constexpr Names<Verb, 6> verb_names{{{Verb::start, "start"},
+constexpr Names<Verb, 7> verb_names{{{Verb::start, "start"},
                                      {Verb::stop, "stop"},
                                      {Verb::restart, "restart"},
                                      {Verb::status, "status"},
                                      {Verb::info, "info"},
-                                     {Verb::reset, "reset"}}};
+                                     {Verb::reset, "reset"},
+                                     {Verb::diagnostics, "diagnostics"}}};
 
 constexpr Names<Outcome, 6> outcome_names{{{Outcome::ok, "ok"},
                                            {Outcome::failed, "failed"},
@@ -30,7 +31,7 @@ constexpr Names<Outcome, 6> outcome_names{{{Outcome::ok, "ok"},
                                            {Outcome::dry_run, "dry_run"},
                                            {Outcome::lost, "lost"}}};
 
-constexpr Names<Reason, 26> reason_names{{{Reason::none, ""},
+constexpr Names<Reason, 27> reason_names{{{Reason::none, ""},
                                           {Reason::not_allowed, "not_allowed"},
                                           {Reason::too_many_connections, "too_many_connections"},
                                           {Reason::tls_handshake_failed, "tls_handshake_failed"},
@@ -55,7 +56,8 @@ constexpr Names<Reason, 26> reason_names{{{Reason::none, ""},
                                           {Reason::timeout, "timeout"},
                                           {Reason::killed, "killed"},
                                           {Reason::exit_status, "exit_status"},
-                                          {Reason::listener_died, "listener_died"}}};
+                                          {Reason::listener_died, "listener_died"},
+                                          {Reason::not_found, "not_found"}}};
 
 template <class E, std::size_t N>
 std::string_view name_of(const Names<E, N>& names, E e) {
@@ -75,7 +77,7 @@ std::optional<E> value_of(const Names<E, N>& names, std::string_view s) {
 
 std::string_view to_string(Verb v) { return name_of(verb_names, v); }
 std::optional<Verb> parse_verb(std::string_view s) { return value_of(verb_names, s); }
-bool is_script_verb(Verb v) { return v != Verb::info && v != Verb::reset; }
+bool is_script_verb(Verb v) { return v != Verb::info && v != Verb::reset && v != Verb::diagnostics; }
 bool is_state_changing(Verb v) { return v == Verb::start || v == Verb::stop || v == Verb::restart; }
 
 std::string_view to_string(Outcome o) { return name_of(outcome_names, o); }
@@ -132,7 +134,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     if (!verb)
         return refuse(Reason::unknown_verb,
                       "unknown verb '" + printable(words[1], 40) +
-                          "' (allowed: start, stop, restart, status, info, reset)");
+                          "' (allowed: start, stop, restart, status, info, reset, diagnostics)");
     Request r;
     r.verb = *verb;
     if (r.verb == Verb::info) {
@@ -183,6 +185,8 @@ json::object to_json(const Reply& r) {
     if (!r.running_id.empty()) o["running_id"] = r.running_id;
     if (!r.shared_with.empty()) o["shared_with"] = r.shared_with;
     if (r.info) o["info"] = *r.info;
+    if (!r.diagnostics.empty()) o["diagnostics"] = r.diagnostics;
+    if (!r.diagnose_status.empty()) o["diagnose_status"] = r.diagnose_status;
     if (r.verified) {
         o["verified"] = *r.verified;
         o["healthy_after_ms"] = r.healthy_after_ms ? json::value(*r.healthy_after_ms) : json::value(nullptr);
@@ -258,6 +262,8 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
         !get_string(o, "running_id", r.running_id, error, false) ||
         !get_string(o, "shared_with", r.shared_with, error, false) ||
         !get_string(o, "verify_status", r.verify_status, error, false) ||
+        !get_string(o, "diagnostics", r.diagnostics, error, false) ||
+        !get_string(o, "diagnose_status", r.diagnose_status, error, false) ||
         !get_opt_int(o, "exit_code", r.exit_code, error) ||
         !get_opt_int(o, "signal", r.signal, error) ||
         !get_bool(o, "truncated", r.truncated, error) || !get_bool(o, "forced", r.forced, error))

@@ -1,6 +1,7 @@
 // The heal wire protocol, version 1 (documented in heal-listener(8)).
 //
 //   client -> server   one line:  "HEAL/1 VERB SERVICE [force]\n"  or  "HEAL/1 info\n"
+//                                  or "HEAL/1 diagnostics REQUEST-ID\n"
 //                                  (CRLF accepted, at most 256 bytes)
 //   server -> client   one line:  a JSON object (the Reply below) + "\n", then TLS close_notify.
 //
@@ -18,12 +19,13 @@ namespace heal {
 
 inline constexpr std::string_view protocol_version = "HEAL/1";
 inline constexpr std::size_t max_request_bytes = 256;  // including the newline
-inline constexpr std::size_t max_reply_bytes = 1 << 20;
+inline constexpr std::size_t max_reply_bytes = 8 << 20;  // diagnostics: up to 1 MiB, escaped
 inline constexpr unsigned short default_port = 5669;
 
 /// start, stop and restart change a service (guarded, locked, budgeted); status reads it;
 /// info and reset are answered by the listener itself, without a script.
-enum class Verb { start, stop, restart, status, info, reset };
+/// diagnostics fetches what `diagnose` kept for a request (its id in place of SERVICE).
+enum class Verb { start, stop, restart, status, info, reset, diagnostics };
 std::string_view to_string(Verb v);
 std::optional<Verb> parse_verb(std::string_view s);
 /// Verbs a [service] section maps to a script.
@@ -50,6 +52,8 @@ enum class Reason {
     cooldown, quarantined, state_unavailable, audit_unavailable, shutting_down,
     // how an action ended
     cannot_execute, timeout, killed, exit_status, listener_died,
+    // lookups
+    not_found,
     other
 };
 std::string_view to_string(Reason r);
@@ -96,6 +100,10 @@ struct Reply {
     std::optional<bool> verified;
     std::optional<std::int64_t> healthy_after_ms;
     std::string verify_status;
+    /// `diagnose = ...` services, restart and stop: the request id whose diagnostics were kept
+    /// (heal-ctl diagnostics ID), and how the diagnose command ended.
+    std::string diagnostics;
+    std::string diagnose_status;
 };
 
 /// The reason as it goes on the wire ("" for none).

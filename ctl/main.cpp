@@ -203,9 +203,10 @@ int main(int argc, char** argv) {
     app.add_flag("--force", force,
                  "admins only: act past the service's budget, cooldown and quarantine "
                  "(never past its lock); audited as forced");
-    app.add_option("VERB", verb, "start, stop, restart, status, info or reset");
+    app.add_option("VERB", verb, "start, stop, restart, status, info, reset or diagnostics");
     app.add_option("SERVICE", service,
-                   "service name as configured on the listener (not for info)");
+                   "service name as configured on the listener (not for info); for "
+                   "diagnostics, the request id of a restart or stop");
     app.set_version_flag("-V,--version", std::string("heal-ctl ") + HEAL_VERSION);
     try {
         app.parse(argc, argv);
@@ -244,7 +245,9 @@ int main(int argc, char** argv) {
         return usage_error("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
     if (verb == "info" ? !service.empty() : service.empty())
-        return usage_error(verb == "info" ? "info takes no SERVICE" : "SERVICE is required");
+        return usage_error(verb == "info"          ? "info takes no SERVICE"
+                           : verb == "diagnostics" ? "diagnostics needs a REQUEST-ID"
+                                                   : "SERVICE is required");
     if (force && verb != "start" && verb != "stop" && verb != "restart")
         return usage_error("--force applies to start, stop and restart only");
     for (const auto& s : {verb, service})
@@ -278,7 +281,8 @@ int main(int argc, char** argv) {
     std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(r.duration_ms) / 1000.0);
     const std::string head = what + (r.forced ? " (forced)" : "") + " on " + opt.host + ": ";
     const std::string tail = std::string(" (") + secs + " s, id " + r.id + ")" +
-                             (r.truncated ? " [output truncated]" : "");
+                             (r.truncated ? " [output truncated]" : "") +
+                             (!r.diagnostics.empty() && verb != "diagnostics" ? " [diagnostics kept]" : "");
     if (verb == "status") {
         std::cout << format_status(r, code, head, tail, seconds);
         return code;

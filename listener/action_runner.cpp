@@ -48,6 +48,7 @@ struct Fd {
 
 struct Output {
     std::string text;
+    std::size_t cap = max_output_bytes;
     bool truncated = false;
     bool eof = false;
 };
@@ -60,7 +61,7 @@ void drain(int fd, Output& out, std::size_t budget) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n > 0) {
             budget -= std::min<std::size_t>(budget, static_cast<std::size_t>(n));
-            std::size_t room = max_output_bytes - out.text.size();
+            std::size_t room = out.cap - out.text.size();
             out.text.append(buf, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
             if (static_cast<std::size_t>(n) > room) out.truncated = true;
         } else if (n == 0) {
@@ -249,6 +250,7 @@ asio::awaitable<ActionResult> Script::run() {
     asio::posix::stream_descriptor out_d(ex, std::exchange(out_fd_, -1));
     asio::posix::stream_descriptor exit_d(ex, pidfd.release());
     Output out;
+    out.cap = spec_.max_output;
     for (;;) {
         if (out.eof) {
             co_await exit_d.async_wait(asio::posix::descriptor_base::wait_read, use_awaitable);

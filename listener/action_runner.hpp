@@ -23,6 +23,7 @@ struct ActionSpec {
     std::vector<std::string> argv;  ///< argv[0]: the absolute path executed
     std::string verb, service, request_id, peer;
     double timeout = 30;  ///< seconds
+    std::size_t max_output = max_output_bytes;  ///< output kept; the rest is read and dropped
 };
 
 struct ActionResult {

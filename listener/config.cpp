@@ -84,6 +84,24 @@ std::optional<std::vector<std::string>> split_command(std::string_view value, st
 
 namespace {
 
+/// "256M", "1G", "4096": bytes, K/M/G in powers of 1024; at most 1 TiB.
+bool parse_size(std::string_view text, std::uint64_t& out) {
+    unsigned shift = 0;
+    if (!text.empty()) {
+        switch (text.back()) {
+            case 'K': case 'k': shift = 10; break;
+            case 'M': case 'm': shift = 20; break;
+            case 'G': case 'g': shift = 30; break;
+            default: break;
+        }
+        if (shift) text.remove_suffix(1);
+    }
+    unsigned long long n = 0;
+    if (!parse_uint(text, 0, (1ull << 40) >> shift, n)) return false;
+    out = n << shift;
+    return true;
+}
+
 std::string check_executable(const std::string& file) {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) return "'" + file + "': " + std::strerror(errno);
@@ -144,6 +162,13 @@ struct Builder {
         } else if (key == "allow_root") {
             if (!parse_bool(value, cfg.allow_root))
                 return "allow_root: expected yes or no, got '" + printable(value) + "'";
+        } else if (key == "diagnostics_keep") {
+            if (!parse_duration(value, 3660 * 86400.0, cfg.diagnostics_keep_s))
+                return "diagnostics_keep: expected a duration (e.g. 30d, 12h), got '" + printable(value) + "'";
+        } else if (key == "diagnostics_max_size") {
+            if (!parse_size(value, cfg.diagnostics_max_size))
+                return "diagnostics_max_size: expected bytes with an optional K, M or G (e.g. 256M), got '" +
+                       printable(value) + "'";
         } else if (key == "max_concurrent_actions") {
             unsigned long long n = 0;
             if (!parse_uint(value, 1, 1000, n))
@@ -154,7 +179,8 @@ struct Builder {
             return "unknown key '" + printable(key) +
                    "' in [listener] (known: listen, allow, cert, key, client_ca, audit_log, "
                    "state_dir, user, group, allow_root, timeout, io_timeout, max_connections, "
-                   "max_per_source, max_concurrent_actions)";
+                   "max_per_source, max_concurrent_actions, diagnostics_keep, "
+                   "diagnostics_max_size)";
         }
         return {};
     }
@@ -195,6 +221,18 @@ struct Builder {
                 return std::string(key) + ": expected yes or no, got '" + printable(value) + "'";
             return {};
         }
+        if (key == "diagnose") {
+            Command cmd;
+            if (auto e = command(key, value, cmd); !e.empty()) return e;
+            svc.diagnose = std::move(cmd);
+            return {};
+        }
+        if (key == "diagnose_timeout") {
+            if (!parse_duration(value, 86400.0, svc.diagnose_timeout_s))
+                return "diagnose_timeout: expected a duration above 0 (e.g. 30s, 2m), got '" +
+                       printable(value) + "'";
+            return {};
+        }
         if (key == "verify_interval" || key == "verify_timeout") {
             double& target = key == "verify_interval" ? svc.verify_interval_s : svc.verify_timeout_s;
             if (!parse_duration(value, key == "verify_interval" ? 3600.0 : 86400.0, target))
@@ -206,15 +244,23 @@ struct Builder {
         if (!verb || !is_script_verb(*verb))
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
-                   "quarantine_for, dry_run, verify, verify_interval, verify_timeout)";
+                   "quarantine_for, dry_run, verify, verify_interval, verify_timeout, diagnose, "
+                   "diagnose_timeout)";
+        Command cmd;
+        if (auto e = command(key, value, cmd); !e.empty()) return e;
+        svc.scripts[*verb] = std::move(cmd);
+        return {};
+    }
+
+    /// A script path or a command line (split_command), its program resolved and checked.
+    std::string command(std::string_view key, std::string_view value, Command& out) {
         std::string err;
         auto words = split_command(value, err);
         if (!words) return std::string(key) + ": " + err;
-        Command cmd{std::move(*words), false};
-        cmd.command_line = cmd.argv.size() > 1;
-        cmd.argv.front() = resolve_path(dir, cmd.argv.front());
-        if (auto e = check_executable(cmd.path()); !e.empty()) return std::string(key) + ": " + e;
-        svc.scripts[*verb] = std::move(cmd);
+        out = Command{std::move(*words), false};
+        out.command_line = out.argv.size() > 1;
+        out.argv.front() = resolve_path(dir, out.argv.front());
+        if (auto e = check_executable(out.path()); !e.empty()) return std::string(key) + ": " + e;
         return {};
     }
 
@@ -348,8 +394,10 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
                           ", neither root nor this user: that user decides what heal runs");
     };
     check_owner(cfg.path, "configuration");
-    for (const auto& [name, svc] : cfg.services)
+    for (const auto& [name, svc] : cfg.services) {
         for (const auto& [verb, cmd] : svc.scripts) check_owner(cmd.path(), "script");
+        if (svc.diagnose) check_owner(svc.diagnose->path(), "diagnose script");
+    }
     struct stat st {};
     if (::stat(cfg.key.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
         out.push_back("private key '" + cfg.key + "' is readable by every user on this host; "

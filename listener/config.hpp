@@ -50,6 +50,9 @@ struct ServiceConfig {
     bool verify = false;
     double verify_interval_s = 1;
     double verify_timeout_s = 30;
+    /// Run before every restart and stop; its output is kept as diagnostics/<request id>.log.
+    std::optional<Command> diagnose;
+    double diagnose_timeout_s = 30;
 };
 
 /// A `[client NAME]` section: which certificate it is and what it may do.
@@ -84,6 +87,9 @@ struct ListenerConfig {
     std::vector<ClientRule> clients;  ///< empty: every certificate from client_ca, no admin
 
     double timeout_for(const ServiceConfig& s) const { return s.timeout > 0 ? s.timeout : timeout; }
+    /// Diagnostics older than this, then the oldest beyond the size, are deleted.
+    double diagnostics_keep_s = 30 * 86400.0;
+    std::uint64_t diagnostics_max_size = 256ull << 20;
 };
 
 /// Things that work but deserve an operator's look: running as root (every script then runs as

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "diagnostics.hpp"
 #include "guard.hpp"
 #include "log.hpp"
 #include "privileges.hpp"
@@ -88,6 +89,8 @@ private:
             log::warning("closed " + std::to_string(n) + " action(s) as lost: a listener died "
                          "while they ran (see the audit log)");
         log::info("state store: " + st_.store->path());
+        prune_diagnostics(diagnostics_dir(rt_->cfg.state_dir), rt_->cfg.diagnostics_keep_s,
+                          rt_->cfg.diagnostics_max_size);
     }
 
     /// Writes the counts of aggregated allowlist denials once their window has ended.

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include "decide.hpp"
+#include "diagnostics.hpp"
 #include "guard.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
@@ -61,7 +62,8 @@ struct Record {
                                   "truncated", "duration_ms"})
                 o.erase(k);
         } else {
-            o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
+            if (reply.verb != "diagnostics")  // a read of kept diagnostics: on record, not copied
+                o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
             o["timed_out"] = timed_out;
         }
         o["conn"] = conn;
@@ -223,12 +225,94 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
                               ": " + last;
 }
 
+/// `diagnose = ...`: before a restart or stop, with the action's environment, its own process
+/// group and diagnose_timeout; the output goes to diagnostics/<request id>.log. Whatever becomes
+/// of it (fails, hangs, cannot be kept), the heal goes on; the reply and the final record say.
+asio::awaitable<void> diagnose_before(const Runtime& rt, const Request& req, Record& rec) {
+    const auto& svc = rt.cfg.services.at(req.service);
+    Reply& reply = rec.reply;
+    auto spec = spec_for(rt, req, reply.id, rec.peer);
+    spec.argv = svc.diagnose->argv;
+    if (!svc.diagnose->command_line) spec.argv.push_back(spec.verb);
+    spec.timeout = svc.diagnose_timeout_s;
+    spec.max_output = max_diagnostics_bytes;
+    ActionResult r = co_await run_action(spec);
+    std::string how;
+    if (!r.exec_error.empty())
+        how = r.exec_error;
+    else if (r.timed_out)
+        how = "timed out after " + format_duration(svc.diagnose_timeout_s) + "; killed";
+    else if (r.signal)
+        how = "killed by signal " + std::to_string(*r.signal);
+    else
+        how = "exit " + std::to_string(r.exit_code.value_or(-1)) + " in " +
+              std::to_string(r.duration_ms) + " ms";
+    std::string text = "# heal diagnose before " + spec.verb + " " + req.service + ", request " +
+                       reply.id + ", " + utc_iso(now_ms()) + "\n# command: " +
+                       svc.diagnose->text() + "\n" + r.output;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    text += "# diagnose: " + how + (r.truncated ? "; output cut at 1 MiB" : "") + "\n";
+    const std::string dir = diagnostics_dir(rt.cfg.state_dir);
+    if (auto err = write_diagnostics(dir, reply.id, text); !err.empty()) {
+        log::error("diagnostics of " + reply.id + " not kept: " + err);
+        how += "; not kept: " + err;
+        reply.diagnostics.clear();
+    }
+    reply.diagnose_status = how;
+    prune_diagnostics(dir, rt.cfg.diagnostics_keep_s, rt.cfg.diagnostics_max_size);
+}
+
+/// `heal-ctl diagnostics ID`: what diagnose kept for that request. Allowed to whoever may start,
+/// stop or restart that service, and to admins (anyone, without [client] sections).
+void serve_diagnostics(ListenerState& st, const Runtime& rt, const Identity& who,
+                       const std::string& id, Reply& reply) {
+    reply.diagnostics = id;
+    if (who.rules_configured && !who.rule)
+        return refuse(reply, Reason::not_authorized,
+                      "certificate '" + printable(who.subject, 200) +
+                          "' matches no [client] section of the listener");
+    if (!is_request_id(id))
+        return refuse(reply, Reason::not_found, "'" + id + "' is not a request id");
+    if (!st.store)
+        return refuse(reply, Reason::state_unavailable,
+                      "state store unavailable (" + st.store_error + ")");
+    std::optional<ActionStart> action;
+    try {
+        action = st.store->action(id);
+    } catch (const StoreError& e) {
+        return refuse(reply, Reason::state_unavailable, std::string("state store: ") + e.what());
+    }
+    if (!action) return refuse(reply, Reason::not_found, "no action with id " + id + " on this host");
+    reply.service = action->service;
+    if (who.rule && !who.admin() && !who.rule->grants(Verb::start, action->service) &&
+        !who.rule->grants(Verb::stop, action->service) &&
+        !who.rule->grants(Verb::restart, action->service))
+        return refuse(reply, Reason::not_authorized,
+                      "client '" + who.rule->name + "' may not read the diagnostics of " +
+                          action->service + " (it needs start, stop or restart on it, or admin)");
+    auto text = read_diagnostics(diagnostics_dir(rt.cfg.state_dir), id, max_diagnostics_bytes + 4096);
+    if (!text)
+        return refuse(reply, Reason::not_found,
+                      "no diagnostics kept for " + id + " (" + std::string(to_string(action->verb)) +
+                          " " + action->service + "): no diagnose command, or pruned");
+    bool cut = false;
+    reply.output = valid_utf8(*text, max_diagnostics_bytes + 4096, &cut);
+    reply.truncated = cut;
+    reply.diagnostics = id;
+    reply.outcome = Outcome::ok;
+    reply.message = "diagnostics of " + id + " (" + std::string(to_string(action->verb)) + " " +
+                    action->service + ", " + std::to_string(text->size()) + " bytes)";
+}
+
 /// start, stop, restart once decide() said run: the audit gate, the script, the final record.
 asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Request& req,
                                   Record& rec, const std::string& tag) {
     Reply& reply = rec.reply;
     InFlight in_flight(st);
     Script script(spec_for(rt, req, reply.id, rec.peer));
+    const bool diagnose = rt.cfg.services.at(req.service).diagnose &&
+                          (req.verb == Verb::restart || req.verb == Verb::stop);
+    if (diagnose && script.error().empty()) reply.diagnostics = reply.id;  // in the start record
     if (script.error().empty()) {
         // The gate: the start is committed to the store and the audit log before the script
         // may execve; if either fails, the held child is killed unseen and nothing ran.
@@ -262,6 +346,7 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
     log::info(tag + " " + reply.id + " " + std::string(to_string(req.verb)) + " " + req.service +
               " by " + (rec.client.empty() ? rec.cert.subject : "client " + rec.client) +
               (req.force ? " (forced)" : ""));
+    if (diagnose && script.error().empty()) co_await diagnose_before(rt, req, rec);
     ActionResult result = co_await script.run();
     apply_result(reply, result, rec);
     if (!script.error().empty()) co_return;  // never started: no start record, nothing to end
@@ -415,12 +500,19 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         }
     }
 
+    Identity who;
     if (req) {
         reply.verb = to_string(req->verb);
         reply.service = req->service;
         reply.forced = req->force;
-        Identity who = identify(rt->cfg, rec.cert.subject, rec.cert.cn, rec.cert.sha256);
+        who = identify(rt->cfg, rec.cert.subject, rec.cert.cn, rec.cert.sha256);
         rec.client = who.name();
+        if (req->verb == Verb::diagnostics) {  // a lookup: no service, lock or script
+            serve_diagnostics(st, *rt, who, req->service, reply);
+            req.reset();
+        }
+    }
+    if (req) {
         auto now = now_ms();
         Claim claim;  // the service lock and a slot, held until the script is reaped
         GuardState gs;

@@ -240,6 +240,18 @@ void StateStore::reset(const std::string& service, std::int64_t now_ms) {
     s.step();
 }
 
+std::optional<ActionStart> StateStore::action(const std::string& id) {
+    Stmt s(db_, "SELECT service, verb, started_ms FROM actions WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    ActionStart a;
+    a.id = id;
+    a.service = s.text(0);
+    a.verb = parse_verb(s.text(1)).value_or(Verb::restart);
+    a.started_ms = s.i64(2);
+    return a;
+}
+
 std::vector<ActionStart> StateStore::unended(const std::string& service) {
     Stmt s(db_, "SELECT id, service, verb, client, subject, forced, started_ms, pid, pid_start "
                 "FROM actions WHERE ended_ms IS NULL AND (? = '' OR service = ?) "

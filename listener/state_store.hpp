@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,8 @@ public:
 
     /// Actions started and never ended (all services when `service` is empty).
     std::vector<ActionStart> unended(const std::string& service = "");
+    /// The service and verb of action `id`, or nullopt when the store has no such action.
+    std::optional<ActionStart> action(const std::string& id);
 
     /// Drops ended actions older than `before_ms`.
     void prune(std::int64_t before_ms);

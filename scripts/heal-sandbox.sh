@@ -93,6 +93,17 @@ done
 echo "worker did not come up"
 exit 1
 EOF
+    # Evidence before a restart: what the worker's pid file says, whether that process lives,
+    # and the end of its log.
+    cat >"$SB/worker/diagnose" <<EOF
+#!/bin/sh
+pid=\$(cat "$SB/worker/worker.pid" 2>/dev/null)
+echo "worker pid file: \${pid:-none}"
+state=\$(awk '/^State:/ { print \$2 }' "/proc/\${pid:-0}/status" 2>/dev/null)
+case \$state in ""|Z) echo "process \${pid:-?}: gone" ;; *) echo "process \$pid: alive (state \$state)" ;; esac
+echo "last lines of worker.log:"
+tail -n 5 "$SB/worker/worker.log" 2>/dev/null
+EOF
     cat >"$SB/worker/broken-restart" <<'EOF'
 #!/bin/sh
 echo "cannot restart: /opt/broken/bin/worker: No such file or directory" >&2
@@ -121,7 +132,7 @@ EOF
 #!/bin/sh
 exec "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 2
 EOF
-    chmod 0755 "$SB/worker/restart" "$SB/worker/broken-restart" "$SB/worker/status"
+    chmod 0755 "$SB/worker/restart" "$SB/worker/broken-restart" "$SB/worker/status" "$SB/worker/diagnose"
 }
 
 sb_worker_start() {
@@ -148,6 +159,7 @@ status = worker/status
 verify = yes          ; after a restart, status until healthy: Nagios' comment says so
 verify_interval = 0.2s
 verify_timeout = 10s
+diagnose = worker/diagnose   ; evidence before each restart: heal-ctl diagnostics REQUEST-ID
 
 [service broken]
 restart = worker/broken-restart

@@ -66,6 +66,16 @@ case $comment in
         fi ;;
     *) fail "the comment does not say the restart was verified healthy: '$comment'" ;;
 esac
+diag=$("$BUILD/heal-ctl" -c "$SB/heal-ctl-ops.ini" -H 127.0.0.1 diagnostics "$id" 2>&1); rc=$?
+case $comment in
+    *"diagnostics: heal-ctl -H 127.0.0.1 diagnostics $id"*)
+        if [ $rc -eq 0 ] && printf '%s' "$diag" | grep -q "process [0-9]*: gone"; then
+            pass "the comment names the diagnostics, taken before the restart: $(printf '%s' "$diag" | grep 'process')"
+        else
+            fail "heal-ctl diagnostics $id (exit $rc): $diag"
+        fi ;;
+    *) fail "the comment does not name the diagnostics: '$comment'" ;;
+esac
 new_pid=$(cat "$SB/worker/worker.pid")
 if [ "$new_pid" != "$old_pid" ] && "$BUILD/check_worker" -H 127.0.0.1 -p "$WORKER_PORT" >/dev/null; then
     pass "a new worker process ($new_pid) answers"

@@ -5,7 +5,9 @@
 
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/time.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace {
@@ -397,4 +399,117 @@ TEST_F(GuardrailsTest, AllowlistDenialsAreAggregatedPerSource) {
     ASSERT_EQ(all.size(), 2u);
     EXPECT_EQ(all[1].at("count").as_int64(), 19);
     EXPECT_TRUE(contains(str(all[1], "message"), "19 more connection(s) from 127.0.0.2"));
+}
+
+// diagnose = ...: evidence captured before a restart or stop, kept, and read back by id.
+class DiagnoseTest : public GuardrailsTest {
+protected:
+    void SetUp() override {
+        GuardrailsTest::SetUp();
+        const std::string d = dir_.path();
+        script("diag", "echo \"diagnose $1 $HEAL_SERVICE $HEAL_REQUEST_ID\" >> " + d +
+                           "/order.log\necho 'worker threads: 0 alive'\necho 'last error: OOM' >&2\n");
+        script("act", "echo \"act $1\" >> " + d + "/order.log\necho acted\n");
+        script("diaghang", "sleep 300\n");
+        script("big", "head -c 400 /dev/zero | tr '\\0' x\n");
+        reconfigure("", "[service diag]\nrestart = bin/act\nstop = bin/act\nstart = bin/act\n"
+                        "diagnose = bin/diag\nbudget = none\n"
+                        "[service diaghang]\nrestart = bin/act\ndiagnose = bin/diaghang\n"
+                        "diagnose_timeout = 0.5s\n" + clients);
+    }
+    std::string diag_file(const std::string& id) const { return dir_ / ("state/diagnostics/" + id + ".log"); }
+};
+
+TEST_F(DiagnoseTest, RunsBeforeRestartAndIsKeptAndReferenced) {
+    auto r = ctl_as("ops", {"--json", "restart", "diag"});
+    ASSERT_EQ(r.exit_code, 0) << r.output << log();
+    auto reply = parse_object(r.output);
+    const std::string id = str(reply, "id");
+    EXPECT_EQ(str(reply, "diagnostics"), id);
+    EXPECT_TRUE(contains(str(reply, "diagnose_status"), "exit 0 in ")) << r.output;
+    EXPECT_EQ(read_file(dir_ / "order.log"), "diagnose restart diag " + id + "\nact restart\n")
+        << "diagnose first, with the action's verb and environment";
+    const std::string text = read_file(diag_file(id));
+    EXPECT_TRUE(contains(text, "worker threads: 0 alive\nlast error: OOM\n")) << text;
+    EXPECT_TRUE(contains(text, "# diagnose: exit 0")) << text;
+    struct stat st {};
+    ASSERT_EQ(::stat(diag_file(id).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    int referenced = 0;
+    for (auto& o : audit())
+        if (str(o, "id") == id) {
+            EXPECT_EQ(str(o, "diagnostics"), id) << json::serialize(o);
+            ++referenced;
+        }
+    EXPECT_EQ(referenced, 2) << "the start and the final record";
+    // start is not diagnosed.
+    auto started = parse_object(ctl_as("ops", {"--json", "start", "diag"}).output);
+    EXPECT_FALSE(started.contains("diagnostics"));
+}
+
+TEST_F(DiagnoseTest, AHangingDiagnoseIsKilledAndTheHealStillHappens) {
+    double start = now_seconds();
+    auto r = ctl_as("ops", {"--json", "restart", "diaghang"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_LT(now_seconds() - start, 5.0);
+    auto reply = parse_object(r.output);
+    EXPECT_EQ(str(reply, "outcome"), "ok");
+    EXPECT_TRUE(contains(str(reply, "diagnose_status"), "timed out after 0.5s; killed")) << r.output;
+    EXPECT_TRUE(contains(read_file(dir_ / "order.log"), "act restart")) << "the heal ran";
+    EXPECT_TRUE(contains(read_file(diag_file(str(reply, "id"))), "# diagnose: timed out")) ;
+}
+
+TEST_F(DiagnoseTest, ReadBackByIdForThoseWhoMayActOnTheService) {
+    const std::string id = str(parse_object(ctl_as("ops", {"--json", "restart", "diag"}).output), "id");
+    auto ops = ctl_as("ops", {"diagnostics", id});
+    EXPECT_EQ(ops.exit_code, 0) << ops.output;
+    EXPECT_TRUE(contains(ops.output, "diagnostics of " + id + " (restart diag,")) << ops.output;
+    EXPECT_TRUE(contains(ops.output, "worker threads: 0 alive")) << ops.output;
+    // nagios may restart every service: allowed. viewer (status only) is refused.
+    EXPECT_EQ(ctl({"diagnostics", id}).exit_code, 0) << "client.crt is [client nagios]";
+    auto viewer = ctl_as("viewer", {"diagnostics", id});
+    EXPECT_EQ(viewer.exit_code, 2) << viewer.output;
+    EXPECT_TRUE(contains(viewer.output, "may not read the diagnostics of diag")) << viewer.output;
+    auto stranger = ctl_as("stranger", {"diagnostics", id});
+    EXPECT_EQ(stranger.exit_code, 2) << stranger.output;
+    auto unknown = ctl_as("ops", {"--json", "diagnostics", "00000000-0000-4000-8000-000000000000"});
+    EXPECT_EQ(str(parse_object(unknown.output), "reason"), "not_found") << unknown.output;
+    auto junk = ctl_as("ops", {"--json", "diagnostics", "..etc"});
+    EXPECT_EQ(str(parse_object(junk.output), "reason"), "bad_service_name") << junk.output;
+    auto notid = ctl_as("ops", {"--json", "diagnostics", "web"});
+    EXPECT_EQ(str(parse_object(notid.output), "reason"), "not_found") << notid.output;
+    // The read is audited, without copying the diagnostics into the audit log.
+    auto last = audit().back();
+    EXPECT_EQ(str(last, "verb"), "diagnostics");
+    EXPECT_FALSE(last.contains("output_excerpt"));
+}
+
+TEST_F(DiagnoseTest, PrunedByAgeAndThenOldestFirstBySize) {
+    stop_listener();
+    write_config("diagnostics_max_size = 1K\ndiagnostics_keep = 1d\n",
+                 "[service diag]\nrestart = bin/act\ndiagnose = bin/big\nbudget = none\n" + clients);
+    start_listener();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i)
+        ids.push_back(str(parse_object(ctl_as("ops", {"--json", "restart", "diag"}).output), "id"));
+    // Each file is about 560 bytes (400 of output and the header lines): one fits in 1K, so the
+    // newest stays and the older ones went, oldest first.
+    EXPECT_TRUE(std::filesystem::exists(diag_file(ids[3])));
+    EXPECT_FALSE(std::filesystem::exists(diag_file(ids[0])));
+    EXPECT_FALSE(std::filesystem::exists(diag_file(ids[1])));
+    EXPECT_FALSE(std::filesystem::exists(diag_file(ids[2])));
+    // By age: a file two days old goes at the next action, even with room to spare.
+    stop_listener();
+    write_config("diagnostics_keep = 1d\n",
+                 "[service diag]\nrestart = bin/act\ndiagnose = bin/big\nbudget = none\n" + clients);
+    start_listener();
+    const std::string old_id = str(parse_object(ctl_as("ops", {"--json", "restart", "diag"}).output), "id");
+    timeval two_days_ago[2] = {{::time(nullptr) - 2 * 86400, 0}, {::time(nullptr) - 2 * 86400, 0}};
+    ASSERT_EQ(::utimes(diag_file(old_id).c_str(), two_days_ago), 0);
+    const std::string new_id = str(parse_object(ctl_as("ops", {"--json", "restart", "diag"}).output), "id");
+    EXPECT_FALSE(std::filesystem::exists(diag_file(old_id)));
+    EXPECT_TRUE(std::filesystem::exists(diag_file(new_id)));
+    auto gone = ctl_as("ops", {"diagnostics", old_id});
+    EXPECT_EQ(gone.exit_code, 2);
+    EXPECT_TRUE(contains(gone.output, "no diagnostics kept for " + old_id)) << gone.output;
 }

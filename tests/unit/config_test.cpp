@@ -315,3 +315,26 @@ TEST(SplitCommand, WordsAndDoubleQuotesOnly) {
     EXPECT_NE(err.find("without a shell"), std::string::npos) << err;
     EXPECT_NE(err.find("put anything more in a script"), std::string::npos) << err;
 }
+
+TEST_F(ConfigTest, DiagnoseAndItsLimits) {
+    write("heal.ini", listener_section() + "diagnostics_keep = 7d\ndiagnostics_max_size = 64M\n"
+                               "[service web]\nrestart = bin/restart\ndiagnose = bin/restart --dump \"a b\"\n"
+                               "diagnose_timeout = 10s\n");
+    auto cfg = load_listener_config(dir_ + "/heal.ini");
+    EXPECT_EQ(cfg.diagnostics_keep_s, 7 * 86400.0);
+    EXPECT_EQ(cfg.diagnostics_max_size, 64ull << 20);
+    const auto& web = cfg.services.at("web");
+    ASSERT_TRUE(web.diagnose);
+    EXPECT_EQ(web.diagnose->argv, (std::vector<std::string>{dir_ + "/bin/restart", "--dump", "a b"}));
+    EXPECT_EQ(web.diagnose_timeout_s, 10);
+    for (const char* bad : {"diagnostics_max_size = 12X\n", "diagnostics_max_size = -1\n",
+                            "diagnostics_max_size = 2000G\n", "diagnostics_keep = soon\n"}) {
+        write("bad.ini", listener_section() + bad + "[service web]\nrestart = bin/restart\n");
+        EXPECT_THROW(load_listener_config(dir_ + "/bad.ini"), ConfigError) << bad;
+    }
+    for (const char* bad : {"diagnose = bin/nosuch\n", "diagnose = bin/restart | tee x\n",
+                            "diagnose_timeout = 0\n"}) {
+        write("bad.ini", listener_section() + "[service web]\nrestart = bin/restart\n" + bad);
+        EXPECT_THROW(load_listener_config(dir_ + "/bad.ini"), ConfigError) << bad;
+    }
+}

@@ -251,3 +251,29 @@ TEST(Reply, VerificationFieldsRoundTripAndAreTyped) {
                             R"({"id":"x","outcome":"ok","verify_status":7})"})
         EXPECT_FALSE(parse_reply(bad, err)) << bad;
 }
+
+TEST(Request, DiagnosticsTakesARequestId) {
+    Refusal why;
+    auto r = parse_request("HEAL/1 diagnostics 6f3c1d2e-0a1b-4c5d-8e9f-0123456789ab", why);
+    ASSERT_TRUE(r) << why.message;
+    EXPECT_EQ(r->verb, Verb::diagnostics);
+    EXPECT_EQ(r->service, "6f3c1d2e-0a1b-4c5d-8e9f-0123456789ab");
+    EXPECT_FALSE(is_script_verb(Verb::diagnostics));
+    EXPECT_FALSE(is_state_changing(Verb::diagnostics));
+    EXPECT_FALSE(parse_request("HEAL/1 diagnostics", why));
+    EXPECT_FALSE(parse_request("HEAL/1 diagnostics ../../etc/passwd", why));
+    EXPECT_EQ(why.reason, Reason::bad_service_name);
+    EXPECT_FALSE(parse_request("HEAL/1 diagnostics 6f3c1d2e force", why));
+    Reply reply;
+    reply.id = "x";
+    reply.outcome = Outcome::ok;
+    reply.diagnostics = "6f3c";
+    reply.diagnose_status = "exit 0 in 12 ms";
+    std::string err;
+    auto back = parse_reply(to_json_line(reply), err);
+    ASSERT_TRUE(back) << err;
+    EXPECT_EQ(back->diagnostics, "6f3c");
+    EXPECT_EQ(back->diagnose_status, "exit 0 in 12 ms");
+    EXPECT_FALSE(parse_reply(R"({"id":"x","outcome":"ok","diagnostics":1})", err));
+    EXPECT_EQ(parse_reason("not_found"), Reason::not_found);
+}
