@@ -16,13 +16,14 @@ namespace {
 template <class E, std::size_t N>
 using Names = std::array<std::pair<E, std::string_view>, N>;
 
-constexpr Names<Verb, 7> verb_names{{{Verb::start, "start"},
+constexpr Names<Verb, 8> verb_names{{{Verb::start, "start"},
                                      {Verb::stop, "stop"},
                                      {Verb::restart, "restart"},
                                      {Verb::status, "status"},
                                      {Verb::info, "info"},
                                      {Verb::reset, "reset"},
-                                     {Verb::diagnostics, "diagnostics"}}};
+                                     {Verb::diagnostics, "diagnostics"},
+                                     {Verb::history, "history"}}};
 
 constexpr Names<Outcome, 6> outcome_names{{{Outcome::ok, "ok"},
                                            {Outcome::failed, "failed"},
@@ -77,7 +78,9 @@ std::optional<E> value_of(const Names<E, N>& names, std::string_view s) {
 
 std::string_view to_string(Verb v) { return name_of(verb_names, v); }
 std::optional<Verb> parse_verb(std::string_view s) { return value_of(verb_names, s); }
-bool is_script_verb(Verb v) { return v != Verb::info && v != Verb::reset && v != Verb::diagnostics; }
+bool is_script_verb(Verb v) {
+    return v != Verb::info && v != Verb::reset && v != Verb::diagnostics && v != Verb::history;
+}
 bool is_state_changing(Verb v) { return v == Verb::start || v == Verb::stop || v == Verb::restart; }
 
 std::string_view to_string(Outcome o) { return name_of(outcome_names, o); }
@@ -124,7 +127,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                           "' (expected 'HEAL/1 VERB SERVICE', 'HEAL/1 VERB SERVICE force' or "
                           "'HEAL/1 info')");
     };
-    if (empty_word || words.size() < 2 || words.size() > 4) return malformed();
+    if (empty_word || words.size() < 2 || words.size() > 5) return malformed();
     if (words.size() == 2 && words[1] != "info") return malformed();  // "restart web"
     if (words[0] != protocol_version)
         return refuse(Reason::unsupported_version,
@@ -134,7 +137,8 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     if (!verb)
         return refuse(Reason::unknown_verb,
                       "unknown verb '" + printable(words[1], 40) +
-                          "' (allowed: start, stop, restart, status, info, reset, diagnostics)");
+                          "' (allowed: start, stop, restart, status, info, reset, diagnostics, "
+                          "history)");
     Request r;
     r.verb = *verb;
     if (r.verb == Verb::info) {
@@ -143,6 +147,30 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     }
     if (words.size() < 3) return malformed();
     r.service = std::string(words[2]);
+    if (r.verb == Verb::history) {
+        unsigned long long n = 0;
+        if (words.size() >= 4) {
+            if (!parse_uint(words[3], 1, max_history, n))
+                return refuse(Reason::malformed_request,
+                              "history: LIMIT is a number from 1 to " + std::to_string(max_history));
+            r.limit = static_cast<unsigned>(n);
+        }
+        if (words.size() == 5) {
+            if (!parse_uint(words[4], 0, 100ull * 365 * 86400, n))
+                return refuse(Reason::malformed_request, "history: SINCE is a number of seconds");
+            r.since_s = n;
+        }
+        if (r.service == "*") {
+            r.service.clear();
+            return r;
+        }
+        if (!is_valid_service_name(r.service))
+            return refuse(Reason::bad_service_name,
+                          "bad service name '" + printable(r.service, 80) +
+                              "' (letters, digits, '.', '_', '-'; at most 64; or * for all)");
+        return r;
+    }
+    if (words.size() == 5) return malformed();
     if (words.size() == 4) {
         if (words[3] != "force") return malformed();
         if (!is_state_changing(r.verb))
@@ -155,6 +183,11 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                       "bad service name '" + printable(r.service, 80) +
                           "' (letters, digits, '.', '_', '-'; at most 64)");
     return r;
+}
+
+std::string format_history_request(std::string_view service, unsigned limit, std::uint64_t since_s) {
+    return std::string(protocol_version) + " history " + std::string(service) + " " +
+           std::to_string(limit) + " " + std::to_string(since_s) + "\n";
 }
 
 std::string format_request(std::string_view verb, std::string_view service, bool force) {
@@ -185,6 +218,7 @@ json::object to_json(const Reply& r) {
     if (!r.running_id.empty()) o["running_id"] = r.running_id;
     if (!r.shared_with.empty()) o["shared_with"] = r.shared_with;
     if (r.info) o["info"] = *r.info;
+    if (r.history) o["history"] = *r.history;
     if (!r.diagnostics.empty()) o["diagnostics"] = r.diagnostics;
     if (!r.diagnose_status.empty()) o["diagnose_status"] = r.diagnose_status;
     if (r.verified) {
@@ -296,6 +330,18 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
             return std::nullopt;
         }
         r.healthy_after_ms = h->as_int64();
+    }
+    if (auto* h = o.if_contains("history")) {
+        if (!h->is_array()) {
+            error = "field 'history' is not an array";
+            return std::nullopt;
+        }
+        for (const auto& e : h->as_array())
+            if (!e.is_object()) {
+                error = "field 'history' holds something other than objects";
+                return std::nullopt;
+            }
+        r.history = h->as_array();
     }
     if (auto* i = o.if_contains("info")) {
         if (!i->is_object()) {

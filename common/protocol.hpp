@@ -2,12 +2,14 @@
 //
 //   client -> server   one line:  "HEAL/1 VERB SERVICE [force]\n"  or  "HEAL/1 info\n"
 //                                  or "HEAL/1 diagnostics REQUEST-ID\n"
+//                                  or "HEAL/1 history SERVICE|* [LIMIT [SINCE-SECONDS]]\n"
 //                                  (CRLF accepted, at most 256 bytes)
 //   server -> client   one line:  a JSON object (the Reply below) + "\n", then TLS close_notify.
 //
 // One request per connection. The line format is deliberately typable in `openssl s_client`.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -25,7 +27,8 @@ inline constexpr unsigned short default_port = 5669;
 /// start, stop and restart change a service (guarded, locked, budgeted); status reads it;
 /// info and reset are answered by the listener itself, without a script.
 /// diagnostics fetches what `diagnose` kept for a request (its id in place of SERVICE).
-enum class Verb { start, stop, restart, status, info, reset, diagnostics };
+/// history lists recent actions and refusals (SERVICE or * for all, then a limit and an age).
+enum class Verb { start, stop, restart, status, info, reset, diagnostics, history };
 std::string_view to_string(Verb v);
 std::optional<Verb> parse_verb(std::string_view s);
 /// Verbs a [service] section maps to a script.
@@ -63,7 +66,11 @@ struct Request {
     Verb verb = Verb::status;
     std::string service;  ///< empty for info
     bool force = false;   ///< admins only: past budget, cooldown and quarantine
+    unsigned limit = 50;  ///< history: at most this many lines (1-1000)
+    std::uint64_t since_s = 0;  ///< history: only the last this many seconds (0: all kept)
 };
+
+inline constexpr unsigned max_history = 1000;
 
 /// Why a request was refused: a stable machine-readable code plus words for humans.
 struct Refusal {
@@ -74,6 +81,9 @@ struct Refusal {
 /// Parses one request line, without its trailing "\n" (a trailing "\r" is tolerated).
 /// Checks syntax and verb/name shape only; whether the service exists is the listener's business.
 std::optional<Request> parse_request(std::string_view line, Refusal& refusal);
+
+/// "HEAL/1 history SERVICE|* LIMIT SINCE\n".
+std::string format_history_request(std::string_view service, unsigned limit, std::uint64_t since_s);
 
 /// "HEAL/1 VERB SERVICE[ force]\n"; for info, "HEAL/1 info\n".
 std::string format_request(std::string_view verb, std::string_view service, bool force = false);
@@ -95,6 +105,7 @@ struct Reply {
     std::string running_id;   ///< for reason "busy": the id of the action holding the service
     std::string shared_with;  ///< status only: the id of the request whose script run this shares
     std::optional<boost::json::object> info;  ///< the info verb's answer
+    std::optional<boost::json::array> history;  ///< the history verb's answer, newest first
     /// `verify = yes` services, after a start or restart that succeeded: did status say healthy
     /// in time, after how long, and its last line.
     std::optional<bool> verified;

@@ -63,6 +63,34 @@ double num(const boost::json::value* v) {
     return 0;
 }
 
+/// `heal-ctl history` for people: one line per action or refusal, newest first.
+void print_history(const boost::json::array& rows, const std::string& host, const std::string& what) {
+    using heal::printable;
+    std::cout << "heal history on " << host << ": " << printable(what, 100) << ", newest first\n";
+    for (const auto& v : rows) {
+        if (!v.is_object()) continue;
+        const auto& o = v.as_object();
+        auto field = [&](const char* k, std::size_t cap = 64) { return printable(str(o.if_contains(k)), cap); };
+        std::string outcome = field("outcome");
+        std::string reason = field("reason");
+        if (!reason.empty() && outcome != "ok") outcome += " (" + reason + ")";
+        std::string took;
+        if (const auto* d = o.if_contains("duration_ms"); d && d->is_int64())
+            took = std::to_string(d->as_int64()) + " ms";
+        std::string notes;
+        if (const auto* ver = o.if_contains("verified"); ver && ver->is_bool())
+            notes += ver->as_bool() ? " verified" : " STILL FAILING";
+        if (const auto* f = o.if_contains("forced"); f && f->is_bool() && f->as_bool()) notes += " forced";
+        if (const auto* g = o.if_contains("diagnostics"); g && g->is_bool() && g->as_bool())
+            notes += " diagnostics";
+        const std::string client = field("client");
+        std::printf("%-24s  %-8s %-16s %-28s %9s  %-10s %s%s\n", field("ts", 30).c_str(),
+                    field("verb", 12).c_str(), field("service").c_str(), outcome.c_str(), took.c_str(),
+                    client.empty() ? "-" : client.c_str(), field("id", 40).c_str(), notes.c_str());
+    }
+    std::fflush(stdout);
+}
+
 /// `heal-ctl info` for people: one line per service.
 void print_info(const boost::json::object& info, const std::string& host) {
     using heal::printable;
@@ -181,8 +209,9 @@ int main(int argc, char** argv) {
     app.set_help_flag("-h,--help", "print this help and exit");
     app.allow_extras();  // unknown options are named below, before missing arguments
     heal::ClientOptions cli;
-    std::string config = "/etc/heal/heal-ctl.ini", verb, service;
+    std::string config = "/etc/heal/heal-ctl.ini", verb, service, since;
     bool json = false, force = false;
+    unsigned limit = 50;
     auto* o_host = app.add_option("-H,--host", cli.host,
                                   "listener host name or address (default localhost)");
     auto* o_port = app.add_option("-p,--port", cli.port, "listener port (default 5669)")
@@ -203,7 +232,12 @@ int main(int argc, char** argv) {
     app.add_flag("--force", force,
                  "admins only: act past the service's budget, cooldown and quarantine "
                  "(never past its lock); audited as forced");
-    app.add_option("VERB", verb, "start, stop, restart, status, info, reset or diagnostics");
+    auto* o_since = app.add_option("--since", since,
+                                   "history: only this recent, a duration such as 90m, 6h or 2d "
+                                   "(default: everything kept)");
+    auto* o_limit = app.add_option("--limit", limit, "history: at most this many lines (default 50)")
+                        ->check(CLI::Range(1u, heal::max_history));
+    app.add_option("VERB", verb, "start, stop, restart, status, info, reset, diagnostics or history");
     app.add_option("SERVICE", service,
                    "service name as configured on the listener (not for info); for "
                    "diagnostics, the request id of a restart or stop");
@@ -244,10 +278,16 @@ int main(int argc, char** argv) {
     if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
         return usage_error("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
-    if (verb == "info" ? !service.empty() : service.empty())
+    if (verb == "info" ? !service.empty() : service.empty() && verb != "history")
         return usage_error(verb == "info"          ? "info takes no SERVICE"
                            : verb == "diagnostics" ? "diagnostics needs a REQUEST-ID"
                                                    : "SERVICE is required");
+    if ((o_since->count() || o_limit->count()) && verb != "history")
+        return usage_error("--since and --limit apply to history only");
+    double since_s = 0;
+    if (o_since->count() && !heal::parse_duration(since, 100.0 * 365 * 86400, since_s))
+        return usage_error("--since expects a duration such as 90m, 6h or 2d, got '" +
+                           heal::printable(since, 40) + "'");
     if (force && verb != "start" && verb != "stop" && verb != "restart")
         return usage_error("--force applies to start, stop and restart only");
     for (const auto& s : {verb, service})
@@ -255,7 +295,11 @@ int main(int argc, char** argv) {
             return usage_error("VERB and SERVICE must be single words");
 
     auto started = std::chrono::steady_clock::now();
-    auto result = heal::call_listener(opt, heal::format_request(verb, service, force));
+    auto result = heal::call_listener(
+        opt, verb == "history"
+                 ? heal::format_history_request(service.empty() ? "*" : service, limit,
+                                                static_cast<std::uint64_t>(since_s + 0.999))
+                 : heal::format_request(verb, service, force));
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string what = verb + (service.empty() ? "" : " " + service);
     if (!result.answered) {
@@ -275,6 +319,10 @@ int main(int argc, char** argv) {
     }
     if (verb == "info" && r.outcome == Outcome::ok && r.info) {
         print_info(*r.info, opt.host);
+        return 0;
+    }
+    if (verb == "history" && r.outcome == Outcome::ok && r.history) {
+        print_history(*r.history, opt.host, r.message);
         return 0;
     }
     char secs[32];

@@ -57,6 +57,7 @@ struct Record {
         for (const auto& kv : heal::to_json(reply)) o.insert(kv);
         o.erase("output");  // the audit keeps an excerpt, the reply the whole (capped) output
         o.erase("info");
+        o.erase("history");
         if (start) {
             for (const char* k : {"outcome", "reason", "message", "exit_code", "signal",
                                   "truncated", "duration_ms"})
@@ -304,6 +305,56 @@ void serve_diagnostics(ListenerState& st, const Runtime& rt, const Identity& who
                     action->service + ", " + std::to_string(text->size()) + " bytes)";
 }
 
+/// `heal-ctl history`: the newest actions and refusals from the store, for whoever may run status
+/// on those services (all of them for admins and without [client] sections).
+void serve_history(ListenerState& st, const Identity& who, const Request& req, Reply& reply) {
+    if (who.rules_configured && !who.rule)
+        return refuse(reply, Reason::not_authorized,
+                      "certificate '" + printable(who.subject, 200) +
+                          "' matches no [client] section of the listener");
+    auto may_see = [&](const std::string& service) {
+        return !who.rule || who.admin() || who.rule->grants(Verb::status, service);
+    };
+    if (!req.service.empty() && !may_see(req.service))
+        return refuse(reply, Reason::not_authorized,
+                      "client '" + who.rule->name + "' may not see the history of " + req.service +
+                          " (it needs status on it, or admin)");
+    if (!st.store)
+        return refuse(reply, Reason::state_unavailable,
+                      "state store unavailable (" + st.store_error + ")");
+    const auto now = now_ms();
+    const std::int64_t since = req.since_s ? now - static_cast<std::int64_t>(req.since_s) * 1000 : 0;
+    const bool filtered = req.service.empty() && who.rule && !who.admin();
+    std::vector<HistoryEntry> rows;
+    try {
+        rows = st.store->history(req.service, since, filtered ? max_history : req.limit);
+    } catch (const StoreError& e) {
+        return refuse(reply, Reason::state_unavailable, std::string("state store: ") + e.what());
+    }
+    json::array out;
+    for (const auto& e : rows) {
+        if (!may_see(e.service)) continue;
+        if (out.size() >= req.limit) break;
+        json::object o;
+        o["ts"] = utc_iso(e.at_ms);
+        o["id"] = e.id;
+        o["client"] = e.client;
+        o["verb"] = e.verb;
+        o["service"] = e.service;
+        o["outcome"] = e.outcome;
+        o["reason"] = e.reason;
+        o["duration_ms"] = e.duration_ms ? json::value(*e.duration_ms) : json::value(nullptr);
+        o["verified"] = e.verified ? json::value(*e.verified) : json::value(nullptr);
+        o["forced"] = e.forced;
+        o["diagnostics"] = e.diagnostics;
+        out.push_back(std::move(o));
+    }
+    reply.outcome = Outcome::ok;
+    reply.message = std::to_string(out.size()) + " entr" + (out.size() == 1 ? "y" : "ies") +
+                    (req.service.empty() ? "" : " for " + req.service);
+    reply.history = std::move(out);
+}
+
 /// start, stop, restart once decide() said run: the audit gate, the script, the final record.
 asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Request& req,
                                   Record& rec, const std::string& tag) {
@@ -354,7 +405,8 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
         (req.verb == Verb::start || req.verb == Verb::restart))
         co_await verify_after(rt, req, rec);
     try {
-        st.store->end(reply.id, now_ms(), reply.outcome, reply.reason);
+        st.store->end(reply.id, now_ms(), reply.outcome, reply.reason, reply.verified,
+                      !reply.diagnostics.empty());
     } catch (const StoreError& e) {
         log::error("state store: cannot record the end of " + reply.id + ": " + e.what());
     }
@@ -507,8 +559,11 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         reply.forced = req->force;
         who = identify(rt->cfg, rec.cert.subject, rec.cert.cn, rec.cert.sha256);
         rec.client = who.name();
-        if (req->verb == Verb::diagnostics) {  // a lookup: no service, lock or script
-            serve_diagnostics(st, *rt, who, req->service, reply);
+        if (req->verb == Verb::diagnostics || req->verb == Verb::history) {  // lookups only
+            if (req->verb == Verb::diagnostics)
+                serve_diagnostics(st, *rt, who, req->service, reply);
+            else
+                serve_history(st, who, *req, reply);
             req.reset();
         }
     }
@@ -524,6 +579,13 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         }
         if (v.decision == Decision::refuse) {
             refuse(reply, v.reason, v.message);
+            if (st.store && (is_state_changing(req->verb) || req->verb == Verb::reset)) {
+                try {  // for history: refused heals matter as much as the ones that ran
+                    st.store->refused(reply.id, now, req->service, req->verb, rec.client, v.reason);
+                } catch (const StoreError& e) {
+                    log::error("state store: cannot record the refusal " + reply.id + ": " + e.what());
+                }
+            }
             if (v.reason == Reason::busy) reply.running_id = gs.running_id;
             if (v.quarantine_now) {
                 try {

@@ -72,10 +72,21 @@ CREATE TABLE IF NOT EXISTS actions (
     outcome    TEXT,
     reason     TEXT,
     pid        INTEGER,
-    pid_start  INTEGER
+    pid_start  INTEGER,
+    verified   INTEGER,
+    diagnostics INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS actions_by_service ON actions (service, started_ms);
 CREATE INDEX IF NOT EXISTS actions_unended ON actions (service) WHERE ended_ms IS NULL;
+CREATE TABLE IF NOT EXISTS refusals (
+    id      TEXT PRIMARY KEY,
+    at_ms   INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    verb    TEXT NOT NULL,
+    client  TEXT NOT NULL,
+    reason  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refusals_by_time ON refusals (at_ms);
 CREATE TABLE IF NOT EXISTS services (
     service         TEXT PRIMARY KEY,
     budget_epoch_ms INTEGER NOT NULL DEFAULT 0,
@@ -135,6 +146,9 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
         if (version < state_schema_version) {
             exec("BEGIN IMMEDIATE");
             try {
+                if (version == 1)  // a v1 store keeps its actions; they gain the new columns
+                    exec("ALTER TABLE actions ADD COLUMN verified INTEGER;"
+                         "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;");
                 exec(schema);
                 exec(("PRAGMA user_version=" + std::to_string(state_schema_version)).c_str());
                 exec("COMMIT");
@@ -211,11 +225,55 @@ void StateStore::begin(const ActionStart& a) {
     s.step();
 }
 
-void StateStore::end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason) {
-    Stmt s(db_, "UPDATE actions SET ended_ms = ?, outcome = ?, reason = ? WHERE id = ?");
+void StateStore::end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason,
+                     std::optional<bool> verified, bool diagnostics) {
+    Stmt s(db_, "UPDATE actions SET ended_ms = ?, outcome = ?, reason = ?, verified = ?, "
+                "diagnostics = ? WHERE id = ?");
     s.bind(1, ended_ms).bind(2, std::string(to_string(outcome)));
-    s.bind(3, std::string(to_string(reason))).bind(4, id);
+    s.bind(3, std::string(to_string(reason)));
+    if (verified)
+        s.bind(4, std::int64_t{*verified});
+    else
+        s.bind_null(4);
+    s.bind(5, std::int64_t{diagnostics}).bind(6, id);
     s.step();
+}
+
+void StateStore::refused(const std::string& id, std::int64_t at_ms, const std::string& service,
+                         Verb verb, const std::string& client, Reason reason) {
+    Stmt s(db_, "INSERT INTO refusals (id, at_ms, service, verb, client, reason) VALUES (?, ?, ?, ?, ?, ?)");
+    s.bind(1, id).bind(2, at_ms).bind(3, service).bind(4, std::string(to_string(verb)));
+    s.bind(5, client).bind(6, std::string(to_string(reason)));
+    s.step();
+}
+
+std::vector<HistoryEntry> StateStore::history(const std::string& service, std::int64_t since_ms,
+                                              unsigned limit) {
+    Stmt s(db_, "SELECT started_ms, id, client, verb, service, COALESCE(outcome, 'running'), "
+                "COALESCE(reason, ''), ended_ms - started_ms, verified, forced, diagnostics "
+                "FROM actions WHERE started_ms >= ?1 AND (?2 = '' OR service = ?2) "
+                "UNION ALL "
+                "SELECT at_ms, id, client, verb, service, 'refused', reason, NULL, NULL, 0, 0 "
+                "FROM refusals WHERE at_ms >= ?1 AND (?2 = '' OR service = ?2) "
+                "ORDER BY 1 DESC, 2 LIMIT ?3");
+    s.bind(1, since_ms).bind(2, service).bind(3, std::int64_t{limit});
+    std::vector<HistoryEntry> out;
+    while (s.step()) {
+        HistoryEntry e;
+        e.at_ms = s.i64(0);
+        e.id = s.text(1);
+        e.client = s.text(2);
+        e.verb = s.text(3);
+        e.service = s.text(4);
+        e.outcome = s.text(5);
+        e.reason = s.text(6);
+        if (!s.null(7)) e.duration_ms = s.i64(7);
+        if (!s.null(8)) e.verified = s.i64(8) != 0;
+        e.forced = s.i64(9) != 0;
+        e.diagnostics = s.i64(10) != 0;
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 void StateStore::forget(const std::string& id) {
@@ -278,6 +336,9 @@ void StateStore::prune(std::int64_t before_ms) {
     Stmt s(db_, "DELETE FROM actions WHERE ended_ms IS NOT NULL AND ended_ms < ?");
     s.bind(1, before_ms);
     s.step();
+    Stmt r(db_, "DELETE FROM refusals WHERE at_ms < ?");
+    r.bind(1, before_ms);
+    r.step();
 }
 
 }  // namespace heal

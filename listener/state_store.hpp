@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <optional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,8 @@ struct StoreError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-inline constexpr int state_schema_version = 1;
+/// 1: actions, services. 2: actions.verified and .diagnostics, refusals (for history).
+inline constexpr int state_schema_version = 2;
 
 struct ActionStart {
     std::string id, service, client, subject;
@@ -34,6 +36,18 @@ struct ActionStart {
     std::int64_t started_ms = 0;
     pid_t pid = 0;                 ///< the script (its process group), for recovery after a crash
     unsigned long long pid_start = 0;  ///< its start time in /proc, so a reused pid is not it
+};
+
+/// One line of `heal-ctl history`: an action (running or ended) or a refusal.
+struct HistoryEntry {
+    std::int64_t at_ms = 0;  ///< started, or refused
+    std::string id, client, verb, service;
+    std::string outcome;  ///< "running" until it ends; "refused" for a refusal
+    std::string reason;
+    std::optional<std::int64_t> duration_ms;
+    std::optional<bool> verified;
+    bool forced = false;
+    bool diagnostics = false;
 };
 
 struct ServiceSummary {
@@ -58,7 +72,14 @@ public:
     GuardState guard_state(const std::string& service, std::int64_t since_ms);
 
     void begin(const ActionStart& a);
-    void end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason);
+    void end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason,
+             std::optional<bool> verified = std::nullopt, bool diagnostics = false);
+    /// A refused request that named a service, for history.
+    void refused(const std::string& id, std::int64_t at_ms, const std::string& service,
+                 Verb verb, const std::string& client, Reason reason);
+    /// Newest first: actions and refusals since `since_ms`, of `service` ("" for all).
+    std::vector<HistoryEntry> history(const std::string& service, std::int64_t since_ms,
+                                      unsigned limit);
     /// Drops the start of an action that never ran (its audit record could not be written).
     void forget(const std::string& id);
     void quarantine(const std::string& service, const Quarantine& q);

@@ -3,6 +3,7 @@
 // reset/--force, dry run, single-flight status, the global cap.
 #include "listener_fixture.hpp"
 
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
@@ -512,4 +513,93 @@ TEST_F(DiagnoseTest, PrunedByAgeAndThenOldestFirstBySize) {
     auto gone = ctl_as("ops", {"diagnostics", old_id});
     EXPECT_EQ(gone.exit_code, 2);
     EXPECT_TRUE(contains(gone.output, "no diagnostics kept for " + old_id)) << gone.output;
+}
+
+// heal-ctl history: actions and refusals from the state store, newest first.
+class HistoryTest : public GuardrailsTest {
+protected:
+    void SetUp() override {
+        GuardrailsTest::SetUp();
+        reconfigure("", "[service audited]\nrestart = bin/ok\nbudget = none\n" + clients);
+    }
+    json::array history(const std::string& who, std::vector<std::string> args) {
+        args.insert(args.begin(), {"--json", "history"});
+        auto r = ctl_as(who, args);
+        auto o = parse_object(r.output);
+        EXPECT_EQ(str(o, "outcome"), "ok") << r.output;
+        return o.contains("history") ? o.at("history").as_array() : json::array{};
+    }
+};
+
+TEST_F(HistoryTest, ActionsAndRefusalsNewestFirstWithFiltersAndBounds) {
+    const std::string ok_id = str(parse_object(ctl_as("ops", {"--json", "restart", "web"}).output), "id");
+    const std::string failed_id = str(parse_object(ctl({"--json", "restart", "broken"}).output), "id");
+    const std::string refused_id = str(parse_object(ctl_as("viewer", {"--json", "restart", "web"}).output), "id");
+    auto all = history("ops", {});
+    ASSERT_EQ(all.size(), 3u) << json::serialize(all);
+    EXPECT_EQ(str(all[0].as_object(), "id"), refused_id);
+    EXPECT_EQ(str(all[0].as_object(), "outcome"), "refused");
+    EXPECT_EQ(str(all[0].as_object(), "reason"), "not_authorized");
+    EXPECT_EQ(str(all[0].as_object(), "client"), "viewer");
+    EXPECT_EQ(str(all[1].as_object(), "id"), failed_id);
+    EXPECT_EQ(str(all[1].as_object(), "outcome"), "failed");
+    EXPECT_EQ(str(all[1].as_object(), "client"), "nagios");
+    EXPECT_EQ(str(all[2].as_object(), "id"), ok_id);
+    EXPECT_EQ(str(all[2].as_object(), "outcome"), "ok");
+    EXPECT_GE(all[2].as_object().at("duration_ms").as_int64(), 0);
+    EXPECT_TRUE(all[2].as_object().at("verified").is_null());
+    // Filters and bounds.
+    auto web = history("ops", {"web"});
+    EXPECT_EQ(web.size(), 2u);
+    auto one = history("ops", {"--limit", "1"});
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(str(one[0].as_object(), "id"), refused_id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    const std::string late = str(parse_object(ctl_as("ops", {"--json", "restart", "audited"}).output), "id");
+    auto recent = history("ops", {"--since", "1s"});
+    ASSERT_EQ(recent.size(), 1u) << json::serialize(recent);
+    EXPECT_EQ(str(recent[0].as_object(), "id"), late);
+    // For people: one line each, newest first.
+    auto text = ctl_as("ops", {"history", "web"});
+    EXPECT_EQ(text.exit_code, 0);
+    EXPECT_TRUE(contains(text.output, "2 entries for web, newest first")) << text.output;
+    EXPECT_LT(text.output.find(refused_id), text.output.find(ok_id)) << text.output;
+    // Usage errors and who may look.
+    EXPECT_EQ(ctl_as("ops", {"history", "--limit", "0"}).exit_code, 3);
+    EXPECT_EQ(ctl_as("ops", {"history", "--limit", "1001"}).exit_code, 3);
+    EXPECT_EQ(ctl_as("ops", {"history", "--since", "lately"}).exit_code, 3);
+    EXPECT_EQ(ctl_as("ops", {"status", "web", "--limit", "3"}).exit_code, 3);
+    auto stranger = ctl_as("stranger", {"history"});
+    EXPECT_EQ(stranger.exit_code, 2) << stranger.output;
+    EXPECT_EQ(history("viewer", {}).size(), 4u) << "status on every service: sees every line";
+}
+
+TEST_F(HistoryTest, AVersion1StoreIsMigratedAndKeepsItsActions) {
+    stop_listener();
+    std::filesystem::remove_all(dir_ / "state");
+    ::mkdir((dir_ / "state").c_str(), 0750);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "state/heal.db").c_str(), &db), SQLITE_OK);
+    // An hour ago: the listener prunes what ended more than 400 days ago.
+    const auto started = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count() - 3600000;
+    const std::string sql =
+        "CREATE TABLE actions (id TEXT PRIMARY KEY, service TEXT NOT NULL, verb "
+                           "TEXT NOT NULL, client TEXT NOT NULL, subject TEXT NOT NULL, forced INTEGER "
+                           "NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER, outcome TEXT, "
+                           "reason TEXT, pid INTEGER, pid_start INTEGER);"
+                           "CREATE TABLE services (service TEXT PRIMARY KEY, budget_epoch_ms INTEGER "
+                           "NOT NULL DEFAULT 0, quarantined_ms INTEGER, quarantine_why TEXT);"
+                           "INSERT INTO actions VALUES ('11111111-2222-4333-8444-555555555555', 'web', "
+                           "'restart', 'ops', 'CN=ops', 0, " + std::to_string(started) + ", " +
+        std::to_string(started + 200) + ", 'ok', '', 0, 0);PRAGMA user_version=1;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    start_listener();
+    auto rows = history("ops", {});
+    ASSERT_EQ(rows.size(), 1u) << log();
+    EXPECT_EQ(str(rows[0].as_object(), "id"), "11111111-2222-4333-8444-555555555555");
+    EXPECT_EQ(rows[0].as_object().at("duration_ms").as_int64(), 200);
+    ASSERT_EQ(ctl_as("ops", {"restart", "web"}).exit_code, 0) << log();
+    EXPECT_EQ(history("ops", {}).size(), 2u);
 }

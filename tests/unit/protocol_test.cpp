@@ -277,3 +277,24 @@ TEST(Request, DiagnosticsTakesARequestId) {
     EXPECT_FALSE(parse_reply(R"({"id":"x","outcome":"ok","diagnostics":1})", err));
     EXPECT_EQ(parse_reason("not_found"), Reason::not_found);
 }
+
+TEST(Request, HistoryTakesAServiceOrStarThenALimitAndAnAge) {
+    Refusal why;
+    auto all = parse_request("HEAL/1 history * 20 3600", why);
+    ASSERT_TRUE(all) << why.message;
+    EXPECT_EQ(all->verb, Verb::history);
+    EXPECT_EQ(all->service, "");
+    EXPECT_EQ(all->limit, 20u);
+    EXPECT_EQ(all->since_s, 3600u);
+    auto web = parse_request("HEAL/1 history web", why);
+    ASSERT_TRUE(web) << why.message;
+    EXPECT_EQ(web->service, "web");
+    EXPECT_EQ(web->limit, 50u);
+    EXPECT_EQ(web->since_s, 0u);
+    EXPECT_EQ(format_history_request("*", 20, 3600), "HEAL/1 history * 20 3600\n");
+    for (const char* bad : {"HEAL/1 history", "HEAL/1 history * 0", "HEAL/1 history * 1001",
+                            "HEAL/1 history * 10 -5", "HEAL/1 history ../x", "HEAL/1 history * x",
+                            "HEAL/1 history web 10 10 10", "HEAL/1 restart web force 5",
+                            "HEAL/1 history web force"})
+        EXPECT_FALSE(parse_request(bad, why)) << bad;
+}
