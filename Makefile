@@ -38,12 +38,12 @@ endif
 
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
-CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp,$(wildcard checks/*.cpp)))
+CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
-BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker
+BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
@@ -82,6 +82,10 @@ $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # RE2 (linear-time regex for -r) linked statically: a plugin's start-up is its cost.
+# check_heal asks a listener like heal-ctl does (its client configuration included).
+$(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
 $(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS)
 
@@ -168,6 +172,7 @@ install: $(BINS)
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
+	install -m 0755 $(B)/check_heal $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_heal
 	sed -e 's|@HEAL_CTL@|$(PREFIX)/bin/heal-ctl|' \
 	  -e "s|@HEAL_VERSION@|$$(sed -n 's/.*HEAL_VERSION \"\(.*\)\"/\1/p' common/version.hpp)|" \
 	  scripts/heal-event-handler \

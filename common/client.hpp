@@ -4,6 +4,7 @@
 
 #include "protocol.hpp"
 
+#include <optional>
 #include <string>
 
 namespace heal {
@@ -21,6 +22,7 @@ struct CallResult {
     bool answered = false;  ///< false: connect, TLS, timeout or protocol failure
     std::string error;      ///< why there was no answer
     Reply reply;
+    std::optional<long> server_cert_days;  ///< days until the listener's certificate expires
 };
 
 /// Sends `request_line` (already formatted, ending in "\n") and waits for the reply.

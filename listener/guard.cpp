@@ -215,6 +215,15 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             s["quarantine"] = nullptr;
         }
         s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
+        // Refused heals in the budget window (the last hour without a budget): for check_heal.
+        const double window_s = svc.budget ? svc.budget->window_s : 3600;
+        s["refusals_window_s"] = window_s;
+        try {
+            s["refusals"] = known && st.store ? st.store->refusal_count(name, now_ms - to_ms(window_s))
+                                              : std::int64_t{0};
+        } catch (const StoreError&) {
+            s["refusals"] = nullptr;
+        }
         services.push_back(std::move(s));
     }
     info["services"] = std::move(services);

@@ -247,6 +247,12 @@ void StateStore::refused(const std::string& id, std::int64_t at_ms, const std::s
     s.step();
 }
 
+std::int64_t StateStore::refusal_count(const std::string& service, std::int64_t since_ms) {
+    Stmt s(db_, "SELECT count(*) FROM refusals WHERE service = ? AND at_ms >= ?");
+    s.bind(1, service).bind(2, since_ms);
+    return s.step() ? s.i64(0) : 0;
+}
+
 std::vector<HistoryEntry> StateStore::history(const std::string& service, std::int64_t since_ms,
                                               unsigned limit) {
     Stmt s(db_, "SELECT started_ms, id, client, verb, service, COALESCE(outcome, 'running'), "

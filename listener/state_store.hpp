@@ -77,6 +77,8 @@ public:
     /// A refused request that named a service, for history.
     void refused(const std::string& id, std::int64_t at_ms, const std::string& service,
                  Verb verb, const std::string& client, Reason reason);
+    /// Refusals of `service` since `since_ms`.
+    std::int64_t refusal_count(const std::string& service, std::int64_t since_ms);
     /// Newest first: actions and refusals since `since_ms`, of `service` ("" for all).
     std::vector<HistoryEntry> history(const std::string& service, std::int64_t since_ms,
                                       unsigned limit);

@@ -15,7 +15,7 @@ for page in "$SRC"/man/*.[0-9]; do
         echo "FAIL docs: $(basename "$page"): $out"
     fi
 done
-for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$SRC/scripts/heal-event-handler"; do
+for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$SRC/scripts/heal-event-handler"; do
     name=$(basename "$bin")
     v=$("$bin" --version 2>&1); rc=$?
     case $v in "$name "[0-9]*) [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac

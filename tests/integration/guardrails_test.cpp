@@ -603,3 +603,68 @@ TEST_F(HistoryTest, AVersion1StoreIsMigratedAndKeepsItsActions) {
     ASSERT_EQ(ctl_as("ops", {"restart", "web"}).exit_code, 0) << log();
     EXPECT_EQ(history("ops", {}).size(), 2u);
 }
+
+// check_heal: Nagios watching heal itself.
+class CheckHealTest : public GuardrailsTest {
+protected:
+    void SetUp() override {
+        GuardrailsTest::SetUp();
+        reconfigure("", clients);
+    }
+    RunResult check_heal(std::vector<std::string> args, unsigned short port = 0) {
+        std::vector<std::string> argv{bin("check_heal"), "-H", "127.0.0.1", "-p",
+                                      std::to_string(port ? port : port_), "--cert",
+                                      cert("main", "client.crt"), "--key", cert("main", "client.key"),
+                                      "--ca", cert("main", "ca.crt"), "-t", "5"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv);
+    }
+};
+
+TEST_F(CheckHealTest, OkThenWarningPastHalfTheBudgetThenCriticalWhenQuarantined) {
+    auto fine = check_heal({"-s", "web"});
+    EXPECT_EQ(fine.exit_code, 0) << fine.output;
+    EXPECT_TRUE(contains(fine.output, "HEAL OK: 1 service(s) on 127.0.0.1, none quarantined")) << fine.output;
+    EXPECT_TRUE(contains(fine.output, "web_actions=0;1;;0;3 web_budget=3;;;0 web_refusals=0c;;;0")) << fine.output;
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    EXPECT_EQ(check_heal({"-s", "web"}).exit_code, 0) << "1 of 3 is not more than half";
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    auto warn = check_heal({});
+    EXPECT_EQ(warn.exit_code, 1) << warn.output;
+    EXPECT_TRUE(contains(warn.output, "HEAL WARNING: web used 2 of its budget of 3")) << warn.output;
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    EXPECT_EQ(ctl({"restart", "web"}).exit_code, 2) << "the 4th: budget exhausted, quarantined";
+    auto crit = check_heal({});
+    EXPECT_EQ(crit.exit_code, 2) << crit.output;
+    EXPECT_TRUE(contains(crit.output, "HEAL CRITICAL: web quarantined since ")) << crit.output;
+    EXPECT_TRUE(contains(crit.output, ": quarantined after 3 restarts in 1h")) << crit.output;
+    EXPECT_TRUE(contains(crit.output, "web_refusals=1c")) << crit.output;
+    ASSERT_EQ(ctl_as("ops", {"reset", "web"}).exit_code, 0);
+    EXPECT_EQ(check_heal({"-s", "web"}).exit_code, 0) << "reset: a fresh window";
+}
+
+TEST_F(CheckHealTest, NoAnswerCertificateExpiryAndUsage) {
+    ClosedPort closed;
+    auto down = check_heal({}, closed.port());
+    EXPECT_EQ(down.exit_code, 2) << down.output;
+    EXPECT_TRUE(contains(down.output, "HEAL CRITICAL: no answer from heal-listener on 127.0.0.1")) << down.output;
+    auto soon = check_heal({"-C", "99999"});
+    EXPECT_EQ(soon.exit_code, 1) << soon.output;
+    EXPECT_TRUE(contains(soon.output, "the listener's certificate expires in ")) << soon.output;
+    EXPECT_TRUE(contains(soon.output, "cert_days=")) << soon.output;
+    EXPECT_EQ(check_heal({"-C", "99999,99999"}).exit_code, 2);
+    auto missing = check_heal({"-s", "nosuch"});
+    EXPECT_EQ(missing.exit_code, 3) << missing.output;
+    EXPECT_TRUE(contains(missing.output, "no service nosuch")) << missing.output;
+    for (auto args : std::vector<std::vector<std::string>>{{"-C", "x"}, {"-s", "../x"}, {"--bogus"}, {"-t", "0"}}) {
+        auto r = check_heal(args);
+        EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.output;
+        EXPECT_TRUE(contains(r.output, "HEAL UNKNOWN: ")) << r.output;
+    }
+    EXPECT_EQ(run({bin("check_heal"), "--help"}).exit_code, 0);
+    EXPECT_TRUE(contains(run({bin("check_heal"), "-V"}).output, "check_heal 0.1.0"));
+    auto stranger = run({bin("check_heal"), "-H", "127.0.0.1", "-p", std::to_string(port_), "--cert",
+                         cert("main", "stranger.crt"), "--key", cert("main", "stranger.key"), "--ca",
+                         cert("main", "ca.crt")});
+    EXPECT_EQ(stranger.exit_code, 3) << "refused info is a configuration matter: " << stranger.output;
+}

@@ -1,0 +1,251 @@
+// check_heal: Nagios plugin watching heal itself on a worker host. It asks the heal-listener for
+// `info` (as heal-ctl would, same TLS options and client config) and says CRITICAL when a service
+// is quarantined, the state store is unavailable or the listener cannot be reached; WARNING when
+// a service has used more than half its restart budget or the listener's certificate expires
+// soon; else OK. Perfdata per service: actions in the budget window, the budget, refusals.
+#include "client.hpp"
+#include "client_config.hpp"
+#include "plugin.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <boost/json.hpp>
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <string>
+
+using namespace heal::plugin;
+namespace json = boost::json;
+
+namespace {
+
+[[noreturn]] void usage_error(const std::string& why) {
+    std::string text = "HEAL UNKNOWN: " + sanitize(why, 400) +
+                       "\nUsage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [--cert F --key F --ca F] "
+                       "[-C DAYS[,DAYS]] [-s SERVICE]... (check_heal --help)\n";
+    std::fputs(text.c_str(), stdout);
+    std::exit(unknown);
+}
+
+constexpr const char* help_text =
+    "check_heal " HEAL_VERSION " - Nagios plugin for heal itself on a worker host\n"
+    "\n"
+    "Usage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [options]\n"
+    "\n"
+    "  -H, --host HOST          listener host (default localhost)\n"
+    "  -p, --port PORT          listener port (default 5669)\n"
+    "  -c, --config FILE        heal-ctl client configuration (default /etc/heal/heal-ctl.ini,\n"
+    "                           used when it exists)\n"
+    "      --cert FILE, --key FILE  client certificate and key\n"
+    "      --ca FILE            CA of the listener's certificate\n"
+    "      --server-name NAME   name the listener's certificate must carry (default: HOST)\n"
+    "  -t, --timeout SECONDS    give up after this long (default 10)\n"
+    "  -C, --certificate W[,C]  WARNING (CRITICAL) when the listener's certificate expires in\n"
+    "                           fewer than W (C) days (default 14)\n"
+    "  -s, --service NAME       only this service (repeatable; default: all)\n"
+    "  -V, --version            print the version\n"
+    "  -h, --help               this help\n"
+    "\n"
+    "CRITICAL: a service quarantined, the state store unavailable, or no answer.\n"
+    "WARNING: a service has used more than half its budget, or the certificate expires soon.\n"
+    "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See check_heal(1).\n";
+
+struct Options {
+    heal::ClientOptions client;
+    std::string config = "/etc/heal/heal-ctl.ini";
+    bool config_given = false;
+    std::optional<std::string> host, cert, key, ca, server_name;
+    std::optional<unsigned short> port;
+    double timeout = 10;
+    long cert_warn = 14;
+    std::optional<long> cert_crit;
+    std::string cert_text = "14";
+    std::set<std::string> services;
+};
+
+enum LongOnly { opt_cert = 256, opt_key, opt_ca, opt_server_name };
+
+Options parse_options(int argc, char** argv) {
+    static const option long_options[] = {
+        {"host", required_argument, nullptr, 'H'},
+        {"port", required_argument, nullptr, 'p'},
+        {"config", required_argument, nullptr, 'c'},
+        {"cert", required_argument, nullptr, opt_cert},
+        {"key", required_argument, nullptr, opt_key},
+        {"ca", required_argument, nullptr, opt_ca},
+        {"server-name", required_argument, nullptr, opt_server_name},
+        {"timeout", required_argument, nullptr, 't'},
+        {"certificate", required_argument, nullptr, 'C'},
+        {"service", required_argument, nullptr, 's'},
+        {"version", no_argument, nullptr, 'V'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0}};
+    Options o;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, ":H:p:c:t:C:s:Vh", long_options, nullptr);
+        if (c == -1) break;
+        std::string arg = optarg ? optarg : "";
+        unsigned long long n = 0;
+        switch (c) {
+            case 'H': o.host = arg; break;
+            case 'p':
+                if (!heal::parse_uint(arg, 1, 65535, n)) usage_error("-p expects a port (1-65535), got '" + arg + "'");
+                o.port = static_cast<unsigned short>(n);
+                break;
+            case 'c':
+                o.config = arg;
+                o.config_given = true;
+                break;
+            case opt_cert: o.cert = arg; break;
+            case opt_key: o.key = arg; break;
+            case opt_ca: o.ca = arg; break;
+            case opt_server_name: o.server_name = arg; break;
+            case 't':
+                if (!heal::parse_seconds(arg, 3600, o.timeout))
+                    usage_error("-t expects seconds (up to 3600), got '" + arg + "'");
+                break;
+            case 'C': {
+                auto comma = arg.find(',');
+                if (!heal::parse_uint(arg.substr(0, comma), 0, 99999, n))
+                    usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + arg + "'");
+                o.cert_warn = static_cast<long>(n);
+                if (comma != std::string::npos) {
+                    if (!heal::parse_uint(arg.substr(comma + 1), 0, 99999, n))
+                        usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + arg + "'");
+                    o.cert_crit = static_cast<long>(n);
+                }
+                o.cert_text = arg;
+                break;
+            }
+            case 's':
+                if (!heal::is_valid_service_name(arg)) usage_error("-s expects a service name, got '" + arg + "'");
+                o.services.insert(arg);
+                break;
+            case 'V':
+                std::fputs("check_heal " HEAL_VERSION "\n", stdout);
+                std::exit(ok);
+            case 'h':
+                std::fputs(help_text, stdout);
+                std::exit(ok);
+            case ':': usage_error(std::string("option ") + argv[optind - 1] + " needs a value");
+            default: usage_error(std::string("unknown option ") + argv[optind - 1]);
+        }
+    }
+    if (optind < argc) usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    return o;
+}
+
+std::string str(const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::optional<std::int64_t> integer(const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    if (v && v->is_int64()) return v->as_int64();
+    if (v && v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+    return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o = parse_options(argc, argv);
+    heal::ClientOptions opt;
+    opt.timeout = o.timeout;
+    if (o.config_given || ::access(o.config.c_str(), F_OK) == 0) {
+        try {
+            heal::load_client_config(o.config, opt);
+        } catch (const heal::ConfigError& e) {
+            usage_error(e.what());
+        }
+    }
+    // The command line wins over the file.
+    if (o.host) opt.host = *o.host;
+    if (o.port) opt.port = *o.port;
+    if (o.cert) opt.cert = *o.cert;
+    if (o.key) opt.key = *o.key;
+    if (o.ca) opt.ca = *o.ca;
+    if (o.server_name) opt.server_name = *o.server_name;
+    opt.timeout = o.timeout;
+    if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
+        usage_error("--cert, --key and --ca are required (or cert, key and ca in " + o.config + ")");
+
+    Result res("HEAL");
+    auto call = heal::call_listener(opt, heal::format_request("info", ""));
+    if (!call.answered) {
+        res.set(critical, "no answer from heal-listener on " + opt.host + ": " + call.error);
+        std::fputs(res.format().c_str(), stdout);
+        return res.state();
+    }
+    const auto& r = call.reply;
+    if (r.outcome != heal::Outcome::ok || !r.info) {
+        // A refusal here is a configuration matter (which certificate may ask), not an outage.
+        res.set(unknown, "heal-listener on " + opt.host + " refused info: " + r.message);
+        std::fputs(res.format().c_str(), stdout);
+        return res.state();
+    }
+    const json::object& info = *r.info;
+    res.set(ok, "");
+    std::string state = str(info, "state");
+    if (!state.empty() && state != "ok")
+        res.raise(critical, "state store " + state + ": heals are refused");
+
+    unsigned shown = 0;
+    std::set<std::string> seen;
+    const auto* services = info.if_contains("services");
+    if (services && services->is_array()) {
+        for (const auto& v : services->as_array()) {
+            if (!v.is_object()) continue;
+            const auto& s = v.as_object();
+            const std::string name = str(s, "name");
+            if (!o.services.empty() && !o.services.count(name)) continue;
+            seen.insert(name);
+            ++shown;
+            if (const auto* q = s.if_contains("quarantine"); q && q->is_object()) {
+                res.raise(critical, name + " quarantined since " + str(q->as_object(), "since") + ": " +
+                                        str(q->as_object(), "why"));
+            }
+            std::optional<std::int64_t> used, limit;
+            if (const auto* b = s.if_contains("budget"); b && b->is_object()) {
+                used = integer(b->as_object(), "used");
+                limit = integer(b->as_object(), "limit");
+            }
+            if (used && limit && *limit > 0 && *used * 2 > *limit) {
+                res.raise(warning, name + " used " + std::to_string(*used) + " of its budget of " +
+                                       std::to_string(*limit));
+            }
+            // More than half the budget warns: the warning threshold is limit / 2 actions.
+            res.add_perf({name + "_actions", used ? std::to_string(*used) : "U", "",
+                          limit ? std::to_string(*limit / 2) : "", "", "0",
+                          limit ? std::to_string(*limit) : ""});
+            if (limit) res.add_perf({name + "_budget", std::to_string(*limit), "", "", "", "0", ""});
+            auto refusals = integer(s, "refusals");
+            res.add_perf({name + "_refusals", refusals ? std::to_string(*refusals) : "U", "c", "", "", "0", ""});
+        }
+    }
+    for (const auto& want : o.services)
+        if (!seen.count(want)) res.raise(unknown, "no service " + want + " on this listener");
+
+    if (call.server_cert_days) {
+        long days = *call.server_cert_days;
+        if (o.cert_crit && days < *o.cert_crit)
+            res.raise(critical, "the listener's certificate expires in " + std::to_string(days) + " day(s)");
+        else if (days < o.cert_warn)
+            res.raise(warning, "the listener's certificate expires in " + std::to_string(days) + " day(s)");
+        res.add_perf({"cert_days", std::to_string(days), "", std::to_string(o.cert_warn),
+                      o.cert_crit ? std::to_string(*o.cert_crit) : "", "", ""});
+    }
+    if (res.state() == ok)
+        res.set(ok, std::to_string(shown) + " service(s) on " + opt.host + ", none quarantined, budgets " +
+                        "at most half used");
+    else if (res.summary().empty())
+        res.set(res.state(), std::to_string(shown) + " service(s) on " + opt.host);
+    std::fputs(res.format().c_str(), stdout);
+    return res.state();
+}
