@@ -114,7 +114,7 @@ struct Builder {
     ListenerConfig cfg;
     std::string dir;
     bool have_listen = false;
-    std::optional<Allowlist> allow;
+    std::optional<Allowlist> allow, metrics_allow;
     std::map<std::string, ClientRule> clients;
     std::vector<std::string> client_order;
 
@@ -162,6 +162,14 @@ struct Builder {
         } else if (key == "allow_root") {
             if (!parse_bool(value, cfg.allow_root))
                 return "allow_root: expected yes or no, got '" + printable(value) + "'";
+        } else if (key == "metrics_listen") {
+            auto ep = parse_endpoint(value, 9469, err, /*allow_zero=*/true);
+            if (!ep) return "metrics_listen: " + err;
+            cfg.metrics_listen = *ep;
+        } else if (key == "metrics_allow") {
+            auto list = Allowlist::parse(value, err);
+            if (!list) return "metrics_allow: " + err;
+            metrics_allow = std::move(*list);
         } else if (key == "diagnostics_keep") {
             if (!parse_duration(value, 3660 * 86400.0, cfg.diagnostics_keep_s))
                 return "diagnostics_keep: expected a duration (e.g. 30d, 12h), got '" + printable(value) + "'";
@@ -180,7 +188,7 @@ struct Builder {
                    "' in [listener] (known: listen, allow, cert, key, client_ca, audit_log, "
                    "state_dir, user, group, allow_root, timeout, io_timeout, max_connections, "
                    "max_per_source, max_concurrent_actions, diagnostics_keep, "
-                   "diagnostics_max_size)";
+                   "diagnostics_max_size, metrics_listen, metrics_allow)";
         }
         return {};
     }
@@ -476,6 +484,12 @@ ListenerConfig load_listener_config(const std::string& path) {
     if (b.cfg.audit_log.empty()) missing("audit_log");
     if (!b.allow) missing("allow (list the addresses that may connect)");
     b.cfg.allow = *b.allow;
+    if (b.metrics_allow) {
+        b.cfg.metrics_allow = *b.metrics_allow;
+    } else {
+        std::string err;
+        b.cfg.metrics_allow = *Allowlist::parse("127.0.0.1, ::1", err);
+    }
     if (!b.have_listen)
         b.cfg.listen.emplace_back(boost::asio::ip::make_address("127.0.0.1"), default_port);
     for (const auto& [name, svc] : b.cfg.services) {

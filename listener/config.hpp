@@ -87,6 +87,9 @@ struct ListenerConfig {
     std::vector<ClientRule> clients;  ///< empty: every certificate from client_ca, no admin
 
     double timeout_for(const ServiceConfig& s) const { return s.timeout > 0 ? s.timeout : timeout; }
+    /// Prometheus /metrics over plain HTTP: off unless set; only metrics_allow peers.
+    std::optional<boost::asio::ip::tcp::endpoint> metrics_listen;
+    Allowlist metrics_allow;
     /// Diagnostics older than this, then the oldest beyond the size, are deleted.
     double diagnostics_keep_s = 30 * 86400.0;
     std::uint64_t diagnostics_max_size = 256ull << 20;

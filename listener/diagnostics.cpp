@@ -82,6 +82,17 @@ std::uint64_t prune_diagnostics(const std::string& dir, double keep_s, std::uint
     return kept;
 }
 
+std::uint64_t diagnostics_bytes(const std::string& dir) {
+    std::uint64_t total = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (e.path().extension() != ".log" || !e.is_regular_file(ec)) continue;
+        auto size = e.file_size(ec);
+        if (!ec) total += size;
+    }
+    return total;
+}
+
 std::optional<std::string> read_diagnostics(const std::string& dir, const std::string& id,
                                             std::size_t cap) {
     if (!is_request_id(id)) return std::nullopt;

@@ -23,6 +23,9 @@ std::string write_diagnostics(const std::string& dir, const std::string& id, con
 /// Returns the bytes kept.
 std::uint64_t prune_diagnostics(const std::string& dir, double keep_s, std::uint64_t max_bytes);
 
+/// Bytes of all kept diagnostics.
+std::uint64_t diagnostics_bytes(const std::string& dir);
+
 /// The stored text of `id` (at most `cap` bytes), or nullopt when there is none.
 std::optional<std::string> read_diagnostics(const std::string& dir, const std::string& id,
                                             std::size_t cap);

@@ -3,6 +3,7 @@
 #include "diagnostics.hpp"
 #include "guard.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "privileges.hpp"
 #include "text.hpp"
 
@@ -50,18 +51,14 @@ public:
     void start() {
         st_.audit = std::make_unique<AuditLog>(rt_->cfg.audit_log);
         for (const auto& ep : rt_->cfg.listen) {
-            auto& acc = acceptors_.emplace_back(ioc_);
-            boost::system::error_code ec;
-            acc.open(ep.protocol());
-            set_cloexec(acc.native_handle());
-            acc.set_option(tcp::acceptor::reuse_address(true));
-            // Lets "0.0.0.0:5669, [::]:5669" coexist; v4 peers then arrive on the v4 socket.
-            if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(true));
-            acc.bind(ep, ec);
-            if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(ep) + ": " + ec.message());
-            acc.listen(1024);  // NRPE's backlog of 5 drops SYNs in a burst; we do not
+            auto& acc = bind(ep);
             log::info("listening on " + endpoint_text(acc.local_endpoint()));  // port 0: the kernel's
-            asio::co_spawn(ioc_, accept_loop(acc), log_escaped);
+            asio::co_spawn(ioc_, accept_loop(acc, false), log_escaped);
+        }
+        if (rt_->cfg.metrics_listen) {
+            auto& acc = bind(*rt_->cfg.metrics_listen);
+            log::info("metrics on http://" + endpoint_text(acc.local_endpoint()) + "/metrics");
+            asio::co_spawn(ioc_, accept_loop(acc, true), log_escaped);
         }
         // Sockets bound, key loaded, audit log open: nothing below needs root.
         if (auto err = drop_privileges(rt_->cfg); !err.empty()) throw std::runtime_error(err);
@@ -71,6 +68,30 @@ public:
     }
 
 private:
+    tcp::acceptor& bind(const tcp::endpoint& ep) {
+        auto& acc = acceptors_.emplace_back(ioc_);
+        boost::system::error_code ec;
+        acc.open(ep.protocol());
+        set_cloexec(acc.native_handle());
+        acc.set_option(tcp::acceptor::reuse_address(true));
+        // Lets "0.0.0.0:5669, [::]:5669" coexist; v4 peers then arrive on the v4 socket.
+        if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(true));
+        acc.bind(ep, ec);
+        if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(ep) + ": " + ec.message());
+        acc.listen(1024);  // NRPE's backlog of 5 drops SYNs in a burst; we do not
+        return acc;
+    }
+
+    /// A metrics connection: counted (at most max_metrics_connections at once), then served.
+    asio::awaitable<void> metrics_connection(tcp::socket sock) {
+        ++metrics_open_;
+        struct Done {
+            unsigned& n;
+            ~Done() { --n; }
+        } done{metrics_open_};
+        co_await serve_metrics(st_, rt_, std::move(sock));
+    }
+
     /// Says at start whether state-changing verbs will work; closes what a crash left open.
     void open_state() {
         if (!ensure_store(st_, rt_->cfg)) return;  // ensure_store said why
@@ -103,7 +124,7 @@ private:
         flush_denials(st_, true);
     }
 
-    asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
+    asio::awaitable<void> accept_loop(tcp::acceptor& acc, bool metrics) {
         asio::steady_timer backoff(ioc_);
         while (acc.is_open()) {
             bool pause = false;
@@ -119,6 +140,13 @@ private:
                     boost::system::error_code pec;
                     auto peer = sock.remote_endpoint(pec);
                     if (pec) continue;
+                    if (metrics) {
+                        // Plain HTTP, so never the TLS listener's allowlist: its own, and a cap.
+                        if (rt_->cfg.metrics_allow.allows(peer.address()) &&
+                            metrics_open_ < max_metrics_connections)
+                            asio::co_spawn(ioc_, metrics_connection(std::move(sock)), log_escaped);
+                        continue;  // otherwise closed as `sock` goes
+                    }
                     auto conn = ++st_.next_connection_id;
                     if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
                     sock.set_option(tcp::no_delay(true), pec);
@@ -219,6 +247,8 @@ private:
     RuntimePtr rt_;
     ListenerState st_;
     std::list<tcp::acceptor> acceptors_;  // list: accept loops hold references
+    static constexpr unsigned max_metrics_connections = 16;
+    unsigned metrics_open_ = 0;
     asio::steady_timer flush_timer_{ioc_};
     asio::signal_set signals_;
 };

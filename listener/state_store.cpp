@@ -247,6 +247,38 @@ void StateStore::refused(const std::string& id, std::int64_t at_ms, const std::s
     s.step();
 }
 
+std::vector<ActionCount> StateStore::action_counts() {
+    Stmt s(db_, "SELECT service, verb, outcome, count(*) FROM actions WHERE outcome IS NOT NULL "
+                "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    std::vector<ActionCount> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.i64(3)});
+    return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> StateStore::refusal_counts() {
+    Stmt s(db_, "SELECT reason, count(*) FROM refusals GROUP BY 1 ORDER BY 1");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.i64(1));
+    return out;
+}
+
+std::vector<DurationBuckets> StateStore::durations(const std::vector<double>& bounds_s) {
+    Stmt s(db_, "SELECT service, verb, ended_ms - started_ms FROM actions "
+                "WHERE ended_ms IS NOT NULL ORDER BY 1, 2");
+    std::vector<DurationBuckets> out;
+    while (s.step()) {
+        if (out.empty() || out.back().service != s.text(0) || out.back().verb != s.text(1))
+            out.push_back({s.text(0), s.text(1), std::vector<std::int64_t>(bounds_s.size()), 0, 0});
+        auto& d = out.back();
+        const double took = static_cast<double>(s.i64(2)) / 1000.0;
+        for (std::size_t i = 0; i < bounds_s.size(); ++i)
+            if (took <= bounds_s[i]) ++d.at_most[i];
+        ++d.count;
+        d.sum_s += took;
+    }
+    return out;
+}
+
 std::int64_t StateStore::refusal_count(const std::string& service, std::int64_t since_ms) {
     Stmt s(db_, "SELECT count(*) FROM refusals WHERE service = ? AND at_ms >= ?");
     s.bind(1, service).bind(2, since_ms);

@@ -15,6 +15,8 @@
 #include <optional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <vector>
 
 struct sqlite3;
@@ -50,6 +52,19 @@ struct HistoryEntry {
     bool diagnostics = false;
 };
 
+/// Ended actions of one service, verb and outcome, for /metrics.
+struct ActionCount {
+    std::string service, verb, outcome;
+    std::int64_t count = 0;
+};
+/// Ended actions of one service and verb, by duration, for the /metrics histogram.
+struct DurationBuckets {
+    std::string service, verb;
+    std::vector<std::int64_t> at_most;  ///< cumulative counts, one per bound given
+    std::int64_t count = 0;
+    double sum_s = 0;
+};
+
 struct ServiceSummary {
     std::string service;
     GuardState state;
@@ -77,6 +92,9 @@ public:
     /// A refused request that named a service, for history.
     void refused(const std::string& id, std::int64_t at_ms, const std::string& service,
                  Verb verb, const std::string& client, Reason reason);
+    std::vector<ActionCount> action_counts();
+    std::vector<std::pair<std::string, std::int64_t>> refusal_counts();  ///< by reason
+    std::vector<DurationBuckets> durations(const std::vector<double>& bounds_s);
     /// Refusals of `service` since `since_ms`.
     std::int64_t refusal_count(const std::string& service, std::int64_t since_ms);
     /// Newest first: actions and refusals since `since_ms`, of `service` ("" for all).

@@ -668,3 +668,105 @@ TEST_F(CheckHealTest, NoAnswerCertificateExpiryAndUsage) {
                          cert("main", "ca.crt")});
     EXPECT_EQ(stranger.exit_code, 3) << "refused info is a configuration matter: " << stranger.output;
 }
+
+// Prometheus /metrics: plain HTTP on metrics_listen, values from the state store.
+class MetricsTest : public GuardrailsTest {
+protected:
+    unsigned short metrics_port_ = 0;
+    void SetUp() override {
+        GuardrailsTest::SetUp();
+        reconfigure("metrics_listen = 127.0.0.1:0\n", clients);
+        const std::string text = log(), marker = "metrics on http://127.0.0.1:";
+        auto at = text.find(marker);
+        ASSERT_NE(at, std::string::npos) << text;
+        metrics_port_ = static_cast<unsigned short>(std::atoi(text.c_str() + at + marker.size()));
+    }
+    /// A raw HTTP exchange: what the server sent back.
+    std::string http(const std::string& request) const {
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(metrics_port_);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(s);
+            return "";
+        }
+        [[maybe_unused]] auto w = ::write(s, request.data(), request.size());
+        std::string out;
+        char buf[65536];
+        for (ssize_t n; (n = ::read(s, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+        ::close(s);
+        return out;
+    }
+    std::string metrics() const { return http("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); }
+};
+
+TEST_F(MetricsTest, CountsFromTheStoreAfterKnownActions) {
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    ASSERT_EQ(ctl({"restart", "broken"}).exit_code, 1);
+    ASSERT_EQ(ctl_as("viewer", {"restart", "web"}).exit_code, 2);
+    // One action by an --inetd instance: the store counts it too.
+    auto inetd = inetd_calls({{"restart", "slow"}});
+    ASSERT_EQ(inetd[0].client.exit_code, 0) << inetd[0].client.output;
+    auto m = metrics();
+    EXPECT_TRUE(contains(m, "HTTP/1.1 200 OK")) << m;
+    EXPECT_TRUE(contains(m, "Content-Type: text/plain; version=0.0.4")) << m;
+    EXPECT_TRUE(contains(m, "heal_actions_total{service=\"web\",verb=\"restart\",outcome=\"ok\"} 2\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_actions_total{service=\"broken\",verb=\"restart\",outcome=\"failed\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_actions_total{service=\"slow\",verb=\"restart\",outcome=\"ok\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_refusals_total{reason=\"not_authorized\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_budget_used{service=\"web\"} 2\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_budget_limit{service=\"web\"} 3\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_quarantined{service=\"web\"} 0\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_action_duration_seconds_bucket{service=\"slow\",verb=\"restart\",le=\"0.5\"} 0\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_action_duration_seconds_bucket{service=\"slow\",verb=\"restart\",le=\"2\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_action_duration_seconds_count{service=\"web\",verb=\"restart\"} 2\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_build_info{version=\"0.1.0\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_connections_open 0\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_diagnostics_bytes 0\n")) << m;
+    write_file(dir_ / "metrics.txt", m.substr(m.find("\r\n\r\n") + 4));
+}
+
+TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
+    if (::access("/usr/bin/promtool", X_OK) != 0)
+        GTEST_SKIP() << "promtool is not installed (apt-get install prometheus): /metrics WAS NOT VALIDATED";
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    ASSERT_EQ(ctl_as("viewer", {"restart", "web"}).exit_code, 2);
+    auto m = metrics();
+    write_file(dir_ / "metrics.txt", m.substr(m.find("\r\n\r\n") + 4));
+    // promtool reads the exposition on stdin.
+    auto r = run({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < \"$0\"", dir_ / "metrics.txt"});
+    EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << m;
+    EXPECT_EQ(r.output, "") << "promtool says nothing when it has nothing to say";
+}
+
+TEST_F(MetricsTest, OnlyGetMetricsAndAHostileClientStallsNothing) {
+    EXPECT_TRUE(contains(http("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 404")) ;
+    auto post = http("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(contains(post, "HTTP/1.1 405")) << post;
+    EXPECT_TRUE(contains(post, "Allow: GET")) << post;
+    EXPECT_TRUE(http("GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n").find("200 OK") ==
+                std::string::npos) << "headers over 8 KiB are not served";
+    EXPECT_TRUE(http("\x16\x03\x01 not http\r\n\r\n").find("200 OK") == std::string::npos);
+    // Sixteen silent clients hold every metrics slot: TLS requests go on, and the silent ones
+    // are closed after io_timeout (2 s here).
+    std::vector<int> silent;
+    for (int i = 0; i < 20; ++i) {
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(metrics_port_);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        silent.push_back(s);
+    }
+    double start = now_seconds();
+    EXPECT_EQ(ctl({"status", "web"}).exit_code, 0);
+    EXPECT_LT(now_seconds() - start, 1.5) << "the TLS listener is not held up";
+    char byte;
+    EXPECT_EQ(::read(silent[0], &byte, 1), 0) << "closed by the server after io_timeout";
+    for (int s : silent) ::close(s);
+    EXPECT_TRUE(eventually([&] { return contains(metrics(), "200 OK"); }, 5)) << "slots free again";
+}

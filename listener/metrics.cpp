@@ -1,0 +1,169 @@
+#include "metrics.hpp"
+
+#include "diagnostics.hpp"
+#include "guard.hpp"
+#include "log.hpp"
+#include "state_store.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <cstdio>
+
+namespace heal {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+/// Label values as the exposition format wants them: \\, \" and \n escaped.
+std::string label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+const std::vector<double> duration_bounds{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300};
+
+}  // namespace
+
+std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
+    std::string out;
+    family(out, "heal_build_info", "gauge", "heal-listener's version.");
+    out += "heal_build_info{version=\"" + label(HEAL_VERSION) + "\"} 1\n";
+    family(out, "heal_connections_open", "gauge", "TLS connections this listener process serves now.");
+    out += "heal_connections_open " + std::to_string(st.connections) + "\n";
+    family(out, "heal_state_store_up", "gauge", "1 when the state store is usable (heals are refused otherwise).");
+    out += std::string("heal_state_store_up ") + (st.store ? "1" : "0") + "\n";
+    family(out, "heal_diagnostics_bytes", "gauge", "Bytes of diagnostics kept in state_dir/diagnostics.");
+    out += "heal_diagnostics_bytes " + std::to_string(diagnostics_bytes(diagnostics_dir(cfg.state_dir))) + "\n";
+
+    // Per service, as `heal-ctl info` sees it (budget, quarantine).
+    Identity anyone;
+    auto info = service_info(st, cfg, anyone, now_ms());
+    std::string quarantined, used, limit;
+    if (auto* services = info.if_contains("services"); services && services->is_array()) {
+        for (const auto& v : services->as_array()) {
+            const auto& s = v.as_object();
+            const std::string name = label(std::string(s.at("name").as_string()));
+            const bool q = s.at("quarantine").is_object();
+            quarantined += "heal_quarantined{service=\"" + name + "\"} " + (q ? "1" : "0") + "\n";
+            if (const auto& b = s.at("budget"); b.is_object()) {
+                const auto& bo = b.as_object();
+                limit += "heal_budget_limit{service=\"" + name + "\"} " +
+                         std::to_string(bo.at("limit").to_number<std::int64_t>()) + "\n";
+                if (auto* u = bo.if_contains("used"))
+                    used += "heal_budget_used{service=\"" + name + "\"} " +
+                            std::to_string(u->to_number<std::int64_t>()) + "\n";
+            }
+        }
+    }
+    family(out, "heal_quarantined", "gauge", "1 while a service is quarantined.");
+    out += quarantined;
+    family(out, "heal_budget_used", "gauge", "State-changing actions in the service's budget window.");
+    out += used;
+    family(out, "heal_budget_limit", "gauge", "The service's budget (absent with budget = none).");
+    out += limit;
+
+    family(out, "heal_actions_total", "counter",
+           "Ended start, stop and restart actions, by service, verb and outcome (kept 400 days).");
+    family(out, "heal_refusals_total", "counter",
+           "Refused start, stop, restart and reset requests, by reason (kept 400 days).");
+    family(out, "heal_action_duration_seconds", "histogram",
+           "Run time of ended actions, by service and verb.");
+    if (!st.store) return out;
+    std::string actions, refusals, durations;
+    try {
+        for (const auto& a : st.store->action_counts())
+            actions += "heal_actions_total{service=\"" + label(a.service) + "\",verb=\"" + label(a.verb) +
+                       "\",outcome=\"" + label(a.outcome) + "\"} " + std::to_string(a.count) + "\n";
+        for (const auto& [reason, n] : st.store->refusal_counts())
+            refusals += "heal_refusals_total{reason=\"" + label(reason) + "\"} " + std::to_string(n) + "\n";
+        for (const auto& d : st.store->durations(duration_bounds)) {
+            const std::string labels = "service=\"" + label(d.service) + "\",verb=\"" + label(d.verb) + "\"";
+            for (std::size_t i = 0; i < duration_bounds.size(); ++i)
+                durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"" +
+                             num(duration_bounds[i]) + "\"} " + std::to_string(d.at_most[i]) + "\n";
+            durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
+                         std::to_string(d.count) + "\n";
+            durations += "heal_action_duration_seconds_sum{" + labels + "} " + num(d.sum_s) + "\n";
+            durations += "heal_action_duration_seconds_count{" + labels + "} " + std::to_string(d.count) + "\n";
+        }
+    } catch (const StoreError& e) {
+        log::error(std::string("metrics: state store: ") + e.what());
+        return out;
+    }
+    // Families must be contiguous: each one's samples right after its HELP and TYPE.
+    const auto insert_after = [&](const char* type_line, const std::string& samples) {
+        auto at = out.find(type_line);
+        if (at != std::string::npos) out.insert(at + std::string(type_line).size(), samples);
+    };
+    insert_after("# TYPE heal_actions_total counter\n", actions);
+    insert_after("# TYPE heal_refusals_total counter\n", refusals);
+    insert_after("# TYPE heal_action_duration_seconds histogram\n", durations);
+    return out;
+}
+
+asio::awaitable<void> serve_metrics(ListenerState& st, RuntimePtr rt, asio::ip::tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    const auto io_timeout = std::chrono::milliseconds(static_cast<long>(rt->cfg.io_timeout * 1000));
+    beast::flat_buffer buf;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(8 * 1024);
+    parser.body_limit(0);
+    stream.expires_after(io_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buf, parser, as_tuple(use_awaitable));
+    if (ec) co_return;  // slow, malformed or oversized: closed, nothing else waits on it
+    const auto& req = parser.get();
+    http::response<http::string_body> res;
+    res.version(11);
+    res.keep_alive(false);
+    res.set(http::field::server, "heal-listener/" HEAL_VERSION);
+    if (req.target() != "/metrics") {
+        res.result(http::status::not_found);
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "only /metrics here\n";
+    } else if (req.method() != http::verb::get) {
+        res.result(http::status::method_not_allowed);
+        res.set(http::field::allow, "GET");
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "GET only\n";
+    } else {
+        res.result(http::status::ok);
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = render_metrics(st, rt->cfg);
+    }
+    res.prepare_payload();
+    stream.expires_after(io_timeout);
+    co_await http::async_write(stream, res, as_tuple(use_awaitable));
+    boost::system::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+}  // namespace heal
