@@ -76,6 +76,12 @@ case $comment in
         fi ;;
     *) fail "the comment does not name the diagnostics: '$comment'" ;;
 esac
+hist=$("$BUILD/heal-ctl" -c "$SB/heal-ctl-ops.ini" -H 127.0.0.1 history worker --limit 5 2>&1)
+line=$(printf '%s\n' "$hist" | grep -F "$id")
+case $line in
+    *" restart "*" ok "*"nagios"*"verified"*"diagnostics"*) pass "heal-ctl history shows it: $line" ;;
+    *) fail "heal-ctl history does not show $id as a verified restart with diagnostics: $hist" ;;
+esac
 new_pid=$(cat "$SB/worker/worker.pid")
 if [ "$new_pid" != "$old_pid" ] && "$BUILD/check_worker" -H 127.0.0.1 -p "$WORKER_PORT" >/dev/null; then
     pass "a new worker process ($new_pid) answers"
