@@ -36,6 +36,9 @@ ifeq ($(V),0)
 step = @printf '  %-4s %s\n' '$(1)' '$(2)';
 endif
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+JOBS   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
@@ -101,8 +104,9 @@ $(B)/without-close-range: $(B)/tests/helpers/without-close-range.o
 
 test: test-binaries
 	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)
+# Built on every core unless the caller chose -j (a serial build took most of make test's time).
 test-binaries: deps-test
-	@$(MAKE) --no-print-directory binaries $(TEST_BINS) $(if $(SANITIZE),,$(FUZZ_BINS))
+	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS) $(if $(SANITIZE),,$(FUZZ_BINS))
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
 # `make test` runs each on its corpus for 2 s (tests/fuzz/regression.sh); `make fuzz` longer.
@@ -137,12 +141,11 @@ fuzz: fuzz-binaries
 
 # The whole loop, live, with real nagios4 on throwaway certificates. It builds first, on every
 # core, one line per step; the compiler's full output goes to $(B)/build.log, shown on failure.
-NPROC := $(shell nproc 2>/dev/null || echo 2)
 demo: deps-test
 	@mkdir -p $(B)
 	@echo "heal demo: building first, on $(NPROC) cores (about 2 minutes on 2 cores the first time," \
 	      "seconds after); the compiler's output goes to $(B)/build.log"
-	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) V=0 binaries \
+	@$(MAKE) --no-print-directory $(JOBS) V=0 binaries \
 	    2>$(B)/build.log || { echo "heal demo: the build failed; $(B)/build.log says:"; \
 	    cat $(B)/build.log; exit 1; }
 	@echo ""
