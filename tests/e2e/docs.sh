@@ -37,6 +37,16 @@ for pair in "$BUILD/heal-listener|(default /etc/heal/heal.ini)" "$BUILD/heal-ctl
         echo "FAIL docs: $(basename "$bin") --help does not show '$text'"
     fi
 done
+# What the deployment files must say (each once got it wrong): systemctl stop lets actions finish
+# (KillMode=mixed); with the sudo drop-in, sudo can gain root (NoNewPrivileges=no and the setuid,
+# setgid capabilities); log rotation signals the main process only.
+check_file() { # FILE TEXT WHY
+    if grep -qF -- "$2" "$SRC/$1"; then echo "PASS docs: $1 has '$2' ($3)"; else echo "FAIL docs: $1 lacks '$2' ($3)"; fi
+}
+check_file etc/systemd/heal-listener.service "KillMode=mixed" "stop lets running actions finish"
+check_file etc/systemd/heal-listener.service.d/sudo.conf "NoNewPrivileges=no" "sudo must gain root"
+check_file etc/systemd/heal-listener.service.d/sudo.conf "CAP_SETUID CAP_SETGID" "sudo changes uid and gid"
+check_file etc/logrotate.d/heal "--kill-whom=main" "HUP to the listener, not to scripts and their daemons"
 # The systemd unit (and its sudo drop-in) as shipped, with the binary path of this build.
 if command -v systemd-analyze >/dev/null 2>&1; then
     T=$(mktemp -d /tmp/heal-docs.XXXXXX)
