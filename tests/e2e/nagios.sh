@@ -71,6 +71,7 @@ case $comment in
     *"diagnostics: heal-ctl -H 127.0.0.1 diagnostics $id"*)
         if [ $rc -eq 0 ] && printf '%s' "$diag" | grep -q "process [0-9]*: gone"; then
             pass "the comment names the diagnostics, taken before the restart: $(printf '%s' "$diag" | grep 'process')"
+            printf '%s\n' "$diag" | sed 's/^/    | /' 
         else
             fail "heal-ctl diagnostics $id (exit $rc): $diag"
         fi ;;
