@@ -317,12 +317,12 @@ std::optional<Reply> parse_reply(std::string_view text, std::string& error) {
         }
         r.duration_ms = d->as_int64();
     }
-    if (auto* v = o.if_contains("verified"); v && !v->is_null()) {
-        if (!v->is_bool()) {
+    if (auto* ver = o.if_contains("verified"); ver && !ver->is_null()) {
+        if (!ver->is_bool()) {
             error = "field 'verified' is not a boolean";
             return std::nullopt;
         }
-        r.verified = v->as_bool();
+        r.verified = ver->as_bool();
     }
     if (auto* h = o.if_contains("healthy_after_ms"); h && !h->is_null()) {
         if (!h->is_int64() || h->as_int64() < 0) {
