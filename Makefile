@@ -135,7 +135,7 @@ $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	  -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lssl -lcrypto
 
 fuzz-binaries: deps-test
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory $(JOBS) $(FUZZ_BINS)
 fuzz: fuzz-binaries
 	@tests/fuzz/run $(FZ) $(FUZZ_SECONDS)
 
