@@ -143,7 +143,7 @@ fuzz: fuzz-binaries
 # core, one line per step; the compiler's full output goes to $(B)/build.log, shown on failure.
 demo: deps-test
 	@mkdir -p $(B)
-	@echo "heal demo: building first, on $(NPROC) cores (about 2 minutes on 2 cores the first time," \
+	@echo "heal demo: building first, on $(NPROC) cores (2 to 3 minutes on 2 cores the first time," \
 	      "seconds after); the compiler's output goes to $(B)/build.log"
 	@$(MAKE) --no-print-directory $(JOBS) V=0 binaries \
 	    2>$(B)/build.log || { echo "heal demo: the build failed; $(B)/build.log says:"; \
