@@ -61,9 +61,7 @@ struct Options {
     std::optional<std::string> host, cert, key, ca, server_name;
     std::optional<unsigned short> port;
     double timeout = 10;
-    long cert_warn = 14;
-    std::optional<long> cert_crit;
-    std::string cert_text = "14";
+    CertDays cert_days = *parse_cert_days("14");
     std::set<std::string> services;
 };
 
@@ -110,16 +108,9 @@ Options parse_options(int argc, char** argv) {
                     usage_error("-t expects seconds (up to 3600), got '" + arg + "'");
                 break;
             case 'C': {
-                auto comma = arg.find(',');
-                if (!heal::parse_uint(arg.substr(0, comma), 0, 99999, n))
-                    usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + arg + "'");
-                o.cert_warn = static_cast<long>(n);
-                if (comma != std::string::npos) {
-                    if (!heal::parse_uint(arg.substr(comma + 1), 0, 99999, n))
-                        usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + arg + "'");
-                    o.cert_crit = static_cast<long>(n);
-                }
-                o.cert_text = arg;
+                auto days = parse_cert_days(arg);
+                if (!days) usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + arg + "'");
+                o.cert_days = *days;
                 break;
             }
             case 's':
@@ -232,15 +223,8 @@ int main(int argc, char** argv) {
     for (const auto& want : o.services)
         if (!seen.count(want)) res.raise(unknown, "no service " + want + " on this listener");
 
-    if (call.server_cert_days) {
-        long days = *call.server_cert_days;
-        if (o.cert_crit && days < *o.cert_crit)
-            res.raise(critical, "the listener's certificate expires in " + std::to_string(days) + " day(s)");
-        else if (days < o.cert_warn)
-            res.raise(warning, "the listener's certificate expires in " + std::to_string(days) + " day(s)");
-        res.add_perf({"cert_days", std::to_string(days), "", std::to_string(o.cert_warn),
-                      o.cert_crit ? std::to_string(*o.cert_crit) : "", "", ""});
-    }
+    if (call.server_cert_days)
+        check_cert_days(res, *call.server_cert_days, o.cert_days, "the listener's certificate");
     if (res.state() == ok)
         res.set(ok, std::to_string(shown) + " service(s) on " + opt.host + ", none quarantined, budgets " +
                         "at most half used");

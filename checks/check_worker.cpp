@@ -69,36 +69,8 @@ void add_time_perf(Result& res, double seconds, const Options& o) {
     res.add_perf({"time", number(seconds), "s", o.warning, o.critical, "0", number(o.timeout, 3)});
 }
 
-/// -C DAYS_WARN[,DAYS_CRIT], parsed once.
-struct CertDays {
-    std::string warn_text, crit_text;  ///< as given, for perfdata
-    long warn = 0;
-    std::optional<long> crit;
-};
-
-std::optional<CertDays> parse_cert_days(const std::string& text) {
-    CertDays d;
-    auto comma = text.find(',');
-    d.warn_text = text.substr(0, comma);
-    unsigned long long n = 0;
-    if (!heal::parse_uint(d.warn_text, 0, 99999, n)) return std::nullopt;
-    d.warn = static_cast<long>(n);
-    if (comma != std::string::npos) {
-        d.crit_text = text.substr(comma + 1);
-        if (!heal::parse_uint(d.crit_text, 0, 99999, n)) return std::nullopt;
-        d.crit = static_cast<long>(n);
-    }
-    return d;
-}
-
 void check_certificate(Result& res, const ProbeResult& p, const std::optional<CertDays>& cd) {
-    if (!cd || !p.cert_days) return;
-    long days = *p.cert_days;
-    res.add_perf({"cert_days", std::to_string(days), "", cd->warn_text, cd->crit_text, "", ""});
-    if (cd->crit && days < *cd->crit)
-        res.raise(critical, "certificate expires in " + std::to_string(days) + " day(s)");
-    else if (days < cd->warn)
-        res.raise(warning, "certificate expires in " + std::to_string(days) + " day(s)");
+    if (cd && p.cert_days) check_cert_days(res, *p.cert_days, *cd, "certificate");
 }
 
 constexpr int max_redirects = 5;
@@ -109,11 +81,6 @@ bool is_redirect(const ProbeResult& p) {
 
 /// -f: a state for a 3xx, or how to follow it.
 bool follows(const std::string& how) { return how == "follow" || how == "sticky" || how == "stickyport"; }
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 /// "user:password" as the value of a Basic Authorization header (RFC 7617).
 std::string basic_authorization(const std::string& pair) {
@@ -412,7 +379,7 @@ Options parse_options(int argc, char** argv) {
                 o.max_size = static_cast<std::size_t>(n);
                 break;
             case 'f':
-                o.follow = lower(arg);
+                o.follow = to_lower(arg);
                 if (!follows(o.follow) && o.follow != "ok" && o.follow != "warning" && o.follow != "critical")
                     usage_error("-f expects ok, warning, critical, follow, sticky or stickyport, got '" + arg + "'");
                 break;
@@ -562,7 +529,7 @@ int main(int argc, char** argv) {
         // connecting where the first did.
         const std::string first_address = t.address.empty() ? t.host : t.address;
         const unsigned short first_port = t.port;
-        Location here{t.tls, lower(t.host), t.port, req.path};
+        Location here{t.tls, to_lower(t.host), t.port, req.path};
         int hops = 0;
         for (; follows(o.follow) && p.error.empty() && is_redirect(p) && hops < max_redirects; ++hops) {
             auto next = parse_location(p.location, here);

@@ -140,6 +140,12 @@ std::optional<std::pair<State, std::string>> parse_status_line(std::string_view 
     return std::make_pair(*state, std::string(rest));
 }
 
+std::string to_lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 std::optional<Range> parse_pagesize(std::string_view text, std::string& error) {
     auto colon = text.find(':');
     auto min = text.substr(0, colon);
@@ -176,8 +182,7 @@ std::optional<Location> parse_location(std::string_view loc, const Location& bas
         return out;
     }
     std::string_view rest;
-    auto lower = std::string(loc.substr(0, 8));
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = to_lower(loc.substr(0, 8));
     if (loc.substr(0, 2) == "//") {
         rest = loc.substr(2);
     } else if (lower.rfind("http://", 0) == 0) {
@@ -207,8 +212,7 @@ std::optional<Location> parse_location(std::string_view loc, const Location& bas
         port = authority.substr(colon + 1);
     }
     if (host.empty()) return std::nullopt;
-    out.host.clear();
-    for (char c : host) out.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.host = to_lower(host);
     out.port = out.tls ? 443 : 80;
     if (!port.empty()) {
         unsigned long long n = 0;

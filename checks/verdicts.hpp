@@ -35,6 +35,9 @@ std::optional<std::string> unescape(std::string_view text, std::string& error);
 /// A Nagios-style status line "OK <message>" / "CRITICAL: <message>"; nullopt for anything else.
 std::optional<std::pair<State, std::string>> parse_status_line(std::string_view line);
 
+/// ASCII lower case (host names, URL schemes, option words).
+std::string to_lower(std::string_view text);
+
 /// -m MIN[:MAX] of check_http (page size in bytes) as a range that alerts outside MIN..MAX:
 /// "100" -> "100:", "100:5000" -> "100:5000".
 std::optional<Range> parse_pagesize(std::string_view text, std::string& error);

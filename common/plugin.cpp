@@ -175,4 +175,28 @@ std::string Result::format(std::size_t cap) const {
     return out;
 }
 
+std::optional<CertDays> parse_cert_days(std::string_view text) {
+    CertDays d;
+    auto comma = text.find(',');
+    d.warn_text = std::string(text.substr(0, comma));
+    unsigned long long n = 0;
+    if (!parse_uint(d.warn_text, 0, 99999, n)) return std::nullopt;
+    d.warn = static_cast<long>(n);
+    if (comma != std::string_view::npos) {
+        d.crit_text = std::string(text.substr(comma + 1));
+        if (!parse_uint(d.crit_text, 0, 99999, n)) return std::nullopt;
+        d.crit = static_cast<long>(n);
+    }
+    return d;
+}
+
+void check_cert_days(Result& res, long days, const CertDays& limits, const std::string& what) {
+    res.add_perf({"cert_days", std::to_string(days), "", limits.warn_text, limits.crit_text, "", ""});
+    const std::string why = what + " expires in " + std::to_string(days) + " day(s)";
+    if (limits.crit && days < *limits.crit)
+        res.raise(critical, why);
+    else if (days < limits.warn)
+        res.raise(warning, why);
+}
+
 }  // namespace heal::plugin

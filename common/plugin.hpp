@@ -55,6 +55,19 @@ std::string number(double v, int decimals = 6);
 /// no newline or other control bytes (a summary is one line), capped at `max` bytes.
 std::string sanitize(std::string_view text, std::size_t max = 300);
 
+/// -C DAYS_WARN[,DAYS_CRIT]: certificate expiry thresholds in days (check_worker, check_heal).
+struct CertDays {
+    std::string warn_text, crit_text;  ///< as given, for perfdata
+    long warn = 0;
+    std::optional<long> crit;
+};
+std::optional<CertDays> parse_cert_days(std::string_view text);
+
+class Result;
+/// `what` ("certificate", "the listener's certificate") expires in `days`: cert_days perfdata,
+/// WARNING below the warning days, CRITICAL below the critical ones.
+void check_cert_days(Result& res, long days, const CertDays& limits, const std::string& what);
+
 /// What a plugin prints and returns.
 class Result {
 public:

@@ -88,13 +88,15 @@ double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_
     return left > 0 ? static_cast<double>(left) / 1000.0 : 0;
 }
 
+std::string unmatched_certificate(const Identity& who) {
+    if (!who.rules_configured || who.rule) return {};
+    return "certificate '" + printable(who.subject, 200) + "' matches no [client] section of the listener";
+}
+
 Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
                const GuardState& st, std::int64_t now_ms) {
     // 1. Who: with [client] sections, a certificate must match one.
-    if (who.rules_configured && !who.rule)
-        return refuse(Reason::not_authorized,
-                      "certificate '" + printable(who.subject, 200) +
-                          "' matches no [client] section of the listener");
+    if (auto why = unmatched_certificate(who); !why.empty()) return refuse(Reason::not_authorized, why);
     if (req.verb == Verb::info) return allow();
 
     // 2. What: the service and its verb exist.

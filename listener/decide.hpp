@@ -23,6 +23,10 @@ struct Identity {
     bool admin() const { return rule && rule->admin; }
 };
 
+/// With [client] sections, a certificate that matches none may do nothing: why, or "" when it
+/// may go on (it matched, or there are no sections).
+std::string unmatched_certificate(const Identity& who);
+
 /// Matches a certificate (CN or SHA-256 fingerprint) against the [client] sections.
 Identity identify(const ListenerConfig& cfg, const std::string& subject, const std::string& cn,
                   const std::string& sha256);

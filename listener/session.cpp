@@ -268,10 +268,8 @@ asio::awaitable<void> diagnose_before(const Runtime& rt, const Request& req, Rec
 void serve_diagnostics(ListenerState& st, const Runtime& rt, const Identity& who,
                        const std::string& id, Reply& reply) {
     reply.diagnostics = id;
-    if (who.rules_configured && !who.rule)
-        return refuse(reply, Reason::not_authorized,
-                      "certificate '" + printable(who.subject, 200) +
-                          "' matches no [client] section of the listener");
+    if (auto why = unmatched_certificate(who); !why.empty())
+        return refuse(reply, Reason::not_authorized, why);
     if (!is_request_id(id))
         return refuse(reply, Reason::not_found, "'" + id + "' is not a request id");
     if (!st.store)
@@ -308,10 +306,8 @@ void serve_diagnostics(ListenerState& st, const Runtime& rt, const Identity& who
 /// `heal-ctl history`: the newest actions and refusals from the store, for whoever may run status
 /// on those services (all of them for admins and without [client] sections).
 void serve_history(ListenerState& st, const Identity& who, const Request& req, Reply& reply) {
-    if (who.rules_configured && !who.rule)
-        return refuse(reply, Reason::not_authorized,
-                      "certificate '" + printable(who.subject, 200) +
-                          "' matches no [client] section of the listener");
+    if (auto why = unmatched_certificate(who); !why.empty())
+        return refuse(reply, Reason::not_authorized, why);
     auto may_see = [&](const std::string& service) {
         return !who.rule || who.admin() || who.rule->grants(Verb::status, service);
     };

@@ -21,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     error.clear();
     (void)heal::plugin::parse_pagesize(text, error);
     (void)heal::plugin::parse_http_date(text);
+    (void)heal::plugin::parse_cert_days(text);
     const heal::plugin::Location base{false, "web1", 80, "/"};
     if (auto loc = heal::plugin::parse_location(text, base))
         if (loc->path.empty() || loc->path.front() != '/' || loc->host.empty() || loc->port == 0) std::abort();

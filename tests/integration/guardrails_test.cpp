@@ -683,15 +683,8 @@ protected:
     }
     /// A raw HTTP exchange: what the server sent back.
     std::string http(const std::string& request) const {
-        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(metrics_port_);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(s);
-            return "";
-        }
+        int s = raw_connect(metrics_port_);
+        if (s < 0) return "";
         [[maybe_unused]] auto w = ::write(s, request.data(), request.size());
         std::string out;
         char buf[65536];
@@ -754,12 +747,8 @@ TEST_F(MetricsTest, OnlyGetMetricsAndAHostileClientStallsNothing) {
     // are closed after io_timeout (2 s here).
     std::vector<int> silent;
     for (int i = 0; i < 20; ++i) {
-        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(metrics_port_);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        int s = raw_connect(metrics_port_);
+        ASSERT_GE(s, 0);
         silent.push_back(s);
     }
     double start = now_seconds();

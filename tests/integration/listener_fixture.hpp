@@ -173,12 +173,12 @@ protected:
         return run(ctl_argv(args, which));
     }
 
-    /// A plain TCP connection to the listener (no TLS), or -1.
-    int raw_connect() const {
+    /// A plain TCP connection to the listener (or another loopback port), without TLS; -1 if refused.
+    int raw_connect(unsigned short port = 0) const {
         int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_port = htons(port_);
+        a.sin_port = htons(port ? port : port_);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return s;
         ::close(s);
