@@ -43,10 +43,11 @@ COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
+HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildcard handler/*.cpp)))
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
-BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal
+BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/heal-event-handler
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
@@ -73,7 +74,7 @@ $(B)/flags: FORCE
 
 $(B)/%.o: %.cpp $(B)/flags
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -c $< -o $@
+	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -Ihandler -c $< -o $@
 
 $(B)/libheal.a: $(COMMON_OBJ)
 	$(call step,AR,$@)ar rcs $@ $^
@@ -89,10 +90,14 @@ $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 $(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
+# The event handler links the client (heal-ctl's library) and reads Nagios' files itself.
+$(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
 $(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS)
 
-$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(B)/libheal.a
+$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
@@ -176,11 +181,7 @@ install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
 	install -m 0755 $(B)/check_heal $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_heal
-	sed -e 's|@HEAL_CTL@|$(PREFIX)/bin/heal-ctl|' \
-	  -e "s|@HEAL_VERSION@|$$(sed -n 's/.*HEAL_VERSION \"\(.*\)\"/\1/p' common/version.hpp)|" \
-	  scripts/heal-event-handler \
-	  > $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
-	chmod 0755 $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
+	install -m 0755 $(B)/heal-event-handler $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

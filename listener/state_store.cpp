@@ -1,63 +1,15 @@
 #include "state_store.hpp"
 
+#include "sqlite.hpp"
+
 #include <sqlite3.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <thread>
 
 namespace heal {
 
 namespace {
 
-/// One prepared statement; binds by position, steps, finalizes on every path.
-class Stmt {
-public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) fail("prepare");
-    }
-    ~Stmt() { sqlite3_finalize(st_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& bind(int i, const std::string& s) {
-        sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(st_, i, v);
-        return *this;
-    }
-    Stmt& bind_null(int i) {
-        sqlite3_bind_null(st_, i);
-        return *this;
-    }
-    /// True while there is a row.
-    bool step() {
-        int rc = sqlite3_step(st_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        fail("step");
-        return false;
-    }
-    std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
-    bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
-    std::string text(int col) const {
-        auto* p = sqlite3_column_text(st_, col);
-        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-    }
-
-private:
-    [[noreturn]] void fail(const char* what) {
-        throw StoreError(std::string(what) + ": " + sqlite3_errmsg(db_));
-    }
-    sqlite3* db_;
-    sqlite3_stmt* st_ = nullptr;
-};
+using sqlite::Stmt;
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS actions (
@@ -98,68 +50,29 @@ CREATE TABLE IF NOT EXISTS services (
 }  // namespace
 
 StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.db") {
-    struct stat st {};
-    if (::stat(state_dir.c_str(), &st) != 0)
-        throw StoreError("state_dir '" + state_dir + "': " + std::strerror(errno));
-    if (!S_ISDIR(st.st_mode)) throw StoreError("state_dir '" + state_dir + "' is not a folder");
-    // Create it ourselves for the mode; SQLite gives its -wal and -shm files the same.
-    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) throw StoreError("cannot open '" + path_ + "': " + std::strerror(errno));
-    ::close(fd);
-    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw StoreError("cannot open '" + path_ + "': " + why);
+    int version = 0;
+    try {
+        db_ = sqlite::open(state_dir, path_, 0640, version);
+    } catch (const sqlite::Error& e) {
+        throw StoreError("state store '" + path_ + "': " + e.what());
     }
     try {
-        if (sqlite3_db_readonly(db_, "main") == 1) throw StoreError("it is read-only");
-        sqlite3_busy_timeout(db_, 5000);
-        int version = 0;
-        {
-            Stmt v(db_, "PRAGMA user_version");
-            if (v.step()) version = static_cast<int>(v.i64(0));
-        }
         if (version > state_schema_version)
             throw StoreError("its schema version " + std::to_string(version) +
                              " is newer than this listener's (" +
                              std::to_string(state_schema_version) + "); upgrade heal-listener");
-        // Switching to WAL needs a moment alone with the file; the busy handler does not cover
-        // it, so a process starting beside another one retries briefly.
-        for (int attempt = 0;; ++attempt) {
-            try {
-                std::string mode;
-                {
-                    Stmt m(db_, "PRAGMA journal_mode");
-                    if (m.step()) mode = m.text(0);
-                }
-                if (mode == "wal") break;
-                Stmt w(db_, "PRAGMA journal_mode=WAL");
-                w.step();
-            } catch (const StoreError&) {
-                if (attempt >= 50) throw;
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
-        }
-        exec("PRAGMA synchronous=FULL");
         if (version < state_schema_version) {
-            exec("BEGIN IMMEDIATE");
-            try {
-                if (version == 1)  // a v1 store keeps its actions; they gain the new columns
-                    exec("ALTER TABLE actions ADD COLUMN verified INTEGER;"
-                         "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;");
-                exec(schema);
-                exec(("PRAGMA user_version=" + std::to_string(state_schema_version)).c_str());
-                exec("COMMIT");
-            } catch (...) {
-                sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-                throw;
-            }
+            sqlite::Transaction t(db_);
+            if (version == 1)  // a v1 store keeps its actions; they gain the new columns
+                exec("ALTER TABLE actions ADD COLUMN verified INTEGER;"
+                     "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;");
+            exec(schema);
+            exec(("PRAGMA user_version=" + std::to_string(state_schema_version)).c_str());
+            t.commit();
         }
         Stmt probe(db_, "SELECT count(*) FROM actions");
         probe.step();
-    } catch (const StoreError& e) {
+    } catch (const sqlite::Error& e) {
         sqlite3_close(db_);
         db_ = nullptr;
         throw StoreError("state store '" + path_ + "': " + e.what());
@@ -168,14 +81,7 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
 
 StateStore::~StateStore() { sqlite3_close(db_); }
 
-void StateStore::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string why = err ? err : sqlite3_errmsg(db_);
-        sqlite3_free(err);
-        throw StoreError(why);
-    }
-}
+void StateStore::exec(const char* sql) { sqlite::exec(db_, sql); }
 
 void StateStore::check_integrity() {
     Stmt q(db_, "PRAGMA quick_check");

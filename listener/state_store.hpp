@@ -7,16 +7,15 @@
 
 #include "decide.hpp"
 #include "protocol.hpp"
+#include "sqlite.hpp"
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <stdexcept>
 #include <optional>
-#include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 #include <vector>
 
 struct sqlite3;
@@ -24,9 +23,7 @@ struct sqlite3;
 namespace heal {
 
 /// Missing, unreadable, read-only, corrupt, newer, or a failed statement.
-struct StoreError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using StoreError = sqlite::Error;
 
 /// 1: actions, services. 2: actions.verified and .diagnostics, refusals (for history).
 inline constexpr int state_schema_version = 2;

@@ -66,8 +66,11 @@ sb_wait_for() { # FILE TEXT TIMEOUT
     return 1
 }
 
-sb_certs() { # client.crt is Nagios (CN=heal-ctl); ops.crt is an admin
-    "$SRC/scripts/heal-dev-certs" --client ops "$SB/certs" >/dev/null
+# client.crt is Nagios (CN=heal-ctl); ops.crt is an admin. The listener's certificate names the
+# Nagios host (worker-host), as a real one names its host: the event handler verifies that name.
+sb_certs() {
+    "$SRC/scripts/heal-dev-certs" --san "DNS:worker-host,DNS:localhost,IP:127.0.0.1,IP:::1" \
+        --client ops "$SB/certs" >/dev/null
 }
 
 # The worker: python3's http.server on WORKER_PORT, started by a daemonizing start script.
@@ -261,7 +264,6 @@ illegal_macro_output_chars=\`~\$&|'"<>
 EOF
     cat >"$N/resource.cfg" <<EOF
 \$USER1\$=$BUILD
-\$USER2\$=$SRC/scripts
 \$USER3\$=$SB
 EOF
     cat >"$N/objects.cfg" <<EOF
@@ -282,7 +284,7 @@ define command {
 }
 define command {
     command_name heal-event-handler
-    command_line \$USER2\$/heal-event-handler --heal-ctl \$USER1\$/heal-ctl --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
+    command_line \$USER1\$/heal-event-handler --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --status-file \$USER3\$/nagios/status.dat --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" --server-name "\$_HOSTHEAL_NAME\$" \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
 }
 define command {
     command_name notify-file

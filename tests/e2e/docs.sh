@@ -15,7 +15,7 @@ for page in "$SRC"/man/*.[0-9]; do
         echo "FAIL docs: $(basename "$page"): $out"
     fi
 done
-for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$SRC/scripts/heal-event-handler"; do
+for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$BUILD/heal-event-handler"; do
     name=$(basename "$bin")
     v=$("$bin" --version 2>&1); rc=$?
     case $v in "$name "[0-9]*) [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac
@@ -28,8 +28,8 @@ done
 # Defaults are visible: each --help names the default of options that have one (a sample each).
 for pair in "$BUILD/heal-listener|(default /etc/heal/heal.ini)" "$BUILD/heal-ctl|(default localhost)" \
             "$BUILD/heal-ctl|(default 5669)" "$BUILD/check_worker|(default 10)" \
-            "$SRC/scripts/heal-event-handler|(default /var/lib/heal/event-handler)" \
-            "$SRC/scripts/heal-event-handler|(default restart)"; do
+            "$BUILD/heal-event-handler|(default /var/lib/heal/event-handler)" \
+            "$BUILD/heal-event-handler|(default restart)" "$BUILD/heal-event-handler|(default 25%)"; do
     bin=${pair%%|*} text=${pair#*|}
     if "$bin" --help 2>&1 | grep -qF -- "$text"; then
         echo "PASS docs: $(basename "$bin") --help shows '$text'"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# heal-event-handler's policy and input handling, run as Nagios would run it. heal-ctl is the
-# real one, pointed at a port where nothing listens: when the handler acts, heal-ctl answers
-# "no answer" (exit 3) and the handler must escalate; when it must not act, nothing runs.
+# heal-event-handler's policy and input handling, run as Nagios would run it. The listener is
+# a port where nothing listens: when the handler acts, the call finds no answer and the handler
+# must page; when it must not act, it neither calls nor pages. Nagios' status data is a small
+# status.dat written here (real nagios4 writes it in fleet.sh); we play Nagios on the FIFO.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HEAL_BUILD:-$SRC/build}
@@ -16,17 +17,32 @@ port=$(sb_free_port)  # below the ephemeral range: no port-0 bind or connection 
 "$SRC/scripts/heal-dev-certs" "$T/certs" >/dev/null
 printf '[client]\nport = %s\ncert = certs/client.crt\nkey = certs/client.key\nca = certs/ca.crt\n' "$port" >"$T/ctl.ini"
 
-eh() { # ARGS... — runs the handler, logging to $T/log; we play Nagios on the FIFO
+# status.dat as nagios4 writes it: SERVICE on hosts h1..hN, the first BAD of them CRITICAL.
+status_dat() { # SERVICE N BAD [CREATED]
+    {
+        printf 'info {\n\tcreated=%s\n\tversion=4.4.6\n\t}\n\n' "${4:-$(date +%s)}"
+        i=1
+        while [ $i -le "$2" ]; do
+            st=0; [ $i -le "$3" ] && st=2
+            printf 'servicestatus {\n\thost_name=h%s\n\tservice_description=%s\n\thas_been_checked=1\n\tcurrent_state=%s\n\tplugin_output=x=y; z\n\t}\n\n' "$i" "$1" "$st"
+            i=$((i + 1))
+        done
+    } >"$T/status.dat"
+}
+status_dat web 4 0
+
+eh() { # ARGS... — runs the handler, logging to $T/log
     : >"$T/log"
     # Open read-write (never blocks): the handler's command lands in the pipe buffer, and we
     # take what is there once it has exited, without waiting or guessing how long to wait.
     exec 4<>"$T/nagios.cmd"
-    "$SRC/scripts/heal-event-handler" --heal-ctl "$BUILD/heal-ctl" --client-config "$T/ctl.ini" \
-        --command-file "$T/nagios.cmd" --state-dir "$T/state" --log "$T/log" --timeout 2 "$@"
+    "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" \
+        --state-dir "$T/state" --status-file "$T/status.dat" --log "$T/log" --timeout 2 "$@"
     dd iflag=nonblock bs=65536 <&4 >>"$T/cmds" 2>/dev/null
     exec 4>&-
 }
 logged() { grep -q -F -- "$1" "$T/log"; }
+mkdir -p "$T/state"
 
 eh OK HARD 1 127.0.0.1 web
 logged "recovered: OK HARD attempt 1" && ! logged acting && pass "OK only logs" || fail "OK: $(cat "$T/log")"
@@ -38,26 +54,103 @@ eh WARNING SOFT 2 127.0.0.1 web
 logged "state not handled" && pass "WARNING ignored without --on-warning" || fail "WARNING: $(cat "$T/log")"
 
 : >"$T/cmds"
-eh CRITICAL SOFT 2 127.0.0.1 web
-if logged "acting: CRITICAL SOFT attempt 2, restart web on 127.0.0.1" && logged "heal-ctl exit 3" &&
-    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;127.0.0.1;web;2;heal;heal could not fix web: heal-listener could not be reached" "$T/cmds"; then
+eh --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+if logged "acting: CRITICAL SOFT attempt 2, restart web on h1 (127.0.0.1, certificate name h1; 1 of 4 'web' services not OK)" &&
+    logged "no answer:" &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h1;web;2;heal;heal could not fix web on h1: heal-listener could not be reached" "$T/cmds"; then
     pass "SOFT 2 acts; an unreachable listener pages a human"
 else
     fail "SOFT 2: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
 fi
 
-eh CRITICAL SOFT 2 127.0.0.1 web
-logged "already acted for this problem: SOFT 2" && pass "never acts twice for the same attempt" || fail "repeat: $(cat "$T/log")"
-eh CRITICAL HARD 3 127.0.0.1 web
-logged "already acted for this problem" && pass "HARD after acting on SOFT does not act again" || fail "HARD: $(cat "$T/log")"
-eh OK SOFT 3 127.0.0.1 web
+eh --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+logged "already decided for this problem: restart at CRITICAL SOFT 2" && pass "never acts twice for the same attempt" || fail "repeat: $(cat "$T/log")"
+eh --nagios-host h1 CRITICAL HARD 3 127.0.0.1 web
+logged "already decided for this problem" && pass "HARD after acting on SOFT does not act again" || fail "HARD: $(cat "$T/log")"
+eh --nagios-host h1 OK SOFT 3 127.0.0.1 web
 logged "problem closed" && pass "recovery closes the problem" || fail "recovery: $(cat "$T/log")"
-eh CRITICAL HARD 1 127.0.0.1 web
+eh --nagios-host h1 CRITICAL HARD 1 127.0.0.1 web
 logged "acting: CRITICAL HARD attempt 1" && pass "HARD acts when nothing was done yet" || fail "HARD first: $(cat "$T/log")"
-eh OK HARD 1 127.0.0.1 web >/dev/null
+eh --nagios-host h1 OK HARD 1 127.0.0.1 web >/dev/null
 
-eh --on-warning WARNING SOFT 2 127.0.0.1 api
+eh --on-warning --nagios-host h2 WARNING SOFT 2 127.0.0.1 web
 logged "acting: WARNING SOFT attempt 2" && pass "--on-warning acts on WARNING" || fail "on-warning: $(cat "$T/log")"
+eh --nagios-host h2 OK HARD 1 127.0.0.1 web
+
+# The problem memory's key is (host, service) as two columns: these are two problems.
+eh --nagios-host a_b --nagios-service c CRITICAL HARD 1 127.0.0.1 web
+eh --nagios-host a --nagios-service b_c CRITICAL HARD 1 127.0.0.1 web
+logged "acting: CRITICAL HARD attempt 1" && pass "host a_b + service c and host a + service b_c are different problems" ||
+    fail "key collision: $(cat "$T/log")"
+
+# Two handlers for one problem at the same moment: exactly one acts.
+: >"$T/race.log"
+for i in 1 2 3 4 5 6; do
+    "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" \
+        --state-dir "$T/state" --status-file "$T/status.dat" --log "$T/race.log" --timeout 2 \
+        --nagios-host h3 CRITICAL HARD 1 127.0.0.1 web &
+done
+exec 4<>"$T/nagios.cmd"; wait; dd iflag=nonblock bs=65536 <&4 >/dev/null 2>&1; exec 4>&-
+n_act=$(grep -c "acting: " "$T/race.log"); n_no=$(grep -c "already decided" "$T/race.log")
+[ "$n_act" -eq 1 ] && [ "$n_no" -eq 5 ] && pass "6 handlers at once for one problem: one acts, 5 see it decided" ||
+    fail "race: $n_act acted, $n_no saw it decided: $(cat "$T/race.log")"
+
+# The fleet guard, from the status data.
+status_dat web 4 2
+: >"$T/cmds"
+eh --nagios-host h2 CRITICAL SOFT 2 127.0.0.1 web
+if logged "blocked: CRITICAL SOFT attempt 2, restart web on h2: widespread failure: 2 of 4 'web' services are not OK" &&
+    ! logged acting &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h2;web;2;heal;fleet guard: widespread failure: 2 of 4 'web' services are not OK (--max-unhealthy 25%: at most 1), not restarting web on h2" "$T/cmds"; then
+    pass "2 of 4 not OK: no heal, a page naming the guard"
+else
+    fail "widespread: $(cat "$T/log") / $(cat "$T/cmds")"
+fi
+: >"$T/cmds"
+eh --nagios-host h2 CRITICAL HARD 3 127.0.0.1 web
+logged "already decided for this problem: paged: widespread failure" && [ ! -s "$T/cmds" ] &&
+    pass "one page per problem: HARD after the page neither acts nor pages" || fail "second page: $(cat "$T/log") / $(cat "$T/cmds")"
+eh --nagios-host h2 OK HARD 1 127.0.0.1 web
+eh --max-unhealthy 2 --nagios-host h2 CRITICAL SOFT 2 127.0.0.1 web
+logged "acting:" && pass "--max-unhealthy 2 lets 2 of 4 heal" || fail "--max-unhealthy 2: $(cat "$T/log")"
+eh --nagios-host h2 OK HARD 1 127.0.0.1 web
+status_dat web 1 1
+eh --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+logged "acting:" && pass "a group of one can heal (never fewer than 1)" || fail "group of one: $(cat "$T/log")"
+eh --nagios-host h1 OK HARD 1 127.0.0.1 web
+status_dat web 4 0 $(( $(date +%s) - 300 ))
+eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "Nagios' status file '$T/status.dat' was written 5m ago (--max-status-age 1m): is Nagios running?" && ! logged acting &&
+    pass "a stale status file blocks healing and says so" || fail "stale: $(cat "$T/log")"
+eh --nagios-host h4 OK HARD 1 127.0.0.1 web
+rm -f "$T/status.dat"
+eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "cannot use Nagios' status data: cannot read Nagios' status file '$T/status.dat': No such file or directory" && ! logged acting &&
+    pass "a missing status file blocks healing and says so" || fail "missing: $(cat "$T/log")"
+eh --nagios-host h4 OK HARD 1 127.0.0.1 web
+head -c 100 /dev/urandom >"$T/status.dat"
+eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "blocked:" && logged "status file line" && ! logged acting && pass "a garbled status file blocks healing" || fail "garbled: $(cat "$T/log")"
+eh --nagios-host h4 OK HARD 1 127.0.0.1 web
+
+# The fleet budget across hosts and services, and --dry-run.
+status_dat web 4 0
+: >"$T/cmds"
+eh --state-dir "$T/budget" --nagios-host b0 CRITICAL HARD 1 127.0.0.1 web
+logged "cannot decide:" && ! logged acting &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/budget/event-handler.db': '$T/budget': No such file or directory), not restarting web on b0" "$T/cmds" &&
+    pass "without its state folder the handler does not heal, and pages" || fail "no state: $(cat "$T/log") / $(cat "$T/cmds")"
+mkdir -p "$T/budget"
+: >"$T/cmds"
+for h in h1 h2 h3; do eh --fleet-budget 2/1h --state-dir "$T/budget" --nagios-host "$h" CRITICAL HARD 1 127.0.0.1 web; done
+logged "blocked: CRITICAL HARD attempt 1, restart web on h3: fleet budget spent: 2 heals in the last 1h (--fleet-budget 2/1h)" &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h3;web;2;heal;fleet guard: fleet budget spent" "$T/cmds" &&
+    pass "--fleet-budget 2/1h: the third heal is blocked and the page names the budget" || fail "budget: $(cat "$T/log") / $(cat "$T/cmds")"
+: >"$T/cmds"
+eh --dry-run --state-dir "$T/budget" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "dry run: would restart: CRITICAL SOFT attempt 2, restart web on h4" && ! logged acting &&
+    grep -q "ADD_SVC_COMMENT;h4;web;1;heal;dry run: would restart web on h4 after CRITICAL SOFT attempt 2 (1 of 4 'web' services not OK), nothing was done" "$T/cmds" &&
+    pass "--dry-run comments what it would do and calls nothing" || fail "dry run: $(cat "$T/log") / $(cat "$T/cmds")"
 
 bad=0
 for addr in '--json' '127.0.0.1;reboot' '$(id)' '10.0.0.1 -b' ''; do
@@ -76,19 +169,30 @@ for svc in 'web;rm' '-x' '../etc' 'a b'; do
 done
 [ $bad = 0 ] && pass "hostile service names are refused, nothing run"
 eh --nagios-service 'web;ADD_HOST_COMMENT' CRITICAL HARD 1 127.0.0.1 web3
-logged "ignored: ';' or newline" && ! logged acting && pass "';' in a Nagios name cannot inject commands" || fail "nagios name: $(cat "$T/log")"
+logged "ignored: ';' or a newline" && ! logged acting && pass "';' in a Nagios name cannot inject commands" || fail "nagios name: $(cat "$T/log")"
 eh CRITICAL HARD x 127.0.0.1 web4
 logged "ignored: bad attempt" && pass "non-numeric attempt ignored" || fail "attempt: $(cat "$T/log")"
 
-"$SRC/scripts/heal-event-handler" --bogus CRITICAL HARD 1 127.0.0.1 web >/dev/null 2>&1
-[ $? -eq 3 ] && pass "usage errors exit 3" || fail "usage error exit code"
+bad=0
+for opts in "--bogus" "--max-unhealthy 101%" "--max-unhealthy x" "--fleet-budget 10" "--fleet-budget 0/1h" \
+            "--max-status-age soon" "--verb reboot" "--fleet-concurrency 0"; do
+    # shellcheck disable=SC2086 # the words of each case
+    out=$("$BUILD/heal-event-handler" --log "$T/usage.log" $opts CRITICAL HARD 1 127.0.0.1 web 2>&1); rc=$?
+    [ $rc -eq 3 ] && [ -n "$out" ] || { fail "'$opts': exit $rc: $out"; bad=1; }
+done
+[ $bad = 0 ] && pass "usage errors (unknown option, bad limits, bad verb) exit 3 with a message"
 
 # A Nagios that does not read its command FIFO must not hang the handler.
 rm -f "$T/nagios.cmd"; mkfifo "$T/nagios.cmd"
+exec 5<>"$T/nagios.cmd"  # a reader that never reads: the pipe fills
+head -c 65536 /dev/zero >"$T/nagios.cmd" 2>/dev/null &
+sleep 0.2
+status_dat web 4 0
 start=$(date +%s)
-"$SRC/scripts/heal-event-handler" --heal-ctl "$BUILD/heal-ctl" --client-config "$T/ctl.ini" \
-    --command-file "$T/nagios.cmd" --state-dir "$T/state2" --log "$T/log" --timeout 1 CRITICAL HARD 1 127.0.0.1 web5
+"$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" --state-dir "$T/state" \
+    --status-file "$T/status.dat" --log "$T/log" --timeout 1 --nagios-host h5 CRITICAL HARD 1 127.0.0.1 web
 took=$(( $(date +%s) - start ))
-[ "$took" -le 8 ] && logged "writing to $T/nagios.cmd failed" && pass "a dead command FIFO costs at most 5 s ($took s)" ||
-    fail "dead FIFO: took $took s: $(cat "$T/log")"
+exec 5>&-
+[ "$took" -le 8 ] && logged "cannot tell Nagios (Nagios did not read its command file within 5s)" &&
+    pass "a command FIFO nobody reads costs at most 5 s ($took s)" || fail "dead FIFO: took $took s: $(cat "$T/log")"
 exit $failed

@@ -1,0 +1,144 @@
+#include "fleet_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+
+namespace heal::fleet {
+
+namespace {
+
+using sqlite::Stmt;
+
+constexpr int schema_version = 1;
+
+// (host, service) is the key as two columns: no joined string, so host "a_b" + service "c"
+// and host "a" + service "b_c" are different problems.
+constexpr const char* schema = R"(
+CREATE TABLE IF NOT EXISTS problems (
+    host       TEXT NOT NULL,
+    service    TEXT NOT NULL,
+    since_ms   INTEGER NOT NULL,
+    decision   TEXT NOT NULL,
+    PRIMARY KEY (host, service)
+);
+CREATE TABLE IF NOT EXISTS heals (
+    id          INTEGER PRIMARY KEY,
+    host        TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    started_ms  INTEGER NOT NULL,
+    deadline_ms INTEGER NOT NULL,
+    ended_ms    INTEGER,
+    outcome     TEXT,
+    request_id  TEXT
+);
+CREATE INDEX IF NOT EXISTS heals_by_start ON heals (started_ms);
+)";
+
+}  // namespace
+
+FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event-handler.db") {
+    int version = 0;
+    try {
+        db_ = sqlite::open(state_dir, path_, 0600, version);
+        if (version > schema_version)
+            throw sqlite::Error("its schema version " + std::to_string(version) +
+                                " is newer than this handler's; upgrade heal-event-handler");
+        if (version < schema_version) {
+            sqlite::Transaction t(db_);
+            sqlite::exec(db_, schema);
+            sqlite::exec(db_, ("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
+            t.commit();
+        }
+    } catch (const sqlite::Error& e) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw sqlite::Error("state store '" + path_ + "': " + e.what());
+    }
+}
+
+FleetStore::~FleetStore() { sqlite3_close(db_); }
+
+Claim FleetStore::claim(const std::string& host, const std::string& service,
+                        const std::optional<std::string>& blocked_by, const std::string& decision,
+                        bool dry_run, const Limits& limits, std::int64_t now_ms,
+                        std::int64_t deadline_ms) {
+    sqlite::Transaction t(db_);
+    Claim c;
+    {
+        Stmt s(db_, "SELECT decision FROM problems WHERE host = ? AND service = ?");
+        s.bind(1, host).bind(2, service);
+        if (s.step()) {
+            c.kind = Claim::Kind::already;
+            c.earlier = s.text(0);
+            return c;  // rolled back: nothing written
+        }
+    }
+    std::string remembered = decision;
+    if (blocked_by) {
+        c.kind = Claim::Kind::blocked;
+        remembered = "paged: " + *blocked_by;
+    } else {
+        {
+            Stmt s(db_, "SELECT count(*) FROM heals WHERE started_ms > ?");
+            s.bind(1, now_ms - limits.window_ms);
+            s.step();
+            c.used = static_cast<unsigned>(s.i64(0));
+        }
+        if (c.used >= limits.budget) {
+            c.kind = Claim::Kind::budget;
+        } else {
+            Stmt s(db_, "SELECT count(*) FROM heals WHERE ended_ms IS NULL AND deadline_ms > ?");
+            s.bind(1, now_ms);
+            s.step();
+            auto in_flight = static_cast<unsigned>(s.i64(0));
+            if (in_flight >= limits.concurrency) {
+                c.kind = Claim::Kind::concurrency;
+                c.used = in_flight;
+            } else {
+                c.kind = dry_run ? Claim::Kind::dry_run : Claim::Kind::heal;
+            }
+        }
+        if (c.kind == Claim::Kind::budget) remembered = "paged: the fleet budget was spent";
+        if (c.kind == Claim::Kind::concurrency) remembered = "paged: too many heals in flight";
+        if (c.kind == Claim::Kind::dry_run) remembered = "dry run: " + decision;
+    }
+    if (c.kind == Claim::Kind::heal) {
+        Stmt s(db_, "INSERT INTO heals (host, service, started_ms, deadline_ms) VALUES (?, ?, ?, ?)");
+        s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, deadline_ms);
+        s.step();
+        c.heal_id = sqlite3_last_insert_rowid(db_);
+    }
+    {
+        Stmt s(db_, "INSERT INTO problems (host, service, since_ms, decision) VALUES (?, ?, ?, ?)");
+        s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, remembered);
+        s.step();
+    }
+    // Heals older than any window worth keeping; one small delete per decision.
+    {
+        Stmt s(db_, "DELETE FROM heals WHERE started_ms < ? AND ended_ms IS NOT NULL");
+        s.bind(1, now_ms - std::max<std::int64_t>(limits.window_ms, 7LL * 86400 * 1000));
+        s.step();
+    }
+    t.commit();
+    return c;
+}
+
+void FleetStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
+                        const std::string& request_id) {
+    Stmt s(db_, "UPDATE heals SET ended_ms = ?, outcome = ?, request_id = ? WHERE id = ?");
+    s.bind(1, now_ms).bind(2, outcome).bind(3, request_id).bind(4, heal_id);
+    s.step();
+}
+
+std::optional<std::string> FleetStore::close(const std::string& host, const std::string& service) {
+    Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision");
+    s.bind(1, host).bind(2, service);
+    std::optional<std::string> earlier;
+    if (s.step()) earlier = s.text(0);
+    while (s.step()) {
+    }
+    return earlier;
+}
+
+}  // namespace heal::fleet

@@ -1,0 +1,134 @@
+// heal-event-handler: Nagios' event handler that heals a service through heal-listener, behind
+// a fleet guard. See heal-event-handler(8).
+//   heal-event-handler [OPTIONS] $SERVICESTATE$ $SERVICESTATETYPE$ $SERVICEATTEMPT$
+//                      $HOSTADDRESS$ SERVICE
+// Exit 0 for every event (Nagios ignores an event handler's exit code); 3 for a usage error.
+#include "event_handler.hpp"
+#include "protocol.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+using heal::handler::log_line;
+
+/// Nagios discards an event handler's output: a usage error goes to the log too.
+int usage_error(const std::string& message) {
+    log_line("usage error: " + message);
+    std::cerr << "heal-event-handler: " << message << " (see heal-event-handler --help)\n";
+    return 3;
+}
+
+bool name_ok_for_nagios(const std::string& s) {
+    return s.find_first_of(";\n\r") == std::string::npos && s.find('\0') == std::string::npos;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    heal::handler::Options o;
+    std::vector<std::string> args;
+    std::string unhealthy = "25%", budget = "10/1h", status_age = "60s";
+    CLI::App app{"heal-event-handler - Nagios event handler that heals a service through heal-listener, "
+                 "behind a fleet guard"};
+    app.set_help_flag("-h,--help", "print this help and exit");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // as getopt
+    app.set_version_flag("-V,--version", std::string("heal-event-handler ") + HEAL_VERSION);
+    app.add_option("--attempt", o.attempt, "act on this SOFT attempt (default 2)")->check(CLI::Range(1u, 100u));
+    app.add_flag("--on-warning", o.on_warning, "also act on WARNING");
+    app.add_option("--verb", o.verb, "start, stop or restart (default restart)")
+        ->check(CLI::IsMember({"start", "stop", "restart"}));
+    app.add_option("--client-config", o.client_config,
+                   "heal-ctl client configuration: certificate, key, CA, port "
+                   "(default /etc/heal/heal-ctl.ini)");
+    app.add_option("--timeout", o.timeout,
+                   "seconds for the listener's answer (default 25; keep below Nagios' "
+                   "event_handler_timeout, 30)")
+        ->check(CLI::Range(0.1, 3600.0));
+    app.add_option("--command-file", o.command_file,
+                   "Nagios command file (default /var/lib/nagios4/rw/nagios.cmd)");
+    app.add_option("--nagios-host", o.nagios_host, "$HOSTNAME$: for Nagios commands, the problem "
+                                                   "memory and the fleet (default HOSTADDRESS)");
+    app.add_option("--nagios-service", o.nagios_service,
+                   "$SERVICEDESC$: for Nagios commands and the fleet group (default SERVICE)");
+    app.add_option("--server-name", o.server_name,
+                   "name the listener's certificate must carry, e.g. \"$_HOSTHEAL_NAME$\" "
+                   "(default, also when empty: --nagios-host, else HOSTADDRESS)");
+    app.add_option("--state-dir", o.state_dir,
+                   "problems decided and fleet heals, shared by every handler "
+                   "(default /var/lib/heal/event-handler)");
+    app.add_option("--log", o.log_file, "log decisions to FILE (default: syslog)");
+    app.add_option("--status-file", o.status_file,
+                   "Nagios' status data (default /var/cache/nagios4/status.dat)");
+    app.add_option("--objects-file", o.objects_file,
+                   "Nagios' objects cache, for --servicegroup (default /var/cache/nagios4/objects.cache)");
+    app.add_option("--servicegroup", o.servicegroup,
+                   "the fleet group is this service group (default: every service with the same "
+                   "description)");
+    app.add_option("--max-unhealthy", unhealthy,
+                   "block when more of the group than N or P% is not OK, never fewer than 1 "
+                   "(default 25%)");
+    app.add_option("--max-status-age", status_age,
+                   "block when the status file is older (default 60s)");
+    app.add_option("--fleet-budget", budget,
+                   "at most N heals per WINDOW across all hosts and services (default 10/1h)");
+    app.add_option("--fleet-concurrency", o.fleet_concurrency, "at most N heals at once (default 2)")
+        ->check(CLI::Range(1u, 1000u));
+    app.add_flag("--dry-run", o.dry_run, "decide, log and comment, act on nothing (pages become comments)");
+    app.positionals_at_end();  // "-x" as SERVICE is a bad name, not an option
+    app.add_option("ARGS", args, "STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        heal::handler::open_log(o.log_file);
+        return usage_error(e.what());
+    }
+    heal::handler::open_log(o.log_file);
+    auto limit = heal::fleet::parse_unhealthy_limit(unhealthy);
+    if (!limit) return usage_error("--max-unhealthy expects N or P% (such as 1 or 25%), got '" +
+                                   heal::printable(unhealthy, 40) + "'");
+    o.max_unhealthy = *limit;
+    auto b = heal::fleet::parse_budget(budget);
+    if (!b) return usage_error("--fleet-budget expects N/WINDOW (such as 10/1h), got '" +
+                               heal::printable(budget, 40) + "'");
+    o.fleet_budget = *b;
+    if (!heal::parse_duration(status_age, 86400, o.max_status_age))
+        return usage_error("--max-status-age expects a duration such as 60s, got '" +
+                           heal::printable(status_age, 40) + "'");
+    if (args.size() != 5)
+        return usage_error("expected 5 arguments (STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE), got " +
+                           std::to_string(args.size()));
+
+    // Macro contents from Nagios: checked before they go anywhere, never evaluated.
+    heal::handler::Event e{args[0], args[1], 0, args[3], args[4]};
+    unsigned long long attempt = 0;
+    const std::string ignored = "ignored: ";
+    if (e.state != "OK" && e.state != "WARNING" && e.state != "CRITICAL" && e.state != "UNKNOWN")
+        return log_line(ignored + "bad state '" + heal::printable(e.state, 40) + "'"), 0;
+    if (e.state_type != "SOFT" && e.state_type != "HARD")
+        return log_line(ignored + "bad state type '" + heal::printable(e.state_type, 40) + "'"), 0;
+    if (!heal::parse_uint(args[2], 0, 1000000, attempt))
+        return log_line(ignored + "bad attempt '" + heal::printable(args[2], 40) + "'"), 0;
+    e.attempt = static_cast<unsigned>(attempt);
+    if (e.address.empty() || e.address.front() == '-' ||
+        e.address.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:_-") !=
+            std::string::npos)
+        return log_line(ignored + "bad host address '" + heal::printable(e.address, 80) + "'"), 0;
+    if (!heal::is_valid_service_name(e.service))
+        return log_line(ignored + "bad service name '" + heal::printable(e.service, 80) + "'"), 0;
+    // Nagios leaves the macro of a custom variable a host does not define as it is ("$_HOSTHEAL_NAME$",
+    // or "$" once a shell has read it): no certificate name has a '$', so it means "not given".
+    if (o.server_name.find('$') != std::string::npos) o.server_name.clear();
+    for (const auto* s : {&o.nagios_host, &o.nagios_service, &o.server_name})
+        if (!name_ok_for_nagios(*s))
+            return log_line(ignored + "';' or a newline in a Nagios host or service name"), 0;
+    return heal::handler::handle(o, e);
+}

@@ -1,0 +1,237 @@
+#include "status_file.hpp"
+
+#include "text.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <set>
+
+namespace heal::nagios {
+
+namespace {
+
+/// Lines of a file Nagios wrote, within the limits; says which line went wrong.
+class Lines {
+public:
+    Lines(std::istream& in, const Limits& limits, std::string what)
+        : in_(in), limits_(limits), what_(std::move(what)) {}
+
+    bool next(std::string_view& line) {
+        for (;;) {
+            auto nl = buf_.find('\n', pos_);
+            if (nl != std::string::npos) return take(nl - pos_, nl + 1, line);
+            if (buf_.size() - pos_ > limits_.max_line) fail(number_ + 1, "a line longer than " +
+                                                          std::to_string(limits_.max_line) + " bytes");
+            if (eof_) return pos_ < buf_.size() && take(buf_.size() - pos_, buf_.size(), line);
+            buf_.erase(0, pos_);
+            pos_ = 0;
+            char chunk[65536];
+            in_.read(chunk, sizeof chunk);
+            auto n = static_cast<std::size_t>(in_.gcount());
+            if (n == 0) {
+                if (in_.bad()) throw StatusError(what_ + ": read error");
+                eof_ = true;
+                continue;
+            }
+            total_ += n;
+            if (total_ > limits_.max_bytes)
+                throw StatusError(what_ + ": larger than " + std::to_string(limits_.max_bytes) + " bytes");
+            buf_.append(chunk, n);
+        }
+    }
+
+    std::size_t number() const { return number_; }
+    [[noreturn]] void fail(std::size_t line, const std::string& why) const {
+        throw StatusError(what_ + " line " + std::to_string(line) + ": " + why);
+    }
+
+private:
+    bool take(std::size_t len, std::size_t next_pos, std::string_view& line) {
+        line = std::string_view(buf_).substr(pos_, len);
+        pos_ = next_pos;
+        ++number_;
+        if (line.size() > limits_.max_line)
+            fail(number_, "a line longer than " + std::to_string(limits_.max_line) + " bytes");
+        if (line.find('\0') != std::string_view::npos) fail(number_, "a NUL byte");
+        return true;
+    }
+
+    std::istream& in_;
+    const Limits& limits_;
+    std::string what_, buf_;
+    std::size_t pos_ = 0, number_ = 0;
+    std::uint64_t total_ = 0;
+    bool eof_ = false;
+};
+
+std::string_view trim_left(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    return s;
+}
+
+/// "NAME {" (status.dat) or "define NAME {" (objects.cache): NAME, or nullopt.
+std::optional<std::string_view> block_start(std::string_view line, std::string_view prefix) {
+    if (line.size() < prefix.size() + 2 || line.substr(0, prefix.size()) != prefix ||
+        line.substr(line.size() - 2) != " {")
+        return std::nullopt;
+    auto name = line.substr(prefix.size(), line.size() - prefix.size() - 2);
+    if (name.empty()) return std::nullopt;
+    for (char c : name)
+        if (!(c >= 'a' && c <= 'z') && c != '_') return std::nullopt;
+    return name;
+}
+
+std::ifstream open_file(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw StatusError(std::string("cannot read ") + what + " '" + path + "': " + std::strerror(errno));
+    return in;
+}
+
+}  // namespace
+
+StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits& limits) {
+    Lines lines(in, limits, "status file");
+    StatusData data;
+    bool have_info = false;
+    std::set<std::pair<std::string, std::string>> seen;
+    std::string_view line;
+    while (lines.next(line)) {
+        line = trim_left(line);
+        if (line.empty() || line.front() == '#') continue;
+        auto block = block_start(line, "");
+        if (!block) lines.fail(lines.number(), "expected the start of a block ('servicestatus {'), got '" +
+                                                   printable(line, 60) + "'");
+        const std::string type(*block);
+        const std::size_t start = lines.number();
+        // The fields heal reads; every other field is skipped unread.
+        std::optional<std::string> host, service, state, checked, created;
+        bool closed = false;
+        while (lines.next(line)) {
+            line = trim_left(line);
+            if (line == "}") {
+                closed = true;
+                break;
+            }
+            if (line.empty()) continue;
+            auto eq = line.find('=');
+            if (eq == std::string_view::npos || eq == 0)
+                lines.fail(lines.number(), "expected key=value inside the " + type + " block of line " +
+                                               std::to_string(start) + ", got '" + printable(line, 60) + "'");
+            auto key = line.substr(0, eq);
+            auto value = line.substr(eq + 1);
+            std::optional<std::string>* field = nullptr;
+            if (type == "servicestatus") {
+                if (key == "host_name") field = &host;
+                else if (key == "service_description") field = &service;
+                else if (key == "current_state") field = &state;
+                else if (key == "has_been_checked") field = &checked;
+            } else if (type == "info" && key == "created") {
+                field = &created;
+            }
+            if (!field) continue;
+            if (*field) lines.fail(lines.number(), std::string(key) + " twice in one block");
+            *field = std::string(value);
+        }
+        if (!closed)
+            lines.fail(start, "the " + type + " block is not closed (a truncated file?)");
+        if (type == "info") {
+            unsigned long long t = 0;
+            if (!created || !parse_uint(*created, 1, 1ULL << 40, t))
+                lines.fail(start, "the info block has no valid created= time");
+            data.created = static_cast<std::int64_t>(t);
+            have_info = true;
+        } else if (type == "servicestatus") {
+            unsigned long long st = 0, ch = 0;
+            if (!host || !service || host->empty() || service->empty())
+                lines.fail(start, "a servicestatus block without host_name or service_description");
+            if (!state || !parse_uint(*state, 0, 3, st))
+                lines.fail(start, "current_state of '" + printable(*service, 60) + "' on '" +
+                                      printable(*host, 60) + "' is not 0-3");
+            if (!checked || !parse_uint(*checked, 0, 1, ch))
+                lines.fail(start, "has_been_checked of '" + printable(*service, 60) + "' on '" +
+                                      printable(*host, 60) + "' is not 0 or 1");
+            if (!seen.emplace(*host, *service).second)
+                lines.fail(start, "'" + printable(*service, 60) + "' on '" + printable(*host, 60) +
+                                      "' appears twice");
+            if (keep(*host, *service)) {
+                if (data.services.size() >= limits.max_services)
+                    lines.fail(start, "more than " + std::to_string(limits.max_services) + " services");
+                data.services.push_back({std::move(*host), std::move(*service),
+                                         static_cast<ServiceState>(st), ch == 1});
+            }
+        }
+    }
+    if (!have_info) throw StatusError("status file: no info block with its created= time (not a Nagios status file, or empty)");
+    return data;
+}
+
+StatusData read_status_file(const std::string& path, const ServiceFilter& keep, const Limits& limits) {
+    auto in = open_file(path, "Nagios' status file");
+    try {
+        return read_status(in, keep, limits);
+    } catch (const StatusError& e) {
+        throw StatusError("'" + path + "': " + e.what());
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> read_servicegroup(std::istream& in,
+                                                                    const std::string& group,
+                                                                    const Limits& limits) {
+    Lines lines(in, limits, "objects cache");
+    std::string_view line;
+    while (lines.next(line)) {
+        line = trim_left(line);
+        if (line.empty() || line.front() == '#') continue;
+        auto block = block_start(line, "define ");
+        if (!block) lines.fail(lines.number(), "expected 'define TYPE {', got '" + printable(line, 60) + "'");
+        const bool wanted_type = *block == "servicegroup";
+        const std::size_t start = lines.number();
+        std::optional<std::string> name, members;
+        bool closed = false;
+        while (lines.next(line)) {
+            line = trim_left(line);
+            if (line == "}") {
+                closed = true;
+                break;
+            }
+            if (!wanted_type) continue;
+            auto sep = line.find_first_of(" \t");
+            auto key = line.substr(0, sep);
+            auto value = sep == std::string_view::npos ? std::string_view() : trim_left(line.substr(sep));
+            if (key == "servicegroup_name") name = std::string(value);
+            else if (key == "members") members = std::string(value);
+        }
+        if (!closed) lines.fail(start, "the definition is not closed (a truncated file?)");
+        if (!wanted_type || name != group) continue;
+        std::vector<std::pair<std::string, std::string>> out;
+        if (!members || members->empty()) return out;
+        auto items = split_list(*members);
+        if (items.size() % 2 != 0)
+            lines.fail(start, "service group '" + printable(group, 60) +
+                                  "': members is not a list of host,service pairs");
+        if (items.size() / 2 > limits.max_services)
+            lines.fail(start, "more than " + std::to_string(limits.max_services) + " members");
+        for (std::size_t i = 0; i < items.size(); i += 2) {
+            if (items[i].empty() || items[i + 1].empty())
+                lines.fail(start, "service group '" + printable(group, 60) + "': an empty member name");
+            out.emplace_back(items[i], items[i + 1]);
+        }
+        return out;
+    }
+    throw StatusError("objects cache: no service group '" + printable(group, 60) + "' is defined");
+}
+
+std::vector<std::pair<std::string, std::string>> read_servicegroup_file(const std::string& path,
+                                                                         const std::string& group,
+                                                                         const Limits& limits) {
+    auto in = open_file(path, "Nagios' objects cache");
+    try {
+        return read_servicegroup(in, group, limits);
+    } catch (const StatusError& e) {
+        throw StatusError("'" + path + "': " + e.what());
+    }
+}
+
+}  // namespace heal::nagios

@@ -1,0 +1,299 @@
+// The fleet guard's parts: Nagios' status.dat and objects.cache as nagios4 writes them (and as
+// nobody should), its limits, and the event handler's store under concurrent handlers.
+#include "fleet_guard.hpp"
+#include "fleet_store.hpp"
+#include "nagios_command.hpp"
+#include "status_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace heal;
+using nagios::ServiceState;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+    const char* src = std::getenv("HEAL_SRC");
+    return std::string(src ? src : ".") + "/tests/fixtures/nagios4/" + name;
+}
+
+nagios::StatusData read(const std::string& text, const nagios::Limits& limits = {}) {
+    std::istringstream in(text);
+    return nagios::read_status(in, [](const std::string&, const std::string&) { return true; }, limits);
+}
+
+std::string error_of(const std::string& text, const nagios::Limits& limits = {}) {
+    try {
+        read(text, limits);
+    } catch (const nagios::StatusError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const char* info = "info {\n\tcreated=1795335634\n\tversion=4.4.6\n\t}\n\n";
+
+std::string service(const std::string& host, const std::string& desc, int state, int checked = 1) {
+    return "servicestatus {\n\thost_name=" + host + "\n\tservice_description=" + desc +
+           "\n\thas_been_checked=" + std::to_string(checked) + "\n\tcurrent_state=" +
+           std::to_string(state) + "\n\tplugin_output=a=b; c\n\t}\n\n";
+}
+
+class TempDir {
+public:
+    TempDir() {
+        char t[] = "/tmp/heal-fleet-test.XXXXXX";
+        path_ = ::mkdtemp(t);
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
+TEST(StatusFile, ReadsWhatNagios4Wrote) {
+    // Written by Debian's nagios4 4.4.6 from tests/fixtures/nagios4/objects.cfg.
+    auto all = nagios::read_status_file(fixture("status.dat"),
+                                        [](const std::string&, const std::string&) { return true; });
+    EXPECT_EQ(all.created, 1795335634);
+    ASSERT_EQ(all.services.size(), 6u);
+    auto find = [&](const std::string& h, const std::string& s) {
+        for (const auto& x : all.services)
+            if (x.host == h && x.service == s) return x;
+        ADD_FAILURE() << h << " " << s;
+        return nagios::ServiceStatus{};
+    };
+    EXPECT_EQ(find("web2", "worker").state, ServiceState::critical);
+    EXPECT_EQ(find("a_b", "worker").state, ServiceState::warning);
+    EXPECT_EQ(find("web1", "odd = name").state, ServiceState::unknown);  // '=' in a name
+    EXPECT_TRUE(find("web-4.example.com", "worker").checked);
+    EXPECT_FALSE(find("a_b", "b_c").checked);  // PENDING
+
+    auto workers = nagios::read_status_file(
+        fixture("status.dat"), [](const std::string&, const std::string& s) { return s == "worker"; });
+    auto g = fleet::group_health(workers, "web1", "worker", true);
+    EXPECT_EQ(g.size, 4u);
+    EXPECT_EQ(g.not_ok, 2u);  // web2 CRITICAL, a_b WARNING
+}
+
+TEST(StatusFile, ServiceGroupMembersFromNagios4ObjectsCache) {
+    // "workers" lists web1 and a_b itself; web2 joins it with `servicegroups workers`.
+    auto m = nagios::read_servicegroup_file(fixture("objects.cache"), "workers");
+    std::vector<std::pair<std::string, std::string>> want{
+        {"a_b", "worker"}, {"web1", "worker"}, {"web2", "worker"}};
+    EXPECT_EQ(m, want);
+    try {
+        nagios::read_servicegroup_file(fixture("objects.cache"), "nonesuch");
+        ADD_FAILURE() << "no error for an undefined group";
+    } catch (const nagios::StatusError& e) {
+        EXPECT_NE(std::string(e.what()).find("no service group 'nonesuch' is defined"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(StatusFile, HostileFilesAreErrorsThatSayWhere) {
+    EXPECT_EQ(error_of(""), "status file: no info block with its created= time (not a Nagios status "
+                            "file, or empty)");
+    const std::string whole = std::string(info) + service("h", "web", 0);
+    // Truncated anywhere inside a block: an error, never a shorter fleet.
+    for (std::size_t cut = whole.find("servicestatus") + 20; cut < whole.size() - 3; cut += 7)
+        EXPECT_NE(error_of(whole.substr(0, cut)), "") << "cut at " << cut;
+    EXPECT_NE(error_of(whole.substr(0, whole.size() - 3)).find("is not closed (a truncated file?)"),
+              std::string::npos)
+        << error_of(whole.substr(0, whole.size() - 3));
+    EXPECT_NE(error_of(std::string(info) + "garbage\n").find("line 6: expected the start of a block"),
+              std::string::npos)
+        << error_of(std::string(info) + "garbage\n");
+    EXPECT_NE(error_of(std::string(info) + service("h", "web", 7)).find("current_state of 'web' on 'h' is not 0-3"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string(info) + service("h", "web", 0) + service("h", "web", 2)).find("appears twice"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string(info) + "servicestatus {\n\thost_name=h\n\tcurrent_state=0\n\tcurrent_state=2\n\t}\n")
+                  .find("current_state twice in one block"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string(info) + "servicestatus {\n\tservice_description=web\n\thas_been_checked=1\n"
+                                           "\tcurrent_state=0\n\t}\n")
+                  .find("without host_name"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string(info) + "servicestatus {\n\thost_name=h\n\tinfo {\n\t}\n").find("expected key=value"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string("info {\n\tcreated=soon\n\t}\n")).find("no valid created= time"),
+              std::string::npos);
+    EXPECT_NE(error_of(std::string(info) + service("h", std::string("w\0b", 3), 0)).find("a NUL byte"),
+              std::string::npos);
+}
+
+TEST(StatusFile, OddCharactersInNamesAreKeptExactly) {
+    const std::string odd = "wörker ;$(id) `x` \xff";
+    auto d = read(std::string(info) + service("host=1", odd, 2) + service("host", "web", 0));
+    ASSERT_EQ(d.services.size(), 2u);
+    EXPECT_EQ(d.services[0].host, "host=1");
+    EXPECT_EQ(d.services[0].service, odd);
+}
+
+TEST(StatusFile, HugeFilesAndLinesStopAtTheLimits) {
+    nagios::Limits small;
+    small.max_line = 100;
+    small.max_bytes = 4096;
+    EXPECT_NE(error_of(std::string(info) + "servicestatus {\n\tplugin_output=" + std::string(200, 'x') + "\n\t}\n", small)
+                  .find("a line longer than 100 bytes"),
+              std::string::npos);
+    std::string many = info;
+    for (int i = 0; i < 100; ++i) many += service("h" + std::to_string(i), "web", 0);
+    EXPECT_NE(error_of(many, small).find("larger than 4096 bytes"), std::string::npos);
+    // A line with no end at all is refused once it passes the limit, not read to the end.
+    EXPECT_NE(error_of(std::string(info) + std::string(1000, 'x'), small).find("a line longer than 100 bytes"),
+              std::string::npos);
+    // Within the default limits, a large fleet reads whole: 20 000 services.
+    std::string big = info;
+    for (int i = 0; i < 20000; ++i) big += service("host" + std::to_string(i), "web", i % 5 == 0 ? 2 : 0);
+    auto d = read(big);
+    EXPECT_EQ(fleet::group_health(d, "host1", "web", false).not_ok, 4001u);
+}
+
+TEST(StatusFile, ServiceGroupHostileCache) {
+    auto members = [](const std::string& text) {
+        std::istringstream in(text);
+        return nagios::read_servicegroup(in, "g");
+    };
+    auto error = [&](const std::string& text) -> std::string {
+        try {
+            members(text);
+        } catch (const nagios::StatusError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_TRUE(members("define servicegroup {\n\tservicegroup_name\tg\n\talias\tg\n\t}\n").empty());
+    EXPECT_NE(error("define servicegroup {\n\tservicegroup_name\tg\n\tmembers\th1,s1,h2\n\t}\n")
+                  .find("not a list of host,service pairs"),
+              std::string::npos);
+    EXPECT_NE(error("define servicegroup {\n\tservicegroup_name\tg\n").find("not closed"), std::string::npos);
+    EXPECT_NE(error("define servicegroup {\n\tservicegroup_name\tg\n\tmembers\th1,,h2,s\n\t}\n").find("empty member"),
+              std::string::npos);
+}
+
+TEST(FleetGuard, UnhealthyLimitIsACountOrAShareNeverBelowOne) {
+    auto pct = fleet::parse_unhealthy_limit("25%");
+    ASSERT_TRUE(pct);
+    EXPECT_EQ(pct->allowed(4), 1u);
+    EXPECT_EQ(pct->allowed(1), 1u);  // a group of one can still heal
+    EXPECT_EQ(pct->allowed(10), 2u);
+    EXPECT_EQ(pct->allowed(100), 25u);
+    auto n = fleet::parse_unhealthy_limit("3");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->allowed(100), 3u);
+    EXPECT_EQ(n->to_string(), "3");
+    for (const char* bad : {"", "%", "101%", "-1", "0", "1.5", "25 %", "x%", "99999999999999999999"})
+        EXPECT_FALSE(fleet::parse_unhealthy_limit(bad)) << bad;
+}
+
+TEST(FleetGuard, BudgetIsNPerWindow) {
+    auto b = fleet::parse_budget("10/1h");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->limit, 10u);
+    EXPECT_EQ(b->window_s, 3600);
+    for (const char* bad : {"10", "/1h", "0/1h", "10/", "10/0", "x/1h", "10/1h/2", "10/soon"})
+        EXPECT_FALSE(fleet::parse_budget(bad)) << bad;
+}
+
+TEST(FleetGuard, TheHandledServiceCountsAsNagiosJustSaidAndPendingIsNotOk) {
+    auto d = read(std::string(info) + service("a", "web", 0) + service("b", "web", 0, 0) + service("c", "web", 2));
+    auto g = fleet::group_health(d, "a", "web", false);  // status.dat still says a is OK
+    EXPECT_EQ(g.size, 3u);
+    EXPECT_EQ(g.not_ok, 3u);
+    g = fleet::group_health(d, "new", "web", false);  // not in status.dat yet: a member all the same
+    EXPECT_EQ(g.size, 4u);
+    EXPECT_EQ(g.not_ok, 3u);
+}
+
+TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    fleet::Limits l;
+    auto c = s.claim("a_b", "c", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 1000, 2000);
+    EXPECT_EQ(c.kind, fleet::Claim::Kind::heal);
+    EXPECT_EQ(s.claim("a", "b_c", std::nullopt, "x", false, l, 1000, 2000).kind, fleet::Claim::Kind::heal);
+    auto again = s.claim("a_b", "c", std::nullopt, "x", false, l, 1000, 2000);
+    EXPECT_EQ(again.kind, fleet::Claim::Kind::already);
+    EXPECT_EQ(again.earlier, "restart at CRITICAL SOFT 2");
+    EXPECT_EQ(s.close("a_b", "c"), "restart at CRITICAL SOFT 2");
+    EXPECT_EQ(s.close("a_b", "c"), std::nullopt);
+}
+
+TEST(FleetStore, BudgetAndConcurrencyAcrossHostsAndServices) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    fleet::Limits l{3, 3600 * 1000, 2};
+    const std::int64_t t = 10'000'000;
+    auto h1 = s.claim("h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
+    auto h2 = s.claim("h2", "db", std::nullopt, "r", false, l, t, t + 30'000);
+    ASSERT_EQ(h2.kind, fleet::Claim::Kind::heal);
+    auto busy = s.claim("h3", "web", std::nullopt, "r", false, l, t + 1, t + 30'000);
+    EXPECT_EQ(busy.kind, fleet::Claim::Kind::concurrency);
+    EXPECT_EQ(busy.used, 2u);
+    s.finish(h1.heal_id, t + 100, "ok", "id1");
+    EXPECT_EQ(s.claim("h4", "web", std::nullopt, "r", false, l, t + 200, t + 30'000).kind, fleet::Claim::Kind::heal);
+    auto spent = s.claim("h5", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
+    EXPECT_EQ(spent.kind, fleet::Claim::Kind::budget);
+    EXPECT_EQ(spent.used, 3u);
+    // An unfinished heal (its handler killed) stops counting as in flight at its deadline; the
+    // budget frees up as the window slides past the heals.
+    EXPECT_EQ(s.claim("h6", "web", std::nullopt, "r", false, {10, 3600 * 1000, 2}, t + 30'001, t + 60'000).kind,
+              fleet::Claim::Kind::heal);
+    EXPECT_EQ(s.claim("h7", "web", std::nullopt, "r", false, l, t + 3600 * 1000 + 1, t + 3700 * 1000).kind,
+              fleet::Claim::Kind::heal);
+    // A guard's block and a dry run are remembered, and use no budget.
+    auto blocked = s.claim("h8", "web", std::string("widespread failure"), "r", false, l, t, t);
+    EXPECT_EQ(blocked.kind, fleet::Claim::Kind::blocked);
+    EXPECT_EQ(s.claim("h8", "web", std::nullopt, "r", false, l, t, t).earlier, "paged: widespread failure");
+}
+
+TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
+    TempDir dir;
+    { fleet::FleetStore init(dir.path()); }
+    // 16 processes, 16 problems, a budget of 5: exactly 5 heal, in any interleaving.
+    constexpr int n = 16;
+    std::vector<pid_t> kids;
+    for (int i = 0; i < n; ++i) {
+        pid_t p = ::fork();
+        if (p == 0) {
+            int code = 3;
+            try {
+                fleet::FleetStore s(dir.path());
+                auto c = s.claim("h" + std::to_string(i), "web", std::nullopt, "r", false, {5, 3600 * 1000, 100},
+                                 1000, 100000);
+                code = c.kind == fleet::Claim::Kind::heal ? 0 : c.kind == fleet::Claim::Kind::budget ? 1 : 2;
+            } catch (...) {
+            }
+            ::_exit(code);
+        }
+        kids.push_back(p);
+    }
+    int healed = 0, spent = 0, other = 0;
+    for (pid_t p : kids) {
+        int st = 0;
+        ::waitpid(p, &st, 0);
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+        (code == 0 ? healed : code == 1 ? spent : other)++;
+    }
+    EXPECT_EQ(healed, 5);
+    EXPECT_EQ(spent, n - 5);
+    EXPECT_EQ(other, 0);
+}
+
+TEST(NagiosCommand, FieldsCannotSplitOrBreakTheCommand) {
+    EXPECT_EQ(nagios::command_field("a;b\nc\x1b[2J"), "a,b?c?[2J");
+    EXPECT_LE(nagios::command_field(std::string(5000, 'x')).size(), 1003u);
+}
