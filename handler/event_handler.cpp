@@ -102,8 +102,9 @@ int handle(const Options& o, const Event& e) {
     const std::string desc = o.nagios_service.empty() ? e.service : o.nagios_service;
     const std::string what = e.state + " " + e.state_type + " attempt " + std::to_string(e.attempt) +
                              ", " + o.verb + " " + e.service + " on " + host;
-    const std::string not_doing = "not " + std::string(o.verb == "stop" ? "stopping" : o.verb + "ing") +
-                                  " " + e.service + " on " + host;
+    // A page's sentence, after the guard's (a ';' would end the Nagios command's field).
+    const std::string not_doing = ". Not " + std::string(o.verb == "stop" ? "stopping" : o.verb + "ing") +
+                                  " " + e.service + " on " + host + ".";
     auto tell = [&](const std::string& command, const std::string& text) {
         auto err = nagios::send_command(
             o.command_file, command + ";" + host + ";" + desc + ";" +
@@ -150,7 +151,7 @@ int handle(const Options& o, const Event& e) {
     auto blocked_by = status_guard(o, e, host, desc, seen);
     if (!store) {
         log_line("cannot decide: " + what + ": " + store_error);
-        page("fleet guard: the event handler's state is unavailable (" + store_error + "); " + not_doing);
+        page("fleet guard: the event handler's state is unavailable (" + store_error + ")" + not_doing);
         return 0;
     }
     const std::int64_t now = now_ms();
@@ -162,7 +163,7 @@ int handle(const Options& o, const Event& e) {
                              o.dry_run, limits, now, now + to_ms(o.timeout + 5));
     } catch (const sqlite::Error& err) {
         log_line("cannot decide: " + what + ": " + err.what());
-        page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + "); " +
+        page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + ")" +
              not_doing);
         return 0;
     }
@@ -186,16 +187,16 @@ int handle(const Options& o, const Event& e) {
             log_line("dry run: would " + o.verb + ": " + what + (seen.empty() ? "" : " (" + seen + ")"));
             comment("dry run: would " + o.verb + " " + e.service + " on " + host + " after " + e.state +
                     " " + e.state_type + " attempt " + std::to_string(e.attempt) +
-                    (seen.empty() ? "" : " (" + seen + ")") + "; nothing was done");
+                    (seen.empty() ? "" : " (" + seen + ")") + ". Nothing was done.");
             return 0;
         case fleet::Claim::Kind::heal: break;
     }
     if (!guard.empty()) {
         log_line("blocked: " + what + ": " + guard);
         if (o.dry_run)
-            comment("dry run: would page: fleet guard: " + guard + "; " + not_doing);
+            comment("dry run: would page: fleet guard: " + guard + not_doing);
         else
-            page("fleet guard: " + guard + "; " + not_doing);
+            page("fleet guard: " + guard + not_doing);
         return 0;
     }
 

@@ -76,18 +76,19 @@ sb_certs() {
 # The worker: python3's http.server on WORKER_PORT, started by a daemonizing start script.
 sb_worker_scripts() {
     WORKER_PORT=${WORKER_PORT:-$(sb_free_port)}
+    _wa=${WORKER_ADDR:-127.0.0.1}
     mkdir -p "$SB/worker/www"
     echo "worker ready" >"$SB/worker/www/index.html"
     cat >"$SB/worker/restart" <<EOF
 #!/bin/sh
 # Restart the sample worker; daemonizes it and returns once it answers.
 [ -f "$SB/worker/worker.pid" ] && kill "\$(cat "$SB/worker/worker.pid")" 2>/dev/null
-setsid python3 -m http.server $WORKER_PORT --bind 127.0.0.1 --directory "$SB/worker/www" \\
+setsid python3 -m http.server $WORKER_PORT --bind $_wa --directory "$SB/worker/www" \\
     >>"$SB/worker/worker.log" 2>&1 </dev/null &
 echo \$! >"$SB/worker/worker.pid"
 i=0
 while [ \$i -lt 50 ]; do
-    if "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 1 >/dev/null; then
+    if "$BUILD/check_worker" -H $_wa -p $WORKER_PORT -t 1 >/dev/null; then
         echo "worker up on port $WORKER_PORT, pid \$(cat "$SB/worker/worker.pid")"
         exit 0
     fi
@@ -133,7 +134,7 @@ EOF
     chmod 0755 "$SB/worker/crashy-restart"
     cat >"$SB/worker/status" <<EOF
 #!/bin/sh
-exec "$BUILD/check_worker" -H 127.0.0.1 -p $WORKER_PORT -t 2
+exec "$BUILD/check_worker" -H $_wa -p $WORKER_PORT -t 2
 EOF
     chmod 0755 "$SB/worker/restart" "$SB/worker/broken-restart" "$SB/worker/status" "$SB/worker/diagnose"
 }
@@ -146,7 +147,7 @@ sb_listener_config() {
     mkdir -p "$SB/state"
     cat >"$SB/heal.ini" <<EOF
 [listener]
-listen = 127.0.0.1:${LISTENER_PORT:-0}
+listen = ${LISTENER_ADDR:-127.0.0.1}:${LISTENER_PORT:-0}
 allow = 127.0.0.1, ::1
 cert = certs/server.crt
 key = certs/server.key
@@ -208,19 +209,23 @@ sb_listener_start() {
     sb_listener_config
     sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
     sb_wait_for "$SB/listener.log" "ready: accepting connections" 10 >/dev/null || return 1
-    _line=$(grep -m1 "listening on 127.0.0.1:" "$SB/listener.log") || return 1
-    LISTENER_PORT=${_line##*listening on 127.0.0.1:}
+    _line=$(grep -m1 "listening on ${LISTENER_ADDR:-127.0.0.1}:" "$SB/listener.log") || return 1
+    LISTENER_PORT=${_line##*listening on ${LISTENER_ADDR:-127.0.0.1}:}
     sb_client_configs
 }
 
 # Nagios 4 as an ordinary process: every path in $SB, 1-second intervals, event handlers on.
-sb_nagios_config() {
-    DEAD_PORT=${DEAD_PORT:-$(sb_free_port)}
-    mkdir -p "$SB/nagios/rw" "$SB/nagios/tmp" "$SB/nagios/checkresults" "$SB/nagios/eh-state"
+# base.cfg: the time period, commands, the on-call contact and the heal-service template;
+# objects.cfg: the hosts and services (sb_nagios_config's, or a test's own).
+# SB_EH_OPTS: more heal-event-handler options; SB_EH_STATE: its state folder under nagios/;
+# SB_RETRY: retry_interval in seconds (default 1).
+sb_nagios_base() {
+    mkdir -p "$SB/nagios/rw" "$SB/nagios/tmp" "$SB/nagios/checkresults" "$SB/nagios/${SB_EH_STATE:-eh-state}"
     _user=$(id -un) _group=$(id -gn)
     N=$SB/nagios
     cat >"$N/nagios.cfg" <<EOF
 log_file=$N/nagios.log
+cfg_file=$N/base.cfg
 cfg_file=$N/objects.cfg
 resource_file=$N/resource.cfg
 object_cache_file=$N/objects.cache
@@ -266,7 +271,7 @@ EOF
 \$USER1\$=$BUILD
 \$USER3\$=$SB
 EOF
-    cat >"$N/objects.cfg" <<EOF
+    cat >"$N/base.cfg" <<EOF
 define timeperiod {
     timeperiod_name 24x7
     alias           always
@@ -284,7 +289,7 @@ define command {
 }
 define command {
     command_name heal-event-handler
-    command_line \$USER1\$/heal-event-handler --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/eh-state --log \$USER3\$/event-handler.log --status-file \$USER3\$/nagios/status.dat --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" --server-name "\$_HOSTHEAL_NAME\$" \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
+    command_line \$USER1\$/heal-event-handler --client-config \$USER3\$/heal-ctl.ini --command-file \$USER3\$/nagios/rw/nagios.cmd --state-dir \$USER3\$/nagios/${SB_EH_STATE:-eh-state} --log \$USER3\$/event-handler.log --status-file \$USER3\$/nagios/status.dat --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" --server-name "\$_HOSTHEAL_NAME\$" ${SB_EH_OPTS:-} \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
 }
 define command {
     command_name notify-file
@@ -300,6 +305,26 @@ define contact {
     service_notification_commands notify-file
     host_notification_commands    notify-file
 }
+define service {
+    name                  heal-service
+    register              0
+    max_check_attempts    3
+    check_interval        1
+    retry_interval        ${SB_RETRY:-1}
+    check_period          24x7
+    notification_period   24x7
+    notification_interval 0
+    notification_options  c,r
+    contacts              oncall
+    event_handler_enabled 1
+}
+EOF
+}
+
+sb_nagios_config() {
+    DEAD_PORT=${DEAD_PORT:-$(sb_free_port)}
+    sb_nagios_base
+    cat >"$N/objects.cfg" <<EOF
 define host {
     host_name             worker-host
     alias                 sample worker host
@@ -309,19 +334,6 @@ define host {
     contacts              oncall
     notification_period   24x7
     notification_interval 0
-}
-define service {
-    name                  heal-service
-    register              0
-    max_check_attempts    3
-    check_interval        1
-    retry_interval        1
-    check_period          24x7
-    notification_period   24x7
-    notification_interval 0
-    notification_options  c,r
-    contacts              oncall
-    event_handler_enabled 1
 }
 define service {
     use                 heal-service
@@ -355,22 +367,23 @@ EOF
 }
 
 # Waits until Nagios has checked the service and found it OK; false after TIMEOUT seconds.
-sb_wait_service_ok() { # DESCRIPTION TIMEOUT
+sb_wait_service_ok() { # DESCRIPTION TIMEOUT [HOST]
     _end=$(( $(date +%s) + $2 ))
-    until [ "$(sb_service_status "$1")" = "0 1" ]; do
+    until [ "$(sb_service_status "$1" "${3:-}")" = "0 1" ]; do
         [ "$(date +%s)" -le "$_end" ] || return 1
         sleep 0.1
     done
 }
 
-# Prints "STATE CHECKED" (e.g. "0 1") for a service from status.dat.
-sb_service_status() { # DESCRIPTION
-    awk -v svc="$1" '
-        /servicestatus \{/ { b = 1; d = ""; s = ""; c = "" }
+# Prints "STATE CHECKED" (e.g. "0 1") for a service (on HOST, if given) from status.dat.
+sb_service_status() { # DESCRIPTION [HOST]
+    awk -v svc="$1" -v host="${2:-}" '
+        /servicestatus \{/ { b = 1; h = ""; d = ""; s = ""; c = "" }
+        b && /^[ \t]*host_name=/ { sub(/^[^=]*=/, ""); h = $0 }
         b && /^[ \t]*service_description=/ { sub(/^[^=]*=/, ""); d = $0 }
         b && /^[ \t]*current_state=/ { sub(/^[^=]*=/, ""); s = $0 }
         b && /^[ \t]*has_been_checked=/ { sub(/^[^=]*=/, ""); c = $0 }
-        b && /^[ \t]*}/ { if (d == svc) print s, c; b = 0 }' "$SB/nagios/status.dat" 2>/dev/null
+        b && /^[ \t]*}/ { if (d == svc && (host == "" || h == host)) print s, c; b = 0 }' "$SB/nagios/status.dat" 2>/dev/null
 }
 
 sb_nagios_start() {
@@ -379,6 +392,18 @@ sb_nagios_start() {
         return 1
     fi
     sb_spawn "$SB/nagios/stdout.log" nagios4 "$SB/nagios/nagios.cfg" >/dev/null
+    SB_NAGIOS_PID=$!
     sb_wait_for "$SB/nagios/nagios.log" "Successfully launched command file worker" 15 >/dev/null ||
         sb_wait_for "$SB/nagios/nagios.log" "LOG VERSION" 5 >/dev/null
+}
+
+# Stops nagios4 (it removes status.dat as it goes) and keeps its log as nagios.log.N.
+sb_nagios_stop() {
+    kill "$SB_NAGIOS_PID" 2>/dev/null
+    _i=0
+    while kill -0 "$SB_NAGIOS_PID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+    _n=1
+    while [ -e "$SB/nagios/nagios.log.$_n" ]; do _n=$((_n + 1)); done
+    mv "$SB/nagios/nagios.log" "$SB/nagios/nagios.log.$_n" 2>/dev/null
+    return 0
 }

@@ -101,7 +101,7 @@ status_dat web 4 2
 eh --nagios-host h2 CRITICAL SOFT 2 127.0.0.1 web
 if logged "blocked: CRITICAL SOFT attempt 2, restart web on h2: widespread failure: 2 of 4 'web' services are not OK" &&
     ! logged acting &&
-    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h2;web;2;heal;fleet guard: widespread failure: 2 of 4 'web' services are not OK (--max-unhealthy 25%: at most 1), not restarting web on h2" "$T/cmds"; then
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h2;web;2;heal;fleet guard: widespread failure: 2 of 4 'web' services are not OK (--max-unhealthy 25%: at most 1). Not restarting web on h2." "$T/cmds"; then
     pass "2 of 4 not OK: no heal, a page naming the guard"
 else
     fail "widespread: $(cat "$T/log") / $(cat "$T/cmds")"
@@ -138,7 +138,7 @@ status_dat web 4 0
 : >"$T/cmds"
 eh --state-dir "$T/budget" --nagios-host b0 CRITICAL HARD 1 127.0.0.1 web
 logged "cannot decide:" && ! logged acting &&
-    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/budget/event-handler.db': '$T/budget': No such file or directory), not restarting web on b0" "$T/cmds" &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/budget/event-handler.db': '$T/budget': No such file or directory). Not restarting web on b0." "$T/cmds" &&
     pass "without its state folder the handler does not heal, and pages" || fail "no state: $(cat "$T/log") / $(cat "$T/cmds")"
 mkdir -p "$T/budget"
 : >"$T/cmds"
@@ -149,7 +149,7 @@ logged "blocked: CRITICAL HARD attempt 1, restart web on h3: fleet budget spent:
 : >"$T/cmds"
 eh --dry-run --state-dir "$T/budget" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
 logged "dry run: would restart: CRITICAL SOFT attempt 2, restart web on h4" && ! logged acting &&
-    grep -q "ADD_SVC_COMMENT;h4;web;1;heal;dry run: would restart web on h4 after CRITICAL SOFT attempt 2 (1 of 4 'web' services not OK), nothing was done" "$T/cmds" &&
+    grep -q "ADD_SVC_COMMENT;h4;web;1;heal;dry run: would restart web on h4 after CRITICAL SOFT attempt 2 (1 of 4 'web' services not OK). Nothing was done." "$T/cmds" &&
     pass "--dry-run comments what it would do and calls nothing" || fail "dry run: $(cat "$T/log") / $(cat "$T/cmds")"
 
 bad=0
