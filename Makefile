@@ -118,11 +118,11 @@ test-binaries: deps-test
 FZ          := $(B)-fuzz
 FUZZ_CXX    ?= clang++
 FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined -Icommon -Ilistener -Ichecks -Ictl -MMD -MP \
+               -fno-sanitize-recover=undefined -Icommon -Ilistener -Ichecks -Ictl -Ihandler -MMD -MP \
                -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG  # as shipped; ASan/UBSan watch memory
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp ctl/client_config.cpp checks/verdicts.cpp \
-               checks/http_response.cpp
+               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_SECONDS ?= 60
