@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -118,14 +119,17 @@ int handle(const Options& o, const Event& e) {
 
     std::optional<fleet::FleetStore> store;
     std::string store_error;
-    try {
-        store.emplace(o.state_dir);
-    } catch (const sqlite::Error& err) {
-        store_error = err.what();
-    }
+    auto open_store = [&] {
+        try {
+            store.emplace(o.state_dir);
+        } catch (const sqlite::Error& err) {
+            store_error = err.what();
+        }
+    };
 
     if (e.state == "OK") {
         std::optional<std::string> earlier;
+        open_store();
         if (store) {
             try {
                 earlier = store->close(host, desc);
@@ -149,6 +153,7 @@ int handle(const Options& o, const Event& e) {
     // A candidate. The fleet guard first, then the problem is claimed once, atomically.
     std::string seen;
     auto blocked_by = status_guard(o, e, host, desc, seen);
+    open_store();
     if (!store) {
         log_line("cannot decide: " + what + ": " + store_error);
         page("fleet guard: the event handler's state is unavailable (" + store_error + ")" + not_doing);
