@@ -339,6 +339,37 @@ TEST_F(ListenerTest, ClientFileMistakesAreSaidInWords) {
         << mismatch.output;
 }
 
+// Keys are read with decoder hints for EC PEM keys (heal's own); any other key type takes the
+// unhinted path and must work all the same: an RSA client key, PKCS#8 and PKCS#1.
+TEST_F(ListenerTest, RsaKeysAndOtherKeyFormatsStillLoad) {
+    const std::string ca = cert("main", "ca.crt"), ca_key = cert("main", "ca.key");
+    for (const char* format : {"pkcs8", "traditional"}) {
+        const std::string key = dir_ / (std::string("rsa-") + format + ".key");
+        const std::string csr = dir_ / "rsa.csr", crt = dir_ / "rsa.crt", ext = dir_ / "rsa.ext";
+        auto r = run({"/usr/bin/openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key});
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        if (std::string(format) == "traditional") {
+            r = run({"/usr/bin/openssl", "pkey", "-in", key, "-traditional", "-out", key + ".1"});
+            ASSERT_EQ(r.exit_code, 0) << r.output;
+            ASSERT_EQ(::rename((key + ".1").c_str(), key.c_str()), 0);
+            ASSERT_TRUE(contains(read_file(key), "BEGIN RSA PRIVATE KEY"));
+        }
+        r = run({"/usr/bin/openssl", "req", "-new", "-key", key, "-subj", "/CN=heal-ctl", "-out", csr});
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        write_file(ext, "extendedKeyUsage=clientAuth\n");
+        r = run({"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                 "-CAserial", dir_ / "ca.srl", "-days", "2", "-extfile", ext, "-out", crt});
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        auto text = run(with(with(ctl_argv({"status", "web"}), "--cert", crt), "--key", key));
+        EXPECT_EQ(text.exit_code, 0) << format << ": " << text.output;
+    }
+    auto not_a_key = run(with(ctl_argv({"status", "web"}), "--key", cert("main", "ca.crt")));
+    EXPECT_EQ(not_a_key.exit_code, 3);
+    EXPECT_TRUE(contains(not_a_key.output, "cannot load private key '" + cert("main", "ca.crt") + "'"))
+        << not_a_key.output;
+    EXPECT_FALSE(contains(not_a_key.output, "error:")) << "no raw OpenSSL codes: " << not_a_key.output;
+}
+
 TEST_F(ListenerTest, HandshakeFailuresComeWithAHint) {
     auto wrong_ca = run(with(ctl_argv({"status", "web"}), "--ca", cert("other", "ca.crt")));
     EXPECT_TRUE(contains(wrong_ca.output, "not signed by the CA given with --ca")) << wrong_ca.output;
