@@ -24,7 +24,7 @@ endif
 HEAL_FLAGS := -std=c++20 -Wall -Wextra -Wshadow -Wno-psabi -Wno-mismatched-new-delete \
               -Icommon -MMD -MP -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG
 # libstdc++ and Boost.JSON linked statically: a Nagios plugin is started thousands of times an
-# hour, and this halves its start-up (measured with make bench-checks).
+# hour, and this halves its start-up (measured with make bench).
 LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lsqlite3 -lssl -lcrypto \
               -static-libstdc++ -static-libgcc -pthread -Wl,-O1,--as-needed
 GTEST_LIBS := -lgtest -lgtest_main -pthread
@@ -50,7 +50,7 @@ INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/heal-event-handler
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range
 
-.PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench bench-checks bench-listener \
+.PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
         install clean fuzz fuzz-binaries
 # Packages first, then the build in a sub-make: with -j2 a compile must never race apt-get.
 all: deps-build
@@ -159,18 +159,21 @@ demo: deps-test
 $(B)/run-alternating: bench/run-alternating.c
 	@mkdir -p $(B)
 	$(call step,LINK,$@)$(CC) -O2 -Wall -o $@ $<
+$(B)/run-burst: bench/run-burst.c
+	@mkdir -p $(B)
+	$(call step,LINK,$@)$(CC) -O2 -Wall -o $@ $<
+$(B)/pidfd-shim.so: bench/pidfd-shim.c
+	@mkdir -p $(B)
+	$(call step,LINK,$@)$(CC) -O2 -Wall -shared -fPIC -o $@ $< -ldl -pthread
 
 deps-bench:
 	@scripts/heal-deps bench
 
-# Measurements, not tests: side by side with the anchor tools, in one run.
-bench: bench-checks bench-listener
-bench-checks: deps-bench
-	@$(MAKE) --no-print-directory $(B)/check_worker $(B)/run-alternating
-	python3 bench/bench_checks.py $(B)
-bench-listener: deps-bench
-	@$(MAKE) --no-print-directory $(B)/heal-listener $(B)/heal-ctl $(B)/run-alternating
-	python3 bench/bench_listener.py $(B)
+# Measurements, not tests: every figure beside its anchor (nrpe, check_http), one run, one table.
+bench: deps-bench
+	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker \
+	    $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
+	python3 bench/bench.py $(B)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
