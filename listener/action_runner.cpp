@@ -9,7 +9,9 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,18 +97,8 @@ struct ExecImage {
     }
 };
 
-[[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w, int go_r,
-                             int go_w) {
-    ::setpgid(0, 0);
-    default_signals();  // undo the listener's SIG_IGN of SIGPIPE
-    // The gate: run nothing until the parent has recorded the start. EOF (the parent died or
-    // gave up) ends the child without executing anything.
-    ::close(go_w);
-    char go = 0;
-    ssize_t got;
-    while ((got = ::read(go_r, &go, 1)) < 0 && errno == EINTR) {
-    }
-    if (got != 1) ::_exit(126);
+/// The last steps of both ways to start a script: stdio, cwd, no listener descriptor, execve.
+[[noreturn]] void exec_script(const ExecImage& image, int devnull, int out_w, int err_w) {
     if (::dup2(devnull, 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(out_w, 2) < 0 || ::chdir("/") < 0) {
         int e = errno;
         [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
@@ -119,6 +111,36 @@ struct ExecImage {
     int e = errno;
     [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
     ::_exit(127);
+}
+
+[[noreturn]] void exec_child(const ExecImage& image, int devnull, int out_w, int err_w, int go_r,
+                             int go_w) {
+    ::setpgid(0, 0);
+    default_signals();  // undo the listener's SIG_IGN of SIGPIPE
+    // The gate: run nothing until the parent has recorded the start. EOF (the parent died or
+    // gave up) ends the child without executing anything.
+    ::close(go_w);
+    char go = 0;
+    ssize_t got;
+    while ((got = ::read(go_r, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (got != 1) ::_exit(126);
+    exec_script(image, devnull, out_w, err_w);
+}
+
+struct SpawnArgs {
+    const ExecImage* image;
+    int devnull, out_w, err_w;
+};
+
+/// The child of clone(CLONE_VM | CLONE_VFORK): it runs on its own stack in the listener's
+/// memory while the listener waits for its execve, so it only makes system calls and touches
+/// nothing but what SpawnArgs points to (built before the clone).
+int spawned_child(void* p) {
+    const auto& a = *static_cast<const SpawnArgs*>(p);
+    ::setpgid(0, 0);
+    default_signals();  // dispositions first, then the mask the parent blocked is lifted
+    exec_script(*a.image, a.devnull, a.out_w, a.err_w);
 }
 
 struct KillState {
@@ -172,9 +194,63 @@ unsigned long long process_start_time(pid_t pid) {
     return p ? std::strtoull(p + 1, nullptr, 10) : 0;
 }
 
-Script::Script(const ActionSpec& spec) : spec_(spec) {
+/// Starts the script at once with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: no copy
+/// of the listener's page tables, so a start costs the same whatever the listener's size (fork
+/// of a 60 MB listener spent most of a 500-request burst copying and unmapping page tables).
+/// Not posix_spawn itself: it leaves glibc's internal signals 32 and 33 ignored in the script.
+/// Signals are blocked around the clone, so no listener handler runs in the child. Returns 0
+/// or the errno of clone or execve.
+int spawn_now(const ExecImage& image, int devnull, int out_w, pid_t& pid) {
+    int err_pipe[2];
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) return errno;
+    Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    constexpr std::size_t stack_size = 64 * 1024;
+    void* stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return errno;
+    SpawnArgs args{&image, devnull, out_w, err_w.fd};
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &old);
+    const int saved_errno = errno;
+    pid = ::clone(spawned_child, static_cast<char*>(stack) + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                  &args);
+    int clone_errno = pid < 0 ? errno : 0;
+    errno = saved_errno;  // the child shared our errno
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::munmap(stack, stack_size);
+    if (pid < 0) return clone_errno;
+    // The child has called execve (or given up) by now: EOF, or its errno.
+    err_w.reset();
+    int exec_errno = 0;
+    if (::read(err_r.fd, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid = -1;
+        return exec_errno;
+    }
+    return 0;
+}
+
+Script::Script(const ActionSpec& spec, Start start) : spec_(spec) {
     auto fail = [&](const char* what) { error_ = std::string(what) + ": " + std::strerror(errno); };
     ExecImage image(spec_);
+    if (start == Start::now) {
+        Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (devnull.fd < 0) { fail("open /dev/null"); return; }
+        int out_pipe[2];
+        if (::pipe2(out_pipe, O_CLOEXEC) != 0) { fail("pipe2"); return; }
+        Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
+        pid_t pid = -1;
+        if (int e = spawn_now(image, devnull.fd, out_w.fd, pid); e != 0) {
+            error_ = "cannot execute " + spec_.argv.front() + ": " + std::strerror(e);
+            return;
+        }
+        pid_ = pid;
+        start_time_ = process_start_time(pid);
+        out_fd_ = out_r.release();
+        return;
+    }
     Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (devnull.fd < 0) { fail("open /dev/null"); return; }
     int out_pipe[2], err_pipe[2], go_pipe[2];
@@ -224,7 +300,7 @@ asio::awaitable<ActionResult> Script::run() {
     auto started = std::chrono::steady_clock::now();
     const pid_t pid = pid_;
     char go = 'g';
-    bool opened = ::write(go_fd_, &go, 1) == 1;
+    bool opened = go_fd_ < 0 || ::write(go_fd_, &go, 1) == 1;  // spawned at once: no gate
     close_fd(go_fd_);
     ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
 
@@ -280,7 +356,7 @@ asio::awaitable<ActionResult> Script::run() {
     out_d.close();
 
     int exec_errno = 0;
-    if (::read(err_fd_, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+    if (err_fd_ >= 0 && ::read(err_fd_, &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
         result.exec_error = std::string("cannot execute ") + spec_.argv.front() + ": " +
                             std::strerror(exec_errno);
         co_return result;
@@ -299,7 +375,7 @@ asio::awaitable<ActionResult> Script::run() {
 }
 
 asio::awaitable<ActionResult> run_action(const ActionSpec& spec) {
-    Script script(spec);
+    Script script(spec, Script::Start::now);
     co_return co_await script.run();
 }
 

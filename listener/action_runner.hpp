@@ -38,8 +38,14 @@ struct ActionResult {
 
 class Script {
 public:
-    /// Forks; the child waits at the gate. On failure, error() says why and nothing was forked.
-    explicit Script(const ActionSpec& spec);
+    /// gated: fork; the child waits at the gate until run() (start, stop, restart: the audit
+    /// gate records the start, with the pid, before anything runs). now: posix_spawn, running
+    /// at once, at a cost that does not grow with the listener's size (status, verify and
+    /// diagnose runs, which record nothing before they run). Same process group, signal, fd,
+    /// cwd and environment guarantees either way.
+    enum class Start { gated, now };
+    /// On failure, error() says why and nothing runs.
+    explicit Script(const ActionSpec& spec, Start start = Start::gated);
     /// Not released: the child is killed and reaped without having executed anything.
     ~Script();
     Script(const Script&) = delete;
@@ -64,7 +70,7 @@ private:
 };
 
 /// argv as given; environment = PATH, LANG=C, HEAL_VERB, HEAL_SERVICE,
-/// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawn and run in one.
+/// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawned at once (Start::now) and run.
 boost::asio::awaitable<ActionResult> run_action(const ActionSpec& spec);
 
 /// Every signal to its default disposition, none blocked. Async-signal-safe: the listener

@@ -119,6 +119,46 @@ TEST_F(ListenerTest, ScriptGetsFixedMinimalEnvironment) {
         << env;
 }
 
+// status, verify and diagnose runs are started with posix_spawn, actions with fork at the gate:
+// both must give a script the same world.
+TEST_F(ListenerTest, SpawnedAndGatedScriptsGetTheSameGuarantees) {
+    script("world",
+           "read -r _ _ _ _ pgrp _ < /proc/$$/stat\n"
+           "[ \"$pgrp\" = $$ ] && echo 'own process group' || echo \"group $pgrp is not $$\"\n"
+           "grep -E '^(SigIgn|SigBlk):' /proc/$$/status\n"
+           "echo \"cwd $(pwd)\"\n"
+           "echo \"stdin $(readlink /proc/$$/fd/0)\"\n"
+           "ls /proc/$$/fd | sort -n | tr '\\n' ' '; echo\n");
+    script("hangs", "sleep 300 &\necho $! > " + dir_ / "status-grandchild.pid" + "\nsleep 300\n");
+    script("gone", "echo here\n");
+    write_config("", "[service world]\nstatus = bin/world\nrestart = bin/world\n"
+                     "[service hangs]\nstatus = bin/hangs\ntimeout = 1\n[service gone]\nstatus = bin/gone\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
+    auto spawned = str(parse_object(ctl({"--json", "status", "world"}).output), "output");
+    auto gated = str(parse_object(ctl({"--json", "restart", "world"}).output), "output");
+    EXPECT_EQ(spawned, gated);
+    for (const char* want : {"own process group\n", "SigIgn:\t0000000000000000\n", "SigBlk:\t0000000000000000\n",
+                             "cwd /\n", "stdin /dev/null\n"})
+        EXPECT_TRUE(contains(spawned, want)) << want << " in:\n" << spawned;
+    // Only 0, 1, 2 and the descriptor ls itself opens for /proc/PID/fd.
+    auto fds = spawned.substr(spawned.rfind("stdin /dev/null\n") + 16);
+    EXPECT_EQ(fds.rfind("0 1 2 ", 0), 0u) << fds;
+    EXPECT_LE(std::count(fds.begin(), fds.end(), ' '), 4) << "a descriptor leaked: " << fds;
+    // A status run that hangs is killed with its whole group at the timeout, like an action.
+    auto r = ctl({"status", "hangs"});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_LT(r.seconds, 4.0);
+    auto grandchild = std::atoi(read_file(dir_ / "status-grandchild.pid").c_str());
+    ASSERT_GT(grandchild, 0);
+    EXPECT_TRUE(eventually([&] { return !process_alive(grandchild); }, 3))
+        << "grandchild " << grandchild << " of a status run survived the timeout";
+    ASSERT_EQ(::unlink((dir_ / "bin/gone").c_str()), 0);  // gone after the configuration was read
+    auto missing = ctl({"--json", "status", "gone"});
+    EXPECT_TRUE(contains(missing.output, "cannot execute " + dir_ / "bin/gone" + ": No such file or directory"))
+        << missing.output;
+}
+
 TEST_F(ListenerTest, RefusesClientWithoutCertificate) {
     auto o = client_options();
     o.cert.clear();
