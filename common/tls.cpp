@@ -151,6 +151,8 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const
     if (!names) throw TlsError("SSL_load_client_CA_file(" + client_ca + "): " + openssl_errors());
     SSL_CTX_set_client_CA_list(c, names);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    // An idle connection (a request being awaited, an action running) holds no record buffers.
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     // TLS 1.2: forward secrecy and AEAD only (no static RSA, no CBC: LUCKY13). TLS 1.3's
     // suites are all of that kind already.
     check(SSL_CTX_set_cipher_list(c, "ECDHE+AESGCM:ECDHE+CHACHA20"), "SSL_CTX_set_cipher_list",

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,12 +57,23 @@ struct ListenerState {
     std::map<std::string, unsigned> per_source;  ///< peer address -> open connections
     std::map<std::string, DenialWindow> denials;  ///< source address -> window
     unsigned connections = 0;
+    unsigned handshakes = 0;  ///< TLS handshakes in progress (at most max_handshakes)
+    /// Connections waiting for a handshake slot, first come first served; expired ones (their
+    /// io_timeout passed) are skipped.
+    std::deque<std::weak_ptr<boost::asio::steady_timer>> handshake_queue;
     unsigned actions_in_flight = 0;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
 };
 
 inline constexpr std::int64_t denial_window_ms = 10'000;
+
+/// TLS handshakes in progress at once; the others wait their turn, in order of arrival, within
+/// their io_timeout. A handshake is CPU work: run all of a burst's at once and each takes as long
+/// as all of them (500 at once finished together after 0.6 s, and only then did any action
+/// start); and each holds its record and handshake buffers (40 KiB) meanwhile. More than the
+/// default max_per_source, so one source cannot take every slot.
+inline constexpr unsigned max_handshakes = 64;
 
 /// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial
 /// (peers outside the allowlist: at most one record per source per 10 s, with a count).

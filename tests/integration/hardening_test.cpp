@@ -17,6 +17,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -118,6 +120,32 @@ TEST_F(HardeningTest, RequestTimeoutReplyIsDelivered) {
     EXPECT_GT(waited, 1.5);
     EXPECT_LT(waited, 4.0) << "io_timeout is 2 s";
     EXPECT_TRUE(contains(log(), "refused: no complete request line within the io_timeout")) << log();
+}
+
+// At most 64 TLS handshakes run at once; the others wait their turn within their io_timeout
+// (2 s here). 64 clients that connect and say nothing hold every slot until their io_timeout:
+// the next client waits for them, then is served.
+TEST_F(HardeningTest, AtMost64HandshakesAtOnceAndTheNextWaitsItsTurn) {
+    write_config("max_per_source = 200\nmax_connections = 300\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
+    std::vector<int> silent;
+    for (int i = 0; i < 64; ++i) {
+        int s = raw_connect();
+        ASSERT_GE(s, 0);
+        silent.push_back(s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    double start = now_seconds();
+    auto r = ctl({"status", "web"});
+    double took = now_seconds() - start;
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_GT(took, 1.2) << "served before a slot was free: more than 64 handshakes at once";
+    EXPECT_LT(took, 2.5) << "it waited longer than the silent ones' io_timeout";
+    std::size_t timed_out = 0;
+    for (std::size_t at = 0; (at = log().find("handshake: timed out", at)) != std::string::npos; ++at) ++timed_out;
+    EXPECT_EQ(timed_out, 64u) << log();
+    for (int s : silent) ::close(s);
 }
 
 TEST_F(HardeningTest, A255ByteRequestWithCrlfIsReadAndParsed) {
