@@ -133,6 +133,18 @@ eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
 logged "blocked:" && logged "status file line" && ! logged acting && pass "a garbled status file blocks healing" || fail "garbled: $(cat "$T/log")"
 eh --nagios-host h4 OK HARD 1 127.0.0.1 web
 
+# --servicegroup: the group is the members in objects.cache, not the description.
+printf 'define servicegroup {\n\tservicegroup_name\tpool\n\tmembers\th1,web,h2,web\n\t}\n' >"$T/objects.cache"
+status_dat web 4 2  # h1 and h2 CRITICAL: both of the group's two
+eh --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+logged "widespread failure: 2 of 2 services in group 'pool' are not OK (--max-unhealthy 25%: at most 1)" && ! logged acting &&
+    pass "--servicegroup counts the group's members from objects.cache" || fail "servicegroup: $(cat "$T/log")"
+eh --nagios-host h1 OK HARD 1 127.0.0.1 web
+eh --servicegroup nosuch --objects-file "$T/objects.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+logged "cannot read the service group: '$T/objects.cache': objects cache: no service group 'nosuch' is defined" && ! logged acting &&
+    pass "an unknown --servicegroup blocks healing and says so" || fail "unknown group: $(cat "$T/log")"
+eh --nagios-host h1 OK HARD 1 127.0.0.1 web
+
 # The fleet budget across hosts and services, and --dry-run.
 status_dat web 4 0
 : >"$T/cmds"
