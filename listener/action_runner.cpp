@@ -107,6 +107,16 @@ struct ExecImage {
     // Nothing of the listener's (sockets, keys, the audit log) leaks into the script. Every fd
     // is close-on-exec already; this is the second line of defence.
     cloexec_from_3(image.max_fd);
+    // glibc's own signals (32 and 33: thread cancellation, setxid) are out of sigaction's reach;
+    // they can arrive ignored (under a sanitizer's runtime, say) and execve keeps an ignored
+    // signal ignored. The system call sets them to default like every other.
+    struct KernelSigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        unsigned long mask;
+    } dfl{SIG_DFL, 0, nullptr, 0};
+    for (int sig = 32; sig < SIGRTMIN; ++sig) ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
     ::execve(image.argv[0], image.argv.data(), image.envp.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(err_w, &e, sizeof e);
