@@ -57,6 +57,7 @@ struct ListenerState {
     std::map<std::string, unsigned> per_source;  ///< peer address -> open connections
     std::map<std::string, DenialWindow> denials;  ///< source address -> window
     unsigned connections = 0;
+    unsigned peak_connections = 0;  ///< most open at once since the last malloc_trim
     unsigned handshakes = 0;  ///< TLS handshakes in progress (at most max_handshakes)
     /// Connections waiting for a handshake slot, first come first served; expired ones (their
     /// io_timeout passed) are skipped.
