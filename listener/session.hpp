@@ -59,9 +59,14 @@ struct ListenerState {
     unsigned connections = 0;
     unsigned peak_connections = 0;  ///< most open at once since the last malloc_trim
     unsigned handshakes = 0;  ///< TLS handshakes in progress (at most max_handshakes)
-    /// Connections waiting for a handshake slot, first come first served; expired ones (their
-    /// io_timeout passed) are skipped.
-    std::deque<std::weak_ptr<boost::asio::steady_timer>> handshake_queue;
+    std::map<std::string, unsigned> handshakes_per_source;
+    /// A connection waiting for a handshake slot: woken (its timer cancelled) on its turn.
+    struct HandshakeWaiter {
+        std::weak_ptr<boost::asio::steady_timer> turn;  ///< expired: it gave up (io_timeout)
+        std::string source;
+    };
+    /// First come first served, except that a source at its share waits for its own slots.
+    std::deque<HandshakeWaiter> handshake_queue;
     unsigned actions_in_flight = 0;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
@@ -71,10 +76,12 @@ inline constexpr std::int64_t denial_window_ms = 10'000;
 
 /// TLS handshakes in progress at once; the others wait their turn, in order of arrival, within
 /// their io_timeout. A handshake is CPU work: run all of a burst's at once and each takes as long
-/// as all of them (500 at once finished together after 0.6 s, and only then did any action
-/// start); and each holds its record and handshake buffers (40 KiB) meanwhile. More than the
-/// default max_per_source, so one source cannot take every slot.
-inline constexpr unsigned max_handshakes = 64;
+/// as all of them (500 at once finished together, and only then did any action start; with 16
+/// at a time, half the replies are in by 57% of the burst); and each holds its record and
+/// handshake buffers (40 KiB) meanwhile. One source gets at most half of them, so clients that
+/// connect and stall (until their io_timeout) cannot hold up everyone else's handshakes.
+inline constexpr unsigned max_handshakes = 16;
+inline constexpr unsigned max_handshakes_per_source = max_handshakes / 2;
 
 /// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial
 /// (peers outside the allowlist: at most one record per source per 10 s, with a count).

@@ -122,4 +122,19 @@ asio::awaitable<TlsConnection::error_code> TlsConnection::shutdown(Clock::time_p
         deadline);
 }
 
+asio::awaitable<void> TlsConnection::linger(Clock::time_point deadline) {
+    error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    char drop[1024];
+    while (!ec && Clock::now() < deadline) {
+        timer_.expires_at(deadline);
+        auto which = co_await (socket_.async_wait(asio::socket_base::wait_read, as_tuple(use_awaitable)) ||
+                               timer_.async_wait(as_tuple(use_awaitable)));
+        if (which.index() == 1) break;
+        std::size_t n = socket_.read_some(asio::buffer(drop), ec);
+        if (ec == asio::error::would_block) ec = {};
+        else if (n == 0) break;
+    }
+}
+
 }  // namespace heal

@@ -44,6 +44,11 @@ public:
     boost::asio::awaitable<error_code> write(std::string_view data, Clock::time_point deadline);
     /// Sends close_notify and waits (until the deadline) for the peer's, or its close.
     boost::asio::awaitable<error_code> shutdown(Clock::time_point deadline);
+    /// After a failed handshake: the alert is sent; send FIN and read and drop what the peer
+    /// still sends until it closes or `deadline`. Closing at once would answer the request a
+    /// TLS 1.3 client sends right after its Finished with a reset, and the client would see
+    /// "connection reset" instead of the alert that says why.
+    boost::asio::awaitable<void> linger(Clock::time_point deadline);
 
 private:
     /// Runs `op` (SSL_accept, SSL_read_ex, ...) until it succeeds or fails for good, waiting
