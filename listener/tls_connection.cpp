@@ -7,6 +7,7 @@
 
 #include <openssl/err.h>
 
+#include <cerrno>
 #include <stdexcept>
 
 namespace heal {
@@ -35,6 +36,7 @@ template <class Op>
 asio::awaitable<TlsConnection::error_code> TlsConnection::drive(Op op, Clock::time_point deadline) {
     for (;;) {
         ERR_clear_error();
+        errno = 0;  // read below only for SSL_ERROR_SYSCALL: it must be this call's
         int r = op();
         if (r > 0) co_return error_code{};
         int err = SSL_get_error(ssl_, r);
