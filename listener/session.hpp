@@ -58,7 +58,7 @@ struct ListenerState {
     std::map<std::string, DenialWindow> denials;  ///< source address -> window
     unsigned connections = 0;
     unsigned peak_connections = 0;  ///< most open at once since the last malloc_trim
-    unsigned handshakes = 0;  ///< TLS handshakes in progress (at most max_handshakes)
+    unsigned handshakes = 0;  ///< TLS handshakes in progress (handshake_slot.hpp)
     std::map<std::string, unsigned> handshakes_per_source;
     /// A connection waiting for a handshake slot: woken (its timer cancelled) on its turn.
     struct HandshakeWaiter {
@@ -73,15 +73,6 @@ struct ListenerState {
 };
 
 inline constexpr std::int64_t denial_window_ms = 10'000;
-
-/// TLS handshakes in progress at once; the others wait their turn, in order of arrival, within
-/// their io_timeout. A handshake is CPU work: run all of a burst's at once and each takes as long
-/// as all of them (500 at once finished together, and only then did any action start; with 16
-/// at a time, half the replies are in by 57% of the burst); and each holds its record and
-/// handshake buffers (40 KiB) meanwhile. One source gets at most half of them, so clients that
-/// connect and stall (until their io_timeout) cannot hold up everyone else's handshakes.
-inline constexpr unsigned max_handshakes = 16;
-inline constexpr unsigned max_handshakes_per_source = max_handshakes / 2;
 
 /// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial
 /// (peers outside the allowlist: at most one record per source per 10 s, with a count).
