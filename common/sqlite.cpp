@@ -61,6 +61,19 @@ void exec(sqlite3* db, const char* sql) {
     }
 }
 
+void ensure_schema(sqlite3* db, int found, int version, const char* sql, const char* upgrade,
+                   const std::string& program) {
+    if (found > version)
+        throw Error("its schema version " + std::to_string(found) + " is newer than this " + program +
+                    "'s (" + std::to_string(version) + "); upgrade " + program);
+    if (found == version) return;
+    Transaction t(db);
+    if (upgrade) exec(db, upgrade);
+    exec(db, sql);
+    exec(db, ("PRAGMA user_version=" + std::to_string(version)).c_str());
+    t.commit();
+}
+
 Transaction::Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
 
 Transaction::~Transaction() {

@@ -25,6 +25,13 @@ sqlite3* open(const std::string& folder, const std::string& path, unsigned mode,
 /// Runs SQL with no results; throws Error.
 void exec(sqlite3* db, const char* sql);
 
+/// Brings a database whose user_version is `found` (0: a new file) to `version` in one
+/// transaction: `upgrade` first when given (ALTERs for an older file's tables), then `sql`
+/// (CREATE ... IF NOT EXISTS), then the new user_version. A file newer than `version` is an
+/// Error that says to upgrade `program`.
+void ensure_schema(sqlite3* db, int found, int version, const char* sql, const char* upgrade,
+                   const std::string& program);
+
 /// One prepared statement; binds by position, steps, finalizes on every path.
 class Stmt {
 public:

@@ -41,15 +41,7 @@ FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event
     int version = 0;
     try {
         db_ = sqlite::open(state_dir, path_, 0600, version);
-        if (version > schema_version)
-            throw sqlite::Error("its schema version " + std::to_string(version) +
-                                " is newer than this handler's; upgrade heal-event-handler");
-        if (version < schema_version) {
-            sqlite::Transaction t(db_);
-            sqlite::exec(db_, schema);
-            sqlite::exec(db_, ("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
-            t.commit();
-        }
+        sqlite::ensure_schema(db_, version, schema_version, schema, nullptr, "heal-event-handler");
     } catch (const sqlite::Error& e) {
         sqlite3_close(db_);
         db_ = nullptr;

@@ -57,19 +57,12 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
         throw StoreError("state store '" + path_ + "': " + e.what());
     }
     try {
-        if (version > state_schema_version)
-            throw StoreError("its schema version " + std::to_string(version) +
-                             " is newer than this listener's (" +
-                             std::to_string(state_schema_version) + "); upgrade heal-listener");
-        if (version < state_schema_version) {
-            sqlite::Transaction t(db_);
-            if (version == 1)  // a v1 store keeps its actions; they gain the new columns
-                exec("ALTER TABLE actions ADD COLUMN verified INTEGER;"
-                     "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;");
-            exec(schema);
-            exec(("PRAGMA user_version=" + std::to_string(state_schema_version)).c_str());
-            t.commit();
-        }
+        // A v1 store keeps its actions; they gain the new columns.
+        sqlite::ensure_schema(db_, version, state_schema_version, schema,
+                              version == 1 ? "ALTER TABLE actions ADD COLUMN verified INTEGER;"
+                                             "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;"
+                                           : nullptr,
+                              "heal-listener");
         Stmt probe(db_, "SELECT count(*) FROM actions");
         probe.step();
     } catch (const sqlite::Error& e) {
@@ -80,8 +73,6 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
 }
 
 StateStore::~StateStore() { sqlite3_close(db_); }
-
-void StateStore::exec(const char* sql) { sqlite::exec(db_, sql); }
 
 void StateStore::check_integrity() {
     Stmt q(db_, "PRAGMA quick_check");

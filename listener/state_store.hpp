@@ -114,7 +114,6 @@ public:
     const std::string& path() const { return path_; }
 
 private:
-    void exec(const char* sql);
     std::string path_;
     sqlite3* db_ = nullptr;
 };
