@@ -71,6 +71,19 @@ std::string_view trim_left(std::string_view s) {
     return s;
 }
 
+/// Reads a block's lines up to its closing "}", handing each one (trimmed on the left, not
+/// empty) to `field`. False when the file ends first: a truncated file.
+template <class Field>
+bool read_block(Lines& lines, Field field) {
+    std::string_view line;
+    while (lines.next(line)) {
+        line = trim_left(line);
+        if (line == "}") return true;
+        if (!line.empty()) field(line);
+    }
+    return false;
+}
+
 /// "NAME {" (status.dat) or "define NAME {" (objects.cache): NAME, or nullopt.
 std::optional<std::string_view> block_start(std::string_view line, std::string_view prefix) {
     if (line.size() < prefix.size() + 2 || line.substr(0, prefix.size()) != prefix ||
@@ -107,20 +120,13 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
         const std::size_t start = lines.number();
         // The fields heal reads; every other field is skipped unread.
         std::optional<std::string> host, service, state, checked, created;
-        bool closed = false;
-        while (lines.next(line)) {
-            line = trim_left(line);
-            if (line == "}") {
-                closed = true;
-                break;
-            }
-            if (line.empty()) continue;
-            auto eq = line.find('=');
+        const bool closed = read_block(lines, [&](std::string_view field_line) {
+            auto eq = field_line.find('=');
             if (eq == std::string_view::npos || eq == 0)
                 lines.fail(lines.number(), "expected key=value inside the " + type + " block of line " +
-                                               std::to_string(start) + ", got '" + printable(line, 60) + "'");
-            auto key = line.substr(0, eq);
-            auto value = line.substr(eq + 1);
+                                               std::to_string(start) + ", got '" +
+                                               printable(field_line, 60) + "'");
+            auto key = field_line.substr(0, eq);
             std::optional<std::string>* field = nullptr;
             if (type == "servicestatus") {
                 if (key == "host_name") field = &host;
@@ -130,10 +136,10 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
             } else if (type == "info" && key == "created") {
                 field = &created;
             }
-            if (!field) continue;
+            if (!field) return;
             if (*field) lines.fail(lines.number(), std::string(key) + " twice in one block");
-            *field = std::string(value);
-        }
+            *field = std::string(field_line.substr(eq + 1));
+        });
         if (!closed)
             lines.fail(start, "the " + type + " block is not closed (a truncated file?)");
         if (type == "info") {
@@ -189,20 +195,14 @@ std::vector<std::pair<std::string, std::string>> read_servicegroup(std::istream&
         const bool wanted_type = *block == "servicegroup";
         const std::size_t start = lines.number();
         std::optional<std::string> name, members;
-        bool closed = false;
-        while (lines.next(line)) {
-            line = trim_left(line);
-            if (line == "}") {
-                closed = true;
-                break;
-            }
-            if (!wanted_type) continue;
-            auto sep = line.find_first_of(" \t");
-            auto key = line.substr(0, sep);
-            auto value = sep == std::string_view::npos ? std::string_view() : trim_left(line.substr(sep));
+        const bool closed = read_block(lines, [&](std::string_view field_line) {
+            if (!wanted_type) return;
+            auto sep = field_line.find_first_of(" \t");
+            auto key = field_line.substr(0, sep);
+            auto value = sep == std::string_view::npos ? std::string_view() : trim_left(field_line.substr(sep));
             if (key == "servicegroup_name") name = std::string(value);
             else if (key == "members") members = std::string(value);
-        }
+        });
         if (!closed) lines.fail(start, "the definition is not closed (a truncated file?)");
         if (!wanted_type || name != group) continue;
         std::vector<std::pair<std::string, std::string>> out;
