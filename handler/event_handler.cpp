@@ -24,15 +24,28 @@ namespace {
 int log_fd = -1;
 constexpr const char* author = "heal";
 
+std::string utc_time(std::time_t t) {
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return ts;
+}
+
 std::string seconds_text(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);
     return buf;
 }
 
-/// The fleet guard's verdict from Nagios' status data: nullopt to go on, else why not, in words.
-std::optional<std::string> status_guard(const Options& o, const Event& e, const std::string& host,
-                                        const std::string& desc, std::string& seen) {
+/// What Nagios' status data says about healing this service.
+struct StatusView {
+    std::optional<std::string> blocked_by;  ///< the fleet guard's reason not to heal, in words
+    std::string seen;                       ///< "1 of 4 'worker' services not OK"
+    std::int64_t last_ok = 0;               ///< when Nagios last saw this service OK (epoch s)
+};
+
+StatusView status_guard(const Options& o, const Event& e, const std::string& host,
+                        const std::string& desc) {
+    StatusView v;
     nagios::ServiceFilter keep;
     std::string label;
     std::vector<std::pair<std::string, std::string>> members;
@@ -44,34 +57,42 @@ std::optional<std::string> status_guard(const Options& o, const Event& e, const 
         try {
             members = nagios::read_servicegroup_file(o.objects_file, o.servicegroup);
         } catch (const nagios::StatusError& err) {
-            return "cannot read the service group: " + std::string(err.what());
+            v.blocked_by = "cannot read the service group: " + std::string(err.what());
+            return v;
         }
         std::sort(members.begin(), members.end());
-        keep = [&members](const std::string& h, const std::string& s) {
-            return std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
+        // This service too, for its last OK time; group_health counts it a member either way.
+        keep = [&](const std::string& h, const std::string& s) {
+            return (h == host && s == desc) ||
+                   std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
         };
     }
     nagios::StatusData status;
     try {
         status = nagios::read_status_file(o.status_file, keep);
     } catch (const nagios::StatusError& err) {
-        return "cannot use Nagios' status data: " + std::string(err.what());
+        v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
+        return v;
     }
+    for (const auto& s : status.services)
+        if (s.host == host && s.service == desc) v.last_ok = s.last_ok;
     const std::int64_t now = std::time(nullptr);
     const double age = static_cast<double>(now - status.created);
-    if (age > o.max_status_age || age < -o.max_status_age)
-        return "Nagios' status file '" + o.status_file + "' was written " +
-               format_duration(std::fabs(age)) + (age < 0 ? " in the future" : " ago") +
-               " (--max-status-age " + format_duration(o.max_status_age) +
-               "): is Nagios running?";
+    if (age > o.max_status_age || age < -o.max_status_age) {
+        v.blocked_by = "Nagios' status file '" + o.status_file + "' was written " +
+                       format_duration(std::fabs(age)) + (age < 0 ? " in the future" : " ago") +
+                       " (--max-status-age " + format_duration(o.max_status_age) +
+                       "): is Nagios running?";
+        return v;
+    }
     auto g = fleet::group_health(status, host, desc, e.state == "OK");
     const std::size_t allowed = o.max_unhealthy.allowed(g.size);
-    seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
+    v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
     if (g.not_ok > allowed)
-        return "widespread failure: " + std::to_string(g.not_ok) + " of " + std::to_string(g.size) +
-               " " + label + " are not OK (--max-unhealthy " + o.max_unhealthy.to_string() +
-               ": at most " + std::to_string(allowed) + ")";
-    return std::nullopt;
+        v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " +
+                       std::to_string(g.size) + " " + label + " are not OK (--max-unhealthy " +
+                       o.max_unhealthy.to_string() + ": at most " + std::to_string(allowed) + ")";
+    return v;
 }
 
 }  // namespace
@@ -90,10 +111,7 @@ void log_line(const std::string& text) {
         log::info(text);
         return;
     }
-    char ts[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    std::string line = std::string(ts) + " heal-event-handler[" + std::to_string(::getpid()) + "]: " +
+    std::string line = utc_time(std::time(nullptr)) + " heal-event-handler[" + std::to_string(::getpid()) + "]: " +
                        printable(text, 2000) + "\n";
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
@@ -151,8 +169,7 @@ int handle(const Options& o, const Event& e) {
     }
 
     // A candidate. The fleet guard first, then the problem is claimed once, atomically.
-    std::string seen;
-    auto blocked_by = status_guard(o, e, host, desc, seen);
+    const auto [blocked_by, seen, last_ok] = status_guard(o, e, host, desc);
     open_store();
     if (!store) {
         log_line("cannot decide: " + what + ": " + store_error);
@@ -165,13 +182,16 @@ int handle(const Options& o, const Event& e) {
     try {
         claim = store->claim(host, desc, blocked_by,
                              o.verb + " at " + e.state + " " + e.state_type + " " + std::to_string(e.attempt),
-                             o.dry_run, limits, now, now + to_ms(o.timeout + 5));
+                             o.dry_run, limits, now, now + to_ms(o.timeout + 5), last_ok * 1000);
     } catch (const sqlite::Error& err) {
         log_line("cannot decide: " + what + ": " + err.what());
         page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + ")" +
              not_doing);
         return 0;
     }
+    if (!claim.forgotten.empty())
+        log_line("earlier decision dropped (" + claim.forgotten + "): Nagios saw " + desc + " OK at " +
+                 utc_time(last_ok) + ", after it: that problem ended without a recovery event here");
     const std::string budget_text = std::to_string(o.fleet_budget.limit) + "/" +
                                     format_duration(o.fleet_budget.window_s);
     std::string guard;

@@ -54,17 +54,27 @@ FleetStore::~FleetStore() { sqlite3_close(db_); }
 Claim FleetStore::claim(const std::string& host, const std::string& service,
                         const std::optional<std::string>& blocked_by, const std::string& decision,
                         bool dry_run, const Limits& limits, std::int64_t now_ms,
-                        std::int64_t deadline_ms) {
+                        std::int64_t deadline_ms, std::int64_t last_ok_ms) {
     sqlite::Transaction t(db_);
     Claim c;
+    bool stale = false;
     {
-        Stmt s(db_, "SELECT decision FROM problems WHERE host = ? AND service = ?");
+        Stmt s(db_, "SELECT decision, since_ms FROM problems WHERE host = ? AND service = ?");
         s.bind(1, host).bind(2, service);
         if (s.step()) {
-            c.kind = Claim::Kind::already;
-            c.earlier = s.text(0);
-            return c;  // rolled back: nothing written
+            if (s.i64(1) >= last_ok_ms) {
+                c.kind = Claim::Kind::already;
+                c.earlier = s.text(0);
+                return c;  // rolled back: nothing written
+            }
+            c.forgotten = s.text(0);
+            stale = true;
         }
+    }
+    if (stale) {
+        Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ?");
+        s.bind(1, host).bind(2, service);
+        s.step();
     }
     std::string remembered = decision;
     if (blocked_by) {

@@ -34,6 +34,7 @@ struct Claim {
         heal,         ///< heal now: heal_id is counted in the budget and in flight
     } kind = Kind::already;
     std::string earlier;       ///< for already: what was decided then
+    std::string forgotten;     ///< a decision dropped as stale: the service was OK after it
     std::int64_t heal_id = 0;  ///< for heal
     unsigned used = 0;         ///< heals in the window (budget) or in flight (concurrency)
 };
@@ -50,9 +51,13 @@ public:
     /// Decides the problem (host, service) atomically. `blocked_by` is a guard's words when the
     /// status file already ruled out healing; `decision` is what to remember otherwise
     /// (e.g. "restart at CRITICAL SOFT 2"). A heal is in flight until finish() or `deadline_ms`.
+    /// `last_ok_ms` is when Nagios last saw the service OK (0: unknown): a decision older than
+    /// that belongs to a problem that ended without its recovery event reaching the handler,
+    /// and is dropped, so the service is decided on afresh.
     Claim claim(const std::string& host, const std::string& service,
                 const std::optional<std::string>& blocked_by, const std::string& decision,
-                bool dry_run, const Limits& limits, std::int64_t now_ms, std::int64_t deadline_ms);
+                bool dry_run, const Limits& limits, std::int64_t now_ms, std::int64_t deadline_ms,
+                std::int64_t last_ok_ms = 0);
 
     /// Records how a heal ended (it leaves the in-flight count; it stays in the budget).
     void finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,

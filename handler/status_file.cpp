@@ -119,7 +119,7 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
         const std::string type(*block);
         const std::size_t start = lines.number();
         // The fields heal reads; every other field is skipped unread.
-        std::optional<std::string> host, service, state, checked, created;
+        std::optional<std::string> host, service, state, checked, last_ok, created;
         const bool closed = read_block(lines, [&](std::string_view field_line) {
             auto eq = field_line.find('=');
             if (eq == std::string_view::npos || eq == 0)
@@ -133,6 +133,7 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
                 else if (key == "service_description") field = &service;
                 else if (key == "current_state") field = &state;
                 else if (key == "has_been_checked") field = &checked;
+                else if (key == "last_time_ok") field = &last_ok;
             } else if (type == "info" && key == "created") {
                 field = &created;
             }
@@ -149,7 +150,7 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
             data.created = static_cast<std::int64_t>(t);
             have_info = true;
         } else if (type == "servicestatus") {
-            unsigned long long st = 0, ch = 0;
+            unsigned long long st = 0, ch = 0, ok_at = 0;
             if (!host || !service || host->empty() || service->empty())
                 lines.fail(start, "a servicestatus block without host_name or service_description");
             if (!state || !parse_uint(*state, 0, 3, st))
@@ -158,6 +159,9 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
             if (!checked || !parse_uint(*checked, 0, 1, ch))
                 lines.fail(start, "has_been_checked of '" + printable(*service, 60) + "' on '" +
                                       printable(*host, 60) + "' is not 0 or 1");
+            if (last_ok && !parse_uint(*last_ok, 0, 1ULL << 40, ok_at))
+                lines.fail(start, "last_time_ok of '" + printable(*service, 60) + "' on '" +
+                                      printable(*host, 60) + "' is not a time");
             if (!seen.emplace(*host, *service).second)
                 lines.fail(start, "'" + printable(*service, 60) + "' on '" + printable(*host, 60) +
                                       "' appears twice");
@@ -165,7 +169,8 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
                 if (data.services.size() >= limits.max_services)
                     lines.fail(start, "more than " + std::to_string(limits.max_services) + " services");
                 data.services.push_back({std::move(*host), std::move(*service),
-                                         static_cast<ServiceState>(st), ch == 1});
+                                         static_cast<ServiceState>(st), ch == 1,
+                                         static_cast<std::int64_t>(ok_at)});
             }
         }
     }

@@ -31,6 +31,7 @@ struct ServiceStatus {
     std::string host, service;
     ServiceState state = ServiceState::ok;
     bool checked = false;  ///< has_been_checked: false while PENDING
+    std::int64_t last_ok = 0;  ///< last_time_ok: the last OK check (epoch seconds), 0 if never
 };
 
 struct StatusData {

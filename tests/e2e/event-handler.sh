@@ -17,14 +17,15 @@ port=$(sb_free_port)  # below the ephemeral range: no port-0 bind or connection 
 "$SRC/scripts/heal-dev-certs" "$T/certs" >/dev/null
 printf '[client]\nport = %s\ncert = certs/client.crt\nkey = certs/client.key\nca = certs/ca.crt\n' "$port" >"$T/ctl.ini"
 
-# status.dat as nagios4 writes it: SERVICE on hosts h1..hN, the first BAD of them CRITICAL.
+# status.dat as nagios4 writes it: SERVICE on hosts h1..hN, the first BAD of them CRITICAL,
+# each last OK at $LAST_OK (default never).
 status_dat() { # SERVICE N BAD [CREATED]
     {
         printf 'info {\n\tcreated=%s\n\tversion=4.4.6\n\t}\n\n' "${4:-$(date +%s)}"
         i=1
         while [ $i -le "$2" ]; do
             st=0; [ $i -le "$3" ] && st=2
-            printf 'servicestatus {\n\thost_name=h%s\n\tservice_description=%s\n\thas_been_checked=1\n\tcurrent_state=%s\n\tplugin_output=x=y; z\n\t}\n\n' "$i" "$1" "$st"
+            printf 'servicestatus {\n\thost_name=h%s\n\tservice_description=%s\n\thas_been_checked=1\n\tcurrent_state=%s\n\tlast_time_ok=%s\n\tplugin_output=x=y; z\n\t}\n\n' "$i" "$1" "$st" "${LAST_OK:-0}"
             i=$((i + 1))
         done
     } >"$T/status.dat"
@@ -76,6 +77,23 @@ eh --nagios-host h1 OK HARD 1 127.0.0.1 web >/dev/null
 eh --on-warning --nagios-host h2 WARNING SOFT 2 127.0.0.1 web
 logged "acting: WARNING SOFT attempt 2" && pass "--on-warning acts on WARNING" || fail "on-warning: $(cat "$T/log")"
 eh --nagios-host h2 OK HARD 1 127.0.0.1 web
+
+# A recovery Nagios never told the handler about (event handlers disabled meanwhile): the
+# service's last OK in status.dat is after the decision, so that problem is over.
+eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "acting: CRITICAL SOFT attempt 2, restart web on h4" || fail "h4 first: $(cat "$T/log")"
+sleep 1
+LAST_OK=$(date +%s) status_dat web 4 0
+eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK at $(date -u -d "@$(sed -n 's/^\tlast_time_ok=//p' "$T/status.dat" | head -1)" +%Y-%m-%dT%H:%M:%SZ), after it" &&
+    logged "acting: CRITICAL SOFT attempt 2, restart web on h4" &&
+    pass "a recovery the handler never saw ends the problem: the next one is decided afresh" ||
+    fail "missed recovery: $(cat "$T/log")"
+eh --nagios-host h4 CRITICAL HARD 3 127.0.0.1 web
+logged "already decided for this problem: restart at CRITICAL SOFT 2" && ! logged dropped &&
+    pass "and is then remembered as before" || fail "after the missed recovery: $(cat "$T/log")"
+status_dat web 4 0
+eh --nagios-host h4 OK HARD 1 127.0.0.1 web
 
 # The problem memory's key is (host, service) as two columns: these are two problems.
 eh --nagios-host a_b --nagios-service c CRITICAL HARD 1 127.0.0.1 web

@@ -79,6 +79,8 @@ TEST(StatusFile, ReadsWhatNagios4Wrote) {
     EXPECT_EQ(find("web1", "odd = name").state, ServiceState::unknown);  // '=' in a name
     EXPECT_TRUE(find("web-4.example.com", "worker").checked);
     EXPECT_FALSE(find("a_b", "b_c").checked);  // PENDING
+    EXPECT_EQ(find("a_b", "b_c").last_ok, 0);  // never OK
+    EXPECT_EQ(find("web2", "worker").last_ok, 1795335631);  // CRITICAL now, OK 3 s before
 
     auto workers = nagios::read_status_file(
         fixture("status.dat"), [](const std::string&, const std::string& s) { return s == "worker"; });
@@ -132,6 +134,14 @@ TEST(StatusFile, HostileFilesAreErrorsThatSayWhere) {
               std::string::npos);
     EXPECT_NE(error_of(std::string(info) + service("h", std::string("w\0b", 3), 0)).find("a NUL byte"),
               std::string::npos);
+    auto with_last_ok = [](const std::string& value) {
+        return std::string(info) + "servicestatus {\n\thost_name=h\n\tservice_description=web\n"
+                                   "\thas_been_checked=1\n\tcurrent_state=2\n\tlast_time_ok=" + value + "\n\t}\n";
+    };
+    EXPECT_EQ(read(with_last_ok("1795335630")).services.at(0).last_ok, 1795335630);
+    for (const char* bad : {"", "-1", "yesterday", "17953356301795335630"})
+        EXPECT_NE(error_of(with_last_ok(bad)).find("last_time_ok of 'web' on 'h' is not a time"), std::string::npos)
+            << "'" << bad << "': " << error_of(with_last_ok(bad));
 }
 
 TEST(StatusFile, OddCharactersInNamesAreKeptExactly) {
@@ -230,6 +240,30 @@ TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
     EXPECT_EQ(again.earlier, "restart at CRITICAL SOFT 2");
     EXPECT_EQ(s.close("a_b", "c"), "restart at CRITICAL SOFT 2");
     EXPECT_EQ(s.close("a_b", "c"), std::nullopt);
+}
+
+// Nagios runs no event handler while event handlers are disabled, so a recovery can pass
+// unseen: a decision older than the service's last OK is a finished problem's, and is dropped.
+TEST(FleetStore, ADecisionOlderThanTheServicesLastOkIsDropped) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    fleet::Limits l;
+    EXPECT_EQ(s.claim("h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 5000, 6000, 1000).kind,
+              fleet::Claim::Kind::heal);
+    auto same = s.claim("h", "web", std::nullopt, "x", false, l, 7000, 8000, 5000);  // OK at or before it
+    EXPECT_EQ(same.kind, fleet::Claim::Kind::already);
+    EXPECT_EQ(same.forgotten, "");
+    EXPECT_EQ(s.claim("h", "web", std::nullopt, "x", false, l, 7000, 8000).kind, fleet::Claim::Kind::already);
+    auto next = s.claim("h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 9000, 10000, 5001);
+    EXPECT_EQ(next.kind, fleet::Claim::Kind::heal);
+    EXPECT_EQ(next.forgotten, "restart at CRITICAL SOFT 2");
+    // The new decision is remembered from now on, and paged problems are dropped alike.
+    EXPECT_EQ(s.claim("h", "web", std::nullopt, "x", false, l, 9500, 10000, 5001).kind, fleet::Claim::Kind::already);
+    EXPECT_EQ(s.claim("h", "db", std::string("widespread failure"), "x", false, l, 11000, 12000).kind,
+              fleet::Claim::Kind::blocked);
+    auto paged = s.claim("h", "db", std::nullopt, "r", false, l, 13000, 14000, 12000);
+    EXPECT_EQ(paged.kind, fleet::Claim::Kind::heal);
+    EXPECT_EQ(paged.forgotten, "paged: widespread failure");
 }
 
 TEST(FleetStore, BudgetAndConcurrencyAcrossHostsAndServices) {
