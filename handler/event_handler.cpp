@@ -111,8 +111,8 @@ void log_line(const std::string& text) {
         log::info(text);
         return;
     }
-    std::string line = utc_time(std::time(nullptr)) + " heal-event-handler[" + std::to_string(::getpid()) + "]: " +
-                       printable(text, 2000) + "\n";
+    std::string line = utc_time(std::time(nullptr)) + " heal-event-handler[" + std::to_string(::getpid()) +
+                       "]: " + printable(text, 2000) + "\n";
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
 

@@ -57,7 +57,6 @@ Claim FleetStore::claim(const std::string& host, const std::string& service,
                         std::int64_t deadline_ms, std::int64_t last_ok_ms) {
     sqlite::Transaction t(db_);
     Claim c;
-    bool stale = false;
     {
         Stmt s(db_, "SELECT decision, since_ms FROM problems WHERE host = ? AND service = ?");
         s.bind(1, host).bind(2, service);
@@ -67,14 +66,8 @@ Claim FleetStore::claim(const std::string& host, const std::string& service,
                 c.earlier = s.text(0);
                 return c;  // rolled back: nothing written
             }
-            c.forgotten = s.text(0);
-            stale = true;
+            c.forgotten = s.text(0);  // a finished problem's: replaced below
         }
-    }
-    if (stale) {
-        Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ?");
-        s.bind(1, host).bind(2, service);
-        s.step();
     }
     std::string remembered = decision;
     if (blocked_by) {
@@ -112,7 +105,8 @@ Claim FleetStore::claim(const std::string& host, const std::string& service,
         c.heal_id = sqlite3_last_insert_rowid(db_);
     }
     {
-        Stmt s(db_, "INSERT INTO problems (host, service, since_ms, decision) VALUES (?, ?, ?, ?)");
+        Stmt s(db_, "INSERT OR REPLACE INTO problems (host, service, since_ms, decision) "
+                    "VALUES (?, ?, ?, ?)");
         s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, remembered);
         s.step();
     }
