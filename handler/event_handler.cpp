@@ -163,7 +163,7 @@ int handle(const Options& o, const Event& e) {
         log_line("no action: " + what + " (state not handled)");
         return 0;
     }
-    if (e.state_type == "SOFT" && e.attempt != o.attempt) {
+    if (e.state_type == "SOFT" && e.attempt < o.attempt) {
         log_line("no action: " + what + " (waiting for SOFT attempt " + std::to_string(o.attempt) + ")");
         return 0;
     }
@@ -180,9 +180,17 @@ int handle(const Options& o, const Event& e) {
     const fleet::Limits limits{o.fleet_budget.limit, to_ms(o.fleet_budget.window_s), o.fleet_concurrency};
     fleet::Claim claim;
     try {
-        claim = store->claim(host, desc, blocked_by,
-                             o.verb + " at " + e.state + " " + e.state_type + " " + std::to_string(e.attempt),
-                             o.dry_run, limits, now, now + to_ms(o.timeout + 5), last_ok * 1000);
+        claim = store->claim(
+            {.host = host,
+             .service = desc,
+             .blocked_by = blocked_by,
+             .decision = o.verb + " at " + e.state + " " + e.state_type + " " + std::to_string(e.attempt),
+             .dry_run = o.dry_run,
+             .last_chance = e.state_type == "HARD",  // Nagios runs no handler on later HARD checks
+             .now_ms = now,
+             .deadline_ms = now + to_ms(o.timeout + 5),
+             .last_ok_ms = last_ok * 1000},
+            limits);
     } catch (const sqlite::Error& err) {
         log_line("cannot decide: " + what + ": " + err.what());
         page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + ")" +
@@ -194,6 +202,9 @@ int handle(const Options& o, const Event& e) {
                  utc_time(last_ok) + ", after it: that problem ended without a recovery event here");
     const std::string budget_text = std::to_string(o.fleet_budget.limit) + "/" +
                                     format_duration(o.fleet_budget.window_s);
+    const std::string in_flight = std::to_string(claim.used) + (claim.used == 1 ? " heal" : " heals") +
+                                  " already in flight (--fleet-concurrency " + std::to_string(o.fleet_concurrency) +
+                                  ")";
     std::string guard;
     switch (claim.kind) {
         case fleet::Claim::Kind::already:
@@ -204,10 +215,10 @@ int handle(const Options& o, const Event& e) {
             guard = "fleet budget spent: " + std::to_string(claim.used) + " heals in the last " +
                     format_duration(o.fleet_budget.window_s) + " (--fleet-budget " + budget_text + ")";
             break;
-        case fleet::Claim::Kind::concurrency:
-            guard = std::to_string(claim.used) + " heals already in flight (--fleet-concurrency " +
-                    std::to_string(o.fleet_concurrency) + ")";
-            break;
+        case fleet::Claim::Kind::concurrency: guard = in_flight; break;
+        case fleet::Claim::Kind::waiting:
+            log_line("waiting: " + what + ": " + in_flight + "; the next attempt decides");
+            return 0;
         case fleet::Claim::Kind::dry_run:
             log_line("dry run: would " + o.verb + ": " + what + (seen.empty() ? "" : " (" + seen + ")"));
             comment("dry run: would " + o.verb + " " + e.service + " on " + host + " after " + e.state +

@@ -51,17 +51,14 @@ FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event
 
 FleetStore::~FleetStore() { sqlite3_close(db_); }
 
-Claim FleetStore::claim(const std::string& host, const std::string& service,
-                        const std::optional<std::string>& blocked_by, const std::string& decision,
-                        bool dry_run, const Limits& limits, std::int64_t now_ms,
-                        std::int64_t deadline_ms, std::int64_t last_ok_ms) {
+Claim FleetStore::claim(const Problem& p, const Limits& limits) {
     sqlite::Transaction t(db_);
     Claim c;
     {
         Stmt s(db_, "SELECT decision, since_ms FROM problems WHERE host = ? AND service = ?");
-        s.bind(1, host).bind(2, service);
+        s.bind(1, p.host).bind(2, p.service);
         if (s.step()) {
-            if (s.i64(1) >= last_ok_ms) {
+            if (s.i64(1) >= p.last_ok_ms) {
                 c.kind = Claim::Kind::already;
                 c.earlier = s.text(0);
                 return c;  // rolled back: nothing written
@@ -69,14 +66,14 @@ Claim FleetStore::claim(const std::string& host, const std::string& service,
             c.forgotten = s.text(0);  // a finished problem's: replaced below
         }
     }
-    std::string remembered = decision;
-    if (blocked_by) {
+    std::string remembered = p.decision;
+    if (p.blocked_by) {
         c.kind = Claim::Kind::blocked;
-        remembered = "paged: " + *blocked_by;
+        remembered = "paged: " + *p.blocked_by;
     } else {
         {
             Stmt s(db_, "SELECT count(*) FROM heals WHERE started_ms > ?");
-            s.bind(1, now_ms - limits.window_ms);
+            s.bind(1, p.now_ms - limits.window_ms);
             s.step();
             c.used = static_cast<unsigned>(s.i64(0));
         }
@@ -84,36 +81,37 @@ Claim FleetStore::claim(const std::string& host, const std::string& service,
             c.kind = Claim::Kind::budget;
         } else {
             Stmt s(db_, "SELECT count(*) FROM heals WHERE ended_ms IS NULL AND deadline_ms > ?");
-            s.bind(1, now_ms);
+            s.bind(1, p.now_ms);
             s.step();
             auto in_flight = static_cast<unsigned>(s.i64(0));
             if (in_flight >= limits.concurrency) {
-                c.kind = Claim::Kind::concurrency;
+                c.kind = p.last_chance ? Claim::Kind::concurrency : Claim::Kind::waiting;
                 c.used = in_flight;
             } else {
-                c.kind = dry_run ? Claim::Kind::dry_run : Claim::Kind::heal;
+                c.kind = p.dry_run ? Claim::Kind::dry_run : Claim::Kind::heal;
             }
         }
         if (c.kind == Claim::Kind::budget) remembered = "paged: the fleet budget was spent";
         if (c.kind == Claim::Kind::concurrency) remembered = "paged: too many heals in flight";
-        if (c.kind == Claim::Kind::dry_run) remembered = "dry run: " + decision;
+        if (c.kind == Claim::Kind::dry_run) remembered = "dry run: " + p.decision;
     }
+    if (c.kind == Claim::Kind::waiting) return c;  // rolled back: the next attempt decides
     if (c.kind == Claim::Kind::heal) {
         Stmt s(db_, "INSERT INTO heals (host, service, started_ms, deadline_ms) VALUES (?, ?, ?, ?)");
-        s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, deadline_ms);
+        s.bind(1, p.host).bind(2, p.service).bind(3, p.now_ms).bind(4, p.deadline_ms);
         s.step();
         c.heal_id = sqlite3_last_insert_rowid(db_);
     }
     {
         Stmt s(db_, "INSERT OR REPLACE INTO problems (host, service, since_ms, decision) "
                     "VALUES (?, ?, ?, ?)");
-        s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, remembered);
+        s.bind(1, p.host).bind(2, p.service).bind(3, p.now_ms).bind(4, remembered);
         s.step();
     }
     // Heals older than any window worth keeping; one small delete per decision.
     {
         Stmt s(db_, "DELETE FROM heals WHERE started_ms < ? AND ended_ms IS NOT NULL");
-        s.bind(1, now_ms - std::max<std::int64_t>(limits.window_ms, 7LL * 86400 * 1000));
+        s.bind(1, p.now_ms - std::max<std::int64_t>(limits.window_ms, 7LL * 86400 * 1000));
         s.step();
     }
     t.commit();

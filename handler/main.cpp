@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     app.set_help_flag("-h,--help", "print this help and exit");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // as getopt
     app.set_version_flag("-V,--version", std::string("heal-event-handler ") + HEAL_VERSION);
-    app.add_option("--attempt", o.attempt, "act on this SOFT attempt (default 2)")->check(CLI::Range(1u, 100u));
+    app.add_option("--attempt", o.attempt, "act from this SOFT attempt on (default 2)")->check(CLI::Range(1u, 100u));
     app.add_flag("--on-warning", o.on_warning, "also act on WARNING");
     app.add_option("--verb", o.verb, "start, stop or restart (default restart)")
         ->check(CLI::IsMember({"start", "stop", "restart"}));

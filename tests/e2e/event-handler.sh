@@ -77,6 +77,11 @@ eh --nagios-host h1 OK HARD 1 127.0.0.1 web >/dev/null
 eh --on-warning --nagios-host h2 WARNING SOFT 2 127.0.0.1 web
 logged "acting: WARNING SOFT attempt 2" && pass "--on-warning acts on WARNING" || fail "on-warning: $(cat "$T/log")"
 eh --nagios-host h2 OK HARD 1 127.0.0.1 web
+# Attempt 2 came and went undecided (it waited for a slot, or handlers were off): 3 decides.
+mkdir -p "$T/later"
+eh --state-dir "$T/later" --nagios-host h2 CRITICAL SOFT 3 127.0.0.1 web
+logged "acting: CRITICAL SOFT attempt 3" && pass "a later SOFT attempt acts when nothing was decided yet" ||
+    fail "SOFT 3: $(cat "$T/log")"
 
 # A recovery Nagios never told the handler about (event handlers disabled meanwhile): the
 # service's last OK in status.dat is after the decision, so that problem is over.
@@ -211,6 +216,33 @@ for opts in "--bogus" "--max-unhealthy 101%" "--max-unhealthy x" "--fleet-budget
     [ $rc -eq 3 ] && [ -n "$out" ] || { fail "'$opts': exit $rc: $out"; bad=1; }
 done
 [ $bad = 0 ] && pass "usage errors (unknown option, bad limits, bad verb) exit 3 with a message"
+
+# A heal in flight holds the one slot of --fleet-concurrency 1 (its call hangs on a port that
+# never answers). A SOFT attempt then waits for the next attempt, without paging; HARD, the
+# last event Nagios sends for the problem, pages.
+silent=$(sb_free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$silent" &
+silent_pid=$!
+i=0; until ss -Hltn "sport = :$silent" | grep -q . || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+sed "s/^port = .*/port = $silent/" "$T/ctl.ini" >"$T/silent.ini"
+status_dat web 4 0
+mkdir -p "$T/concurrency"
+"$BUILD/heal-event-handler" --client-config "$T/silent.ini" --command-file "$T/none.cmd" \
+    --state-dir "$T/concurrency" --status-file "$T/status.dat" --log "$T/inflight.log" --timeout 10 \
+    --fleet-concurrency 1 --nagios-host h1 CRITICAL HARD 1 127.0.0.1 web &
+inflight_pid=$!
+i=0; until grep -q "acting: " "$T/inflight.log" 2>/dev/null || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+: >"$T/cmds"
+eh --state-dir "$T/concurrency" --fleet-concurrency 1 --nagios-host h2 CRITICAL SOFT 2 127.0.0.1 web
+logged "waiting: CRITICAL SOFT attempt 2, restart web on h2: 1 heal already in flight (--fleet-concurrency 1); the next attempt decides" &&
+    [ ! -s "$T/cmds" ] && pass "a SOFT attempt over --fleet-concurrency waits for the next attempt, no page" ||
+    fail "waiting: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
+eh --state-dir "$T/concurrency" --fleet-concurrency 1 --nagios-host h2 CRITICAL HARD 3 127.0.0.1 web
+logged "blocked: CRITICAL HARD attempt 3, restart web on h2: 1 heal already in flight (--fleet-concurrency 1)" &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h2;web;2;heal;fleet guard: 1 heal already in flight" "$T/cmds" &&
+    pass "at HARD it pages, naming the guard" || fail "HARD over concurrency: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
+kill -9 "$inflight_pid" "$silent_pid" 2>/dev/null; wait "$inflight_pid" "$silent_pid" 2>/dev/null
 
 # A Nagios that does not read its command FIFO must not hang the handler.
 rm -f "$T/nagios.cmd"; mkfifo "$T/nagios.cmd"

@@ -47,6 +47,23 @@ std::string service(const std::string& host, const std::string& desc, int state,
            std::to_string(state) + "\n\tplugin_output=a=b; c\n\t}\n\n";
 }
 
+/// FleetStore::claim with the problem's fields in a row, as the tests write them.
+fleet::Claim claim(fleet::FleetStore& s, const std::string& host, const std::string& service,
+                   std::optional<std::string> blocked_by, const std::string& decision, bool dry_run,
+                   const fleet::Limits& limits, std::int64_t now_ms, std::int64_t deadline_ms,
+                   std::int64_t last_ok_ms = 0, bool last_chance = true) {
+    return s.claim({.host = host,
+                    .service = service,
+                    .blocked_by = std::move(blocked_by),
+                    .decision = decision,
+                    .dry_run = dry_run,
+                    .last_chance = last_chance,
+                    .now_ms = now_ms,
+                    .deadline_ms = deadline_ms,
+                    .last_ok_ms = last_ok_ms},
+                   limits);
+}
+
 class TempDir {
 public:
     TempDir() {
@@ -232,10 +249,10 @@ TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
     TempDir dir;
     fleet::FleetStore s(dir.path());
     fleet::Limits l;
-    auto c = s.claim("a_b", "c", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 1000, 2000);
+    auto c = claim(s, "a_b", "c", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 1000, 2000);
     EXPECT_EQ(c.kind, fleet::Claim::Kind::heal);
-    EXPECT_EQ(s.claim("a", "b_c", std::nullopt, "x", false, l, 1000, 2000).kind, fleet::Claim::Kind::heal);
-    auto again = s.claim("a_b", "c", std::nullopt, "x", false, l, 1000, 2000);
+    EXPECT_EQ(claim(s, "a", "b_c", std::nullopt, "x", false, l, 1000, 2000).kind, fleet::Claim::Kind::heal);
+    auto again = claim(s, "a_b", "c", std::nullopt, "x", false, l, 1000, 2000);
     EXPECT_EQ(again.kind, fleet::Claim::Kind::already);
     EXPECT_EQ(again.earlier, "restart at CRITICAL SOFT 2");
     EXPECT_EQ(s.close("a_b", "c"), "restart at CRITICAL SOFT 2");
@@ -248,20 +265,20 @@ TEST(FleetStore, ADecisionOlderThanTheServicesLastOkIsDropped) {
     TempDir dir;
     fleet::FleetStore s(dir.path());
     fleet::Limits l;
-    EXPECT_EQ(s.claim("h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 5000, 6000, 1000).kind,
+    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 5000, 6000, 1000).kind,
               fleet::Claim::Kind::heal);
-    auto same = s.claim("h", "web", std::nullopt, "x", false, l, 7000, 8000, 5000);  // OK at or before it
+    auto same = claim(s, "h", "web", std::nullopt, "x", false, l, 7000, 8000, 5000);  // OK at or before it
     EXPECT_EQ(same.kind, fleet::Claim::Kind::already);
     EXPECT_EQ(same.forgotten, "");
-    EXPECT_EQ(s.claim("h", "web", std::nullopt, "x", false, l, 7000, 8000).kind, fleet::Claim::Kind::already);
-    auto next = s.claim("h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 9000, 10000, 5001);
+    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "x", false, l, 7000, 8000).kind, fleet::Claim::Kind::already);
+    auto next = claim(s, "h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 9000, 10000, 5001);
     EXPECT_EQ(next.kind, fleet::Claim::Kind::heal);
     EXPECT_EQ(next.forgotten, "restart at CRITICAL SOFT 2");
     // The new decision is remembered from now on, and paged problems are dropped alike.
-    EXPECT_EQ(s.claim("h", "web", std::nullopt, "x", false, l, 9500, 10000, 5001).kind, fleet::Claim::Kind::already);
-    EXPECT_EQ(s.claim("h", "db", std::string("widespread failure"), "x", false, l, 11000, 12000).kind,
+    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "x", false, l, 9500, 10000, 5001).kind, fleet::Claim::Kind::already);
+    EXPECT_EQ(claim(s, "h", "db", std::string("widespread failure"), "x", false, l, 11000, 12000).kind,
               fleet::Claim::Kind::blocked);
-    auto paged = s.claim("h", "db", std::nullopt, "r", false, l, 13000, 14000, 12000);
+    auto paged = claim(s, "h", "db", std::nullopt, "r", false, l, 13000, 14000, 12000);
     EXPECT_EQ(paged.kind, fleet::Claim::Kind::heal);
     EXPECT_EQ(paged.forgotten, "paged: widespread failure");
 }
@@ -271,27 +288,50 @@ TEST(FleetStore, BudgetAndConcurrencyAcrossHostsAndServices) {
     fleet::FleetStore s(dir.path());
     fleet::Limits l{3, 3600 * 1000, 2};
     const std::int64_t t = 10'000'000;
-    auto h1 = s.claim("h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
-    auto h2 = s.claim("h2", "db", std::nullopt, "r", false, l, t, t + 30'000);
+    auto h1 = claim(s, "h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
+    auto h2 = claim(s, "h2", "db", std::nullopt, "r", false, l, t, t + 30'000);
     ASSERT_EQ(h2.kind, fleet::Claim::Kind::heal);
-    auto busy = s.claim("h3", "web", std::nullopt, "r", false, l, t + 1, t + 30'000);
+    auto busy = claim(s, "h3", "web", std::nullopt, "r", false, l, t + 1, t + 30'000);
     EXPECT_EQ(busy.kind, fleet::Claim::Kind::concurrency);
     EXPECT_EQ(busy.used, 2u);
     s.finish(h1.heal_id, t + 100, "ok", "id1");
-    EXPECT_EQ(s.claim("h4", "web", std::nullopt, "r", false, l, t + 200, t + 30'000).kind, fleet::Claim::Kind::heal);
-    auto spent = s.claim("h5", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
+    EXPECT_EQ(claim(s, "h4", "web", std::nullopt, "r", false, l, t + 200, t + 30'000).kind, fleet::Claim::Kind::heal);
+    auto spent = claim(s, "h5", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
     EXPECT_EQ(spent.kind, fleet::Claim::Kind::budget);
     EXPECT_EQ(spent.used, 3u);
     // An unfinished heal (its handler killed) stops counting as in flight at its deadline; the
     // budget frees up as the window slides past the heals.
-    EXPECT_EQ(s.claim("h6", "web", std::nullopt, "r", false, {10, 3600 * 1000, 2}, t + 30'001, t + 60'000).kind,
+    EXPECT_EQ(claim(s, "h6", "web", std::nullopt, "r", false, {10, 3600 * 1000, 2}, t + 30'001, t + 60'000).kind,
               fleet::Claim::Kind::heal);
-    EXPECT_EQ(s.claim("h7", "web", std::nullopt, "r", false, l, t + 3600 * 1000 + 1, t + 3700 * 1000).kind,
+    EXPECT_EQ(claim(s, "h7", "web", std::nullopt, "r", false, l, t + 3600 * 1000 + 1, t + 3700 * 1000).kind,
               fleet::Claim::Kind::heal);
     // A guard's block and a dry run are remembered, and use no budget.
-    auto blocked = s.claim("h8", "web", std::string("widespread failure"), "r", false, l, t, t);
+    auto blocked = claim(s, "h8", "web", std::string("widespread failure"), "r", false, l, t, t);
     EXPECT_EQ(blocked.kind, fleet::Claim::Kind::blocked);
-    EXPECT_EQ(s.claim("h8", "web", std::nullopt, "r", false, l, t, t).earlier, "paged: widespread failure");
+    EXPECT_EQ(claim(s, "h8", "web", std::nullopt, "r", false, l, t, t).earlier, "paged: widespread failure");
+}
+
+// Heals in flight end within seconds: before its last chance (a SOFT attempt), a problem waits
+// for a slot and the next attempt decides; at its last chance (HARD) it pages.
+TEST(FleetStore, TooManyHealsInFlightWaitUntilTheLastChance) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    const fleet::Limits l{10, 3600 * 1000, 1};
+    const std::int64_t t = 10'000'000;
+    auto h1 = claim(s, "h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
+    ASSERT_EQ(h1.kind, fleet::Claim::Kind::heal);
+    auto soft = claim(s, "h2", "web", std::nullopt, "r", false, l, t + 1, t + 30'000, 0, false);
+    EXPECT_EQ(soft.kind, fleet::Claim::Kind::waiting);
+    EXPECT_EQ(soft.used, 1u);
+    EXPECT_EQ(claim(s, "h2", "web", std::nullopt, "r", false, l, t + 2, t + 30'000, 0, false).kind,
+              fleet::Claim::Kind::waiting);  // nothing was remembered
+    s.finish(h1.heal_id, t + 100, "ok", "id1");
+    auto hard = claim(s, "h2", "web", std::nullopt, "r", false, l, t + 200, t + 30'000);
+    EXPECT_EQ(hard.kind, fleet::Claim::Kind::heal);
+    auto last = claim(s, "h3", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
+    EXPECT_EQ(last.kind, fleet::Claim::Kind::concurrency);
+    EXPECT_EQ(claim(s, "h3", "web", std::nullopt, "r", false, l, t + 400, t + 30'000).earlier,
+              "paged: too many heals in flight");
 }
 
 TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
@@ -306,7 +346,7 @@ TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
             int code = 3;
             try {
                 fleet::FleetStore s(dir.path());
-                auto c = s.claim("h" + std::to_string(i), "web", std::nullopt, "r", false, {5, 3600 * 1000, 100},
+                auto c = claim(s, "h" + std::to_string(i), "web", std::nullopt, "r", false, {5, 3600 * 1000, 100},
                                  1000, 100000);
                 code = c.kind == fleet::Claim::Kind::heal ? 0 : c.kind == fleet::Claim::Kind::budget ? 1 : 2;
             } catch (...) {
