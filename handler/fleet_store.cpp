@@ -95,7 +95,10 @@ Claim FleetStore::claim(const Problem& p, const Limits& limits) {
         if (c.kind == Claim::Kind::concurrency) remembered = "paged: too many heals in flight";
         if (c.kind == Claim::Kind::dry_run) remembered = "dry run: " + p.decision;
     }
-    if (c.kind == Claim::Kind::waiting) return c;  // rolled back: the next attempt decides
+    if (c.kind == Claim::Kind::waiting) {  // rolled back: the next attempt decides (and drops)
+        c.forgotten.clear();
+        return c;
+    }
     if (c.kind == Claim::Kind::heal) {
         Stmt s(db_, "INSERT INTO heals (host, service, started_ms, deadline_ms) VALUES (?, ?, ?, ?)");
         s.bind(1, p.host).bind(2, p.service).bind(3, p.now_ms).bind(4, p.deadline_ms);

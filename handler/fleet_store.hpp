@@ -3,6 +3,7 @@
 // is one BEGIN IMMEDIATE transaction, so two handlers never both read "nothing done yet" or
 // "one heal left in the budget" and both act.
 //   problems  one row per problem (host, service) decided on, until the service is OK again
+//             (its recovery event, or a last_time_ok in status.dat after the decision)
 //   heals     every heal started, for the fleet budget and the heals in flight
 #pragma once
 

@@ -332,6 +332,14 @@ TEST(FleetStore, TooManyHealsInFlightWaitUntilTheLastChance) {
     EXPECT_EQ(last.kind, fleet::Claim::Kind::concurrency);
     EXPECT_EQ(claim(s, "h3", "web", std::nullopt, "r", false, l, t + 400, t + 30'000).earlier,
               "paged: too many heals in flight");
+    // A stale decision is dropped by the decision taken, not by a wait (which writes nothing).
+    claim(s, "h4", "web", std::string("widespread failure"), "r", false, l, t + 500, t + 500);
+    auto wait = claim(s, "h4", "web", std::nullopt, "r", false, l, t + 600, t + 30'000, t + 550, false);
+    EXPECT_EQ(wait.kind, fleet::Claim::Kind::waiting);
+    EXPECT_EQ(wait.forgotten, "");
+    auto at_hard = claim(s, "h4", "web", std::nullopt, "r", false, l, t + 700, t + 30'000, t + 550);
+    EXPECT_EQ(at_hard.kind, fleet::Claim::Kind::concurrency);
+    EXPECT_EQ(at_hard.forgotten, "paged: widespread failure");
 }
 
 TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
