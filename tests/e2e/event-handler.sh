@@ -167,6 +167,18 @@ eh --servicegroup nosuch --objects-file "$T/objects.cache" --nagios-host h1 CRIT
 logged "cannot read the service group: '$T/objects.cache': objects cache: no service group 'nosuch' is defined" && ! logged acting &&
     pass "an unknown --servicegroup blocks healing and says so" || fail "unknown group: $(cat "$T/log")"
 eh --nagios-host h1 OK HARD 1 127.0.0.1 web
+# h3 is not in the group, yet its own last_time_ok is read: a recovery it missed ends its problem.
+mkdir -p "$T/group"
+status_dat web 4 0
+eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
+logged "acting: CRITICAL SOFT attempt 2, restart web on h3 (127.0.0.1, certificate name h3; 1 of 3 services in group 'pool' not OK)" ||
+    fail "h3 outside the group: $(cat "$T/log")"
+sleep 1
+LAST_OK=$(date +%s) status_dat web 4 0
+eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
+logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK at" && logged "acting: CRITICAL SOFT attempt 2" &&
+    pass "with --servicegroup, a service outside the group still has its last OK read" ||
+    fail "missed recovery with --servicegroup: $(cat "$T/log")"
 
 # The fleet budget across hosts and services, and --dry-run.
 status_dat web 4 0
