@@ -24,12 +24,6 @@ namespace {
 int log_fd = -1;
 constexpr const char* author = "heal";
 
-std::string utc_time(std::time_t t) {
-    char ts[32];
-    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return ts;
-}
-
 std::string seconds_text(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);
@@ -111,7 +105,7 @@ void log_line(const std::string& text) {
         log::info(text);
         return;
     }
-    std::string line = utc_time(std::time(nullptr)) + " heal-event-handler[" + std::to_string(::getpid()) +
+    std::string line = utc_iso(now_ms()) + " heal-event-handler[" + std::to_string(::getpid()) +
                        "]: " + printable(text, 2000) + "\n";
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
@@ -199,7 +193,7 @@ int handle(const Options& o, const Event& e) {
     }
     if (!claim.forgotten.empty())
         log_line("earlier decision dropped (" + claim.forgotten + "): Nagios saw " + desc + " OK at " +
-                 utc_time(last_ok) + ", after it: that problem ended without a recovery event here");
+                 utc_iso(last_ok * 1000) + ", after it: that problem ended without a recovery event here");
     const std::string budget_text = std::to_string(o.fleet_budget.limit) + "/" +
                                     format_duration(o.fleet_budget.window_s);
     const std::string in_flight = std::to_string(claim.used) + (claim.used == 1 ? " heal" : " heals") +

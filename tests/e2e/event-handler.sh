@@ -88,9 +88,10 @@ logged "acting: CRITICAL SOFT attempt 3" && pass "a later SOFT attempt acts when
 eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
 logged "acting: CRITICAL SOFT attempt 2, restart web on h4" || fail "h4 first: $(cat "$T/log")"
 sleep 1
-LAST_OK=$(date +%s) status_dat web 4 0
+ok_at=$(date +%s)
+LAST_OK=$ok_at status_dat web 4 0
 eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
-logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK at $(date -u -d "@$(sed -n 's/^\tlast_time_ok=//p' "$T/status.dat" | head -1)" +%Y-%m-%dT%H:%M:%SZ), after it" &&
+logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK at $(date -u -d "@$ok_at" +%Y-%m-%dT%H:%M:%S.000Z), after it" &&
     logged "acting: CRITICAL SOFT attempt 2, restart web on h4" &&
     pass "a recovery the handler never saw ends the problem: the next one is decided afresh" ||
     fail "missed recovery: $(cat "$T/log")"
