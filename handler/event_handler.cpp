@@ -40,27 +40,24 @@ struct StatusView {
 StatusView status_guard(const Options& o, const Event& e, const std::string& host,
                         const std::string& desc) {
     StatusView v;
-    nagios::ServiceFilter keep;
-    std::string label;
-    std::vector<std::pair<std::string, std::string>> members;
-    if (o.servicegroup.empty()) {
-        label = "'" + desc + "' services";
-        keep = [&desc](const std::string&, const std::string& s) { return s == desc; };
-    } else {
-        label = "services in group '" + o.servicegroup + "'";
-        try {
-            members = nagios::read_servicegroup_file(o.objects_file, o.servicegroup);
-        } catch (const nagios::StatusError& err) {
-            v.blocked_by = "cannot read the service group: " + std::string(err.what());
-            return v;
-        }
-        std::sort(members.begin(), members.end());
-        // This service too, for its last OK time; group_health counts it a member either way.
-        keep = [&](const std::string& h, const std::string& s) {
-            return (h == host && s == desc) ||
-                   std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
-        };
+    const nagios::Group group{desc, o.servicegroup};
+    const std::string label = o.servicegroup.empty() ? "'" + desc + "' services"
+                                                     : "services in group '" + o.servicegroup + "'";
+    // Who the group is comes from what Nagios defines, never from whoever status.dat happens
+    // to list: a status file cut short must not shrink the fleet.
+    nagios::Members members;
+    try {
+        members = nagios::read_members_file(o.objects_file, group);
+    } catch (const nagios::StatusError& err) {
+        v.blocked_by = "cannot read the group's members: " + std::string(err.what());
+        return v;
     }
+    // With a service group, this service too, for its last OK time.
+    const nagios::ServiceFilter keep = [&](const std::string& h, const std::string& s) {
+        return o.servicegroup.empty() ? s == desc
+                                      : (h == host && s == desc) ||
+                                            std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
+    };
     nagios::StatusData status;
     try {
         status = nagios::read_status_file(o.status_file, keep);
@@ -79,10 +76,15 @@ StatusView status_guard(const Options& o, const Event& e, const std::string& hos
                        "): is Nagios running?";
         return v;
     }
-    auto g = fleet::group_health(status, host, desc, e.state == "OK");
+    auto g = fleet::group_health(members, status, host, desc, e.state == "OK");
     const std::size_t allowed = o.max_unhealthy.allowed(g.size);
     v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
-    if (g.not_ok > allowed)
+    if (g.without_state > 0)
+        v.blocked_by = "Nagios' status file '" + o.status_file + "' has no state for " +
+                       std::to_string(g.without_state) + " of " + std::to_string(g.size) + " " + label +
+                       " (" + g.first_without_state + (g.without_state > 1 ? " and others" : "") +
+                       "): cut short, or older than Nagios' configuration? Healing needs every member's state";
+    else if (g.not_ok > allowed)
         v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " +
                        std::to_string(g.size) + " " + label + " are not OK (--max-unhealthy " +
                        o.max_unhealthy.to_string() + ": at most " + std::to_string(allowed) + ")";

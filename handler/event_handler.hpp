@@ -20,8 +20,8 @@ struct Options {
     std::string state_dir = "/var/lib/heal/event-handler";
     std::string log_file;  ///< empty: syslog
     // The fleet guard.
-    std::string status_file = "/var/cache/nagios4/status.dat";
-    std::string objects_file = "/var/cache/nagios4/objects.cache";
+    std::string status_file = "/var/lib/nagios4/status.dat";
+    std::string objects_file = "/var/lib/nagios4/objects.cache";
     std::string servicegroup;
     fleet::UnhealthyLimit max_unhealthy;
     double max_status_age = 60;

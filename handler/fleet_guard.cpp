@@ -2,6 +2,8 @@
 
 #include "text.hpp"
 
+#include <map>
+
 namespace heal::fleet {
 
 std::size_t UnhealthyLimit::allowed(std::size_t size) const {
@@ -33,21 +35,25 @@ std::optional<Budget> parse_budget(std::string_view s) {
     return b;
 }
 
-GroupHealth group_health(const nagios::StatusData& status, const std::string& host,
-                         const std::string& service, bool service_ok) {
+GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
+                         const std::string& host, const std::string& service, bool service_ok) {
+    // Every member, whichever file names it: objects.cache, status.dat (a service of the
+    // group's description that objects.cache does not list yet), and the service handled.
+    std::map<std::pair<std::string, std::string>, const nagios::ServiceStatus*> group;
+    for (const auto& m : members) group.emplace(m, nullptr);
+    for (const auto& s : status.services) group[{s.host, s.service}] = &s;
+    group.emplace(std::make_pair(host, service), nullptr);
     GroupHealth g;
-    bool self_seen = false;
-    for (const auto& s : status.services) {
-        ++g.size;
-        bool self = s.host == host && s.service == service;
-        self_seen = self_seen || self;
-        // PENDING (never checked) is not known to be OK: it counts against healing.
-        bool ok = self ? service_ok : s.checked && s.state == nagios::ServiceState::ok;
-        if (!ok) ++g.not_ok;
-    }
-    if (!self_seen) {  // not in the group's status (yet): it is a member all the same
-        ++g.size;
-        if (!service_ok) ++g.not_ok;
+    g.size = group.size();
+    for (const auto& [name, state] : group) {
+        if (name.first == host && name.second == service) {
+            if (!service_ok) ++g.not_ok;
+        } else if (!state) {
+            if (g.without_state++ == 0)
+                g.first_without_state = "'" + printable(name.second, 60) + "' on '" + printable(name.first, 60) + "'";
+        } else if (!state->checked || state->state != nagios::ServiceState::ok) {
+            ++g.not_ok;  // PENDING (never checked) is not known to be OK: it counts against healing
+        }
     }
     return g;
 }

@@ -30,12 +30,17 @@ struct Budget {
 };
 std::optional<Budget> parse_budget(std::string_view s);
 
-/// A group's health, the service being handled counted by the state Nagios just gave it
-/// (status.dat may be a few seconds older).
+/// A group's health: its members as Nagios defines them (objects.cache), each with its state
+/// in status.dat, the service being handled counted by the state Nagios just gave it
+/// (status.dat may be a few seconds older). A member that status.dat has no state for (a file
+/// cut short, or one written before the member was added) is counted apart: it blocks healing,
+/// because an unknown member may be down.
 struct GroupHealth {
     std::size_t size = 0, not_ok = 0;
+    std::size_t without_state = 0;
+    std::string first_without_state;  ///< "'worker' on 'web3'"
 };
-GroupHealth group_health(const nagios::StatusData& status, const std::string& host,
-                         const std::string& service, bool service_ok);
+GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
+                         const std::string& host, const std::string& service, bool service_ok);
 
 }  // namespace heal::fleet

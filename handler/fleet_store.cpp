@@ -1,6 +1,10 @@
 #include "fleet_store.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 
@@ -40,6 +44,9 @@ CREATE INDEX IF NOT EXISTS heals_by_start ON heals (started_ms);
 FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event-handler.db") {
     int version = 0;
     try {
+        // Created on first use, for the user Nagios runs handlers as; its parent must exist.
+        if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+            throw sqlite::Error("cannot create '" + state_dir + "': " + std::strerror(errno));
         db_ = sqlite::open(state_dir, path_, 0600, version);
         sqlite::ensure_schema(db_, version, schema_version, schema, nullptr, "heal-event-handler");
     } catch (const sqlite::Error& e) {

@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
                    "(default /var/lib/heal/event-handler)");
     app.add_option("--log", o.log_file, "log decisions to FILE (default: syslog)");
     app.add_option("--status-file", o.status_file,
-                   "Nagios' status data (default /var/cache/nagios4/status.dat)");
+                   "Nagios' status data (default /var/lib/nagios4/status.dat)");
     app.add_option("--objects-file", o.objects_file,
-                   "Nagios' objects cache, for --servicegroup (default /var/cache/nagios4/objects.cache)");
+                   "Nagios' objects cache: who the fleet group is (default /var/lib/nagios4/objects.cache)");
     app.add_option("--servicegroup", o.servicegroup,
                    "the fleet group is this service group (default: every service with the same "
                    "description)");

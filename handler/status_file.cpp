@@ -2,9 +2,14 @@
 
 #include "text.hpp"
 
+#include <ext/stdio_filebuf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <set>
 
@@ -43,6 +48,7 @@ public:
     }
 
     std::size_t number() const { return number_; }
+    std::uint64_t total() const { return total_; }
     [[noreturn]] void fail(std::size_t line, const std::string& why) const {
         throw StatusError(what_ + " line " + std::to_string(line) + ": " + why);
     }
@@ -96,10 +102,22 @@ std::optional<std::string_view> block_start(std::string_view line, std::string_v
     return name;
 }
 
-std::ifstream open_file(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw StatusError(std::string("cannot read ") + what + " '" + path + "': " + std::strerror(errno));
-    return in;
+/// A file Nagios wrote, read through its descriptor (so that its size can be checked while it
+/// is read): `read` gets the stream and returns what it read.
+template <class Read>
+auto with_file(const std::string& path, const char* what, Read read) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw StatusError(std::string("cannot read ") + what + " '" + path + "': " + std::strerror(errno));
+    __gnu_cxx::stdio_filebuf<char> buf(fd, std::ios::in | std::ios::binary);  // owns fd
+    std::istream in(&buf);
+    struct stat before {};
+    if (::fstat(fd, &before) != 0 || !S_ISREG(before.st_mode))
+        throw StatusError(std::string(what) + " '" + path + "' is not a regular file");
+    try {
+        return read(in, fd, static_cast<std::uint64_t>(before.st_size));
+    } catch (const StatusError& e) {
+        throw StatusError("'" + path + "': " + e.what());
+    }
 }
 
 }  // namespace
@@ -175,68 +193,81 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
         }
     }
     if (!have_info) throw StatusError("status file: no info block with its created= time (not a Nagios status file, or empty)");
+    data.bytes = lines.total();
     return data;
 }
 
 StatusData read_status_file(const std::string& path, const ServiceFilter& keep, const Limits& limits) {
-    auto in = open_file(path, "Nagios' status file");
-    try {
-        return read_status(in, keep, limits);
-    } catch (const StatusError& e) {
-        throw StatusError("'" + path + "': " + e.what());
-    }
+    return with_file(path, "Nagios' status file", [&](std::istream& in, int fd, std::uint64_t size) {
+        auto data = read_status(in, keep, limits);
+        struct stat after {};
+        if (::fstat(fd, &after) != 0 || static_cast<std::uint64_t>(after.st_size) != size ||
+            data.bytes != size)
+            throw StatusError("status file: changed while it was read (" + std::to_string(size) + " bytes, then " +
+                              std::to_string(data.bytes) + " read and " + std::to_string(after.st_size) +
+                              " on disk): Nagios replaces it whole, so something else wrote it");
+        return data;
+    });
 }
 
-std::vector<std::pair<std::string, std::string>> read_servicegroup(std::istream& in,
-                                                                    const std::string& group,
-                                                                    const Limits& limits) {
+Members read_members(std::istream& in, const Group& group, const Limits& limits) {
     Lines lines(in, limits, "objects cache");
+    const bool by_group = !group.servicegroup.empty();
+    const std::string_view wanted = by_group ? "servicegroup" : "service";
+    const std::string who = by_group ? "service group '" + printable(group.servicegroup, 60) + "'"
+                                     : "services '" + printable(group.description, 60) + "'";
+    Members out;
+    bool group_found = false;
+    auto add = [&](std::size_t start, std::string host, std::string service) {
+        if (host.empty() || service.empty()) lines.fail(start, who + ": an empty member name");
+        if (out.size() >= limits.max_services)
+            lines.fail(start, who + ": more than " + std::to_string(limits.max_services) + " members");
+        out.emplace_back(std::move(host), std::move(service));
+    };
     std::string_view line;
     while (lines.next(line)) {
         line = trim_left(line);
         if (line.empty() || line.front() == '#') continue;
         auto block = block_start(line, "define ");
         if (!block) lines.fail(lines.number(), "expected 'define TYPE {', got '" + printable(line, 60) + "'");
-        const bool wanted_type = *block == "servicegroup";
+        const bool wanted_type = *block == wanted;
         const std::size_t start = lines.number();
-        std::optional<std::string> name, members;
+        // servicegroup: servicegroup_name, members; service: host_name, service_description.
+        std::optional<std::string> name, value;
         const bool closed = read_block(lines, [&](std::string_view field_line) {
             if (!wanted_type) return;
             auto sep = field_line.find_first_of(" \t");
             auto key = field_line.substr(0, sep);
-            auto value = sep == std::string_view::npos ? std::string_view() : trim_left(field_line.substr(sep));
-            if (key == "servicegroup_name") name = std::string(value);
-            else if (key == "members") members = std::string(value);
+            auto v = sep == std::string_view::npos ? std::string_view() : trim_left(field_line.substr(sep));
+            std::optional<std::string>* field = nullptr;
+            if (key == (by_group ? "servicegroup_name" : "host_name")) field = &name;
+            else if (key == (by_group ? "members" : "service_description")) field = &value;
+            if (!field) return;
+            if (*field) lines.fail(lines.number(), std::string(key) + " twice in one definition");
+            *field = std::string(v);
         });
         if (!closed) lines.fail(start, "the definition is not closed (a truncated file?)");
-        if (!wanted_type || name != group) continue;
-        std::vector<std::pair<std::string, std::string>> out;
-        if (!members || members->empty()) return out;
-        auto items = split_list(*members);
-        if (items.size() % 2 != 0)
-            lines.fail(start, "service group '" + printable(group, 60) +
-                                  "': members is not a list of host,service pairs");
-        if (items.size() / 2 > limits.max_services)
-            lines.fail(start, "more than " + std::to_string(limits.max_services) + " members");
-        for (std::size_t i = 0; i < items.size(); i += 2) {
-            if (items[i].empty() || items[i + 1].empty())
-                lines.fail(start, "service group '" + printable(group, 60) + "': an empty member name");
-            out.emplace_back(items[i], items[i + 1]);
+        if (!wanted_type) continue;
+        if (!by_group) {
+            if (value == group.description) add(start, name.value_or(""), std::move(*value));
+            continue;
         }
-        return out;
+        if (name != group.servicegroup) continue;
+        if (group_found) lines.fail(start, who + " is defined twice");
+        group_found = true;
+        auto items = value ? split_list(*value) : std::vector<std::string>{};
+        if (items.size() % 2 != 0) lines.fail(start, who + ": members is not a list of host,service pairs");
+        for (std::size_t i = 0; i < items.size(); i += 2) add(start, items[i], items[i + 1]);
     }
-    throw StatusError("objects cache: no service group '" + printable(group, 60) + "' is defined");
+    if (by_group && !group_found) throw StatusError("objects cache: no " + who + " is defined");
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
 }
 
-std::vector<std::pair<std::string, std::string>> read_servicegroup_file(const std::string& path,
-                                                                         const std::string& group,
-                                                                         const Limits& limits) {
-    auto in = open_file(path, "Nagios' objects cache");
-    try {
-        return read_servicegroup(in, group, limits);
-    } catch (const StatusError& e) {
-        throw StatusError("'" + path + "': " + e.what());
-    }
+Members read_members_file(const std::string& path, const Group& group, const Limits& limits) {
+    return with_file(path, "Nagios' objects cache",
+                     [&](std::istream& in, int, std::uint64_t) { return read_members(in, group, limits); });
 }
 
 }  // namespace heal::nagios

@@ -37,22 +37,31 @@ struct ServiceStatus {
 struct StatusData {
     std::int64_t created = 0;  ///< info { created= }: when Nagios wrote the file (epoch seconds)
     std::vector<ServiceStatus> services;  ///< those the filter kept, in file order
+    std::uint64_t bytes = 0;   ///< read to the end: every byte of the file
 };
 
 using ServiceFilter = std::function<bool(const std::string& host, const std::string& service)>;
 
 /// Reads status.dat, keeping the services `keep` accepts. Throws StatusError.
 StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits& limits = {});
+/// The same from a file, which must also end where it ended when it was opened: a file that
+/// grows or shrinks while it is read (Nagios writing it in place) is an error.
 StatusData read_status_file(const std::string& path, const ServiceFilter& keep,
                             const Limits& limits = {});
 
-/// The members (host, service description) of service group `group` in objects.cache.
-/// Throws StatusError, also when the group is not defined.
-std::vector<std::pair<std::string, std::string>> read_servicegroup(std::istream& in,
-                                                                    const std::string& group,
-                                                                    const Limits& limits = {});
-std::vector<std::pair<std::string, std::string>> read_servicegroup_file(const std::string& path,
-                                                                         const std::string& group,
-                                                                         const Limits& limits = {});
+/// (host, service description) pairs, sorted, each once.
+using Members = std::vector<std::pair<std::string, std::string>>;
+
+/// A fleet group as Nagios defines it: every service with this description, or (when
+/// `servicegroup` is not empty) the members of that service group.
+struct Group {
+    std::string description;
+    std::string servicegroup;
+};
+
+/// The group's members as objects.cache defines them (`define service` blocks, or the service
+/// group's `members`). Throws StatusError, also when the service group is not defined.
+Members read_members(std::istream& in, const Group& group, const Limits& limits = {});
+Members read_members_file(const std::string& path, const Group& group, const Limits& limits = {});
 
 }  // namespace heal::nagios

@@ -18,8 +18,38 @@ namespace heal {
 
 namespace {
 
-int open_append(const std::string& path) {
-    return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+/// What is wrong with a file found at the audit log's path, or "".
+std::string file_problem(const struct stat& st) {
+    if (S_ISLNK(st.st_mode)) return "is a symbolic link (heal never follows one there)";
+    if (S_ISDIR(st.st_mode)) return "is a folder, not a file";
+    if (S_ISFIFO(st.st_mode)) return "is a FIFO, not a regular file (opening it would block)";
+    if (!S_ISREG(st.st_mode)) return "is not a regular file";
+    if (st.st_nlink != 1)
+        return "has " + std::to_string(st.st_nlink) + " hard links (a link to another file?)";
+    return "";
+}
+
+/// Opens for appending: O_NOFOLLOW (a symbolic link fails with ELOOP), O_NONBLOCK (a FIFO never
+/// blocks the open), then the file itself is checked. -1 with `error` in words.
+int open_append(const std::string& path, std::string& error) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+                    0640);
+    if (fd < 0) {
+        struct stat st {};
+        error = (errno == ELOOP || errno == ENXIO || errno == EISDIR) && ::lstat(path.c_str(), &st) == 0
+                    ? file_problem(st)
+                    : std::string(std::strerror(errno));
+        if (error.empty()) error = std::strerror(errno);
+        return -1;
+    }
+    struct stat st {};
+    error = ::fstat(fd, &st) != 0 ? std::string(std::strerror(errno)) : file_problem(st);
+    if (!error.empty()) {
+        ::close(fd);
+        return -1;
+    }
+    ::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);  // back to blocking writes
+    return fd;
 }
 
 /// Holds the audit file's flock for one append: writers of all heal processes take turns, so a
@@ -35,9 +65,23 @@ struct FileLock {
 
 }  // namespace
 
-AuditLog::AuditLog(std::string path) : path_(std::move(path)), fd_(open_append(path_)) {
-    if (fd_ < 0)
-        throw std::runtime_error("cannot open audit log '" + path_ + "': " + std::strerror(errno));
+std::string audit_log_problem(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (auto why = file_problem(st); !why.empty()) return why;
+        if (::access(path.c_str(), W_OK) != 0) return std::string("is not writable: ") + std::strerror(errno);
+        return "";
+    }
+    if (errno != ENOENT) return std::strerror(errno);
+    if (::access(dir_of(path).c_str(), W_OK | X_OK) != 0)
+        return std::string("cannot be created: ") + std::strerror(errno);
+    return "";
+}
+
+AuditLog::AuditLog(std::string path) : path_(std::move(path)) {
+    std::string error;
+    fd_ = open_append(path_, error);
+    if (fd_ < 0) throw std::runtime_error("cannot open audit log '" + path_ + "': " + error);
 }
 
 AuditLog::~AuditLog() {
@@ -80,10 +124,10 @@ bool AuditLog::write(const boost::json::object& record) {
 }
 
 bool AuditLog::reopen() {
-    int fd = open_append(path_);
+    std::string error;
+    int fd = open_append(path_, error);
     if (fd < 0) {
-        log::error("cannot reopen audit log '" + path_ + "': " + std::strerror(errno) +
-                   " (still writing to the old file)");
+        log::error("cannot reopen audit log '" + path_ + "': " + error + " (still writing to the old file)");
         return false;
     }
     ::close(fd_);

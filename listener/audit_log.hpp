@@ -8,9 +8,17 @@
 
 namespace heal {
 
+/// Why `path` cannot be the audit log, in words, or "" when it can: it must be a regular file
+/// with one link (or not exist yet in a folder this user can write). A symbolic link, a FIFO,
+/// a folder, a device or a file hard-linked elsewhere is refused: the listener opens the log as
+/// root, in a folder its unprivileged user may own, and must never append to what a link
+/// points at. Used by --check-config and at every open.
+std::string audit_log_problem(const std::string& path);
+
 class AuditLog {
 public:
-    /// Opens (creating, mode 0640) for appending. Throws std::runtime_error naming the file.
+    /// Opens (creating, mode 0640) for appending, never through a symbolic link and only a
+    /// regular file (see audit_log_problem). Throws std::runtime_error naming the file.
     explicit AuditLog(std::string path);
     ~AuditLog();
     AuditLog(const AuditLog&) = delete;

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "audit_log.hpp"
+
 #include "protocol.hpp"
 #include "text.hpp"
 
@@ -389,7 +391,9 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
                                           : std::string("is in the system's CA store")) +
                       " (a system CA bundle?): a certificate from any of those CAs would be let "
                       "in; use your own CA's certificate only");
-    // Whoever may change a script or the configuration decides what runs.
+    // Whoever may change a script or the configuration decides what runs: so does whoever may
+    // replace it, through any folder on its path (a sticky folder, like /tmp, lets nobody
+    // replace another's file).
     auto check_owner = [&](const std::string& file, const std::string& what) {
         struct stat fs {};
         if (::stat(file.c_str(), &fs) != 0) return;
@@ -400,6 +404,19 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
         if (fs.st_uid != 0 && fs.st_uid != ::geteuid())
             out.push_back(what + " '" + file + "' is owned by uid " + std::to_string(fs.st_uid) +
                           ", neither root nor this user: that user decides what heal runs");
+        for (auto dir = dir_of(file);; dir = dir_of(dir)) {
+            struct stat ds {};
+            if (::stat(dir.c_str(), &ds) != 0) break;
+            if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX))
+                out.push_back("folder '" + dir + "' of " + what + " '" + file + "' is " +
+                              ((ds.st_mode & S_IWOTH) ? "world" : "group") +
+                              "-writable: whoever can write it can replace the " + what + "; chmod go-w it");
+            else if (ds.st_uid != 0 && ds.st_uid != ::geteuid())
+                out.push_back("folder '" + dir + "' of " + what + " '" + file + "' is owned by uid " +
+                              std::to_string(ds.st_uid) + ", neither root nor this user: that user can replace the " +
+                              what);
+            if (dir == "/") break;
+        }
     };
     check_owner(cfg.path, "configuration");
     for (const auto& [name, svc] : cfg.services) {
@@ -443,12 +460,8 @@ std::vector<std::string> config_problems(const ListenerConfig& cfg) {
             out.push_back("user '" + cfg.user + "' does not exist");
         }
     }
-    if (::access(cfg.audit_log.c_str(), F_OK) == 0) {
-        if (::access(cfg.audit_log.c_str(), W_OK) != 0)
-            out.push_back("audit_log '" + cfg.audit_log + "' is not writable: " + std::strerror(errno));
-    } else if (::access(dir_of(cfg.audit_log).c_str(), W_OK | X_OK) != 0) {
-        out.push_back("audit_log '" + cfg.audit_log + "' cannot be created: " + std::strerror(errno));
-    }
+    if (auto why = audit_log_problem(cfg.audit_log); !why.empty())
+        out.push_back("audit_log '" + cfg.audit_log + "' " + why);
     return out;
 }
 

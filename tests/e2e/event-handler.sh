@@ -18,8 +18,13 @@ port=$(sb_free_port)  # below the ephemeral range: no port-0 bind or connection 
 printf '[client]\nport = %s\ncert = certs/client.crt\nkey = certs/client.key\nca = certs/ca.crt\n' "$port" >"$T/ctl.ini"
 
 # status.dat as nagios4 writes it: SERVICE on hosts h1..hN, the first BAD of them CRITICAL,
-# each last OK at $LAST_OK (default never).
+# each last OK at $LAST_OK (default never); objects.cache defines the same services.
 status_dat() { # SERVICE N BAD [CREATED]
+    i=1
+    while [ $i -le "$2" ]; do
+        printf 'define service {\n\thost_name\th%s\n\tservice_description\t%s\n\tcheck_command\tx\n\t}\n\n' "$i" "$1"
+        i=$((i + 1))
+    done >"$T/objects.cache"
     {
         printf 'info {\n\tcreated=%s\n\tversion=4.4.6\n\t}\n\n' "${4:-$(date +%s)}"
         i=1
@@ -38,7 +43,8 @@ eh() { # ARGS... — runs the handler, logging to $T/log
     # take what is there once it has exited, without waiting or guessing how long to wait.
     exec 4<>"$T/nagios.cmd"
     "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" \
-        --state-dir "$T/state" --status-file "$T/status.dat" --log "$T/log" --timeout 2 "$@"
+        --state-dir "$T/state" --status-file "$T/status.dat" --objects-file "$T/objects.cache" \
+        --log "$T/log" --timeout 2 "$@"
     dd iflag=nonblock bs=65536 <&4 >>"$T/cmds" 2>/dev/null
     exec 4>&-
 }
@@ -111,7 +117,7 @@ logged "acting: CRITICAL HARD attempt 1" && pass "host a_b + service c and host 
 : >"$T/race.log"
 for i in 1 2 3 4 5 6; do
     "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" \
-        --state-dir "$T/state" --status-file "$T/status.dat" --log "$T/race.log" --timeout 2 \
+        --state-dir "$T/state" --status-file "$T/status.dat" --objects-file "$T/objects.cache" --log "$T/race.log" --timeout 2 \
         --nagios-host h3 CRITICAL HARD 1 127.0.0.1 web &
 done
 exec 4<>"$T/nagios.cmd"; wait; dd iflag=nonblock bs=65536 <&4 >/dev/null 2>&1; exec 4>&-
@@ -156,27 +162,42 @@ head -c 100 /dev/urandom >"$T/status.dat"
 eh --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
 logged "blocked:" && logged "status file line" && ! logged acting && pass "a garbled status file blocks healing" || fail "garbled: $(cat "$T/log")"
 eh --nagios-host h4 OK HARD 1 127.0.0.1 web
+# A status file cut after a complete block reads without an error, but lacks members: the
+# group is what objects.cache defines, so a member without a state blocks (4 web services, 3
+# of them CRITICAL, and the file ends after its info block: read as a group, "1 of 1 not OK").
+status_dat web 4 3
+sed -i '/^servicestatus {/,$d' "$T/status.dat"
+: >"$T/cmds"
+eh --state-dir "$T/cut" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "has no state for 3 of 4 'web' services ('web' on 'h1' and others): cut short, or older than Nagios' configuration?" &&
+    ! logged acting && grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h4;web;2;heal;fleet guard: Nagios' status file" "$T/cmds" &&
+    pass "a status file cut at a block boundary blocks healing and pages" || fail "cut status: $(cat "$T/log") / $(cat "$T/cmds")"
+status_dat web 4 0; rm -f "$T/objects.cache"
+eh --state-dir "$T/cut2" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
+logged "cannot read the group's members: cannot read Nagios' objects cache '$T/objects.cache': No such file or directory" &&
+    ! logged acting && pass "without objects.cache the group is unknown: healing blocked" || fail "no objects.cache: $(cat "$T/log")"
+eh --nagios-host h4 OK HARD 1 127.0.0.1 web
 
 # --servicegroup: the group is the members in objects.cache, not the description.
-printf 'define servicegroup {\n\tservicegroup_name\tpool\n\tmembers\th1,web,h2,web\n\t}\n' >"$T/objects.cache"
+printf 'define servicegroup {\n\tservicegroup_name\tpool\n\tmembers\th1,web,h2,web\n\t}\n' >"$T/groups.cache"
 status_dat web 4 2  # h1 and h2 CRITICAL: both of the group's two
-eh --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+eh --servicegroup pool --objects-file "$T/groups.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
 logged "widespread failure: 2 of 2 services in group 'pool' are not OK (--max-unhealthy 25%: at most 1)" && ! logged acting &&
     pass "--servicegroup counts the group's members from objects.cache" || fail "servicegroup: $(cat "$T/log")"
 eh --nagios-host h1 OK HARD 1 127.0.0.1 web
-eh --servicegroup nosuch --objects-file "$T/objects.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
-logged "cannot read the service group: '$T/objects.cache': objects cache: no service group 'nosuch' is defined" && ! logged acting &&
+eh --servicegroup nosuch --objects-file "$T/groups.cache" --nagios-host h1 CRITICAL SOFT 2 127.0.0.1 web
+logged "cannot read the group's members: '$T/groups.cache': objects cache: no service group 'nosuch' is defined" && ! logged acting &&
     pass "an unknown --servicegroup blocks healing and says so" || fail "unknown group: $(cat "$T/log")"
 eh --nagios-host h1 OK HARD 1 127.0.0.1 web
 # h3 is not in the group, yet its own last_time_ok is read: a recovery it missed ends its problem.
 mkdir -p "$T/group"
 status_dat web 4 0
-eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
+eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/groups.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
 logged "acting: CRITICAL SOFT attempt 2, restart web on h3 (127.0.0.1, certificate name h3; 1 of 3 services in group 'pool' not OK)" ||
     fail "h3 outside the group: $(cat "$T/log")"
 sleep 1
 LAST_OK=$(date +%s) status_dat web 4 0
-eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/objects.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
+eh --state-dir "$T/group" --servicegroup pool --objects-file "$T/groups.cache" --nagios-host h3 CRITICAL SOFT 2 127.0.0.1 web
 logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK at" && logged "acting: CRITICAL SOFT attempt 2" &&
     pass "with --servicegroup, a service outside the group still has its last OK read" ||
     fail "missed recovery with --servicegroup: $(cat "$T/log")"
@@ -184,16 +205,17 @@ logged "earlier decision dropped (restart at CRITICAL SOFT 2): Nagios saw web OK
 # The fleet budget across hosts and services, and --dry-run.
 status_dat web 4 0
 : >"$T/cmds"
-eh --state-dir "$T/budget" --nagios-host b0 CRITICAL HARD 1 127.0.0.1 web
+eh --state-dir "$T/none/budget" --nagios-host b0 CRITICAL HARD 1 127.0.0.1 web
 logged "cannot decide:" && ! logged acting &&
-    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/budget/event-handler.db': '$T/budget': No such file or directory). Not restarting web on b0." "$T/cmds" &&
-    pass "without its state folder the handler does not heal, and pages" || fail "no state: $(cat "$T/log") / $(cat "$T/cmds")"
-mkdir -p "$T/budget"
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/none/budget/event-handler.db': cannot create '$T/none/budget': No such file or directory). Not restarting web on b0." "$T/cmds" &&
+    pass "when its state folder cannot be made the handler does not heal, and pages" || fail "no state: $(cat "$T/log") / $(cat "$T/cmds")"
 : >"$T/cmds"
 for h in h1 h2 h3; do eh --fleet-budget 2/1h --state-dir "$T/budget" --nagios-host "$h" CRITICAL HARD 1 127.0.0.1 web; done
 logged "blocked: CRITICAL HARD attempt 1, restart web on h3: fleet budget spent: 2 heals in the last 1h (--fleet-budget 2/1h)" &&
     grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h3;web;2;heal;fleet guard: fleet budget spent" "$T/cmds" &&
     pass "--fleet-budget 2/1h: the third heal is blocked and the page names the budget" || fail "budget: $(cat "$T/log") / $(cat "$T/cmds")"
+[ "$(stat -c '%a %u' "$T/budget")" = "700 $(id -u)" ] && pass "a missing --state-dir is made, mode 0700, owned by the handler's user" ||
+    fail "state dir made as $(stat -c '%a %u' "$T/budget")"
 : >"$T/cmds"
 eh --dry-run --state-dir "$T/budget" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
 logged "dry run: would restart: CRITICAL SOFT attempt 2, restart web on h4" && ! logged acting &&
@@ -242,7 +264,7 @@ sed "s/^port = .*/port = $silent/" "$T/ctl.ini" >"$T/silent.ini"
 status_dat web 4 0
 mkdir -p "$T/concurrency"
 "$BUILD/heal-event-handler" --client-config "$T/silent.ini" --command-file "$T/none.cmd" \
-    --state-dir "$T/concurrency" --status-file "$T/status.dat" --log "$T/inflight.log" --timeout 10 \
+    --state-dir "$T/concurrency" --status-file "$T/status.dat" --objects-file "$T/objects.cache" --log "$T/inflight.log" --timeout 10 \
     --fleet-concurrency 1 --nagios-host h1 CRITICAL HARD 1 127.0.0.1 web &
 inflight_pid=$!
 i=0; until grep -q "acting: " "$T/inflight.log" 2>/dev/null || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -265,7 +287,7 @@ sleep 0.2
 status_dat web 4 0
 start=$(date +%s)
 "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --command-file "$T/nagios.cmd" --state-dir "$T/state" \
-    --status-file "$T/status.dat" --log "$T/log" --timeout 1 --nagios-host h5 CRITICAL HARD 1 127.0.0.1 web
+    --status-file "$T/status.dat" --objects-file "$T/objects.cache" --log "$T/log" --timeout 1 --nagios-host h5 CRITICAL HARD 1 127.0.0.1 web
 took=$(( $(date +%s) - start ))
 exec 5>&-
 [ "$took" -le 8 ] && logged "cannot tell Nagios (Nagios did not read its command file within 5s)" &&

@@ -19,15 +19,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (s.host.empty() || s.service.empty() || text.find(s.host) == std::string::npos ||
                 static_cast<int>(s.state) > 3)
                 std::abort();
-        auto g = heal::fleet::group_health(d, "h", "s", false);
-        if (g.not_ok < 1 || g.not_ok > g.size) std::abort();
+        auto g = heal::fleet::group_health({{"h", "s"}, {"m", "s"}}, d, "h", "s", false);
+        if (g.not_ok < 1 || g.not_ok + g.without_state > g.size || g.size < 2) std::abort();
     } catch (const heal::nagios::StatusError&) {
     }
     try {
         std::istringstream in(text);
-        auto m = heal::nagios::read_servicegroup(in, "g", limits);
+        auto m = heal::nagios::read_members(in, {"s", "g"}, limits);
         for (const auto& [h, s] : m)
             if (h.empty() || s.empty()) std::abort();
+    } catch (const heal::nagios::StatusError&) {
+    }
+    try {
+        std::istringstream in(text);
+        auto m = heal::nagios::read_members(in, {"s", ""}, limits);
+        for (const auto& [h, s] : m)
+            if (h.empty() || s != "s") std::abort();
     } catch (const heal::nagios::StatusError&) {
     }
     return 0;

@@ -9,6 +9,8 @@
 #include <boost/asio/ssl.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 #include <cerrno>
@@ -268,6 +270,64 @@ TEST_F(PrivilegesTest, CheckConfigWarnsAboutWritableScriptsAndConfig) {
     EXPECT_TRUE(contains(r.output, "bin/whoami' is group-writable")) << r.output;
     EXPECT_TRUE(contains(r.output, "heal.ini' is world-writable")) << r.output;
     EXPECT_TRUE(contains(r.output, "bin/ok' is owned by uid 65534")) << r.output;
+}
+
+// A root-owned script in a folder others may write is as good as theirs: they replace it.
+TEST_F(PrivilegesTest, CheckConfigWarnsAboutAFolderUpTheScriptsPathThatOthersCanWrite) {
+    use("allow_root = yes\n");
+    auto quiet = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_FALSE(contains(quiet.output, "folder '")) << quiet.output;
+    ::chmod((dir_ / "bin").c_str(), 0777);
+    auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_TRUE(contains(r.output, "folder '" + dir_ / "bin' of script '" + dir_ / "bin/whoami' is world-writable"))
+        << r.output;
+    ::chmod((dir_ / "bin").c_str(), 01777);  // sticky: nobody replaces another's file
+    ::chown(dir_.path().c_str(), 65534, 65534);
+    r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_FALSE(contains(r.output, "folder '" + dir_ / "bin' of")) << r.output;
+    EXPECT_TRUE(contains(r.output, "folder '" + dir_.path() + "' of script '" + dir_ / "bin/whoami' is owned by uid 65534"))
+        << r.output;
+    ::chown(dir_.path().c_str(), 0, 0);
+}
+
+// The listener opens its audit log as root, in a folder its own user may own: that user must
+// not be able to point it at another file, nor stall the start with a FIFO.
+TEST_F(HardeningTest, TheAuditLogIsNeverALinkAFifoOrAFolder) {
+    stop_listener();
+    const std::string audit = dir_ / "audit.jsonl", victim = dir_ / "victim";
+    write_file(victim, "root's own file\n", 0644);
+    auto refused = [&](const std::string& why) {
+        auto check = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+        EXPECT_EQ(check.exit_code, 1) << check.output;
+        EXPECT_TRUE(contains(check.output, "audit_log '" + audit + "' " + why)) << check.output;
+        auto start = run({bin("heal-listener"), "-c", dir_ / "heal.ini"}, 5);
+        EXPECT_EQ(start.exit_code, 1) << "the listener started (or hung): " << start.output;
+        EXPECT_TRUE(contains(start.output, "cannot open audit log '" + audit + "': " + why)) << start.output;
+        EXPECT_EQ(read_file(victim), "root's own file\n");
+    };
+    std::remove(audit.c_str());
+    ASSERT_EQ(::symlink(victim.c_str(), audit.c_str()), 0);
+    refused("is a symbolic link");
+    std::remove(audit.c_str());
+    ASSERT_EQ(::symlink((dir_ / "made-by-root").c_str(), audit.c_str()), 0);  // dangling
+    refused("is a symbolic link");
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "made-by-root"));
+    std::remove(audit.c_str());
+    ASSERT_EQ(::link(victim.c_str(), audit.c_str()), 0);
+    refused("has 2 hard links");
+    std::remove(audit.c_str());
+    ASSERT_EQ(::mkfifo(audit.c_str(), 0600), 0);
+    refused("is a FIFO, not a regular file");
+    int reader = ::open(audit.c_str(), O_RDONLY | O_NONBLOCK);  // a FIFO with a reader opens
+    refused("is a FIFO, not a regular file");
+    ::close(reader);
+    std::remove(audit.c_str());
+    ASSERT_EQ(::mkdir(audit.c_str(), 0700), 0);
+    auto check = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(check.exit_code, 1) << check.output;
+    EXPECT_TRUE(contains(check.output, "audit_log '" + audit + "' is a folder")) << check.output;
+    ::rmdir(audit.c_str());
+    start_listener();  // a plain file again: it starts
 }
 
 class TlsPolicyTest : public ListenerTest {

@@ -101,19 +101,75 @@ TEST(StatusFile, ReadsWhatNagios4Wrote) {
 
     auto workers = nagios::read_status_file(
         fixture("status.dat"), [](const std::string&, const std::string& s) { return s == "worker"; });
-    auto g = fleet::group_health(workers, "web1", "worker", true);
+    auto members = nagios::read_members_file(fixture("objects.cache"), {"worker", ""});
+    auto g = fleet::group_health(members, workers, "web1", "worker", true);
     EXPECT_EQ(g.size, 4u);
     EXPECT_EQ(g.not_ok, 2u);  // web2 CRITICAL, a_b WARNING
+    EXPECT_EQ(g.without_state, 0u);
+}
+
+TEST(StatusFile, ServicesOfOneDescriptionFromNagios4ObjectsCache) {
+    auto m = nagios::read_members_file(fixture("objects.cache"), {"worker", ""});
+    nagios::Members want{{"a_b", "worker"}, {"web-4.example.com", "worker"}, {"web1", "worker"}, {"web2", "worker"}};
+    EXPECT_EQ(m, want);
+    EXPECT_TRUE(nagios::read_members_file(fixture("objects.cache"), {"nonesuch", ""}).empty());
+}
+
+// A status file cut after any complete block (or holding only info and programstatus) reads
+// without an error, but lacks members: the group must not shrink to those it lists.
+TEST(FleetGuard, AStatusFileCutAtABlockBoundaryBlocks) {
+    std::ifstream f(fixture("status.dat"));
+    std::stringstream whole;
+    whole << f.rdbuf();
+    const std::string text = whole.str();
+    auto members = nagios::read_members_file(fixture("objects.cache"), {"worker", ""});
+    ASSERT_EQ(members.size(), 4u);
+    int cuts = 0;
+    for (auto end = text.find("\n\t}\n"); end != std::string::npos; end = text.find("\n\t}\n", end + 1)) {
+        const std::string cut = text.substr(0, end + 4);
+        nagios::StatusData d;
+        try {
+            std::istringstream in(cut);
+            d = nagios::read_status(in, [](const std::string&, const std::string& s) { return s == "worker"; });
+        } catch (const nagios::StatusError&) {
+            continue;  // before the info block: an error, which blocks too
+        }
+        auto g = fleet::group_health(members, d, "web1", "worker", false);
+        EXPECT_EQ(g.size, 4u) << "cut at " << end;
+        std::size_t listed = 0;
+        for (const auto& s : d.services) listed += s.host != "web1";
+        EXPECT_EQ(g.without_state, 3u - listed) << "cut at " << end;
+        ++cuts;
+    }
+    EXPECT_GE(cuts, 6);
+    // Only info + programstatus: 3 of the 4 have no state (web1, handled, brings its own).
+    auto head = read(text.substr(0, text.find("hoststatus {")));
+    auto g = fleet::group_health(members, head, "web1", "worker", false);
+    EXPECT_EQ(g.without_state, 3u);
+    EXPECT_EQ(g.first_without_state, "'worker' on 'a_b'");
+}
+
+TEST(StatusFile, AStatusFileMustBeARegularFile) {
+    TempDir dir;
+    auto keep = [](const std::string&, const std::string&) { return true; };
+    try {
+        nagios::read_status_file(dir.path(), keep);
+        ADD_FAILURE() << "a directory read as a status file";
+    } catch (const nagios::StatusError& e) {
+        EXPECT_NE(std::string(e.what()).find("is not a regular file"), std::string::npos) << e.what();
+    }
+    auto d = nagios::read_status_file(fixture("status.dat"), keep);
+    EXPECT_EQ(d.bytes, std::filesystem::file_size(fixture("status.dat")));
 }
 
 TEST(StatusFile, ServiceGroupMembersFromNagios4ObjectsCache) {
     // "workers" lists web1 and a_b itself; web2 joins it with `servicegroups workers`.
-    auto m = nagios::read_servicegroup_file(fixture("objects.cache"), "workers");
-    std::vector<std::pair<std::string, std::string>> want{
+    auto m = nagios::read_members_file(fixture("objects.cache"), {"worker", "workers"});
+    nagios::Members want{
         {"a_b", "worker"}, {"web1", "worker"}, {"web2", "worker"}};
     EXPECT_EQ(m, want);
     try {
-        nagios::read_servicegroup_file(fixture("objects.cache"), "nonesuch");
+        nagios::read_members_file(fixture("objects.cache"), {"worker", "nonesuch"});
         ADD_FAILURE() << "no error for an undefined group";
     } catch (const nagios::StatusError& e) {
         EXPECT_NE(std::string(e.what()).find("no service group 'nonesuch' is defined"), std::string::npos)
@@ -186,13 +242,13 @@ TEST(StatusFile, HugeFilesAndLinesStopAtTheLimits) {
     std::string big = info;
     for (int i = 0; i < 20000; ++i) big += service("host" + std::to_string(i), "web", i % 5 == 0 ? 2 : 0);
     auto d = read(big);
-    EXPECT_EQ(fleet::group_health(d, "host1", "web", false).not_ok, 4001u);
+    EXPECT_EQ(fleet::group_health({}, d, "host1", "web", false).not_ok, 4001u);
 }
 
 TEST(StatusFile, ServiceGroupHostileCache) {
     auto members = [](const std::string& text) {
         std::istringstream in(text);
-        return nagios::read_servicegroup(in, "g");
+        return nagios::read_members(in, {"web", "g"});
     };
     auto error = [&](const std::string& text) -> std::string {
         try {
@@ -237,10 +293,10 @@ TEST(FleetGuard, BudgetIsNPerWindow) {
 
 TEST(FleetGuard, TheHandledServiceCountsAsNagiosJustSaidAndPendingIsNotOk) {
     auto d = read(std::string(info) + service("a", "web", 0) + service("b", "web", 0, 0) + service("c", "web", 2));
-    auto g = fleet::group_health(d, "a", "web", false);  // status.dat still says a is OK
+    auto g = fleet::group_health({}, d, "a", "web", false);  // status.dat still says a is OK
     EXPECT_EQ(g.size, 3u);
     EXPECT_EQ(g.not_ok, 3u);
-    g = fleet::group_health(d, "new", "web", false);  // not in status.dat yet: a member all the same
+    g = fleet::group_health({}, d, "new", "web", false);  // not in status.dat yet: a member all the same
     EXPECT_EQ(g.size, 4u);
     EXPECT_EQ(g.not_ok, 3u);
 }
