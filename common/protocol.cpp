@@ -124,8 +124,8 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     auto malformed = [&] {
         return refuse(Reason::malformed_request,
                       "malformed request '" + printable(line, 80) +
-                          "' (expected 'HEAL/1 VERB SERVICE', 'HEAL/1 VERB SERVICE force' or "
-                          "'HEAL/1 info')");
+                          "' (expected 'HEAL/1 VERB SERVICE', 'HEAL/1 VERB SERVICE force', "
+                          "'HEAL/1 info' or 'HEAL/1 info SERVICE')");
     };
     if (empty_word || words.size() < 2 || words.size() > 5) return malformed();
     if (words.size() == 2 && words[1] != "info") return malformed();  // "restart web"
@@ -141,8 +141,15 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                           "history)");
     Request r;
     r.verb = *verb;
-    if (r.verb == Verb::info) {
-        if (words.size() != 2) return malformed();
+    if (r.verb == Verb::info) {  // "info" for every service, "info SERVICE" for one
+        if (words.size() > 3) return malformed();
+        if (words.size() == 3) {
+            r.service = std::string(words[2]);
+            if (!is_valid_service_name(r.service))
+                return refuse(Reason::bad_service_name,
+                              "bad service name '" + printable(r.service, 80) +
+                                  "' (letters, digits, '.', '_', '-'; at most 64)");
+        }
         return r;
     }
     if (words.size() < 3) return malformed();

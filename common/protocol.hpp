@@ -1,6 +1,7 @@
 // The heal wire protocol, version 1 (documented in heal-listener(8)).
 //
-//   client -> server   one line:  "HEAL/1 VERB SERVICE [force]\n"  or  "HEAL/1 info\n"
+//   client -> server   one line:  "HEAL/1 VERB SERVICE [force]\n", "HEAL/1 info\n" or
+//                                  "HEAL/1 info SERVICE\n"
 //                                  or "HEAL/1 diagnostics REQUEST-ID\n"
 //                                  or "HEAL/1 history SERVICE|* [LIMIT [SINCE-SECONDS]]\n"
 //                                  (CRLF accepted, at most 256 bytes)
@@ -64,7 +65,7 @@ Reason parse_reason(std::string_view s);
 
 struct Request {
     Verb verb = Verb::status;
-    std::string service;  ///< empty for info
+    std::string service;  ///< empty for info about every service
     bool force = false;   ///< admins only: past budget, cooldown and quarantine
     unsigned limit = 50;  ///< history: at most this many lines (1-1000)
     std::uint64_t since_s = 0;  ///< history: only the last this many seconds (0: all kept)
@@ -85,7 +86,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal);
 /// "HEAL/1 history SERVICE|* LIMIT SINCE\n".
 std::string format_history_request(std::string_view service, unsigned limit, std::uint64_t since_s);
 
-/// "HEAL/1 VERB SERVICE[ force]\n"; for info, "HEAL/1 info\n".
+/// "HEAL/1 VERB SERVICE[ force]\n"; for info, "HEAL/1 info[ SERVICE]\n".
 std::string format_request(std::string_view verb, std::string_view service, bool force = false);
 
 struct Reply {

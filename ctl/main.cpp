@@ -147,8 +147,9 @@ void print_info(const boost::json::object& info, const std::string& host) {
         }
         if (s.if_contains("dry_run") && s.at("dry_run").is_bool() && s.at("dry_run").as_bool())
             r.state += " (dry run)";
-        if (auto* st = s.if_contains("state"); st && st->is_string())
-            r.state = "state " + printable(str(st), 200);
+        // Unknown is not OK: without the state store nothing about the service is known.
+        if (auto* st = s.if_contains("state"); st && st->is_string() && str(st) != "ok")
+            r.state = "UNKNOWN: state store " + printable(str(st), 200);
         rows.push_back(std::move(r));
     }
     std::size_t w[4] = {0, 0, 0, 0};
@@ -239,7 +240,8 @@ int main(int argc, char** argv) {
                         ->check(CLI::Range(1u, heal::max_history));
     app.add_option("VERB", verb, "start, stop, restart, status, info, reset, diagnostics or history");
     app.add_option("SERVICE", service,
-                   "service name as configured on the listener (not for info); for "
+                   "service name as configured on the listener (for info: only this one; "
+                   "for history: only this one); for "
                    "diagnostics, the request id of a restart or stop");
     app.set_version_flag("-V,--version", std::string("heal-ctl ") + HEAL_VERSION);
     try {
@@ -278,10 +280,8 @@ int main(int argc, char** argv) {
     if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
         return usage_error("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
-    if (verb == "info" ? !service.empty() : service.empty() && verb != "history")
-        return usage_error(verb == "info"          ? "info takes no SERVICE"
-                           : verb == "diagnostics" ? "diagnostics needs a REQUEST-ID"
-                                                   : "SERVICE is required");
+    if (service.empty() && verb != "history" && verb != "info")
+        return usage_error(verb == "diagnostics" ? "diagnostics needs a REQUEST-ID" : "SERVICE is required");
     if ((o_since->count() || o_limit->count()) && verb != "history")
         return usage_error("--since and --limit apply to history only");
     double since_s = 0;

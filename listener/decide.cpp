@@ -97,7 +97,10 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                const GuardState& st, std::int64_t now_ms) {
     // 1. Who: with [client] sections, a certificate must match one.
     if (auto why = unmatched_certificate(who); !why.empty()) return refuse(Reason::not_authorized, why);
-    if (req.verb == Verb::info) return allow();
+    if (req.verb == Verb::info)
+        return req.service.empty() || cfg.services.count(req.service)
+                   ? allow()
+                   : refuse(Reason::unknown_service, "unknown service '" + req.service + "'");
 
     // 2. What: the service and its verb exist.
     auto it = cfg.services.find(req.service);

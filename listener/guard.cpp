@@ -8,6 +8,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <map>
+
 
 namespace heal {
 
@@ -154,18 +157,46 @@ unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
 }
 
 json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Identity& who,
-                          std::int64_t now_ms) {
+                          std::int64_t now_ms, const std::string& only) {
     json::object info;
     info["version"] = HEAL_VERSION;
     info["client"] = who.rule ? json::value(who.rule->name) : json::value(nullptr);
     info["admin"] = who.admin();
     info["client_rules"] = who.rules_configured;
-    bool store_ok = ensure_store(st, cfg);
-    info["state"] = store_ok ? "ok" : "unavailable: " + st.store_error;
+    // The store only, in a few queries for all services: no lock is tried (a lock held by this
+    // read would make another process's restart of the service busy), and nothing is closed
+    // as lost here (the next action on the service, or the next start, does that).
+    std::string state = "ok";
+    std::map<std::string, ServiceSummary> summaries;
+    std::map<double, std::map<std::string, std::int64_t>> refusals;  // by window
+    if (!ensure_store(st, cfg)) {
+        state = "unavailable: " + st.store_error;
+    } else {
+        try {
+            double longest = 0;
+            for (const auto& [name, svc] : cfg.services)
+                if (only.empty() || name == only) {
+                    const double w = svc.budget ? svc.budget->window_s : 3600;
+                    longest = std::max(longest, w);
+                    refusals.emplace(w, std::map<std::string, std::int64_t>{});
+                }
+            summaries = st.store->summaries(now_ms - to_ms(longest), only);
+            for (auto& [window, counts] : refusals) counts = st.store->refusals_by_service(now_ms - to_ms(window), only);
+        } catch (const StoreError& e) {
+            state = std::string("unavailable: ") + e.what();
+            summaries.clear();
+            refusals.clear();
+        }
+    }
+    const bool known = state == "ok";
+    info["state"] = state;
     json::array services;
     for (const auto& [name, svc] : cfg.services) {
+        if (!only.empty() && name != only) continue;
         json::object s;
         s["name"] = name;
+        // Unknown is not OK: without the store, nothing below is known, and says so.
+        s["state"] = state;
         json::array verbs, allowed;
         for (const auto& [verb, path] : svc.scripts) {
             verbs.push_back(json::value(to_string(verb)));
@@ -176,19 +207,8 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
         s["dry_run"] = svc.dry_run;
         s["cooldown_s"] = svc.cooldown_s;
         s["quarantine_for_s"] = svc.quarantine_for_s;
-        GuardState g;
-        bool known = false;
-        if (store_ok) {
-            try {
-                std::optional<KernelLock> lock;
-                std::string error;
-                known = read_service(st, cfg, svc, lock, now_ms, g, error);
-                if (!known) s["state"] = "unavailable: " + error;
-                if (g.locked_elsewhere && g.running_id.empty()) g.running_id = "(unknown id)";
-            } catch (const StoreError& e) {
-                s["state"] = std::string("unavailable: ") + e.what();
-            }
-        }
+        const auto found = summaries.find(name);
+        const GuardState g = found == summaries.end() ? GuardState{} : found->second.state;
         if (svc.budget) {
             json::object b;
             b["limit"] = svc.budget->limit;
@@ -203,8 +223,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             s["budget"] = nullptr;
         }
         s["cooldown_left_s"] = known ? cooldown_left(svc, g, now_ms) : 0.0;
-        auto q = known ? active_quarantine(svc, g, now_ms) : std::nullopt;
-        if (q) {
+        if (auto q = active_quarantine(svc, g, now_ms)) {
             json::object qo;
             qo["since"] = utc_iso(q->since_ms);
             qo["why"] = q->why;
@@ -218,10 +237,11 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
         // Refused heals in the budget window (the last hour without a budget): for check_heal.
         const double window_s = svc.budget ? svc.budget->window_s : 3600;
         s["refusals_window_s"] = window_s;
-        try {
-            s["refusals"] = known && st.store ? st.store->refusal_count(name, now_ms - to_ms(window_s))
-                                              : std::int64_t{0};
-        } catch (const StoreError&) {
+        if (known) {
+            const auto& counts = refusals[window_s];
+            auto n = counts.find(name);
+            s["refusals"] = n == counts.end() ? std::int64_t{0} : n->second;
+        } else {
             s["refusals"] = nullptr;
         }
         services.push_back(std::move(s));

@@ -32,8 +32,11 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
 /// still runs is killed with its process group. Returns how many were closed.
 unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg);
 
-/// The info verb's answer for `who`.
+/// The info verb's answer for `who`: every service, or only `only`. Reads the state store
+/// alone (no lock is taken, nothing is recovered), in a number of queries that does not grow
+/// with the number of services. Without the store, every service's "state" says unavailable
+/// and nothing about it is claimed.
 boost::json::object service_info(ListenerState& st, const ListenerConfig& cfg,
-                                 const Identity& who, std::int64_t now_ms);
+                                 const Identity& who, std::int64_t now_ms, const std::string& only = "");
 
 }  // namespace heal

@@ -610,7 +610,7 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
         } else if (req->verb == Verb::info) {
             reply.outcome = Outcome::ok;
             reply.message = "info";
-            reply.info = service_info(st, rt->cfg, who, now);
+            reply.info = service_info(st, rt->cfg, who, now, req->service);
         } else if (req->verb == Verb::reset) {
             try {
                 bool was = gs.quarantine.has_value();

@@ -176,10 +176,48 @@ std::vector<DurationBuckets> StateStore::durations(const std::vector<double>& bo
     return out;
 }
 
-std::int64_t StateStore::refusal_count(const std::string& service, std::int64_t since_ms) {
-    Stmt s(db_, "SELECT count(*) FROM refusals WHERE service = ? AND at_ms >= ?");
-    s.bind(1, service).bind(2, since_ms);
-    return s.step() ? s.i64(0) : 0;
+std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_ms,
+                                                            const std::string& service) {
+    std::map<std::string, ServiceSummary> out;
+    {
+        Stmt s(db_, "SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why FROM services "
+                    "WHERE ?1 = '' OR service = ?1");
+        s.bind(1, service);
+        while (s.step()) {
+            auto& g = out[s.text(0)].state;
+            g.budget_epoch_ms = s.i64(1);
+            if (!s.null(2)) g.quarantine = Quarantine{s.i64(2), s.text(3)};
+        }
+    }
+    {
+        Stmt s(db_, "SELECT service, started_ms, verb FROM actions WHERE started_ms >= ?1 "
+                    "AND (?2 = '' OR service = ?2) ORDER BY started_ms");
+        s.bind(1, since_ms).bind(2, service);
+        while (s.step())
+            out[s.text(0)].state.recent.push_back({s.i64(1), parse_verb(s.text(2)).value_or(Verb::restart)});
+    }
+    {
+        Stmt s(db_, "SELECT service, max(ended_ms) FROM actions WHERE ?1 = '' OR service = ?1 GROUP BY service");
+        s.bind(1, service);
+        while (s.step())
+            if (!s.null(1)) out[s.text(0)].state.last_end_ms = s.i64(1);
+    }
+    for (auto& a : unended(service)) {  // oldest first: the newest stays
+        auto& sum = out[a.service];
+        sum.state.running_id = a.id;
+        sum.running = std::move(a);
+    }
+    return out;
+}
+
+std::map<std::string, std::int64_t> StateStore::refusals_by_service(std::int64_t since_ms,
+                                                                    const std::string& service) {
+    Stmt s(db_, "SELECT service, count(*) FROM refusals WHERE at_ms >= ?1 AND (?2 = '' OR service = ?2) "
+                "GROUP BY service");
+    s.bind(1, since_ms).bind(2, service);
+    std::map<std::string, std::int64_t> out;
+    while (s.step()) out[s.text(0)] = s.i64(1);
+    return out;
 }
 
 std::vector<HistoryEntry> StateStore::history(const std::string& service, std::int64_t since_ms,

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <optional>
 #include <string>
@@ -62,9 +63,11 @@ struct DurationBuckets {
     double sum_s = 0;
 };
 
+/// One service as `info` shows it, read from the store alone: no lock is taken, so a read
+/// never stands in the way of an action in another process.
 struct ServiceSummary {
-    std::string service;
-    GuardState state;
+    GuardState state;  ///< `recent` holds the actions since the `since_ms` asked for
+    std::optional<ActionStart> running;  ///< the newest action not ended, if any
 };
 
 class StateStore {
@@ -92,8 +95,13 @@ public:
     std::vector<ActionCount> action_counts();
     std::vector<std::pair<std::string, std::int64_t>> refusal_counts();  ///< by reason
     std::vector<DurationBuckets> durations(const std::vector<double>& bounds_s);
-    /// Refusals of `service` since `since_ms`.
-    std::int64_t refusal_count(const std::string& service, std::int64_t since_ms);
+    /// Every service the store knows (or only `service`), in a fixed number of queries
+    /// whatever their number: quarantine, budget epoch, actions since `since_ms`, last end, the
+    /// action in flight.
+    std::map<std::string, ServiceSummary> summaries(std::int64_t since_ms, const std::string& service = "");
+    /// Refusals since `since_ms`, by service (only `service` when given).
+    std::map<std::string, std::int64_t> refusals_by_service(std::int64_t since_ms,
+                                                            const std::string& service = "");
     /// Newest first: actions and refusals since `since_ms`, of `service` ("" for all).
     std::vector<HistoryEntry> history(const std::string& service, std::int64_t since_ms,
                                       unsigned limit);

@@ -4,11 +4,12 @@
 #include "listener_fixture.hpp"
 
 #include <sqlite3.h>
-#include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 namespace {
@@ -29,6 +30,16 @@ protected:
         script("held", "echo $$ > " + d + "/held.pid\necho \"$HEAL_REQUEST_ID\" >> " + d +
                            "/held.log\nwhile [ -e " + d + "/hold ]; do sleep 0.05; done\necho released\n");
         script("burst", "echo run >> " + d + "/burst-runs.log\nsleep 0.5\necho 'BURST OK | n=1'\n");
+    }
+
+    /// Starts the listener in a mount namespace of its own with a 64 KiB tmpfs on `folder`, after
+    /// `prepare` (a shell command) ran there. False when this host cannot (not root).
+    bool start_on_small_tmpfs(const std::string& folder, const std::string& prepare) {
+        if (::geteuid() != 0) return false;
+        start_listener({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                        "mount -t tmpfs -o size=64k tmpfs '" + folder + "' && " + prepare + " && exec \"$@\"",
+                        "sh"});
+        return !HasFatalFailure();
     }
 
     /// Restarts the listener with `extra_listener` keys and extra sections.
@@ -74,11 +85,17 @@ protected:
 };
 
 TEST_F(GuardrailsTest, AuditThatCannotBeWrittenRefusesAndRunsNothing) {
+    // The audit log on a 64 KiB tmpfs filled to the last block before the listener starts (in
+    // its own mount namespace: nothing is mounted on the host).
     stop_listener();
+    const std::string small = dir_ / "small";
+    ::mkdir(small.c_str(), 0755);
     auto text = config_text();
-    text.replace(text.find("audit_log = audit.jsonl"), 23, "audit_log = /dev/full");
+    text.replace(text.find("audit_log = audit.jsonl"), 23, "audit_log = " + small + "/audit.jsonl");
     write_file(dir_ / "heal.ini", text);
-    start_listener();
+    if (!start_on_small_tmpfs(small, "touch " + small + "/audit.jsonl && (cat /dev/zero > " + small +
+                                         "/filler 2>/dev/null; true)"))
+        GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here: " << log();
     for (int i = 0; i < 3; ++i) {
         auto r = ctl({"--json", "restart", "web"});
         EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -90,23 +107,20 @@ TEST_F(GuardrailsTest, AuditThatCannotBeWrittenRefusesAndRunsNothing) {
 }
 
 TEST_F(GuardrailsTest, FullFilesystemNeverGluesRecordsAndRecovers) {
-    // A real filesystem that fills up: a 64 KiB tmpfs for the audit log (needs root).
+    // A real filesystem that fills up: a 64 KiB tmpfs for the audit log, in the listener's own
+    // mount namespace (needs root); the test reaches it through /proc/PID/root.
     const std::string small = dir_ / "small";
     ::mkdir(small.c_str(), 0755);
-    if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0)
-        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-    struct Unmount {
-        std::string p;
-        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-    } unmount{small};
     stop_listener();
     auto text = config_text("", "[service free]\nrestart = bin/ok\nbudget = none\n");
     text.replace(text.find("audit_log = audit.jsonl"), 23, "audit_log = " + small + "/audit.jsonl");
     write_file(dir_ / "heal.ini", text);
-    start_listener();
+    if (!start_on_small_tmpfs(small, "true"))
+        GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here: " << log();
+    const std::string seen = "/proc/" + std::to_string(listener_->pid()) + "/root" + small;
     ASSERT_EQ(ctl({"restart", "free"}).exit_code, 0);
     {  // fill every free block; what is left is the room in the audit log's last block
-        std::ofstream filler(small + "/filler", std::ios::binary);
+        std::ofstream filler(seen + "/filler", std::ios::binary);
         std::string block(512, 'x');
         while (filler.write(block.data(), block.size()) && filler.flush()) {
         }
@@ -122,16 +136,17 @@ TEST_F(GuardrailsTest, FullFilesystemNeverGluesRecordsAndRecovers) {
     EXPECT_EQ(read_lines(dir_ / "ran.log").size(), static_cast<std::size_t>(ran_ok))
         << "every action that ran had its record; the refused one did not run";
     EXPECT_EQ(count(log(), "write failed"), 1u) << log();
-    ::unlink((small + "/filler").c_str());
+    ::unlink((seen + "/filler").c_str());
     ASSERT_EQ(ctl({"restart", "free"}).exit_code, 0) << "writable again: actions run again";
     EXPECT_TRUE(contains(log(), "is writable again")) << log();
-    auto lines = read_lines(small + "/audit.jsonl");
+    auto lines = read_lines(seen + "/audit.jsonl");
     for (const auto& line : lines) {
         json::error_code ec;
         auto v = json::parse(line, ec);
         EXPECT_FALSE(ec) << "a glued or partial record: " << line;
     }
-    EXPECT_TRUE(contains(read_file(small + "/audit.jsonl"), "\"record\":\"final\"")) << "recovered";
+    EXPECT_TRUE(contains(read_file(seen + "/audit.jsonl"), "\"record\":\"final\"")) << "recovered";
+    EXPECT_FALSE(contains(read_file("/proc/self/mountinfo"), small)) << "mounted on the host";
 }
 
 TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHolderIsGone) {
@@ -199,6 +214,41 @@ TEST_F(GuardrailsTest, TwoInetdInstancesRacingOneServiceRunItOnce) {
     }
     EXPECT_EQ(ok, 1) << r[0].client.output << r[1].client.output;
     EXPECT_EQ(busy, 1) << r[0].client.output << r[1].client.output;
+}
+
+// info reads the store only: it takes no service lock (one taken by a read made a restart in
+// another listener process fail busy, with nothing running), closes nothing as lost, and asks
+// about one service when given one.
+TEST_F(GuardrailsTest, InfoTakesNoLockAndNeverMakesARestartElsewhereBusy) {
+    auto info = ctl({"--json", "info"});
+    ASSERT_EQ(info.exit_code, 0) << info.output;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "state/locks/service.web.lock"))
+        << "info took web's lock, never acted on";
+    auto one = parse_object(ctl({"--json", "info", "slow"}).output);
+    const auto& services = one.at("info").as_object().at("services").as_array();
+    ASSERT_EQ(services.size(), 1u) << one;
+    EXPECT_EQ(str(services[0].as_object(), "name"), "slow");
+    EXPECT_EQ(str(services[0].as_object(), "state"), "ok");
+    auto unknown = ctl({"--json", "info", "nosuch"});
+    EXPECT_EQ(str(parse_object(unknown.output), "reason"), "unknown_service") << unknown.output;
+
+    // A daemon serving info (as check_heal and a Prometheus scrape would, without pause) and
+    // --inetd instances restarting: every restart runs.
+    reconfigure("max_per_source = 64\n", "[service quick]\nrestart = bin/ok\nbudget = none\n");
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        while (!done) run(ctl_argv({"info"}));
+    });
+    int ran = 0;
+    std::string refused;
+    for (int round = 0; round < 40; ++round) {
+        auto r = inetd_calls({{"--json", "restart", "quick"}})[0].client;
+        if (r.exit_code == 0) ++ran;
+        else refused += r.output;
+    }
+    done = true;
+    reader.join();
+    EXPECT_EQ(ran, 40) << "restarts refused with nothing else running: " << refused;
 }
 
 TEST_F(GuardrailsTest, StatusBurstOf200SharesRunsAndRefusesNone) {
@@ -349,6 +399,14 @@ TEST_F(GuardrailsTest, CorruptOrNewerStoreRefusesActionsButNotStatus) {
     EXPECT_EQ(str(parse_object(r.output), "reason"), "state_unavailable") << r.output;
     EXPECT_EQ(ctl({"status", "envdump"}).exit_code, 0);
     EXPECT_EQ(read_file(dir_ / "ran.log"), "");
+    // Unknown is not OK: info says so for every service instead of "ok".
+    auto info = ctl({"info"});
+    EXPECT_TRUE(contains(info.output, "state store unavailable")) << info.output;
+    EXPECT_FALSE(contains(info.output, "  ok\n")) << info.output;
+    for (const char* svc : {"web ", "broken ", "slow "})
+        EXPECT_TRUE(contains(info.output, "\n" + std::string(svc)) &&
+                    contains(info.output.substr(info.output.find("\n" + std::string(svc))), "UNKNOWN: state store unavailable"))
+            << svc << info.output;
 
     // A store from a newer heal: user_version (offset 60) above ours.
     stop_listener();

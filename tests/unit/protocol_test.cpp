@@ -161,15 +161,21 @@ TEST(Request, InfoResetAndForce) {
     }
     EXPECT_EQ(format_request("restart", "web", true), "HEAL/1 restart web force\n");
     EXPECT_EQ(format_request("info", ""), "HEAL/1 info\n");
+    auto one = parse_request("HEAL/1 info web", r);  // info about one service
+    ASSERT_TRUE(one) << r.message;
+    EXPECT_EQ(one->verb, Verb::info);
+    EXPECT_EQ(one->service, "web");
+    EXPECT_EQ(format_request("info", "web"), "HEAL/1 info web\n");
 }
 
 TEST(Request, RefusesHostileInfoResetAndForce) {
-    for (const char* bad : {"HEAL/1 info web", "HEAL/1 info  ", "HEAL/1 reset", "HEAL/1 restart web forced",
+    for (const char* bad : {"HEAL/1 info web force", "HEAL/1 info  ", "HEAL/1 reset", "HEAL/1 restart web forced",
                             "HEAL/1 restart web force force", "HEAL/1 restart web FORCE",
-                            "HEAL/1 status web force", "HEAL/1 reset web force", "HEAL/1 info force",
+                            "HEAL/1 status web force", "HEAL/1 reset web force", "HEAL/1 info web x",
                             "HEAL/1 restart web  force", "HEAL/1 web"})
         EXPECT_EQ(refusal_of(bad), "malformed_request") << "'" << bad << "'";
     EXPECT_EQ(refusal_of("HEAL/1 Info"), "malformed_request");
+    EXPECT_EQ(refusal_of("HEAL/1 info ../etc"), "bad_service_name");
 }
 
 TEST(Reply, NewOutcomesAndReasonsRoundTrip) {
