@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -189,6 +190,13 @@ int main(int argc, char** argv) {
 
     unsigned shown = 0;
     std::set<std::string> seen;
+    // Perfdata worst first (quarantined, then over half a budget, then refused), so that when
+    // thousands of services pass Nagios' 8 KiB, the items cut are those of healthy services.
+    struct Perf {
+        int rank;
+        std::vector<heal::plugin::Perfdata> items;
+    };
+    std::vector<Perf> perf;
     const auto* services = info.if_contains("services");
     if (services && services->is_array()) {
         for (const auto& v : services->as_array()) {
@@ -198,7 +206,9 @@ int main(int argc, char** argv) {
             if (!o.services.empty() && !o.services.count(name)) continue;
             seen.insert(name);
             ++shown;
+            int rank = 0;
             if (const auto* q = s.if_contains("quarantine"); q && q->is_object()) {
+                rank = 3;
                 res.raise(critical, name + " quarantined since " + str(q->as_object(), "since") + ": " +
                                         str(q->as_object(), "why"));
             }
@@ -208,16 +218,20 @@ int main(int argc, char** argv) {
                 limit = integer(b->as_object(), "limit");
             }
             if (used && limit && *limit > 0 && *used * 2 > *limit) {
+                rank = std::max(rank, 2);
                 res.raise(warning, name + " used " + std::to_string(*used) + " of its budget of " +
                                        std::to_string(*limit));
             }
             // More than half the budget warns: the warning threshold is limit / 2 actions.
-            res.add_perf({name + "_actions", used ? std::to_string(*used) : "U", "",
-                          limit ? std::to_string(*limit / 2) : "", "", "0",
-                          limit ? std::to_string(*limit) : ""});
-            if (limit) res.add_perf({name + "_budget", std::to_string(*limit), "", "", "", "0", ""});
+            Perf p{rank, {}};
+            p.items.push_back({name + "_actions", used ? std::to_string(*used) : "U", "",
+                               limit ? std::to_string(*limit / 2) : "", "", "0",
+                               limit ? std::to_string(*limit) : ""});
+            if (limit) p.items.push_back({name + "_budget", std::to_string(*limit), "", "", "", "0", ""});
             auto refusals = integer(s, "refusals");
-            res.add_perf({name + "_refusals", refusals ? std::to_string(*refusals) : "U", "c", "", "", "0", ""});
+            p.items.push_back({name + "_refusals", refusals ? std::to_string(*refusals) : "U", "c", "", "", "0", ""});
+            if (refusals && *refusals > 0) p.rank = std::max(p.rank, 1);
+            perf.push_back(std::move(p));
         }
     }
     for (const auto& want : o.services)
@@ -225,6 +239,9 @@ int main(int argc, char** argv) {
 
     if (call.server_cert_days)
         check_cert_days(res, *call.server_cert_days, o.cert_days, "the listener's certificate");
+    std::stable_sort(perf.begin(), perf.end(), [](const Perf& a, const Perf& b) { return a.rank > b.rank; });
+    for (auto& p : perf)
+        for (auto& item : p.items) res.add_perf(std::move(item));
     if (res.state() == ok)
         res.set(ok, std::to_string(shown) + " service(s) on " + opt.host + ", none quarantined, budgets " +
                         "at most half used");

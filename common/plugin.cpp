@@ -158,11 +158,19 @@ std::string Result::format(std::size_t cap) const {
     if (!link_.empty())
         first = "<A HREF=\"" + html_escape(sanitize(link_, 1000)) + "\" target=\"_blank\">" +
                 html_escape(first) + "</A>";
-    if (!perf_.empty()) {
-        first += " |";
-        for (const auto& p : perf_) first += " " + p;
+    // Perfdata in the order given (a plugin puts what matters most first), whole items only,
+    // leaving room for the line that says what was left out: Nagios cuts its output at 8 KiB,
+    // which would cut an item in half.
+    constexpr std::size_t room = 120;
+    std::size_t perf_shown = 0;
+    for (const auto& p : perf_) {
+        if (first.size() + p.size() + 3 + room > cap) break;
+        first += (perf_shown++ == 0 ? " | " : " ") + p;
     }
     std::string out = first + "\n";
+    if (perf_shown < perf_.size())
+        out += "... " + std::to_string(perf_.size() - perf_shown) +
+               " more perfdata item(s) not shown (the output is kept under " + std::to_string(cap) + " bytes)\n";
     std::size_t shown = 0;
     for (const auto& line : long_) {
         std::string l = sanitize(line, 1000) + "\n";

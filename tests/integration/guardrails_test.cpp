@@ -701,6 +701,22 @@ TEST_F(CheckHealTest, OkThenWarningPastHalfTheBudgetThenCriticalWhenQuarantined)
     EXPECT_EQ(check_heal({"-s", "web"}).exit_code, 0) << "reset: a fresh window";
 }
 
+// 300 services' perfdata pass Nagios' 8 KiB: whole items only, the quarantined service first.
+TEST_F(CheckHealTest, ManyServicesStayUnderNagiosLimitWorstFirst) {
+    std::string many = clients + "[service zz]\nrestart = bin/ok\nbudget = 1/1h\n";
+    for (int i = 0; i < 300; ++i) many += "[service s" + std::to_string(i) + "]\nstatus = bin/ok\n";
+    reconfigure("", many);
+    ASSERT_EQ(ctl({"restart", "zz"}).exit_code, 0);
+    ASSERT_EQ(ctl({"restart", "zz"}).exit_code, 2) << "budget 1/1h: quarantined";
+    auto r = check_heal({});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_LE(r.output.size(), 8000u);
+    const auto first = r.output.substr(0, r.output.find('\n'));
+    EXPECT_TRUE(contains(first, "| cert_days=29;14 zz_actions=1;0;;0;1 zz_budget=1;;;0 zz_refusals=1c;;;0 broken_")) << first;
+    EXPECT_TRUE(contains(r.output, "more perfdata item(s) not shown")) << r.output;
+    EXPECT_EQ(first.substr(first.size() - 5), "c;;;0") << "cut inside an item: " << first;
+}
+
 TEST_F(CheckHealTest, NoAnswerCertificateExpiryAndUsage) {
     ClosedPort closed;
     auto down = check_heal({}, closed.port());

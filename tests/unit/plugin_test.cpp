@@ -124,6 +124,22 @@ TEST(Output, CappedBelowNagiosLimit) {
     EXPECT_EQ(out.find("WORKER CRITICAL: "), 0u);
 }
 
+TEST(Output, PerfdataIsCutAtWholeItemsBelowNagiosLimit) {
+    Result r("HEAL");
+    r.set(ok, "fine");
+    for (int i = 0; i < 2000; ++i) r.add_perf({"service" + std::to_string(i) + "_actions", "0", "", "1", "", "0", "3"});
+    auto out = r.format();
+    EXPECT_LE(out.size(), 8000u);
+    auto first = out.substr(0, out.find('\n'));
+    EXPECT_EQ(first.find("HEAL OK: fine | service0_actions=0;1;;0;3 service1_actions="), 0u) << first;
+    EXPECT_EQ(first.substr(first.size() - 7), ";1;;0;3") << "an item cut in half: " << first;
+    EXPECT_NE(out.find("more perfdata item(s) not shown"), std::string::npos) << out;
+    Result few("HEAL");
+    few.set(ok, "fine");
+    few.add_perf({"a", "1", "", "", "", "", ""});
+    EXPECT_EQ(few.format(), "HEAL OK: fine | a=1\n");
+}
+
 TEST(Output, RaiseKeepsTheWorstState) {
     Result r("WORKER");
     r.set(ok, "HTTP 200");
