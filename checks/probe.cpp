@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <optional>
+
 namespace heal::plugin {
 
 namespace asio = boost::asio;
@@ -56,23 +58,36 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
         co_return;
     }
     beast::flat_buffer buf;
-    ResponseParser parser;
-    limit_parser(parser, hr.max_body);
-    parser.skip(hr.method == "HEAD");  // a HEAD response announces a body it does not send
+    // Interim responses (100 Continue, 103 Early Hints: RFC 9110 15.2) come before the answer
+    // and are skipped, at most max_interim of them; 101 would switch protocols, so it is final.
+    constexpr int max_interim = 8;
+    std::optional<ResponseParser> parser;
     boost::system::error_code ec;
-    if (hr.headers_only)
-        std::tie(ec, std::ignore) = co_await http::async_read_header(s, buf, parser, as_tuple(use_awaitable));
-    else
-        std::tie(ec, std::ignore) = co_await http::async_read(s, buf, parser, as_tuple(use_awaitable));
-    bool over_limit = ec == http::error::body_limit && parser.is_header_done();
-    bool complete = parser.is_done() || (hr.headers_only && parser.is_header_done());
+    for (int interim = 0;; ++interim) {
+        parser.emplace();
+        limit_parser(*parser, hr.max_body);
+        parser->skip(hr.method == "HEAD");  // a HEAD response announces a body it does not send
+        std::tie(ec, std::ignore) = co_await http::async_read_header(s, buf, *parser, as_tuple(use_awaitable));
+        const unsigned code = ec ? 0 : parser->get().result_int();
+        if (code < 100 || code > 199 || code == 101) break;
+        if (interim == max_interim) {
+            r.error = "more than " + std::to_string(max_interim) + " interim (1xx) responses from " + where(t) +
+                      " and no final one";
+            co_return;
+        }
+    }
+    if (!ec && !hr.headers_only && !parser->is_done())
+        std::tie(ec, std::ignore) = co_await http::async_read(s, buf, *parser, as_tuple(use_awaitable));
+    ResponseParser& parser_ref = *parser;
+    bool over_limit = ec == http::error::body_limit && parser_ref.is_header_done();
+    bool complete = parser_ref.is_done() || (hr.headers_only && parser_ref.is_header_done());
     if (ec && !over_limit && !(ec == asio::ssl::error::stream_truncated && complete)) {
         r.timed_out = ec == beast::error::timeout;
         r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
                               : "invalid HTTP response from " + where(t) + ": " + ec.message();
         co_return;
     }
-    take_response(parser, over_limit, r);
+    take_response(parser_ref, over_limit, r);
 }
 
 template <class Stream>

@@ -175,6 +175,18 @@ constexpr long rss_cap_kib = 80 * 1024;
 constexpr long rss_cap_kib = 20 * 1024;
 #endif
 
+// 1xx responses are interim (RFC 9110 15.2): the answer is what follows, as curl and
+// check_http see it; an endless series of them is an error, not a hang.
+TEST_F(CheckWorkerTest, InterimResponsesAreSkippedUpToALimit) {
+    auto r = cw({"-u", "/early-hints", "-s", "hinted ok"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(has(r, "HTTP 200")) << r.output;
+    auto endless = cw({"-u", "/endless-hints"});
+    EXPECT_EQ(endless.exit_code, 2) << endless.output;
+    EXPECT_TRUE(has(endless, "more than 8 interim (1xx) responses")) << endless.output;
+    EXPECT_LT(endless.seconds, 5) << endless.output;
+}
+
 TEST_F(CheckWorkerTest, HundredMegabyteBodyIsCappedWithoutMemoryBlowup) {
     for (const char* path : {"/big", "/big-stream"}) {
         auto r = cw({"--health", "-u", path});
