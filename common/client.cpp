@@ -82,7 +82,7 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
         if (ec == beast::error::timeout)
             out.error = "timed out waiting for the reply from " + where +
                         " (the action may still be running there; heal-ctl never re-sends)";
-        else if (auto alert = describe_peer_alert(ec); !alert.empty())
+        else if (auto alert = describe_peer_alert(ec, stream.native_handle()); !alert.empty())
             out.error = alert;
         else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
             out.error = "connection to " + where + " closed without a reply";

@@ -203,16 +203,61 @@ void set_expected_peer(SSL* ssl, const std::string& name) {
         throw TlsError("SSL_set_tlsext_host_name(" + name + "): " + openssl_errors());
 }
 
-std::string describe_peer_alert(const boost::system::error_code& ec) {
+namespace {
+
+std::string asn1_time_text(const ASN1_TIME* t) {
+    std::string out;
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        if (ASN1_TIME_print(bio, t) == 1) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+    }
+    return out;
+}
+
+/// What is wrong with our own certificate's dates, or "".
+std::string own_certificate_dates(SSL* ssl) {
+    X509* c = ssl ? SSL_get_certificate(ssl) : nullptr;
+    if (!c) return {};
+    if (X509_cmp_current_time(X509_get0_notBefore(c)) > 0)
+        return "our certificate is not valid yet (not before " + asn1_time_text(X509_get0_notBefore(c)) + ")";
+    if (X509_cmp_current_time(X509_get0_notAfter(c)) < 0)
+        return "our certificate has expired (not after " + asn1_time_text(X509_get0_notAfter(c)) + ")";
+    return {};
+}
+
+}  // namespace
+
+std::string describe_peer_alert(const boost::system::error_code& ec, SSL* ssl) {
     if (ec.category() != boost::asio::error::get_ssl_category()) return {};
-    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    const std::string refused = "the listener refused our certificate (" + ec.message() + "): ";
+    const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    switch (reason) {
         case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
         case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
-        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
         case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
-            return "the listener refused our certificate (" + ec.message() +
-                   "): is it signed by the listener's client_ca?";
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+        case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+            break;
+        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+            return "the listener requires a client certificate (" + ec.message() + "): give --cert and --key";
         default: return {};
+    }
+    // Our own dates first: an alert cannot say "not yet valid", and blaming the CA misleads.
+    if (auto dates = own_certificate_dates(ssl); !dates.empty()) return refused + dates;
+    switch (reason) {
+        case SSL_R_TLSV1_ALERT_UNKNOWN_CA: return refused + "is it signed by the listener's client_ca?";
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED: return refused + "it is revoked (in the listener's crl)";
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED: return refused + "the listener says it has expired";
+        case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+            return refused + "it is not for TLS client use (extendedKeyUsage clientAuth)";
+        default:
+            return refused + "is it signed by the listener's client_ca? The listener's log and audit record "
+                             "(verify_error) say why";
     }
 }
 
@@ -240,6 +285,7 @@ std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code
             default: return out;
         }
     }
+    if (auto alert = describe_peer_alert(ec, ssl); !alert.empty()) return alert;
     if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated ||
         ec == boost::asio::error::connection_reset)
         return "connection closed during the TLS handshake" +

@@ -40,9 +40,10 @@ void set_expected_peer(SSL* ssl, const std::string& name);
 std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
                                        std::string_view closed_hint = {});
 
-/// Words for a TLS alert from the server after the handshake (TLS 1.3 sends its verdict on our
-/// certificate then): "" when `ec` is not such an alert.
-std::string describe_peer_alert(const boost::system::error_code& ec);
+/// Words for a TLS alert about our certificate from the server (TLS 1.3 sends its verdict after
+/// the handshake, 1.2 during it): "" when `ec` is not such an alert. Our own certificate's
+/// dates (from `ssl`) come first: an alert cannot say "not yet valid".
+std::string describe_peer_alert(const boost::system::error_code& ec, SSL* ssl);
 
 struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none

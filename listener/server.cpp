@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "admission.hpp"
 #include "diagnostics.hpp"
 #include "guard.hpp"
 #include "log.hpp"

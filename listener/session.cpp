@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "admission.hpp"
 #include "decide.hpp"
 #include "diagnostics.hpp"
 #include "guard.hpp"
@@ -7,6 +8,7 @@
 #include "protocol.hpp"
 #include "text.hpp"
 #include "handshake_slot.hpp"
+#include "record.hpp"
 #include "tls_connection.hpp"
 
 #include <boost/asio.hpp>
@@ -30,67 +32,11 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr std::size_t audit_output_excerpt = 512;
-
 std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(s));
 }
 
-std::string source_key(const tcp::endpoint& peer) { return unmap(peer.address()).to_string(); }
-
-std::string conn_tag(std::uint64_t conn, const tcp::endpoint& peer) {
-    return "#" + std::to_string(conn) + " " + endpoint_text(peer);
-}
-
-/// Everything known about one request, in audit-record shape.
-struct Record {
-    std::uint64_t conn = 0;
-    std::string peer;
-    PeerCertificate cert;
-    std::string client;  ///< the [client] section that matched
-    Reply reply;
-    std::string request;  ///< the raw request line, sanitised, for refused requests
-    bool timed_out = false;
-    std::optional<pid_t> pid;
-
-    /// The final record of a request; `start` gives the record written before a script runs.
-    json::object to_json(bool start = false) const {
-        json::object o;
-        o["record"] = start ? "start" : "final";
-        for (const auto& kv : heal::to_json(reply)) o.insert(kv);
-        o.erase("output");  // the audit keeps an excerpt, the reply the whole (capped) output
-        o.erase("info");
-        o.erase("history");
-        if (start) {
-            for (const char* k : {"outcome", "reason", "message", "exit_code", "signal",
-                                  "truncated", "duration_ms"})
-                o.erase(k);
-        } else {
-            if (reply.verb != "diagnostics")  // a read of kept diagnostics: on record, not copied
-                o["output_excerpt"] = valid_utf8(reply.output, audit_output_excerpt);
-            o["timed_out"] = timed_out;
-        }
-        o["conn"] = conn;
-        o["peer"] = peer;
-        o["client"] = client;
-        o["subject"] = cert.subject;
-        o["fingerprint_sha256"] = cert.sha256;
-        if (pid) o["pid"] = *pid;
-        if (!request.empty()) o["request"] = request;
-        return o;
-    }
-};
-
-bool audit(ListenerState& st, const Record& rec, bool start = false) {
-    return st.audit && st.audit->write(rec.to_json(start));
-}
-
-void refuse(Reply& r, Reason reason, std::string message) {
-    r.outcome = Outcome::refused;
-    r.reason = reason;
-    r.message = std::move(message);
-}
 
 struct ConnectionCount {
     ListenerState& st;
@@ -430,69 +376,6 @@ RuntimePtr make_runtime(const std::string& config_path) {
     return rt;
 }
 
-void flush_denials(ListenerState& st, bool all) {
-    auto now = now_ms();
-    for (auto it = st.denials.begin(); it != st.denials.end();) {
-        auto& w = it->second;
-        if (!all && now < w.until_ms) {
-            ++it;
-            continue;
-        }
-        if (w.suppressed > 0) {
-            Record rec;
-            rec.peer = it->first;
-            rec.reply.id = new_uuid();
-            refuse(rec.reply, Reason::not_allowed,
-                   std::to_string(w.suppressed) + " more connection(s) from " + it->first +
-                       " refused: peer address is not on the allowlist");
-            auto o = rec.to_json();
-            o["count"] = w.suppressed;
-            if (st.audit) st.audit->write(o);
-        }
-        it = st.denials.erase(it);
-    }
-}
-
-bool admit(ListenerState& st, const Runtime& rt, const tcp::endpoint& peer, std::uint64_t conn,
-           bool count_caps) {
-    Record rec;
-    rec.conn = conn;
-    rec.peer = endpoint_text(peer);
-    const std::string source = source_key(peer);
-    if (!rt.cfg.allow.allows(peer.address())) {
-        // A flood from outside must not fill the disk: one record per source per window.
-        auto now = now_ms();
-        auto& w = st.denials[source];
-        if (now < w.until_ms) {
-            ++w.suppressed;
-            return false;
-        }
-        if (w.suppressed > 0) flush_denials(st, false);
-        st.denials[source] = DenialWindow{now + denial_window_ms, 0};
-        refuse(rec.reply, Reason::not_allowed, "peer address is not on the allowlist");
-    } else if (count_caps && st.connections >= rt.cfg.max_connections) {
-        refuse(rec.reply, Reason::too_many_connections,
-               "max_connections (" + std::to_string(rt.cfg.max_connections) + ") reached");
-    } else if (count_caps && st.per_source[source] >= rt.cfg.max_per_source) {
-        refuse(rec.reply, Reason::too_many_connections,
-               "max_per_source (" + std::to_string(rt.cfg.max_per_source) + ") reached");
-    } else {
-        if (count_caps) {
-            ++st.connections;
-            st.peak_connections = std::max(st.peak_connections, st.connections);
-            ++st.per_source[source];
-        }
-        return true;
-    }
-    if (count_caps && st.per_source[source] == 0) st.per_source.erase(source);
-    rec.reply.id = new_uuid();
-    log::warning(conn_tag(conn, peer) + " denied: " + rec.reply.message);
-    auto o = rec.to_json();
-    if (rec.reply.reason == Reason::not_allowed) o["count"] = 1;
-    if (st.audit) st.audit->write(o);
-    return false;
-}
-
 asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::socket socket,
                                        tcp::endpoint peer, std::uint64_t conn, bool counted) {
     ConnectionCount count{st, source_key(peer), counted};
@@ -519,9 +402,19 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
     }
     if (ec) {
         std::string why = ec == asio::error::timed_out ? "timed out" : ec.message();
+        // OpenSSL's reason for refusing the client's certificate (expired, not yet valid,
+        // revoked, unknown CA, wrong purpose), for the log, the audit and whoever reads them.
+        if (long v = SSL_get_verify_result(tls.native_handle()); v != X509_V_OK && ec != asio::error::timed_out) {
+            rec.verify_error = X509_verify_cert_error_string(v);
+            why += ": the client's certificate: " + rec.verify_error;
+        }
         refuse(reply, Reason::tls_handshake_failed, "TLS handshake failed: " + why);
-        log::warning(tag + " handshake: " + why);
-        audit(st, rec);
+        // Only what the peer sent counts toward the cap; closing or stalling does not.
+        const bool strike = ec.category() == asio::error::get_ssl_category();
+        if (first_in_window(st, source_key(peer), Reason::tls_handshake_failed, strike)) {
+            log::warning(tag + " handshake: " + why);
+            audit(st, rec);
+        }
         if (ec != asio::error::timed_out)  // the alert must reach the client, not a reset
             co_await tls.linger(std::min(deadline(), std::chrono::steady_clock::now() + std::chrono::seconds(1)));
         co_return;  // no TLS, no way to say more

@@ -41,10 +41,14 @@ struct StatusFlight {
     boost::asio::steady_timer done;  ///< cancelled when `result` is set: wakes every waiter
 };
 
-/// Refusals of one source outside the allowlist, aggregated into one record per 10 s.
+/// Refusals of one source for one reason before it is known (outside the allowlist, a failed
+/// TLS handshake), aggregated into one record per 10 s (admission.hpp).
 struct DenialWindow {
     std::int64_t until_ms = 0;
-    unsigned suppressed = 0;
+    unsigned seen = 0;        ///< in this window, the first (written at once) included
+    unsigned suppressed = 0;  ///< not written yet: the window's closing record counts them
+    unsigned before_tls = 0;  ///< of those, connections closed before any TLS work
+    unsigned strikes = 0;     ///< handshakes that failed on what the peer sent (admission.hpp)
 };
 
 /// State of this process. Single-threaded: no locks. What must hold across processes lives in
@@ -55,7 +59,7 @@ struct ListenerState {
     std::string store_error;  ///< why `store` is null
     std::map<std::string, std::shared_ptr<StatusFlight>> status_flights;
     std::map<std::string, unsigned> per_source;  ///< peer address -> open connections
-    std::map<std::string, DenialWindow> denials;  ///< source address -> window
+    std::map<std::pair<std::string, Reason>, DenialWindow> denials;  ///< (source, reason) -> window
     unsigned connections = 0;
     unsigned peak_connections = 0;  ///< most open at once since the last malloc_trim
     unsigned handshakes = 0;  ///< TLS handshakes in progress (handshake_slot.hpp)
@@ -71,17 +75,6 @@ struct ListenerState {
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
 };
-
-inline constexpr std::int64_t denial_window_ms = 10'000;
-
-/// Allowlist and connection caps, checked before any TLS work. Audits and logs a denial
-/// (peers outside the allowlist: at most one record per source per 10 s, with a count).
-/// `count_caps` is false under inetd, where xinetd's instances/per_source do that job.
-bool admit(ListenerState& st, const Runtime& rt, const boost::asio::ip::tcp::endpoint& peer,
-           std::uint64_t conn, bool count_caps);
-
-/// Writes the aggregated denial counts of windows that have ended (all of them when `all`).
-void flush_denials(ListenerState& st, bool all = false);
 
 /// Serves one admitted connection; releases its connection count when done.
 boost::asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt,
