@@ -43,6 +43,7 @@ constexpr const char* help_text =
     "                           used when it exists)\n"
     "      --cert FILE, --key FILE  client certificate and key\n"
     "      --ca FILE            CA of the listener's certificate\n"
+    "      --crl FILE           CRLs (PEM) the listener's certificate is checked against\n"
     "      --server-name NAME   name the listener's certificate must carry (default: HOST)\n"
     "  -t, --timeout SECONDS    give up after this long (default 10)\n"
     "  -C, --certificate W[,C]  WARNING (CRITICAL) when the listener's certificate expires in\n"
@@ -59,14 +60,14 @@ struct Options {
     heal::ClientOptions client;
     std::string config = "/etc/heal/heal-ctl.ini";
     bool config_given = false;
-    std::optional<std::string> host, cert, key, ca, server_name;
+    std::optional<std::string> host, cert, key, ca, crl, server_name;
     std::optional<unsigned short> port;
     double timeout = 10;
     CertDays cert_days = *parse_cert_days("14");
     std::set<std::string> services;
 };
 
-enum LongOnly { opt_cert = 256, opt_key, opt_ca, opt_server_name };
+enum LongOnly { opt_cert = 256, opt_key, opt_ca, opt_crl, opt_server_name };
 
 Options parse_options(int argc, char** argv) {
     static const option long_options[] = {
@@ -76,6 +77,7 @@ Options parse_options(int argc, char** argv) {
         {"cert", required_argument, nullptr, opt_cert},
         {"key", required_argument, nullptr, opt_key},
         {"ca", required_argument, nullptr, opt_ca},
+        {"crl", required_argument, nullptr, opt_crl},
         {"server-name", required_argument, nullptr, opt_server_name},
         {"timeout", required_argument, nullptr, 't'},
         {"certificate", required_argument, nullptr, 'C'},
@@ -103,6 +105,7 @@ Options parse_options(int argc, char** argv) {
             case opt_cert: o.cert = arg; break;
             case opt_key: o.key = arg; break;
             case opt_ca: o.ca = arg; break;
+            case opt_crl: o.crl = arg; break;
             case opt_server_name: o.server_name = arg; break;
             case 't':
                 if (!heal::parse_seconds(arg, 3600, o.timeout))
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
     if (o.cert) opt.cert = *o.cert;
     if (o.key) opt.key = *o.key;
     if (o.ca) opt.ca = *o.ca;
+    if (o.crl) opt.crl = *o.crl;
     if (o.server_name) opt.server_name = *o.server_name;
     opt.timeout = o.timeout;
     if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
     }
     const json::object& info = *r.info;
     res.set(ok, "");
+    for (const auto& w : call.warnings) res.raise(warning, w);
     std::string state = str(info, "state");
     if (!state.empty() && state != "ok")
         res.raise(critical, "state store " + state + ": heals are refused");

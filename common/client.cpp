@@ -111,6 +111,7 @@ CallResult call_listener(const ClientOptions& options, const std::string& reques
     std::shared_ptr<ssl::context> ctx;
     try {
         ctx = make_client_context(options.ca, options.cert, options.key);
+        if (!options.crl.empty()) out.warnings = add_crls(*ctx, options.crl, options.crl_refuse_stale);
     } catch (const TlsError& e) {
         out.error = e.what();
         return out;

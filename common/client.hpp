@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace heal {
 
@@ -14,6 +15,8 @@ struct ClientOptions {
     unsigned short port = default_port;
     std::string server_name;  ///< name the certificate must carry; host when empty
     std::string cert, key, ca;
+    std::string crl;                ///< PEM CRLs the listener's certificate is checked against
+    bool crl_refuse_stale = false;  ///< a CRL past its next update fails the call
     std::string bind;      ///< local source address, optional
     double timeout = 30;   ///< seconds, for the whole exchange
 };
@@ -23,6 +26,7 @@ struct CallResult {
     std::string error;      ///< why there was no answer
     Reply reply;
     std::optional<long> server_cert_days;  ///< days until the listener's certificate expires
+    std::vector<std::string> warnings;     ///< e.g. a CRL past its next update
 };
 
 /// Sends `request_line` (already formatted, ending in "\n") and waits for the reply.

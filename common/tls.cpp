@@ -122,6 +122,19 @@ std::string subject_alt_names(X509* cert) {
     return out.empty() ? "no subjectAltName at all" : out;
 }
 
+std::string asn1_time_text(const ASN1_TIME* t) {
+    std::string out;
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        if (ASN1_TIME_print(bio, t) == 1) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+    }
+    return out;
+}
+
 void common_policy(SSL_CTX* ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
@@ -183,6 +196,78 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const s
     return ctx;
 }
 
+namespace {
+
+std::string name_text(const X509_NAME* name) {
+    std::string out;
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+        char* data = nullptr;
+        long n = BIO_get_mem_data(bio, &data);
+        out.assign(data, static_cast<std::size_t>(n));
+        BIO_free(bio);
+    }
+    return out;
+}
+
+/// With crl_stale = warn: a CRL past its next update still says what is revoked.
+int accept_stale_crl(int ok, X509_STORE_CTX* store) {
+    if (!ok && X509_STORE_CTX_get_error(store) == X509_V_ERR_CRL_HAS_EXPIRED) {
+        X509_STORE_CTX_set_error(store, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
+}  // namespace
+
+std::vector<std::string> add_crls(ssl::context& ctx, const std::string& file, bool refuse_stale) {
+    ERR_clear_error();
+    require_readable("crl", file);
+    BIO* bio = BIO_new_file(file.c_str(), "r");
+    if (!bio) throw TlsError("crl '" + file + "': " + openssl_errors());
+    std::vector<X509_CRL*> crls;
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr)) crls.push_back(crl);
+    BIO_free(bio);
+    ERR_clear_error();  // the read that ended the loop
+    struct Free {
+        std::vector<X509_CRL*>& v;
+        ~Free() {
+            for (auto* c : v) X509_CRL_free(c);
+        }
+    } free_all{crls};
+    if (crls.empty()) throw TlsError("crl '" + file + "': no PEM X509 CRL in it");
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx.native_handle());
+    std::vector<std::string> warnings;
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+        X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+        if (!ca) continue;
+        bool found = false;
+        for (auto* crl : crls)
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) == 0 &&
+                X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1)
+                found = true;
+        if (!found)
+            throw TlsError("crl '" + file + "' has no CRL signed by the CA '" + name_text(X509_get_subject_name(ca)) +
+                           "': every certificate it signed would be refused");
+    }
+    ERR_clear_error();
+    for (auto* crl : crls) {
+        const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
+        if (next && X509_cmp_current_time(next) < 0)
+            warnings.push_back("crl '" + file + "': the CRL of '" + name_text(X509_CRL_get_issuer(crl)) +
+                               "' is past its next update (" + asn1_time_text(next) + "): " +
+                               (refuse_stale ? "every certificate of that CA is refused until a fresh one is loaded"
+                                             : "still used; publish a fresh one"));
+        check(X509_STORE_add_crl(store, crl), "X509_STORE_add_crl", file);
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    SSL_CTX* c = ctx.native_handle();
+    if (!refuse_stale) SSL_CTX_set_verify(c, SSL_CTX_get_verify_mode(c), accept_stale_crl);
+    return warnings;
+}
+
 void set_expected_peer(SSL* ssl, const std::string& name) {
     boost::system::error_code ec;
     boost::asio::ip::make_address(name, ec);
@@ -204,19 +289,6 @@ void set_expected_peer(SSL* ssl, const std::string& name) {
 }
 
 namespace {
-
-std::string asn1_time_text(const ASN1_TIME* t) {
-    std::string out;
-    if (BIO* bio = BIO_new(BIO_s_mem())) {
-        if (ASN1_TIME_print(bio, t) == 1) {
-            char* data = nullptr;
-            long n = BIO_get_mem_data(bio, &data);
-            out.assign(data, static_cast<std::size_t>(n));
-        }
-        BIO_free(bio);
-    }
-    return out;
-}
 
 /// What is wrong with our own certificate's dates, or "".
 std::string own_certificate_dates(SSL* ssl) {

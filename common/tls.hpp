@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace heal {
 
@@ -30,6 +31,14 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const
 /// present `cert`/`key` when given. `verify = false` is only for check plugins' --insecure.
 std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const std::string& cert,
                                                   const std::string& key, bool verify = true);
+
+/// Certificate revocation lists for the peer's certificate: `file` holds one or more PEM CRLs,
+/// one for every CA the context trusts (a CA without one would fail every certificate it
+/// signed, so that is an error here, naming it); each must be signed by its CA. Afterwards a
+/// revoked peer certificate fails verification ("certificate revoked"). A CRL past its next
+/// update is a warning in the returned list, and accepted, unless `refuse_stale`: then
+/// verification fails ("CRL has expired") until a fresh one is loaded. Throws TlsError.
+std::vector<std::string> add_crls(ssl::context& ctx, const std::string& file, bool refuse_stale);
 
 /// Sets SNI (names only) and the name or IP address the server certificate must carry.
 void set_expected_peer(SSL* ssl, const std::string& name);

@@ -18,15 +18,19 @@ void load_client_config(const std::string& path, ClientOptions& o) {
             if (!parse_uint(value, 1, 65535, p))
                 return "port: expected 1-65535, got '" + printable(value) + "'";
             o.port = static_cast<unsigned short>(p);
-        } else if (key == "cert" || key == "key" || key == "ca") {
+        } else if (key == "cert" || key == "key" || key == "ca" || key == "crl") {
             if (value.empty()) return std::string(key) + ": empty path";
-            (key == "cert" ? o.cert : key == "key" ? o.key : o.ca) = resolve_path(dir, value);
+            (key == "cert" ? o.cert : key == "key" ? o.key : key == "ca" ? o.ca : o.crl) = resolve_path(dir, value);
+        } else if (key == "crl_stale") {
+            if (value != "warn" && value != "refuse")
+                return "crl_stale: expected warn or refuse, got '" + printable(value) + "'";
+            o.crl_refuse_stale = value == "refuse";
         } else if (key == "timeout") {
             if (!parse_seconds(value, 3600, o.timeout))
                 return "timeout: expected seconds, got '" + printable(value) + "'";
         } else {
             return "unknown key '" + printable(key) +
-                   "' in [client] (known: host, port, server_name, cert, key, ca, timeout)";
+                   "' in [client] (known: host, port, server_name, cert, key, ca, crl, crl_stale, timeout)";
         }
         return {};
     });

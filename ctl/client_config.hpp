@@ -1,4 +1,5 @@
-// heal-ctl.ini: the [client] defaults (host, port, cert, key, ca, server_name, timeout).
+// heal-ctl.ini: the [client] defaults (host, port, cert, key, ca, crl, crl_stale, server_name,
+// timeout).
 #pragma once
 
 #include "client.hpp"

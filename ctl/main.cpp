@@ -220,6 +220,8 @@ int main(int argc, char** argv) {
     auto* o_cert = app.add_option("--cert", cli.cert, "client certificate (PEM)");
     auto* o_key = app.add_option("--key", cli.key, "client private key (PEM)");
     auto* o_ca = app.add_option("--ca", cli.ca, "CA that signed the listener's certificate");
+    auto* o_crl = app.add_option("--crl", cli.crl,
+                                 "CRLs (PEM) the listener's certificate is checked against");
     auto* o_name = app.add_option("--server-name", cli.server_name,
                                   "name the listener's certificate must carry (default: HOST)");
     auto* o_bind = app.add_option("-b,--bind", cli.bind, "local source address (default: any)");
@@ -274,6 +276,7 @@ int main(int argc, char** argv) {
     if (o_cert->count()) opt.cert = cli.cert;
     if (o_key->count()) opt.key = cli.key;
     if (o_ca->count()) opt.ca = cli.ca;
+    if (o_crl->count()) opt.crl = cli.crl;
     if (o_name->count()) opt.server_name = cli.server_name;
     if (o_bind->count()) opt.bind = cli.bind;
     if (o_timeout->count()) opt.timeout = cli.timeout;
@@ -302,6 +305,7 @@ int main(int argc, char** argv) {
                  : heal::format_request(verb, service, force));
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string what = verb + (service.empty() ? "" : " " + service);
+    for (const auto& w : result.warnings) std::cerr << "heal-ctl: warning: " << heal::printable(w, 400) << "\n";
     if (!result.answered) {
         if (json)
             std::cout << R"({"outcome":"no_answer","message":)"

@@ -252,6 +252,7 @@ int handle(const Options& o, const Event& e) {
     CallResult result;
     if (why.empty()) result = call_listener(copt, format_request(o.verb, e.service, false));
     else result.error = why;
+    for (const auto& w : result.warnings) log_line("warning: " + w);
     const Reply& r = result.reply;
     std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
     try {

@@ -134,7 +134,7 @@ struct Builder {
             allow = Allowlist::parse(value, err);
             if (!allow) return "allow: " + err;
         } else if (key == "cert" || key == "key" || key == "client_ca" || key == "audit_log" ||
-                   key == "state_dir") {
+                   key == "state_dir" || key == "crl") {
             if (value.empty()) return std::string(key) + ": empty path";
             std::string file = resolve_path(dir, value);
             if (key != "audit_log" && key != "state_dir") {
@@ -143,8 +143,13 @@ struct Builder {
             (key == "cert"        ? cfg.cert
              : key == "key"       ? cfg.key
              : key == "client_ca" ? cfg.client_ca
+             : key == "crl"       ? cfg.crl
              : key == "state_dir" ? cfg.state_dir
                                   : cfg.audit_log) = file;
+        } else if (key == "crl_stale") {
+            if (value != "warn" && value != "refuse")
+                return "crl_stale: expected warn or refuse, got '" + printable(value) + "'";
+            cfg.crl_refuse_stale = value == "refuse";
         } else if (key == "timeout" || key == "io_timeout") {
             double& target = key == "timeout" ? cfg.timeout : cfg.io_timeout;
             if (!parse_seconds(value, 86400, target))
@@ -187,7 +192,7 @@ struct Builder {
             cfg.max_concurrent_actions = static_cast<unsigned>(n);
         } else {
             return "unknown key '" + printable(key) +
-                   "' in [listener] (known: listen, allow, cert, key, client_ca, audit_log, "
+                   "' in [listener] (known: listen, allow, cert, key, client_ca, crl, crl_stale, audit_log, "
                    "state_dir, user, group, allow_root, timeout, io_timeout, max_connections, "
                    "max_per_source, max_concurrent_actions, diagnostics_keep, "
                    "diagnostics_max_size, metrics_listen, metrics_allow)";

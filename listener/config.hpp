@@ -75,6 +75,8 @@ struct ListenerConfig {
     std::vector<boost::asio::ip::tcp::endpoint> listen;
     Allowlist allow;
     std::string cert, key, client_ca, audit_log;
+    std::string crl;                ///< PEM CRLs for client certificates; "" for none
+    bool crl_refuse_stale = false;  ///< crl_stale = refuse: a CRL past its next update fails
     std::string state_dir = "/var/lib/heal";
     std::string user, group;  ///< drop to these after binding (see privileges.hpp)
     bool allow_root = false;

@@ -675,3 +675,68 @@ TEST_F(CertificateTest, FailedHandshakesAreAggregatedPerSourceAndCapped) {
                          "30 more failed TLS handshake(s) from 127.0.0.2 (21 of them closed before TLS"))
         << str(all[1], "message");
 }
+
+// [listener] crl: one revoked client certificate is refused, every other still served; read
+// again on SIGHUP; a stale CRL warns (crl_stale = warn) or refuses all (refuse); a CRL file
+// without its CA's CRL is a configuration error. Clients check the listener the same way.
+TEST_F(CertificateTest, ARevokedClientCertificateIsRefusedOnceItsCrlIsLoaded) {
+    ASSERT_EQ(ctl_with("revoked", {"status", "web"}).exit_code, 0) << "no crl yet: not checked";
+    write_config("crl = " + cert("main", "crl.pem") + "\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "configuration reloaded"); }));
+    auto revoked = ctl_with("revoked", {"status", "web"});
+    EXPECT_EQ(revoked.exit_code, 3) << revoked.output;
+    EXPECT_TRUE(contains(revoked.output, "it is revoked (in the listener's crl)")) << revoked.output;
+    EXPECT_EQ(ctl_with("fresh", {"status", "web"}).exit_code, 0);
+    EXPECT_EQ(ctl({"status", "web"}).exit_code, 0);
+    ASSERT_TRUE(eventually([&] { return !handshake_failures().empty(); }));
+    EXPECT_EQ(str(handshake_failures()[0], "verify_error"), "certificate revoked");
+
+    stop_listener();
+    write_config("crl = " + cert("main", "stale-crl.pem") + "\n");
+    start_listener();
+    EXPECT_TRUE(contains(log(), "is past its next update")) << log();
+    EXPECT_TRUE(contains(log(), "still used; publish a fresh one")) << log();
+    EXPECT_EQ(ctl({"status", "web"}).exit_code, 0) << "crl_stale = warn: still served";
+    EXPECT_EQ(ctl_with("revoked", {"status", "web"}).exit_code, 3) << "and still revoked";
+    stop_listener();
+    write_config("crl = " + cert("main", "stale-crl.pem") + "\ncrl_stale = refuse\n");
+    start_listener();
+    auto stale = ctl({"status", "web"});
+    EXPECT_EQ(stale.exit_code, 3) << "crl_stale = refuse: " << stale.output;
+    stop_listener();
+
+    write_config("crl = " + cert("main", "ca.crt") + "\n");
+    auto none = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(none.exit_code, 1) << none.output;
+    EXPECT_TRUE(contains(none.output, "no PEM X509 CRL in it")) << none.output;
+    std::string text = read_file(dir_ / "heal.ini");
+    text.replace(text.find("client_ca = " + cert("main", "ca.crt")), 12 + cert("main", "ca.crt").size(),
+                 "client_ca = " + cert("other", "ca.crt"));
+    text.replace(text.find("crl = " + cert("main", "ca.crt")), 6 + cert("main", "ca.crt").size(),
+                 "crl = " + cert("main", "crl.pem"));
+    write_file(dir_ / "heal.ini", text);
+    auto foreign = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(foreign.exit_code, 1) << foreign.output;
+    EXPECT_TRUE(contains(foreign.output, "has no CRL signed by the CA 'CN=heal dev CA,O=heal dev'")) << foreign.output;
+    write_config();
+    start_listener();
+}
+
+TEST_F(CertificateTest, ClientsCheckTheListenersCertificateAgainstTheirCrl) {
+    EXPECT_EQ(ctl({"--crl", cert("main", "crl.pem"), "status", "web"}).exit_code, 0);
+    auto revoked = ctl({"--crl", cert("main", "server-revoked-crl.pem"), "status", "web"});
+    EXPECT_EQ(revoked.exit_code, 3) << revoked.output;
+    EXPECT_TRUE(contains(revoked.output, "certificate verify failed: certificate revoked")) << revoked.output;
+    auto stale = ctl({"--crl", cert("main", "stale-crl.pem"), "status", "web"});
+    EXPECT_EQ(stale.exit_code, 0) << stale.output;
+    EXPECT_TRUE(contains(stale.output, "heal-ctl: warning: crl '")) << stale.output;
+    write_file(dir_ / "ctl.ini", "[client]\ncrl = " + cert("main", "server-revoked-crl.pem") + "\n");
+    auto from_file = ctl({"-c", dir_ / "ctl.ini", "status", "web"});
+    EXPECT_EQ(from_file.exit_code, 3) << from_file.output;
+    auto check = run({bin("check_heal"), "-H", "127.0.0.1", "-p", std::to_string(port_), "--cert",
+                      cert("main", "client.crt"), "--key", cert("main", "client.key"), "--ca", cert("main", "ca.crt"),
+                      "--crl", cert("main", "server-revoked-crl.pem")});
+    EXPECT_EQ(check.exit_code, 2) << check.output;
+    EXPECT_TRUE(contains(check.output, "certificate revoked")) << check.output;
+}
