@@ -1,5 +1,7 @@
 #include "action_runner.hpp"
 
+#include "process_tree.hpp"
+
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -155,8 +157,10 @@ int spawned_child(void* p) {
 
 struct KillState {
     pid_t pid;
+    std::string request_id;
     bool exited = false;
     bool timed_out = false;
+    std::vector<pid_t> outside_group;
 };
 
 void close_fd(int& fd) {
@@ -324,13 +328,13 @@ asio::awaitable<ActionResult> Script::run() {
         co_return fail(opened ? "pidfd_open" : "starting the script");
     }
 
-    auto ks = std::make_shared<KillState>(KillState{pid});
+    auto ks = std::make_shared<KillState>(KillState{pid, spec_.request_id});
     asio::steady_timer timer(ex, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::chrono::duration<double>(spec_.timeout)));
     timer.async_wait([ks](boost::system::error_code ec) {
         if (ec || ks->exited) return;
         ks->timed_out = true;
-        ::kill(-ks->pid, SIGKILL);  // the whole group: the script and what it started
+        ks->outside_group = kill_action(ks->pid, ks->request_id).outside_group;
     });
 
     asio::posix::stream_descriptor out_d(ex, std::exchange(out_fd_, -1));
@@ -379,6 +383,16 @@ asio::awaitable<ActionResult> Script::run() {
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
     result.timed_out = ks->timed_out;
+    if (ks->timed_out) {
+        result.killed_outside_group = ks->outside_group;
+        // SIGKILL is not instant for a process in an uninterruptible wait: look again briefly.
+        for (int i = 0; i < 10; ++i) {
+            result.survivors = action_processes(pid, spec_.request_id);
+            if (result.survivors.empty()) break;
+            timer.expires_after(std::chrono::milliseconds(10));
+            co_await timer.async_wait(use_awaitable);
+        }
+    }
     result.output = std::move(out.text);
     result.truncated = out.truncated;
     co_return result;

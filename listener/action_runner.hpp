@@ -1,5 +1,6 @@
 // Runs one configured script: execve (no shell), fixed argv and environment, own process
-// group, output captured up to a cap, whole group killed on timeout.
+// group, output captured up to a cap; on timeout the whole group is killed, and every other
+// process of the action too (process_tree.hpp).
 //
 // A Script is forked first and held at a gate before execve: the audit gate records the start
 // (with the script's pid) and only then lets it run; if the record cannot be written the
@@ -31,6 +32,9 @@ struct ActionResult {
     std::optional<int> exit_code;
     std::optional<int> signal;
     bool timed_out = false;
+    /// On timeout: processes of the action found outside the script's process group (moved
+    /// to another group or session, or detached) and killed too, and any still alive after.
+    std::vector<pid_t> killed_outside_group, survivors;
     std::string output;  ///< stdout and stderr, interleaved as written
     bool truncated = false;
     std::int64_t duration_ms = 0;

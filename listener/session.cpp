@@ -8,6 +8,7 @@
 #include "protocol.hpp"
 #include "text.hpp"
 #include "handshake_slot.hpp"
+#include "process_tree.hpp"
 #include "record.hpp"
 #include "tls_connection.hpp"
 
@@ -82,6 +83,11 @@ void apply_result(Reply& r, const ActionResult& a, Record& rec) {
         r.reason = Reason::timeout;
         r.message = "timed out after " + std::to_string(a.duration_ms) +
                     " ms; the script's process group was killed";
+        if (!a.killed_outside_group.empty())
+            r.message += ", and " + std::to_string(a.killed_outside_group.size()) +
+                         " process(es) it had moved out of that group (pid " + pid_list(a.killed_outside_group) + ")";
+        if (!a.survivors.empty())
+            r.message += "; STILL RUNNING after SIGKILL: pid " + pid_list(a.survivors);
     } else if (a.exit_code && *a.exit_code == 0) {
         r.outcome = Outcome::ok;
         r.reason = Reason::none;

@@ -64,6 +64,31 @@ TEST_F(ListenerTest, KillsWholeProcessGroupOnTimeout) {
     EXPECT_EQ(a.at("signal").as_int64(), SIGKILL);
 }
 
+// A script that moves children out of its process group (setsid) or detaches one (a double
+// fork) does not keep them past its timeout: found by descent and by HEAL_REQUEST_ID, killed,
+// and the reply says so.
+TEST_F(ListenerTest, ATimeoutAlsoKillsWhatTheScriptMovedOutOfItsGroup) {
+    const std::string d = dir_.path();
+    script("escape", "setsid sleep 300 &\necho $! > " + d + "/setsid.pid\n"
+                     "setsid -f sh -c 'echo $$ > " + d + "/detached.pid; exec sleep 300'\n"
+                     "sleep 300\n");
+    write_config("", "[service escape]\nrestart = bin/escape\ntimeout = 1\nbudget = none\n");
+    stop_listener();
+    start_listener();
+    auto r = ctl({"--json", "restart", "escape"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    auto reply = parse_object(r.output);
+    EXPECT_TRUE(contains(str(reply, "message"), "and 2 process(es) it had moved out of that group (pid "))
+        << r.output;
+    EXPECT_FALSE(contains(str(reply, "message"), "STILL RUNNING")) << r.output;
+    for (const char* f : {"setsid.pid", "detached.pid"}) {
+        auto pid = std::atoi(read_file(dir_ / f).c_str());
+        ASSERT_GT(pid, 0) << f;
+        EXPECT_TRUE(eventually([&] { return !process_alive(pid); }, 3)) << f << " " << pid << " survived the timeout";
+        ::kill(pid, SIGKILL);
+    }
+}
+
 TEST_F(ListenerTest, DaemonizingScriptDoesNotHoldTheReply) {
     auto r = ctl({"start", "daemon"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
