@@ -48,7 +48,7 @@ UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/heal-event-handler
-TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range
+TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
         install clean fuzz fuzz-binaries
@@ -106,6 +106,11 @@ $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 # Test helper: a program started with close_range(2) failing, as on Linux < 5.11.
 $(B)/without-close-range: $(B)/tests/helpers/without-close-range.o
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LDFLAGS)
+
+# Test helper: LD_PRELOADed to step a process's wall clock (tests of clock steps).
+$(B)/clock-step.so: tests/helpers/clock-step.c
+	@mkdir -p $(B)
+	$(call step,CC,$<)$(CC) -O2 -shared -fPIC -o $@ $< -ldl
 
 test: test-binaries
 	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)

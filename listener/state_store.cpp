@@ -1,6 +1,9 @@
 #include "state_store.hpp"
 
+#include "clock.hpp"
 #include "sqlite.hpp"
+
+#include <algorithm>
 
 #include <sqlite3.h>
 
@@ -26,7 +29,10 @@ CREATE TABLE IF NOT EXISTS actions (
     pid        INTEGER,
     pid_start  INTEGER,
     verified   INTEGER,
-    diagnostics INTEGER NOT NULL DEFAULT 0
+    diagnostics INTEGER NOT NULL DEFAULT 0,
+    boot_id    TEXT,
+    started_boot_ms INTEGER,
+    ended_boot_ms   INTEGER
 );
 CREATE INDEX IF NOT EXISTS actions_by_service ON actions (service, started_ms);
 CREATE INDEX IF NOT EXISTS actions_unended ON actions (service) WHERE ended_ms IS NULL;
@@ -43,7 +49,10 @@ CREATE TABLE IF NOT EXISTS services (
     service         TEXT PRIMARY KEY,
     budget_epoch_ms INTEGER NOT NULL DEFAULT 0,
     quarantined_ms  INTEGER,
-    quarantine_why  TEXT
+    quarantine_why  TEXT,
+    boot_id         TEXT,
+    epoch_boot_ms   INTEGER,
+    quarantined_boot_ms INTEGER
 );
 )";
 
@@ -58,11 +67,21 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
     }
     try {
         // A v1 store keeps its actions; they gain the new columns.
+        // An older store keeps its actions; they gain the new columns.
+        const std::string v3 =
+            "ALTER TABLE actions ADD COLUMN boot_id TEXT;"
+            "ALTER TABLE actions ADD COLUMN started_boot_ms INTEGER;"
+            "ALTER TABLE actions ADD COLUMN ended_boot_ms INTEGER;"
+            "ALTER TABLE services ADD COLUMN boot_id TEXT;"
+            "ALTER TABLE services ADD COLUMN epoch_boot_ms INTEGER;"
+            "ALTER TABLE services ADD COLUMN quarantined_boot_ms INTEGER;";
+        const std::string upgrade =
+            version == 1 ? "ALTER TABLE actions ADD COLUMN verified INTEGER;"
+                           "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;" + v3
+            : version == 2 ? v3
+                           : "";
         sqlite::ensure_schema(db_, version, state_schema_version, schema,
-                              version == 1 ? "ALTER TABLE actions ADD COLUMN verified INTEGER;"
-                                             "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;"
-                                           : nullptr,
-                              "heal-listener");
+                              upgrade.empty() ? nullptr : upgrade.c_str(), "heal-listener");
         Stmt probe(db_, "SELECT count(*) FROM actions");
         probe.step();
     } catch (const sqlite::Error& e) {
@@ -81,58 +100,36 @@ void StateStore::check_integrity() {
 }
 
 GuardState StateStore::guard_state(const std::string& service, std::int64_t since_ms) {
-    GuardState g;
-    {
-        Stmt s(db_, "SELECT budget_epoch_ms, quarantined_ms, quarantine_why FROM services "
-                    "WHERE service = ?");
-        s.bind(1, service);
-        if (s.step()) {
-            g.budget_epoch_ms = s.i64(0);
-            if (!s.null(1)) g.quarantine = Quarantine{s.i64(1), s.text(2)};
-        }
-    }
-    {
-        // Actions that ran: refusals and dry runs are not stored as actions at all.
-        Stmt s(db_, "SELECT started_ms, verb FROM actions WHERE service = ? AND started_ms >= ? "
-                    "ORDER BY started_ms");
-        s.bind(1, service).bind(2, since_ms);
-        while (s.step())
-            g.recent.push_back({s.i64(0), parse_verb(s.text(1)).value_or(Verb::restart)});
-    }
-    {
-        Stmt s(db_, "SELECT max(ended_ms) FROM actions WHERE service = ?");
-        s.bind(1, service);
-        if (s.step() && !s.null(0)) g.last_end_ms = s.i64(0);
-    }
-    {
-        Stmt s(db_, "SELECT id FROM actions WHERE service = ? AND ended_ms IS NULL "
-                    "ORDER BY started_ms DESC LIMIT 1");
-        s.bind(1, service);
-        if (s.step()) g.running_id = s.text(0);
-    }
-    return g;
+    auto all = summaries(since_ms, service);
+    auto it = all.find(service);
+    return it == all.end() ? GuardState{} : std::move(it->second.state);
 }
 
 void StateStore::begin(const ActionStart& a) {
+    const auto clock = read_clock();
     Stmt s(db_, "INSERT INTO actions (id, service, verb, client, subject, forced, started_ms, pid, "
-                "pid_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "pid_start, boot_id, started_boot_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, a.id).bind(2, a.service).bind(3, std::string(to_string(a.verb))).bind(4, a.client);
     s.bind(5, a.subject).bind(6, std::int64_t{a.forced}).bind(7, a.started_ms);
     s.bind(8, std::int64_t{a.pid}).bind(9, static_cast<std::int64_t>(a.pid_start));
+    s.bind(10, clock.boot_id).bind(11, clock.boot_at(a.started_ms));
     s.step();
 }
 
 void StateStore::end(const std::string& id, std::int64_t ended_ms, Outcome outcome, Reason reason,
                      std::optional<bool> verified, bool diagnostics) {
-    Stmt s(db_, "UPDATE actions SET ended_ms = ?, outcome = ?, reason = ?, verified = ?, "
-                "diagnostics = ? WHERE id = ?");
+    const auto clock = read_clock();
+    // The boot clock only when the action began in this boot (one closed as lost after a
+    // reboot keeps its wall time alone).
+    Stmt s(db_, "UPDATE actions SET ended_ms = ?1, outcome = ?2, reason = ?3, verified = ?4, "
+                "diagnostics = ?5, ended_boot_ms = CASE WHEN boot_id = ?7 THEN ?8 END WHERE id = ?6");
     s.bind(1, ended_ms).bind(2, std::string(to_string(outcome)));
     s.bind(3, std::string(to_string(reason)));
     if (verified)
         s.bind(4, std::int64_t{*verified});
     else
         s.bind_null(4);
-    s.bind(5, std::int64_t{diagnostics}).bind(6, id);
+    s.bind(5, std::int64_t{diagnostics}).bind(6, id).bind(7, clock.boot_id).bind(8, clock.boot_at(ended_ms));
     s.step();
 }
 
@@ -178,35 +175,49 @@ std::vector<DurationBuckets> StateStore::durations(const std::vector<double>& bo
 
 std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_ms,
                                                             const std::string& service) {
+    // Every time comes back in the wall frame of this reading, placed by the boot clock when
+    // it was recorded in this boot (clock.hpp): a wall clock step moves none of them.
+    const auto clock = read_clock();
+    auto opt = [](const Stmt& s, int col) { return s.null(col) ? std::nullopt : std::optional<std::int64_t>(s.i64(col)); };
     std::map<std::string, ServiceSummary> out;
     {
-        Stmt s(db_, "SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why FROM services "
-                    "WHERE ?1 = '' OR service = ?1");
+        Stmt s(db_, "SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
+                    "epoch_boot_ms, quarantined_boot_ms FROM services WHERE ?1 = '' OR service = ?1");
         s.bind(1, service);
         while (s.step()) {
             auto& g = out[s.text(0)].state;
-            g.budget_epoch_ms = s.i64(1);
-            if (!s.null(2)) g.quarantine = Quarantine{s.i64(2), s.text(3)};
+            const std::string boot = s.text(4);
+            g.budget_epoch_ms = clock.wall_of(s.i64(1), boot, opt(s, 5));
+            if (!s.null(2)) g.quarantine = Quarantine{clock.wall_of(s.i64(2), boot, opt(s, 6)), s.text(3)};
         }
     }
     {
-        Stmt s(db_, "SELECT service, started_ms, verb FROM actions WHERE started_ms >= ?1 "
-                    "AND (?2 = '' OR service = ?2) ORDER BY started_ms");
-        s.bind(1, since_ms).bind(2, service);
+        // Since `since_ms` by either clock: a wall clock stepped forward must not hide an action.
+        Stmt s(db_, "SELECT service, started_ms, verb, COALESCE(boot_id, ''), started_boot_ms FROM actions "
+                    "WHERE (?2 = '' OR service = ?2) AND (started_ms >= ?1 OR (boot_id = ?3 AND started_boot_ms >= ?4)) "
+                    "ORDER BY rowid");
+        s.bind(1, since_ms).bind(2, service).bind(3, clock.boot_id).bind(4, clock.boot_at(since_ms));
         while (s.step())
-            out[s.text(0)].state.recent.push_back({s.i64(1), parse_verb(s.text(2)).value_or(Verb::restart)});
+            out[s.text(0)].state.recent.push_back(
+                {clock.wall_of(s.i64(1), s.text(3), opt(s, 4)), parse_verb(s.text(2)).value_or(Verb::restart)});
     }
     {
-        Stmt s(db_, "SELECT service, max(ended_ms) FROM actions WHERE ?1 = '' OR service = ?1 GROUP BY service");
+        // The last end of each service: actions of one service never overlap (its lock), so
+        // the newest row that ended is the last to end.
+        Stmt s(db_, "SELECT service, ended_ms, COALESCE(boot_id, ''), ended_boot_ms FROM actions a "
+                    "WHERE (?1 = '' OR service = ?1) AND rowid = (SELECT max(rowid) FROM actions b "
+                    "WHERE b.service = a.service AND b.ended_ms IS NOT NULL)");
         s.bind(1, service);
-        while (s.step())
-            if (!s.null(1)) out[s.text(0)].state.last_end_ms = s.i64(1);
+        while (s.step()) out[s.text(0)].state.last_end_ms = clock.wall_of(s.i64(1), s.text(2), opt(s, 3));
     }
     for (auto& a : unended(service)) {  // oldest first: the newest stays
         auto& sum = out[a.service];
         sum.state.running_id = a.id;
         sum.running = std::move(a);
     }
+    for (auto& [name, sum] : out)  // decide() counts them oldest first
+        std::stable_sort(sum.state.recent.begin(), sum.state.recent.end(),
+                         [](const PastAction& x, const PastAction& y) { return x.started_ms < y.started_ms; });
     return out;
 }
 
@@ -256,18 +267,23 @@ void StateStore::forget(const std::string& id) {
 }
 
 void StateStore::quarantine(const std::string& service, const Quarantine& q) {
-    Stmt s(db_, "INSERT INTO services (service, quarantined_ms, quarantine_why) VALUES (?, ?, ?) "
-                "ON CONFLICT (service) DO UPDATE SET quarantined_ms = excluded.quarantined_ms, "
-                "quarantine_why = excluded.quarantine_why");
-    s.bind(1, service).bind(2, q.since_ms).bind(3, q.why);
+    const auto clock = read_clock();
+    // One boot_id per row: a budget epoch from another boot keeps its wall time alone.
+    Stmt s(db_, "INSERT INTO services (service, quarantined_ms, quarantine_why, boot_id, quarantined_boot_ms) "
+                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (service) DO UPDATE SET "
+                "quarantined_ms = excluded.quarantined_ms, quarantine_why = excluded.quarantine_why, "
+                "epoch_boot_ms = CASE WHEN boot_id IS ?4 THEN epoch_boot_ms END, boot_id = ?4, "
+                "quarantined_boot_ms = ?5");
+    s.bind(1, service).bind(2, q.since_ms).bind(3, q.why).bind(4, clock.boot_id).bind(5, clock.boot_at(q.since_ms));
     s.step();
 }
 
 void StateStore::reset(const std::string& service, std::int64_t now_ms) {
-    Stmt s(db_, "INSERT INTO services (service, budget_epoch_ms) VALUES (?, ?) "
-                "ON CONFLICT (service) DO UPDATE SET budget_epoch_ms = excluded.budget_epoch_ms, "
-                "quarantined_ms = NULL, quarantine_why = NULL");
-    s.bind(1, service).bind(2, now_ms);
+    const auto clock = read_clock();
+    Stmt s(db_, "INSERT INTO services (service, budget_epoch_ms, boot_id, epoch_boot_ms) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (service) DO UPDATE SET budget_epoch_ms = ?2, boot_id = ?3, epoch_boot_ms = ?4, "
+                "quarantined_ms = NULL, quarantine_why = NULL, quarantined_boot_ms = NULL");
+    s.bind(1, service).bind(2, now_ms).bind(3, clock.boot_id).bind(4, clock.boot_at(now_ms));
     s.step();
 }
 

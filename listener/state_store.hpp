@@ -27,7 +27,8 @@ namespace heal {
 using StoreError = sqlite::Error;
 
 /// 1: actions, services. 2: actions.verified and .diagnostics, refusals (for history).
-inline constexpr int state_schema_version = 2;
+/// 3: the boot clock beside every wall-clock time the guards measure from (boot_id, *_boot_ms).
+inline constexpr int state_schema_version = 3;
 
 struct ActionStart {
     std::string id, service, client, subject;

@@ -359,6 +359,41 @@ TEST_F(GuardrailsTest, CooldownRefusesWithTimeLeft) {
     EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 2u);
 }
 
+// The wall clock stepped back an hour must not stretch a cooldown to an hour; stepped forward
+// two hours it must not end a cooldown or empty a budget window: within one boot, "how long
+// ago" is measured on the boot clock. (The listener's wall clock is stepped by an LD_PRELOADed
+// helper, build/clock-step.so; the machine's clock is never touched.)
+TEST_F(GuardrailsTest, AWallClockStepNeitherStretchesNorEndsACooldownOrABudget) {
+    const std::string step = dir_ / "clock-step";
+    write_file(step, "0");
+    stop_listener();
+    write_config("", "[service cool]\nrestart = bin/ok\ncooldown = 30s\nbudget = 2/1h\n");
+    start_listener({"/usr/bin/env", "LD_PRELOAD=" + bin("clock-step.so"), "HEAL_CLOCK_STEP_FILE=" + step,
+                    "ASAN_OPTIONS=verify_asan_link_order=0"});
+    ASSERT_EQ(ctl({"restart", "cool"}).exit_code, 0);
+    write_file(step, "-3600000");  // back an hour
+    auto back = ctl({"--json", "restart", "cool"});
+    EXPECT_EQ(str(parse_object(back.output), "reason"), "cooldown") << back.output;
+    const auto left = std::atof(str(parse_object(back.output), "message").c_str() + 10);  // "cooldown: 29.9 s left"
+    EXPECT_GT(left, 25) << back.output;
+    EXPECT_LE(left, 30) << "the wall clock's hour counted: " << back.output;
+    write_file(step, "7200000");  // forward two hours
+    auto forward = ctl({"--json", "restart", "cool"});
+    EXPECT_EQ(str(parse_object(forward.output), "reason"), "cooldown") << forward.output;
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 1u);
+    // The budget: 2/1h used up, then two hours "pass" on the wall clock only.
+    stop_listener();
+    write_config("", "[service cool]\nrestart = bin/ok\nbudget = 2/1h\n");
+    write_file(step, "0");
+    start_listener({"/usr/bin/env", "LD_PRELOAD=" + bin("clock-step.so"), "HEAL_CLOCK_STEP_FILE=" + step,
+                    "ASAN_OPTIONS=verify_asan_link_order=0"});
+    ASSERT_EQ(ctl({"restart", "cool"}).exit_code, 0);
+    write_file(step, "7200000");
+    auto over = ctl({"--json", "restart", "cool"});
+    EXPECT_EQ(str(parse_object(over.output), "reason"), "budget_exhausted") << over.output;
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), 2u);
+}
+
 TEST_F(GuardrailsTest, DryRunDecidesAuditsAndRunsNothing) {
     reconfigure("", "[service new]\nrestart = bin/ok\ndry_run = yes\nbudget = 1/1h\n");
     for (int i = 0; i < 3; ++i) {
