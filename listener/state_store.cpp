@@ -178,12 +178,17 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
     // Every time comes back in the wall frame of this reading, placed by the boot clock when
     // it was recorded in this boot (clock.hpp): a wall clock step moves none of them.
     const auto clock = read_clock();
+    // One service's rows come through its index; a filter "?1 = '' OR service = ?1" would
+    // scan the whole table (400 days of actions) on every restart.
+    const bool one = !service.empty();
     auto opt = [](const Stmt& s, int col) { return s.null(col) ? std::nullopt : std::optional<std::int64_t>(s.i64(col)); };
     std::map<std::string, ServiceSummary> out;
     {
-        Stmt s(db_, "SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
-                    "epoch_boot_ms, quarantined_boot_ms FROM services WHERE ?1 = '' OR service = ?1");
-        s.bind(1, service);
+        Stmt s(db_, ("SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
+                     "epoch_boot_ms, quarantined_boot_ms FROM services" +
+                     std::string(one ? " WHERE service = ?1" : ""))
+                        .c_str());
+        if (one) s.bind(1, service);
         while (s.step()) {
             auto& g = out[s.text(0)].state;
             const std::string boot = s.text(4);
@@ -193,10 +198,12 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
     }
     {
         // Since `since_ms` by either clock: a wall clock stepped forward must not hide an action.
-        Stmt s(db_, "SELECT service, started_ms, verb, COALESCE(boot_id, ''), started_boot_ms FROM actions "
-                    "WHERE (?2 = '' OR service = ?2) AND (started_ms >= ?1 OR (boot_id = ?3 AND started_boot_ms >= ?4)) "
-                    "ORDER BY rowid");
-        s.bind(1, since_ms).bind(2, service).bind(3, clock.boot_id).bind(4, clock.boot_at(since_ms));
+        Stmt s(db_, ("SELECT service, started_ms, verb, COALESCE(boot_id, ''), started_boot_ms FROM actions WHERE " +
+                     std::string(one ? "service = ?2 AND " : "") +
+                     "(started_ms >= ?1 OR (boot_id = ?3 AND started_boot_ms >= ?4))")
+                        .c_str());
+        s.bind(1, since_ms).bind(3, clock.boot_id).bind(4, clock.boot_at(since_ms));
+        if (one) s.bind(2, service);
         while (s.step())
             out[s.text(0)].state.recent.push_back(
                 {clock.wall_of(s.i64(1), s.text(3), opt(s, 4)), parse_verb(s.text(2)).value_or(Verb::restart)});
@@ -204,10 +211,11 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
     {
         // The last end of each service: actions of one service never overlap (its lock), so
         // the newest row that ended is the last to end.
-        Stmt s(db_, "SELECT service, ended_ms, COALESCE(boot_id, ''), ended_boot_ms FROM actions a "
-                    "WHERE (?1 = '' OR service = ?1) AND rowid = (SELECT max(rowid) FROM actions b "
-                    "WHERE b.service = a.service AND b.ended_ms IS NOT NULL)");
-        s.bind(1, service);
+        Stmt s(db_, one ? "SELECT service, ended_ms, COALESCE(boot_id, ''), ended_boot_ms FROM actions "
+                          "WHERE service = ?1 AND ended_ms IS NOT NULL ORDER BY rowid DESC LIMIT 1"
+                        : "SELECT service, ended_ms, COALESCE(boot_id, ''), ended_boot_ms FROM actions "
+                          "WHERE rowid IN (SELECT max(rowid) FROM actions WHERE ended_ms IS NOT NULL GROUP BY service)");
+        if (one) s.bind(1, service);
         while (s.step()) out[s.text(0)].state.last_end_ms = clock.wall_of(s.i64(1), s.text(2), opt(s, 3));
     }
     for (auto& a : unended(service)) {  // oldest first: the newest stays
@@ -223,9 +231,11 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
 
 std::map<std::string, std::int64_t> StateStore::refusals_by_service(std::int64_t since_ms,
                                                                     const std::string& service) {
-    Stmt s(db_, "SELECT service, count(*) FROM refusals WHERE at_ms >= ?1 AND (?2 = '' OR service = ?2) "
-                "GROUP BY service");
-    s.bind(1, since_ms).bind(2, service);
+    Stmt s(db_, ("SELECT service, count(*) FROM refusals WHERE at_ms >= ?1" +
+                 std::string(service.empty() ? "" : " AND service = ?2") + " GROUP BY service")
+                    .c_str());
+    s.bind(1, since_ms);
+    if (!service.empty()) s.bind(2, service);
     std::map<std::string, std::int64_t> out;
     while (s.step()) out[s.text(0)] = s.i64(1);
     return out;
