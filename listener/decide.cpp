@@ -1,5 +1,6 @@
 #include "decide.hpp"
 
+#include "diagnostics.hpp"
 #include "text.hpp"
 
 
@@ -93,6 +94,33 @@ std::string unmatched_certificate(const Identity& who) {
     return "certificate '" + printable(who.subject, 200) + "' matches no [client] section of the listener";
 }
 
+bool may_see_history(const Identity& who, const std::string& service) {
+    return !who.rule || who.admin() || who.rule->grants(Verb::status, service);
+}
+
+namespace {
+
+/// diagnostics (whoever may start, stop or restart the action's service, or an admin) and
+/// history (see may_see_history): lookups in the store, no script.
+Verdict decide_lookup(const Request& req, const Identity& who, const GuardState& st) {
+    if (req.verb == Verb::history && !req.service.empty() && !may_see_history(who, req.service))
+        return refuse(Reason::not_authorized, who_text(who) + " may not see the history of " + req.service +
+                                                  " (it needs status on it, or admin)");
+    if (req.verb == Verb::diagnostics && !is_request_id(req.service))
+        return refuse(Reason::not_found, "'" + req.service + "' is not a request id");
+    if (!st.store_ok) return refuse(Reason::state_unavailable, "state store unavailable (" + st.store_error + ")");
+    if (req.verb == Verb::history) return allow();
+    if (!st.action_service) return refuse(Reason::not_found, "no action with id " + req.service + " on this host");
+    const std::string& service = *st.action_service;
+    if (who.rule && !who.admin() && !who.rule->grants(Verb::start, service) &&
+        !who.rule->grants(Verb::stop, service) && !who.rule->grants(Verb::restart, service))
+        return refuse(Reason::not_authorized, who_text(who) + " may not read the diagnostics of " + service +
+                                                  " (it needs start, stop or restart on it, or admin)");
+    return allow();
+}
+
+}  // namespace
+
 Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
                const GuardState& st, std::int64_t now_ms) {
     // 1. Who: with [client] sections, a certificate must match one.
@@ -101,6 +129,7 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
         return req.service.empty() || cfg.services.count(req.service)
                    ? allow()
                    : refuse(Reason::unknown_service, "unknown service '" + req.service + "'");
+    if (req.verb == Verb::diagnostics || req.verb == Verb::history) return decide_lookup(req, who, st);
 
     // 2. What: the service and its verb exist.
     auto it = cfg.services.find(req.service);

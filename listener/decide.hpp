@@ -52,6 +52,9 @@ struct GuardState {
     std::vector<PastAction> recent;    ///< actions that ran, oldest first (at least the window)
     std::optional<std::int64_t> last_end_ms;
     std::optional<Quarantine> quarantine;
+    /// diagnostics: the service and verb of the action the request id names (none: no such).
+    std::optional<std::string> action_service;
+    std::string action_verb;
 };
 
 enum class Decision { run, dry_run, refuse };
@@ -77,7 +80,12 @@ std::optional<Quarantine> active_quarantine(const ServiceConfig& svc, const Guar
 /// Seconds of cooldown left at `now` (0 when none).
 double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_t now_ms);
 
-/// For status, info and reset `st` matters only for reset (store_ok).
+/// History of `service` may be seen by admins, by whoever may run status on it, and by anyone
+/// without [client] sections. (Whole-host history lists only those services.)
+bool may_see_history(const Identity& who, const std::string& service);
+
+/// Every authorization and guard, for every verb. For status and info `st` does not matter;
+/// reset, diagnostics and history need st.store_ok; diagnostics st.action_service.
 Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
                const GuardState& st, std::int64_t now_ms);
 

@@ -1,5 +1,6 @@
 #include "guard.hpp"
 
+#include "diagnostics.hpp"
 #include "log.hpp"
 #include "text.hpp"
 #include "version.hpp"
@@ -106,7 +107,8 @@ bool ensure_store(ListenerState& st, const ListenerConfig& cfg) {
 GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& req, Claim& claim,
                   std::int64_t now_ms) {
     GuardState g;
-    if (!is_state_changing(req.verb) && req.verb != Verb::reset) return g;
+    const bool lookup = req.verb == Verb::diagnostics || req.verb == Verb::history;
+    if (!is_state_changing(req.verb) && req.verb != Verb::reset && !lookup) return g;
     auto unavailable = [&](std::string why) {
         GuardState u;
         u.store_ok = false;
@@ -116,6 +118,19 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
         return u;
     };
     if (!ensure_store(st, cfg)) return unavailable(st.store_error);
+    if (lookup) {  // diagnostics: whose action the id names, for decide() to authorize
+        if (req.verb == Verb::diagnostics && is_request_id(req.service)) {
+            try {
+                if (auto a = st.store->action(req.service)) {
+                    g.action_service = a->service;
+                    g.action_verb = to_string(a->verb);
+                }
+            } catch (const StoreError& e) {
+                return unavailable(e.what());
+            }
+        }
+        return g;
+    }
     auto svc = cfg.services.find(req.service);
     if (svc == cfg.services.end()) return g;  // decide() refuses it
     try {

@@ -4,12 +4,27 @@
 
 #include "decide.hpp"
 #include "locks.hpp"
+#include "log.hpp"
 #include "session.hpp"
 
 #include <optional>
 #include <string>
 
 namespace heal {
+
+/// The one way the listener meets an expected failure of its state store (full disk, a damaged
+/// or locked file): runs `f`; on StoreError logs "TAG state store: cannot WHAT: why" and returns
+/// why. "" when `f` succeeded.
+template <class F>
+std::string with_store(const std::string& tag, const std::string& what, F&& f) {
+    try {
+        f();
+        return {};
+    } catch (const StoreError& e) {
+        log::error((tag.empty() ? "" : tag + " ") + "state store: cannot " + what + ": " + e.what());
+        return e.what();
+    }
+}
 
 /// The kernel locks a state-changing action holds until its script is reaped.
 struct Claim {
