@@ -1,11 +1,16 @@
-// heal-event-handler's decision and action for one Nagios event: act once per problem, on the
-// chosen attempt, only when the fleet guard allows it; tell Nagios what happened (a comment) or
-// page a human (a forced custom notification) when a heal fails or a guard blocks it.
+// heal-event-handler's decision and action for one monitoring event: act once per problem, on
+// the chosen attempt, only when the fleet guard allows it; tell the monitoring what happened (a
+// comment) or page a human (a forced custom notification) when a heal fails or a guard blocks
+// it. Where the fleet's states come from (StatusSource) and how the monitoring is told
+// (Notifier) are seams: Nagios' files and command FIFO today (nagios_source.hpp).
 #pragma once
 
 #include "fleet_guard.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace heal::handler {
 
@@ -30,16 +35,48 @@ struct Options {
     bool dry_run = false;
 };
 
-/// One event, as Nagios' macros gave it (validated by the caller).
+enum class State { ok, warning, critical, unknown };
+enum class StateType { soft, hard };
+std::optional<State> parse_state(std::string_view word);  ///< "OK", "WARNING", ... exactly
+std::optional<StateType> parse_state_type(std::string_view word);  ///< "SOFT", "HARD"
+const char* to_string(State s);
+const char* to_string(StateType t);
+
+/// One event, as the monitoring's macros gave it, parsed at the edge (main.cpp).
 struct Event {
-    std::string state, state_type;  ///< OK|WARNING|CRITICAL|UNKNOWN, SOFT|HARD
+    State state = State::ok;
+    StateType type = StateType::soft;
     unsigned attempt = 0;
     std::string address;  ///< $HOSTADDRESS$: where to connect
     std::string service;  ///< the listener's service name
 };
 
+/// What the monitoring's own data says about healing a service of a group.
+struct FleetView {
+    std::optional<std::string> blocked_by;  ///< the fleet guard's reason not to heal, in words
+    std::string seen;                       ///< "1 of 4 'worker' services not OK"
+    std::int64_t last_ok = 0;               ///< when the service was last seen OK (epoch s)
+};
+
+/// Where the fleet's states come from.
+class StatusSource {
+public:
+    virtual ~StatusSource() = default;
+    /// The group of (host, service) with the service's own state as the event gave it.
+    virtual FleetView view(const std::string& host, const std::string& service, bool service_ok) = 0;
+};
+
+/// How the monitoring hears about it. Both return "" or why they could not tell it.
+class Notifier {
+public:
+    virtual ~Notifier() = default;
+    virtual std::string comment(const std::string& host, const std::string& service, const std::string& text) = 0;
+    /// A forced notification: a heal that did not happen must reach a human.
+    virtual std::string page(const std::string& host, const std::string& service, const std::string& text) = 0;
+};
+
 /// Handles the event; logs every decision. Returns the exit code (0: Nagios ignores it).
-int handle(const Options& options, const Event& event);
+int handle(const Options& options, const Event& event, StatusSource& source, Notifier& notifier);
 
 /// Appends to the log file (or syslog when `path` is empty): one line per decision.
 void open_log(const std::string& path);

@@ -58,4 +58,39 @@ GroupHealth group_health(const nagios::Members& members, const nagios::StatusDat
     return g;
 }
 
+Claim fleet_verdict(const FleetFacts& f, const Problem& p, const Limits& limits, std::string& remembered) {
+    Claim c;
+    remembered.clear();
+    if (f.earlier) {
+        if (f.earlier_ms >= p.last_ok_ms) {
+            c.kind = Claim::Kind::already;
+            c.earlier = *f.earlier;
+            return c;
+        }
+        c.forgotten = *f.earlier;  // a finished problem's: replaced
+    }
+    if (p.blocked_by) {
+        c.kind = Claim::Kind::blocked;
+        remembered = "paged: " + *p.blocked_by;
+    } else if (f.heals_in_window >= limits.budget) {
+        c.kind = Claim::Kind::budget;
+        c.used = f.heals_in_window;
+        remembered = "paged: the fleet budget was spent";
+    } else if (f.in_flight >= limits.concurrency) {
+        c.used = f.in_flight;
+        if (!p.last_chance) {  // the next attempt decides (and drops the stale decision then)
+            c.kind = Claim::Kind::waiting;
+            c.forgotten.clear();
+            return c;
+        }
+        c.kind = Claim::Kind::concurrency;
+        remembered = "paged: too many heals in flight";
+    } else {
+        c.kind = p.dry_run ? Claim::Kind::dry_run : Claim::Kind::heal;
+        c.used = f.heals_in_window;
+        remembered = p.dry_run ? "dry run: " + p.decision : p.decision;
+    }
+    return c;
+}
+
 }  // namespace heal::fleet

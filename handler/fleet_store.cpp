@@ -60,52 +60,30 @@ FleetStore::~FleetStore() { sqlite3_close(db_); }
 
 Claim FleetStore::claim(const Problem& p, const Limits& limits) {
     sqlite::Transaction t(db_);
-    Claim c;
+    FleetFacts facts;
     {
         Stmt s(db_, "SELECT decision, since_ms FROM problems WHERE host = ? AND service = ?");
         s.bind(1, p.host).bind(2, p.service);
         if (s.step()) {
-            if (s.i64(1) >= p.last_ok_ms) {
-                c.kind = Claim::Kind::already;
-                c.earlier = s.text(0);
-                return c;  // rolled back: nothing written
-            }
-            c.forgotten = s.text(0);  // a finished problem's: replaced below
+            facts.earlier = s.text(0);
+            facts.earlier_ms = s.i64(1);
         }
     }
-    std::string remembered = p.decision;
-    if (p.blocked_by) {
-        c.kind = Claim::Kind::blocked;
-        remembered = "paged: " + *p.blocked_by;
-    } else {
-        {
-            Stmt s(db_, "SELECT count(*) FROM heals WHERE started_ms > ?");
-            s.bind(1, p.now_ms - limits.window_ms);
-            s.step();
-            c.used = static_cast<unsigned>(s.i64(0));
-        }
-        if (c.used >= limits.budget) {
-            c.kind = Claim::Kind::budget;
-        } else {
-            Stmt s(db_, "SELECT count(*) FROM heals WHERE ended_ms IS NULL AND deadline_ms > ?");
-            s.bind(1, p.now_ms);
-            s.step();
-            auto in_flight = static_cast<unsigned>(s.i64(0));
-            if (in_flight >= limits.concurrency) {
-                c.kind = p.last_chance ? Claim::Kind::concurrency : Claim::Kind::waiting;
-                c.used = in_flight;
-            } else {
-                c.kind = p.dry_run ? Claim::Kind::dry_run : Claim::Kind::heal;
-            }
-        }
-        if (c.kind == Claim::Kind::budget) remembered = "paged: the fleet budget was spent";
-        if (c.kind == Claim::Kind::concurrency) remembered = "paged: too many heals in flight";
-        if (c.kind == Claim::Kind::dry_run) remembered = "dry run: " + p.decision;
+    {
+        Stmt s(db_, "SELECT count(*) FROM heals WHERE started_ms > ?");
+        s.bind(1, p.now_ms - limits.window_ms);
+        s.step();
+        facts.heals_in_window = static_cast<unsigned>(s.i64(0));
     }
-    if (c.kind == Claim::Kind::waiting) {  // rolled back: the next attempt decides (and drops)
-        c.forgotten.clear();
-        return c;
+    {
+        Stmt s(db_, "SELECT count(*) FROM heals WHERE ended_ms IS NULL AND deadline_ms > ?");
+        s.bind(1, p.now_ms);
+        s.step();
+        facts.in_flight = static_cast<unsigned>(s.i64(0));
     }
+    std::string remembered;
+    Claim c = fleet_verdict(facts, p, limits, remembered);
+    if (remembered.empty()) return c;  // already, waiting: rolled back, nothing written
     if (c.kind == Claim::Kind::heal) {
         Stmt s(db_, "INSERT INTO heals (host, service, started_ms, deadline_ms) VALUES (?, ?, ?, ?)");
         s.bind(1, p.host).bind(2, p.service).bind(3, p.now_ms).bind(4, p.deadline_ms);
@@ -113,8 +91,7 @@ Claim FleetStore::claim(const Problem& p, const Limits& limits) {
         c.heal_id = sqlite3_last_insert_rowid(db_);
     }
     {
-        Stmt s(db_, "INSERT OR REPLACE INTO problems (host, service, since_ms, decision) "
-                    "VALUES (?, ?, ?, ?)");
+        Stmt s(db_, "INSERT OR REPLACE INTO problems (host, service, since_ms, decision) VALUES (?, ?, ?, ?)");
         s.bind(1, p.host).bind(2, p.service).bind(3, p.now_ms).bind(4, remembered);
         s.step();
     }

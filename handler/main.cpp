@@ -4,6 +4,7 @@
 //                      $HOSTADDRESS$ SERVICE
 // Exit 0 for every event (Nagios ignores an event handler's exit code); 3 for a usage error.
 #include "event_handler.hpp"
+#include "nagios_source.hpp"
 #include "protocol.hpp"
 #include "text.hpp"
 #include "version.hpp"
@@ -107,17 +108,16 @@ int main(int argc, char** argv) {
         return usage_error("expected 5 arguments (STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE), got " +
                            std::to_string(args.size()));
 
-    // Macro contents from Nagios: checked before they go anywhere, never evaluated.
-    heal::handler::Event e{args[0], args[1], 0, args[3], args[4]};
-    unsigned long long attempt = 0;
+    // Macro contents from Nagios: checked and parsed before they go anywhere, never evaluated.
     const std::string ignored = "ignored: ";
-    if (e.state != "OK" && e.state != "WARNING" && e.state != "CRITICAL" && e.state != "UNKNOWN")
-        return log_line(ignored + "bad state '" + heal::printable(e.state, 40) + "'"), 0;
-    if (e.state_type != "SOFT" && e.state_type != "HARD")
-        return log_line(ignored + "bad state type '" + heal::printable(e.state_type, 40) + "'"), 0;
+    const auto state = heal::handler::parse_state(args[0]);
+    const auto type = heal::handler::parse_state_type(args[1]);
+    unsigned long long attempt = 0;
+    if (!state) return log_line(ignored + "bad state '" + heal::printable(args[0], 40) + "'"), 0;
+    if (!type) return log_line(ignored + "bad state type '" + heal::printable(args[1], 40) + "'"), 0;
     if (!heal::parse_uint(args[2], 0, 1000000, attempt))
         return log_line(ignored + "bad attempt '" + heal::printable(args[2], 40) + "'"), 0;
-    e.attempt = static_cast<unsigned>(attempt);
+    heal::handler::Event e{*state, *type, static_cast<unsigned>(attempt), args[3], args[4]};
     if (e.address.empty() || e.address.front() == '-' ||
         e.address.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:_-") !=
             std::string::npos)
@@ -130,5 +130,7 @@ int main(int argc, char** argv) {
     for (const auto* s : {&o.nagios_host, &o.nagios_service, &o.server_name})
         if (!name_ok_for_nagios(*s))
             return log_line(ignored + "';' or a newline in a Nagios host or service name"), 0;
-    return heal::handler::handle(o, e);
+    heal::handler::NagiosFiles source(o);
+    heal::handler::NagiosCommands notifier(o.command_file);
+    return heal::handler::handle(o, e, source, notifier);
 }

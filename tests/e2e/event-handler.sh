@@ -290,6 +290,6 @@ start=$(date +%s)
     --status-file "$T/status.dat" --objects-file "$T/objects.cache" --log "$T/log" --timeout 1 --nagios-host h5 CRITICAL HARD 1 127.0.0.1 web
 took=$(( $(date +%s) - start ))
 exec 5>&-
-[ "$took" -le 8 ] && logged "cannot tell Nagios (Nagios did not read its command file within 5s)" &&
+[ "$took" -le 8 ] && logged "cannot tell the monitoring (Nagios did not read its command file within 5s)" &&
     pass "a command FIFO nobody reads costs at most 5 s ($took s)" || fail "dead FIFO: took $took s: $(cat "$T/log")"
 exit $failed

@@ -301,6 +301,39 @@ TEST(FleetGuard, TheHandledServiceCountsAsNagiosJustSaidAndPendingIsNotOk) {
     EXPECT_EQ(g.not_ok, 3u);
 }
 
+// The fleet rule alone, with the facts a transaction would have read.
+TEST(FleetGuard, TheVerdictIsAPureFunctionOfTheFacts) {
+    fleet::Limits l{2, 3600 * 1000, 1};
+    fleet::Problem p{.host = "h", .service = "s", .decision = "restart at CRITICAL SOFT 2", .last_chance = false,
+                     .now_ms = 10'000, .last_ok_ms = 5'000};
+    std::string kept;
+    auto v = fleet::fleet_verdict({}, p, l, kept);
+    EXPECT_EQ(v.kind, fleet::Claim::Kind::heal);
+    EXPECT_EQ(kept, "restart at CRITICAL SOFT 2");
+    v = fleet::fleet_verdict({.earlier = "x", .earlier_ms = 6'000}, p, l, kept);
+    EXPECT_EQ(v.kind, fleet::Claim::Kind::already);
+    EXPECT_EQ(kept, "");
+    v = fleet::fleet_verdict({.earlier = "x", .earlier_ms = 4'000}, p, l, kept);  // before the last OK
+    EXPECT_EQ(v.kind, fleet::Claim::Kind::heal);
+    EXPECT_EQ(v.forgotten, "x");
+    v = fleet::fleet_verdict({.heals_in_window = 2}, p, l, kept);
+    EXPECT_EQ(v.kind, fleet::Claim::Kind::budget);
+    EXPECT_EQ(kept, "paged: the fleet budget was spent");
+    v = fleet::fleet_verdict({.earlier = "x", .earlier_ms = 4'000, .in_flight = 1}, p, l, kept);
+    EXPECT_EQ(v.kind, fleet::Claim::Kind::waiting);
+    EXPECT_EQ(v.forgotten, "") << "a wait drops nothing";
+    EXPECT_EQ(kept, "");
+    p.last_chance = true;
+    EXPECT_EQ(fleet::fleet_verdict({.in_flight = 1}, p, l, kept).kind, fleet::Claim::Kind::concurrency);
+    p.blocked_by = "widespread failure";
+    EXPECT_EQ(fleet::fleet_verdict({.heals_in_window = 9}, p, l, kept).kind, fleet::Claim::Kind::blocked);
+    EXPECT_EQ(kept, "paged: widespread failure");
+    p.blocked_by.reset();
+    p.dry_run = true;
+    EXPECT_EQ(fleet::fleet_verdict({}, p, l, kept).kind, fleet::Claim::Kind::dry_run);
+    EXPECT_EQ(kept, "dry run: restart at CRITICAL SOFT 2");
+}
+
 TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
     TempDir dir;
     fleet::FleetStore s(dir.path());

@@ -1,0 +1,85 @@
+#include "nagios_source.hpp"
+
+#include "nagios_command.hpp"
+#include "status_file.hpp"
+#include "text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+namespace heal::handler {
+
+namespace {
+constexpr const char* author = "heal";
+
+std::string send(const std::string& file, const char* command, const std::string& host, const std::string& service,
+                 const char* options, const std::string& text) {
+    return nagios::send_command(file, std::string(command) + ";" + host + ";" + service + ";" + options + author + ";" +
+                                          nagios::command_field(text));
+}
+}  // namespace
+
+FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bool service_ok) {
+    const Options& o = o_;
+    FleetView v;
+    const nagios::Group group{desc, o.servicegroup};
+    const std::string label = o.servicegroup.empty() ? "'" + desc + "' services"
+                                                     : "services in group '" + o.servicegroup + "'";
+    // Who the group is comes from what Nagios defines, never from whoever status.dat happens
+    // to list: a status file cut short must not shrink the fleet.
+    nagios::Members members;
+    try {
+        members = nagios::read_members_file(o.objects_file, group);
+    } catch (const nagios::StatusError& err) {
+        v.blocked_by = "cannot read the group's members: " + std::string(err.what());
+        return v;
+    }
+    // With a service group, this service too, for its last OK time.
+    const nagios::ServiceFilter keep = [&](const std::string& h, const std::string& s) {
+        return o.servicegroup.empty() ? s == desc
+                                      : (h == host && s == desc) ||
+                                            std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
+    };
+    nagios::StatusData status;
+    try {
+        status = nagios::read_status_file(o.status_file, keep);
+    } catch (const nagios::StatusError& err) {
+        v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
+        return v;
+    }
+    for (const auto& s : status.services)
+        if (s.host == host && s.service == desc) v.last_ok = s.last_ok;
+    const std::int64_t now = std::time(nullptr);
+    const double age = static_cast<double>(now - status.created);
+    if (age > o.max_status_age || age < -o.max_status_age) {
+        v.blocked_by = "Nagios' status file '" + o.status_file + "' was written " +
+                       format_duration(std::fabs(age)) + (age < 0 ? " in the future" : " ago") +
+                       " (--max-status-age " + format_duration(o.max_status_age) +
+                       "): is Nagios running?";
+        return v;
+    }
+    auto g = fleet::group_health(members, status, host, desc, service_ok);
+    const std::size_t allowed = o.max_unhealthy.allowed(g.size);
+    v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
+    if (g.without_state > 0)
+        v.blocked_by = "Nagios' status file '" + o.status_file + "' has no state for " +
+                       std::to_string(g.without_state) + " of " + std::to_string(g.size) + " " + label +
+                       " (" + g.first_without_state + (g.without_state > 1 ? " and others" : "") +
+                       "): cut short, or older than Nagios' configuration? Healing needs every member's state";
+    else if (g.not_ok > allowed)
+        v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " +
+                       std::to_string(g.size) + " " + label + " are not OK (--max-unhealthy " +
+                       o.max_unhealthy.to_string() + ": at most " + std::to_string(allowed) + ")";
+    return v;
+}
+
+std::string NagiosCommands::comment(const std::string& host, const std::string& service, const std::string& text) {
+    return send(file_, "ADD_SVC_COMMENT", host, service, "1;", text);  // persistent
+}
+
+std::string NagiosCommands::page(const std::string& host, const std::string& service, const std::string& text) {
+    return send(file_, "SEND_CUSTOM_SVC_NOTIFICATION", host, service, "2;", text);  // 2 = forced
+}
+
+}  // namespace heal::handler
