@@ -5,6 +5,7 @@
 // soon; else OK. Perfdata per service: actions in the budget window, the budget, refusals.
 #include "client.hpp"
 #include "client_config.hpp"
+#include "json_get.hpp"
 #include "plugin.hpp"
 #include "text.hpp"
 #include "version.hpp"
@@ -24,13 +25,11 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void usage_error(const std::string& why) {
-    std::string text = "HEAL UNKNOWN: " + sanitize(why, 400) +
-                       "\nUsage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [--cert F --key F --ca F] "
-                       "[-C DAYS[,DAYS]] [-s SERVICE]... (check_heal --help)\n";
-    std::fputs(text.c_str(), stdout);
-    std::exit(unknown);
-}
+constexpr Usage usage{"HEAL",
+                      "Usage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [--cert F --key F --ca F] "
+                      "[-C DAYS[,DAYS]] [-s SERVICE]... (check_heal --help)"};
+
+[[noreturn]] void usage_error(const std::string& why) { usage_exit(usage, why); }
 
 constexpr const char* help_text =
     "check_heal " HEAL_VERSION " - Nagios plugin for heal itself on a worker host\n"
@@ -121,30 +120,11 @@ Options parse_options(int argc, char** argv) {
                 if (!heal::is_valid_service_name(arg)) usage_error("-s expects a service name, got '" + arg + "'");
                 o.services.insert(arg);
                 break;
-            case 'V':
-                std::fputs("check_heal " HEAL_VERSION "\n", stdout);
-                std::exit(ok);
-            case 'h':
-                std::fputs(help_text, stdout);
-                std::exit(ok);
-            case ':': usage_error(std::string("option ") + argv[optind - 1] + " needs a value");
-            default: usage_error(std::string("unknown option ") + argv[optind - 1]);
+            default: getopt_common(c, argv, usage, "check_heal " HEAL_VERSION "\n", help_text);
         }
     }
-    if (optind < argc) usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    no_operands(argc, argv, usage);
     return o;
-}
-
-std::string str(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::optional<std::int64_t> integer(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    if (v && v->is_int64()) return v->as_int64();
-    if (v && v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-    return std::nullopt;
 }
 
 }  // namespace
@@ -152,25 +132,13 @@ std::optional<std::int64_t> integer(const json::object& o, const char* key) {
 int main(int argc, char** argv) {
     Options o = parse_options(argc, argv);
     heal::ClientOptions opt;
-    opt.timeout = o.timeout;
-    if (o.config_given || ::access(o.config.c_str(), F_OK) == 0) {
-        try {
-            heal::load_client_config(o.config, opt);
-        } catch (const heal::ConfigError& e) {
-            usage_error(e.what());
-        }
+    try {
+        opt = heal::client_options(o.config, o.config_given,
+                                   {.host = o.host, .cert = o.cert, .key = o.key, .ca = o.ca, .crl = o.crl,
+                                    .server_name = o.server_name, .port = o.port, .timeout = o.timeout});
+    } catch (const heal::ConfigError& e) {
+        usage_error(e.what());
     }
-    // The command line wins over the file.
-    if (o.host) opt.host = *o.host;
-    if (o.port) opt.port = *o.port;
-    if (o.cert) opt.cert = *o.cert;
-    if (o.key) opt.key = *o.key;
-    if (o.ca) opt.ca = *o.ca;
-    if (o.crl) opt.crl = *o.crl;
-    if (o.server_name) opt.server_name = *o.server_name;
-    opt.timeout = o.timeout;
-    if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
-        usage_error("--cert, --key and --ca are required (or cert, key and ca in " + o.config + ")");
 
     Result res("HEAL");
     auto call = heal::call_listener(opt, heal::format_request("info", ""));
@@ -189,7 +157,7 @@ int main(int argc, char** argv) {
     const json::object& info = *r.info;
     res.set(ok, "");
     for (const auto& w : call.warnings) res.raise(warning, w);
-    std::string state = str(info, "state");
+    std::string state = heal::json_text(info, "state");
     if (!state.empty() && state != "ok")
         res.raise(critical, "state store " + state + ": heals are refused");
 
@@ -207,20 +175,20 @@ int main(int argc, char** argv) {
         for (const auto& v : services->as_array()) {
             if (!v.is_object()) continue;
             const auto& s = v.as_object();
-            const std::string name = str(s, "name");
+            const std::string name = heal::json_text(s, "name");
             if (!o.services.empty() && !o.services.count(name)) continue;
             seen.insert(name);
             ++shown;
             int rank = 0;
             if (const auto* q = s.if_contains("quarantine"); q && q->is_object()) {
                 rank = 3;
-                res.raise(critical, name + " quarantined since " + str(q->as_object(), "since") + ": " +
-                                        str(q->as_object(), "why"));
+                res.raise(critical, name + " quarantined since " + heal::json_text(q->as_object(), "since") + ": " +
+                                        heal::json_text(q->as_object(), "why"));
             }
             std::optional<std::int64_t> used, limit;
             if (const auto* b = s.if_contains("budget"); b && b->is_object()) {
-                used = integer(b->as_object(), "used");
-                limit = integer(b->as_object(), "limit");
+                used = heal::json_int(b->as_object(), "used");
+                limit = heal::json_int(b->as_object(), "limit");
             }
             if (used && limit && *limit > 0 && *used * 2 > *limit) {
                 rank = std::max(rank, 2);
@@ -233,7 +201,7 @@ int main(int argc, char** argv) {
                                limit ? std::to_string(*limit / 2) : "", "", "0",
                                limit ? std::to_string(*limit) : ""});
             if (limit) p.items.push_back({name + "_budget", std::to_string(*limit), "", "", "", "0", ""});
-            auto refusals = integer(s, "refusals");
+            auto refusals = heal::json_int(s, "refusals");
             p.items.push_back({name + "_refusals", refusals ? std::to_string(*refusals) : "U", "c", "", "", "0", ""});
             if (refusals && *refusals > 0) p.rank = std::max(p.rank, 1);
             perf.push_back(std::move(p));

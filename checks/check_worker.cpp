@@ -1,5 +1,6 @@
 // check_worker: Nagios plugin for worker status endpoints (HTTP status servlets, JSON health
 // documents, TCP status lines). Options follow check_http where the meaning is the same.
+#include "clock.hpp"
 #include "plugin.hpp"
 #include "probe.hpp"
 #include "verdicts.hpp"
@@ -35,13 +36,11 @@ struct Options {
     int verbose = 0;
 };
 
-[[noreturn]] void usage_error(const std::string& why) {
-    std::string text = "WORKER UNKNOWN: " + sanitize(why, 400) +
-                       "\nUsage: check_worker -H HOST [-I IP] [-p PORT] [-u PATH] [-S] "
-                       "[--health|--tcp] [-w SECS] [-c SECS] ... (check_worker --help)\n";
-    std::fputs(text.c_str(), stdout);
-    std::exit(unknown);
-}
+constexpr Usage usage{"WORKER",
+                      "Usage: check_worker -H HOST [-I IP] [-p PORT] [-u PATH] [-S] [--health|--tcp] "
+                      "[-w SECS] [-c SECS] ... (check_worker --help)"};
+
+[[noreturn]] void usage_error(const std::string& why) { usage_exit(usage, why); }
 
 std::optional<Range> range_or_die(const std::string& text) {
     if (text.empty()) return std::nullopt;
@@ -392,17 +391,10 @@ Options parse_options(int argc, char** argv) {
                 o.timeout_result = arg;
                 break;
             case 'v': ++o.verbose; break;
-            case 'V':
-                std::fputs("check_worker " HEAL_VERSION "\n", stdout);
-                std::exit(ok);
-            case 'h':
-                std::fputs(help_text, stdout);
-                std::exit(ok);
-            case ':': usage_error(std::string("option ") + argv[optind - 1] + " needs a value");
-            default: usage_error(std::string("unknown option ") + argv[optind - 1]);
+            default: getopt_common(c, argv, usage, "check_worker " HEAL_VERSION "\n", help_text);
         }
     }
-    if (optind < argc) usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    no_operands(argc, argv, usage);
     return o;
 }
 
@@ -516,9 +508,7 @@ int main(int argc, char** argv) {
     for (const auto& h : o.headers) req.headers.push_back(parse_header(h));
     const std::string link = (t.tls ? "https://" : "http://") + authority(t) + o.url;
 
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(o.timeout));
+    auto deadline = std::chrono::steady_clock::now() + heal::steady_duration(o.timeout);
     Result res("WORKER");
     ProbeResult p;
     if (o.tcp) {

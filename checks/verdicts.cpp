@@ -132,9 +132,8 @@ std::optional<std::pair<State, std::string>> parse_status_line(std::string_view 
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
     auto end = line.find_first_of(" :");
     auto word = line.substr(0, end);
-    if (word != "OK" && word != "WARNING" && word != "CRITICAL" && word != "UNKNOWN")
-        return std::nullopt;
-    auto state = parse_state(word);
+    auto state = parse_state_word(word);
+    if (!state) return std::nullopt;
     std::string_view rest = end == std::string_view::npos ? "" : line.substr(end);
     while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
     return std::make_pair(*state, std::string(rest));

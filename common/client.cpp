@@ -1,6 +1,7 @@
 #include "client.hpp"
 
 #include "address.hpp"
+#include "clock.hpp"
 #include "connect.hpp"
 #include "run.hpp"
 #include "text.hpp"
@@ -116,9 +117,7 @@ CallResult call_listener(const ClientOptions& options, const std::string& reques
         out.error = e.what();
         return out;
     }
-    auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(options.timeout));
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto deadline = std::chrono::steady_clock::now() + steady_duration(options.timeout);
     // 600 ms past the exchange's own deadline: room for the polite TLS shutdown after a reply.
     auto run = run_with_deadline(exchange(options, request_line, *ctx, deadline, out),
                                  deadline + std::chrono::milliseconds(600));
@@ -126,9 +125,7 @@ CallResult call_listener(const ClientOptions& options, const std::string& reques
         out.answered = false;
         out.error = run.exception;
     } else if (!run.finished && !out.answered) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "timed out after %g s", options.timeout);
-        out.error = buf;
+        out.error = "timed out after " + seconds_text(options.timeout);
     }
     return out;
 }

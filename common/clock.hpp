@@ -5,6 +5,7 @@
 // from an earlier boot by its wall time (the only clock two boots share).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,5 +26,10 @@ struct ClockReading {
 };
 
 ClockReading read_clock();
+
+/// Seconds (a configured timeout or interval) as a steady_clock duration, for timers and deadlines.
+inline std::chrono::steady_clock::duration steady_duration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
 
 }  // namespace heal

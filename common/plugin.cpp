@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 
 namespace heal::plugin {
 
@@ -29,6 +31,12 @@ std::optional<State> parse_state(std::string_view w) {
     if (l == "warning") return warning;
     if (l == "critical") return critical;
     if (l == "unknown") return unknown;
+    return std::nullopt;
+}
+
+std::optional<State> parse_state_word(std::string_view w) {
+    for (State s : {ok, warning, critical, unknown})
+        if (w == state_word(s)) return s;
     return std::nullopt;
 }
 
@@ -181,6 +189,29 @@ std::string Result::format(std::size_t cap) const {
     if (shown < long_.size())
         out += "... " + std::to_string(long_.size() - shown) + " more line(s) not shown\n";
     return out;
+}
+
+void usage_exit(const Usage& usage, const std::string& why) {
+    const std::string text = std::string(usage.service) + " UNKNOWN: " + sanitize(why, 400) + "\n" + usage.line + "\n";
+    std::fputs(text.c_str(), stdout);
+    std::exit(unknown);
+}
+
+void getopt_common(int c, char** argv, const Usage& usage, const char* version, const char* help) {
+    switch (c) {
+        case 'V':
+            std::fputs(version, stdout);
+            std::exit(ok);
+        case 'h':
+            std::fputs(help, stdout);
+            std::exit(ok);
+        case ':': usage_exit(usage, std::string("option ") + argv[optind - 1] + " needs a value");
+        default: usage_exit(usage, std::string("unknown option ") + argv[optind - 1]);
+    }
+}
+
+void no_operands(int argc, char** argv, const Usage& usage) {
+    if (optind < argc) usage_exit(usage, std::string("unexpected argument '") + argv[optind] + "'");
 }
 
 std::optional<CertDays> parse_cert_days(std::string_view text) {

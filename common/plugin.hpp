@@ -16,6 +16,8 @@ const char* state_word(State s);  ///< "OK", "WARNING", "CRITICAL", "UNKNOWN"
 State worst(State a, State b);
 /// "ok", "warning", "critical", "unknown" (case-insensitive)
 std::optional<State> parse_state(std::string_view word);
+/// Exactly the word state_word() gives ("OK", "CRITICAL"; Nagios' $SERVICESTATE$), nothing else.
+std::optional<State> parse_state_word(std::string_view word);
 
 /// A threshold range as in the monitoring-plugins guidelines:
 ///   "10" alert outside 0..10; "10:" below 10; "~:10" above 10; "10:20" outside 10..20;
@@ -67,6 +69,23 @@ class Result;
 /// `what` ("certificate", "the listener's certificate") expires in `days`: cert_days perfdata,
 /// WARNING below the warning days, CRITICAL below the critical ones.
 void check_cert_days(Result& res, long days, const CertDays& limits, const std::string& what);
+
+/// A plugin's name on its output ("WORKER") and its usage line, for usage errors.
+struct Usage {
+    const char* service;
+    const char* line;  ///< "Usage: check_worker -H HOST ... (check_worker --help)"
+};
+
+/// A usage error the Nagios way: "SERVICE UNKNOWN: why" and the usage line on standard output
+/// (Nagios shows nothing else), exit 3.
+[[noreturn]] void usage_exit(const Usage& usage, const std::string& why);
+
+/// The cases every plugin's getopt_long loop ends with, for an option `c` the plugin did not
+/// handle itself: -V (`version`), -h (`help`), a missing value, an unknown option. Exits.
+[[noreturn]] void getopt_common(int c, char** argv, const Usage& usage, const char* version, const char* help);
+
+/// After the getopt loop: arguments left over are a usage error.
+void no_operands(int argc, char** argv, const Usage& usage);
 
 /// What a plugin prints and returns.
 class Result {

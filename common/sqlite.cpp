@@ -85,7 +85,18 @@ void Transaction::commit() {
     open_ = false;
 }
 
-sqlite3* open(const std::string& folder, const std::string& path, unsigned mode, int& user_version) {
+Db::~Db() { sqlite3_close(db_); }
+
+Db& Db::operator=(Db&& other) noexcept {
+    if (this != &other) {
+        sqlite3_close(db_);
+        db_ = other.db_;
+        other.db_ = nullptr;
+    }
+    return *this;
+}
+
+Db open(const std::string& folder, const std::string& path, unsigned mode, int& user_version) {
     struct stat st {};
     if (::stat(folder.c_str(), &st) != 0) throw Error("'" + folder + "': " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode)) throw Error("'" + folder + "' is not a folder");
@@ -93,14 +104,11 @@ sqlite3* open(const std::string& folder, const std::string& path, unsigned mode,
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
     ::close(fd);
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-        std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-        sqlite3_close(db);
-        throw Error("cannot open '" + path + "': " + why);
-    }
-    try {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    Db db(raw);  // closed on every path from here
+    if (rc != SQLITE_OK) throw Error("cannot open '" + path + "': " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    {
         if (sqlite3_db_readonly(db, "main") == 1) throw Error("it is read-only");
         sqlite3_busy_timeout(db, 5000);
         {
@@ -125,9 +133,6 @@ sqlite3* open(const std::string& folder, const std::string& path, unsigned mode,
             }
         }
         exec(db, "PRAGMA synchronous=FULL");
-    } catch (...) {
-        sqlite3_close(db);
-        throw;
     }
     return db;
 }

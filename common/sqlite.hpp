@@ -17,10 +17,26 @@ struct Error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// An open database, closed when it goes: the one owner of a sqlite3*.
+class Db {
+public:
+    Db() = default;
+    explicit Db(sqlite3* db) : db_(db) {}
+    ~Db();
+    Db(Db&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+    Db& operator=(Db&& other) noexcept;
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+    operator sqlite3*() const { return db_; }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
 /// Opens (creating it with `mode`, never through a symlink) the database file `path` in WAL mode
 /// with synchronous=FULL and a 5 s busy timeout. `folder` must exist; it is named in errors.
 /// Returns the schema's user_version (0 for a new file). Throws Error in words.
-sqlite3* open(const std::string& folder, const std::string& path, unsigned mode, int& user_version);
+Db open(const std::string& folder, const std::string& path, unsigned mode, int& user_version);
 
 /// Runs SQL with no results; throws Error.
 void exec(sqlite3* db, const char* sql);

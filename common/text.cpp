@@ -90,6 +90,12 @@ std::string format_duration(double seconds) {
     return buf;
 }
 
+std::string seconds_text(double seconds) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, seconds < 10 ? "%.2f s" : "%.1f s", seconds);
+    return buf;
+}
+
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())

@@ -25,7 +25,12 @@ bool parse_seconds(std::string_view s, double max, double& out);
 bool parse_duration(std::string_view s, double max, double& out, bool allow_zero = false);
 
 /// Seconds as the shortest exact duration word: 3600 -> "1h", 90 -> "90s", 0.5 -> "0.5s".
+/// For durations as configured (budgets, timeouts).
 std::string format_duration(double seconds);
+
+/// Seconds as measured, for people: "0.12 s", "29.9 s" (two decimals below 10, one above).
+/// For times that passed or are left (healthy after, cooldown left, a call's timeout).
+std::string seconds_text(double seconds);
 
 /// Parses "yes"/"no" (also true/false, on/off, 1/0).
 bool parse_bool(std::string_view s, bool& out);

@@ -6,6 +6,7 @@
 //   status        the status script's exit code when 0-3, else 3
 #include "client.hpp"
 #include "client_config.hpp"
+#include "json_get.hpp"
 #include "plugin.hpp"
 #include "text.hpp"
 #include "version.hpp"
@@ -51,18 +52,6 @@ std::string word_for(const heal::Reply& r) {
     }
 }
 
-std::string str(const boost::json::value* v) {
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-double num(const boost::json::value* v) {
-    if (!v) return 0;
-    if (v->is_double()) return v->as_double();
-    if (v->is_int64()) return static_cast<double>(v->as_int64());
-    if (v->is_uint64()) return static_cast<double>(v->as_uint64());
-    return 0;
-}
-
 /// `heal-ctl history` for people: one line per action or refusal, newest first.
 void print_history(const boost::json::array& rows, const std::string& host, const std::string& what) {
     using heal::printable;
@@ -70,7 +59,7 @@ void print_history(const boost::json::array& rows, const std::string& host, cons
     for (const auto& v : rows) {
         if (!v.is_object()) continue;
         const auto& o = v.as_object();
-        auto field = [&](const char* k, std::size_t cap = 64) { return printable(str(o.if_contains(k)), cap); };
+        auto field = [&](const char* k, std::size_t cap = 64) { return printable(heal::json_text(o.if_contains(k)), cap); };
         std::string outcome = field("outcome");
         std::string reason = field("reason");
         if (!reason.empty() && outcome != "ok") outcome += " (" + reason + ")";
@@ -95,15 +84,15 @@ void print_history(const boost::json::array& rows, const std::string& host, cons
 void print_info(const boost::json::object& info, const std::string& host) {
     using heal::printable;
     std::string who = info.if_contains("client") && info.at("client").is_string()
-                          ? "client '" + str(info.if_contains("client")) + "'" +
+                          ? "client '" + heal::json_text(info.if_contains("client")) + "'" +
                                 (info.if_contains("admin") && info.at("admin").is_bool() &&
                                          info.at("admin").as_bool()
                                      ? " (admin)"
                                      : "")
                           : "any client (no [client] sections)";
-    std::cout << "heal-listener " << printable(str(info.if_contains("version")), 40) << " on "
+    std::cout << "heal-listener " << printable(heal::json_text(info.if_contains("version")), 40) << " on "
               << host << "; you are " << printable(who, 100) << "; state store "
-              << printable(str(info.if_contains("state")), 300) << "\n";
+              << printable(heal::json_text(info.if_contains("state")), 300) << "\n";
     const auto* services = info.if_contains("services");
     if (!services || !services->is_array()) return;
     struct Row {
@@ -114,42 +103,40 @@ void print_info(const boost::json::object& info, const std::string& host) {
         if (!sv.is_object()) continue;
         const auto& s = sv.as_object();
         Row r;
-        r.name = printable(str(s.if_contains("name")), 64);
+        r.name = printable(heal::json_text(s.if_contains("name")), 64);
         std::set<std::string> mine;
         if (auto* a = s.if_contains("allowed"); a && a->is_array())
-            for (const auto& v : a->as_array()) mine.insert(str(&v));
+            for (const auto& v : a->as_array()) mine.insert(heal::json_text(&v));
         if (auto* a = s.if_contains("verbs"); a && a->is_array())
             for (const auto& v : a->as_array())
-                r.verbs += (r.verbs.empty() ? "" : " ") + printable(str(&v), 10) +
-                           (mine.count(str(&v)) ? "*" : "");
+                r.verbs += (r.verbs.empty() ? "" : " ") + printable(heal::json_text(&v), 10) +
+                           (mine.count(heal::json_text(&v)) ? "*" : "");
         if (auto* b = s.if_contains("budget"); b && b->is_object()) {
             const auto& bo = b->as_object();
-            r.budget = std::to_string(static_cast<long>(num(bo.if_contains("used")))) + "/" +
-                       std::to_string(static_cast<long>(num(bo.if_contains("limit")))) + " in " +
-                       heal::format_duration(num(bo.if_contains("window_s")));
+            r.budget = std::to_string(static_cast<long>(heal::json_number(bo.if_contains("used")))) + "/" +
+                       std::to_string(static_cast<long>(heal::json_number(bo.if_contains("limit")))) + " in " +
+                       heal::format_duration(heal::json_number(bo.if_contains("window_s")));
         } else {
             r.budget = "none";
         }
-        double left = num(s.if_contains("cooldown_left_s"));
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.1fs left", left);
-        r.cooldown = left > 0 ? buf : "-";
+        double left = heal::json_number(s.if_contains("cooldown_left_s"));
+        r.cooldown = left > 0 ? heal::seconds_text(left) + " left" : "-";
         if (auto* q = s.if_contains("quarantine"); q && q->is_object()) {
             const auto& qo = q->as_object();
-            r.state = "QUARANTINED since " + printable(str(qo.if_contains("since")), 40) + ": " +
-                      printable(str(qo.if_contains("why")), 200);
+            r.state = "QUARANTINED since " + printable(heal::json_text(qo.if_contains("since")), 40) + ": " +
+                      printable(heal::json_text(qo.if_contains("why")), 200);
             if (qo.if_contains("until"))
-                r.state += " (lifts at " + printable(str(qo.if_contains("until")), 40) + ")";
+                r.state += " (lifts at " + printable(heal::json_text(qo.if_contains("until")), 40) + ")";
         } else if (auto* f = s.if_contains("in_flight"); f && f->is_string()) {
-            r.state = "busy: " + printable(str(f), 40);
+            r.state = "busy: " + printable(heal::json_text(f), 40);
         } else {
             r.state = "ok";
         }
         if (s.if_contains("dry_run") && s.at("dry_run").is_bool() && s.at("dry_run").as_bool())
             r.state += " (dry run)";
         // Unknown is not OK: without the state store nothing about the service is known.
-        if (auto* st = s.if_contains("state"); st && st->is_string() && str(st) != "ok")
-            r.state = "UNKNOWN: state store " + printable(str(st), 200);
+        if (auto* st = s.if_contains("state"); st && st->is_string() && heal::json_text(st) != "ok")
+            r.state = "UNKNOWN: state store " + printable(heal::json_text(st), 200);
         rows.push_back(std::move(r));
     }
     std::size_t w[4] = {0, 0, 0, 0};
@@ -262,26 +249,23 @@ int main(int argc, char** argv) {
     }
     if (verb.empty()) return usage_error("VERB is required (start, stop, restart, status, info, reset)");
 
+    heal::ClientOverrides over;
+    auto given = [](CLI::Option* o) { return o->count() > 0; };
+    if (given(o_host)) over.host = cli.host;
+    if (given(o_port)) over.port = cli.port;
+    if (given(o_cert)) over.cert = cli.cert;
+    if (given(o_key)) over.key = cli.key;
+    if (given(o_ca)) over.ca = cli.ca;
+    if (given(o_crl)) over.crl = cli.crl;
+    if (given(o_name)) over.server_name = cli.server_name;
+    if (given(o_bind)) over.bind = cli.bind;
+    if (given(o_timeout)) over.timeout = cli.timeout;
     heal::ClientOptions opt;
-    if (o_config->count() || ::access(config.c_str(), F_OK) == 0) {
-        try {
-            heal::load_client_config(config, opt);
-        } catch (const heal::ConfigError& e) {
-            return usage_error(e.what());
-        }
+    try {
+        opt = heal::client_options(config, given(o_config), over);
+    } catch (const heal::ConfigError& e) {
+        return usage_error(e.what());
     }
-    // Command-line values win over the file.
-    if (o_host->count()) opt.host = cli.host;
-    if (o_port->count()) opt.port = cli.port;
-    if (o_cert->count()) opt.cert = cli.cert;
-    if (o_key->count()) opt.key = cli.key;
-    if (o_ca->count()) opt.ca = cli.ca;
-    if (o_crl->count()) opt.crl = cli.crl;
-    if (o_name->count()) opt.server_name = cli.server_name;
-    if (o_bind->count()) opt.bind = cli.bind;
-    if (o_timeout->count()) opt.timeout = cli.timeout;
-    if (opt.cert.empty() || opt.key.empty() || opt.ca.empty())
-        return usage_error("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
     if (service.empty() && verb != "history" && verb != "info")
         return usage_error(verb == "diagnostics" ? "diagnostics needs a REQUEST-ID" : "SERVICE is required");

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 
 namespace heal::handler {
 
@@ -24,7 +23,7 @@ struct Words {
     std::string not_doing;  ///< ". Not restarting web on web1." (a ';' would end the command's field)
 
     Words(const Options& o, const Event& e, const std::string& host) {
-        const std::string attempt = std::string(to_string(e.state)) + " " + to_string(e.type) + " attempt " +
+        const std::string attempt = std::string(plugin::state_word(e.state)) + " " + to_string(e.type) + " attempt " +
                                     std::to_string(e.attempt);
         what = attempt + ", " + o.verb + " " + e.service + " on " + host;
         after = "after " + attempt;
@@ -44,12 +43,6 @@ struct Tell {
         if (!error.empty()) log_line("cannot tell the monitoring (" + error + "): " + text);
     }
 };
-
-std::string seconds_text(double s) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f s", s);
-    return buf;
-}
 
 /// The guard's words for a claim that does not heal ("" for heal and dry run).
 std::string guard_words(const Options& o, const fleet::Claim& c, const FleetView& view) {
@@ -82,20 +75,18 @@ int recovered(const Options& o, const std::string& host, const std::string& desc
 /// The heal itself: the listener's answer becomes a comment, or a page when it did not heal.
 void heal(const Options& o, const Event& e, const std::string& host, const Words& w, const FleetView& view,
           fleet::FleetStore& store, std::int64_t heal_id, const Tell& tell) {
+    // The event names where to connect and what name to verify; the file gives the rest.
+    const ClientOverrides over{.host = e.address,
+                               .server_name = !o.server_name.empty() ? o.server_name : host,
+                               .timeout = o.timeout};
     ClientOptions copt;
     std::string why;
-    if (::access(o.client_config.c_str(), F_OK) != 0) {
-        why = "no client configuration '" + o.client_config + "'";
-    } else {
-        try {
-            load_client_config(o.client_config, copt);
-        } catch (const ConfigError& err) {
-            why = err.what();
-        }
+    try {
+        copt = client_options(o.client_config, true, over);
+    } catch (const ConfigError& err) {
+        why = err.what();
+        copt.server_name = *over.server_name;
     }
-    copt.host = e.address;
-    copt.server_name = !o.server_name.empty() ? o.server_name : host;
-    copt.timeout = o.timeout;
     log_line("acting: " + w.what + " (" + e.address + ", certificate name " + copt.server_name +
              (view.seen.empty() ? "" : "; " + view.seen) + ")");
     CallResult result;
@@ -135,28 +126,10 @@ void heal(const Options& o, const Event& e, const std::string& host, const Words
 
 }  // namespace
 
-std::optional<State> parse_state(std::string_view w) {
-    if (w == "OK") return State::ok;
-    if (w == "WARNING") return State::warning;
-    if (w == "CRITICAL") return State::critical;
-    if (w == "UNKNOWN") return State::unknown;
-    return std::nullopt;
-}
-
 std::optional<StateType> parse_state_type(std::string_view w) {
     if (w == "SOFT") return StateType::soft;
     if (w == "HARD") return StateType::hard;
     return std::nullopt;
-}
-
-const char* to_string(State s) {
-    switch (s) {
-        case State::ok: return "OK";
-        case State::warning: return "WARNING";
-        case State::critical: return "CRITICAL";
-        case State::unknown: return "UNKNOWN";
-    }
-    return "UNKNOWN";
 }
 
 const char* to_string(StateType t) { return t == StateType::hard ? "HARD" : "SOFT"; }
@@ -184,8 +157,8 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
     const std::string host = o.nagios_host.empty() ? e.address : o.nagios_host;
     const std::string desc = o.nagios_service.empty() ? e.service : o.nagios_service;
     const Words w(o, e, host);
-    if (e.state == State::ok) return recovered(o, host, desc, w);
-    if (e.state != State::critical && !(e.state == State::warning && o.on_warning))
+    if (e.state == plugin::ok) return recovered(o, host, desc, w);
+    if (e.state != plugin::critical && !(e.state == plugin::warning && o.on_warning))
         return log_line("no action: " + w.what + " (state not handled)"), 0;
     if (e.type == StateType::soft && e.attempt < o.attempt)
         return log_line("no action: " + w.what + " (waiting for SOFT attempt " + std::to_string(o.attempt) + ")"), 0;
@@ -201,7 +174,7 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
         claim = store->claim({.host = host,
                               .service = desc,
                               .blocked_by = view.blocked_by,
-                              .decision = o.verb + " at " + to_string(e.state) + " " + to_string(e.type) + " " +
+                              .decision = o.verb + " at " + plugin::state_word(e.state) + " " + to_string(e.type) + " " +
                                           std::to_string(e.attempt),
                               .dry_run = o.dry_run,
                               .last_chance = e.type == StateType::hard,  // no handler runs on later HARD checks

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "fleet_guard.hpp"
+#include "plugin.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -35,16 +36,15 @@ struct Options {
     bool dry_run = false;
 };
 
-enum class State { ok, warning, critical, unknown };
+/// Nagios' service states, as plugins return them (plugin::parse_state_word, state_word).
+using State = plugin::State;
 enum class StateType { soft, hard };
-std::optional<State> parse_state(std::string_view word);  ///< "OK", "WARNING", ... exactly
 std::optional<StateType> parse_state_type(std::string_view word);  ///< "SOFT", "HARD"
-const char* to_string(State s);
 const char* to_string(StateType t);
 
 /// One event, as the monitoring's macros gave it, parsed at the edge (main.cpp).
 struct Event {
-    State state = State::ok;
+    State state = plugin::ok;
     StateType type = StateType::soft;
     unsigned attempt = 0;
     std::string address;  ///< $HOSTADDRESS$: where to connect

@@ -53,7 +53,7 @@ struct Limits {
 /// One problem (host, service) to decide on.
 struct Problem {
     std::string host, service;
-    std::optional<std::string> blocked_by;  ///< a guard's words when the status file ruled out healing
+    std::optional<std::string> blocked_by{};  ///< a guard's words when the status file ruled out healing
     std::string decision;                   ///< what to remember, e.g. "restart at CRITICAL SOFT 2"
     bool dry_run = false;
     /// No later event will come for this problem (HARD): a heal that only waits for a slot
@@ -86,7 +86,7 @@ struct Claim {
 
 /// What the store knows when a problem is decided, read inside the decision's transaction.
 struct FleetFacts {
-    std::optional<std::string> earlier;  ///< the decision remembered for this problem
+    std::optional<std::string> earlier{};  ///< the decision remembered for this problem
     std::int64_t earlier_ms = 0;         ///< when it was taken
     unsigned heals_in_window = 0;        ///< heals started within the budget's window
     unsigned in_flight = 0;              ///< heals not ended whose deadline has not passed

@@ -50,13 +50,12 @@ FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event
         db_ = sqlite::open(state_dir, path_, 0600, version);
         sqlite::ensure_schema(db_, version, schema_version, schema, nullptr, "heal-event-handler");
     } catch (const sqlite::Error& e) {
-        sqlite3_close(db_);
-        db_ = nullptr;
+        db_ = sqlite::Db();
         throw sqlite::Error("state store '" + path_ + "': " + e.what());
     }
 }
 
-FleetStore::~FleetStore() { sqlite3_close(db_); }
+FleetStore::~FleetStore() = default;
 
 Claim FleetStore::claim(const Problem& p, const Limits& limits) {
     sqlite::Transaction t(db_);

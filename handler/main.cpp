@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
 
     // Macro contents from Nagios: checked and parsed before they go anywhere, never evaluated.
     const std::string ignored = "ignored: ";
-    const auto state = heal::handler::parse_state(args[0]);
+    const auto state = heal::plugin::parse_state_word(args[0]);
     const auto type = heal::handler::parse_state_type(args[1]);
     unsigned long long attempt = 0;
     if (!state) return log_line(ignored + "bad state '" + heal::printable(args[0], 40) + "'"), 0;

@@ -1,5 +1,7 @@
 #include "nagios_command.hpp"
 
+#include "clock.hpp"
+
 #include "text.hpp"
 
 #include <fcntl.h>
@@ -30,7 +32,7 @@ std::string send_command(const std::string& fifo, std::string_view command, doub
         ::close(fd);
         return "'" + fifo + "' is not a FIFO (Nagios' command_file)";
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    auto deadline = std::chrono::steady_clock::now() + steady_duration(timeout_s);
     std::string error;
     for (;;) {
         ssize_t n = ::write(fd, line.data(), line.size());

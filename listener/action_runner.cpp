@@ -1,5 +1,6 @@
 #include "action_runner.hpp"
 
+#include "clock.hpp"
 #include "process_tree.hpp"
 
 #include <boost/asio/deferred.hpp>
@@ -329,8 +330,7 @@ asio::awaitable<ActionResult> Script::run() {
     }
 
     auto ks = std::make_shared<KillState>(KillState{pid, spec_.request_id});
-    asio::steady_timer timer(ex, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     std::chrono::duration<double>(spec_.timeout)));
+    asio::steady_timer timer(ex, steady_duration(spec_.timeout));
     timer.async_wait([ks](boost::system::error_code ec) {
         if (ec || ks->exited) return;
         ks->timed_out = true;

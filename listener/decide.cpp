@@ -204,12 +204,10 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                 return v;
             }
         }
-        if (double left = cooldown_left(svc, st, now_ms); left > 0) {
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "cooldown: %.1f s left of %s after the last action on ",
-                          left, format_duration(svc.cooldown_s).c_str());
-            return refuse(Reason::cooldown, buf + req.service);
-        }
+        if (double left = cooldown_left(svc, st, now_ms); left > 0)
+            return refuse(Reason::cooldown, "cooldown: " + seconds_text(left) + " left of " +
+                                                format_duration(svc.cooldown_s) + " after the last action on " +
+                                                req.service);
     }
     if (!st.slot_free)
         return refuse(Reason::global_cap, "max_concurrent_actions (" +

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include "admission.hpp"
+#include "clock.hpp"
 #include "decide.hpp"
 #include "guard.hpp"
 #include "handshake_slot.hpp"
@@ -26,10 +27,6 @@ using asio::use_awaitable;
 
 namespace {
 
-std::chrono::steady_clock::duration seconds(double s) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(s));
-}
 
 
 struct ConnectionCount {
@@ -189,7 +186,7 @@ RuntimePtr make_runtime(const std::string& config_path) {
 asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::socket socket,
                                        tcp::endpoint peer, std::uint64_t conn, bool counted) {
     ConnectionCount count{st, source_key(peer), counted};
-    const auto io_timeout = seconds(rt->cfg.io_timeout);
+    const auto io_timeout = steady_duration(rt->cfg.io_timeout);
     auto deadline = [&io_timeout] { return std::chrono::steady_clock::now() + io_timeout; };
     const std::string tag = conn_tag(conn, peer);
     TlsConnection tls(std::move(socket), *rt->tls);

@@ -85,13 +85,12 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
         Stmt probe(db_, "SELECT count(*) FROM actions");
         probe.step();
     } catch (const sqlite::Error& e) {
-        sqlite3_close(db_);
-        db_ = nullptr;
+        db_ = sqlite::Db();
         throw StoreError("state store '" + path_ + "': " + e.what());
     }
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() = default;
 
 void StateStore::check_integrity() {
     Stmt q(db_, "PRAGMA quick_check");

@@ -124,7 +124,7 @@ public:
 
 private:
     std::string path_;
-    sqlite3* db_ = nullptr;
+    sqlite::Db db_;
 };
 
 }  // namespace heal

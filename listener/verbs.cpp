@@ -1,6 +1,7 @@
 #include "verbs.hpp"
 
 #include "classify.hpp"
+#include "clock.hpp"
 #include "diagnostics.hpp"
 #include "guard.hpp"
 #include "log.hpp"
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 
 namespace heal {
 
@@ -20,10 +20,6 @@ using asio::as_tuple;
 using asio::use_awaitable;
 
 namespace {
-
-std::chrono::steady_clock::duration seconds(double s) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
 
 struct InFlight {
     ListenerState& st;
@@ -70,7 +66,7 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
     const auto& svc = rt.cfg.services.at(req.service);
     Reply& reply = rec.reply;
     using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now(), deadline = started + seconds(svc.verify_timeout_s);
+    const auto started = Clock::now(), deadline = started + steady_duration(svc.verify_timeout_s);
     Request status = req;
     status.verb = Verb::status;
     asio::steady_timer pause(co_await asio::this_coro::executor);
@@ -90,18 +86,16 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
             break;
         }
-        if (Clock::now() + seconds(svc.verify_interval_s) >= deadline) {
+        if (Clock::now() + steady_duration(svc.verify_interval_s) >= deadline) {
             reply.verified = false;
             break;
         }
-        pause.expires_after(seconds(svc.verify_interval_s));
+        pause.expires_after(steady_duration(svc.verify_interval_s));
         co_await pause.async_wait(as_tuple(use_awaitable));
     }
     reply.verify_status = last;
     const std::string done = req.verb == Verb::start ? "started" : "restarted";
-    char after[32];
-    const double healthy_s = static_cast<double>(reply.healthy_after_ms.value_or(0)) / 1000.0;
-    std::snprintf(after, sizeof after, healthy_s < 10 ? "%.2f s" : "%.1f s", healthy_s);
+    const std::string after = seconds_text(static_cast<double>(reply.healthy_after_ms.value_or(0)) / 1000.0);
     reply.message = *reply.verified
                         ? done + ", healthy after " + after
                         : done + ", still failing after " + format_duration(svc.verify_timeout_s) +

@@ -4,6 +4,7 @@
 
 #include "client.hpp"
 #include "harness.hpp"
+#include "json_get.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -35,10 +36,7 @@ inline json::object parse_object(const std::string& line) {
     return v.as_object();
 }
 
-inline std::string str(const json::object& o, const char* key) {
-    auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+inline std::string str(const json::object& o, const char* key) { return heal::json_text(o, key); }
 
 inline bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;

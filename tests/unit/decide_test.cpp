@@ -121,7 +121,7 @@ TEST_F(DecideTest, CooldownBoundary) {
     g.last_end_ms = T0;
     auto v = restart(g, T0 + 30 * S - 1);
     EXPECT_EQ(v.reason, Reason::cooldown);
-    EXPECT_NE(v.message.find("0.0 s left of 30s"), std::string::npos) << v.message;
+    EXPECT_NE(v.message.find("0.00 s left of 30s"), std::string::npos) << v.message;
     EXPECT_EQ(restart(g, T0 + 10 * S).message.find("20.0 s left"), 10u) << restart(g, T0 + 10 * S).message;
     EXPECT_EQ(restart(g, T0 + 30 * S).decision, Decision::run) << "exactly at the end of the cooldown";
 }

@@ -2,6 +2,10 @@
 
 #include "text.hpp"
 
+#include <unistd.h>
+
+#include <utility>
+
 namespace heal {
 
 void load_client_config(const std::string& path, ClientOptions& o) {
@@ -34,6 +38,20 @@ void load_client_config(const std::string& path, ClientOptions& o) {
         }
         return {};
     });
+}
+
+ClientOptions client_options(const std::string& config, bool required, const ClientOverrides& over) {
+    ClientOptions o;
+    if (required || ::access(config.c_str(), F_OK) == 0) load_client_config(config, o);
+    for (auto [field, given] : {std::pair{&o.host, &over.host}, {&o.cert, &over.cert}, {&o.key, &over.key},
+                                {&o.ca, &over.ca}, {&o.crl, &over.crl}, {&o.server_name, &over.server_name},
+                                {&o.bind, &over.bind}})
+        if (*given) *field = **given;
+    if (over.port) o.port = *over.port;
+    if (over.timeout) o.timeout = *over.timeout;
+    if (o.cert.empty() || o.key.empty() || o.ca.empty())
+        throw ConfigError("--cert, --key and --ca are required (or cert, key and ca in " + config + ")");
+    return o;
 }
 
 }  // namespace heal
