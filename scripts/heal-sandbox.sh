@@ -5,6 +5,16 @@
 
 SB_PIDS=""
 
+# The end-to-end tests run in a network namespace of their own (its own loopback; needs root
+# and iproute2, as CI has): the fixed ports sb_free_port picks, and every address they bind,
+# can then never meet another run's, nor anything on the host. Re-executes the test there;
+# call it first, as sb_own_network "$0" "$@". Elsewhere the test runs as it is.
+sb_own_network() {
+    [ -n "${HEAL_OWN_NETNS:-}" ] && return 0
+    [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 || return 0
+    HEAL_OWN_NETNS=1 exec unshare -n /bin/sh -c 'ip link set lo up && exec /bin/sh "$@"' sh "$@"
+}
+
 # For the end-to-end tests: skip loudly when a peer is missing, else make $SB and clean up on exit.
 sb_e2e_setup() { # SUITE COMMAND PACKAGE
     if ! command -v "$2" >/dev/null 2>&1; then
@@ -21,6 +31,7 @@ sb_log() { printf '%s\n' "$*" >&2; }
 # heal-listener binds port 0 and says which port it got. The worker, nagios' dead port and xinetd
 # need a fixed port: one below the kernel's ephemeral range, which the kernel never hands out by
 # itself (a port it picked for a port-0 bind and we released could go to the next connection).
+# In the tests' own network namespace (sb_own_network) no other run can take it meanwhile.
 sb_free_port() {
     python3 - <<'PY'
 import random, socket
@@ -54,6 +65,16 @@ sb_cleanup() {
     for _p in $SB_PIDS; do kill -9 "$_p" 2>/dev/null; done
     [ -f "$SB/worker/worker.pid" ] && kill -9 "$(cat "$SB/worker/worker.pid")" 2>/dev/null
     SB_PIDS=""
+
+# The end-to-end tests run in a network namespace of their own (its own loopback; needs root
+# and iproute2, as CI has): the fixed ports sb_free_port picks, and every address they bind,
+# can then never meet another run's, nor anything on the host. Re-executes the test there;
+# call it first, as sb_own_network "$0" "$@". Elsewhere the test runs as it is.
+sb_own_network() {
+    [ -n "${HEAL_OWN_NETNS:-}" ] && return 0
+    [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 || return 0
+    HEAL_OWN_NETNS=1 exec unshare -n /bin/sh -c 'ip link set lo up && exec /bin/sh "$@"' sh "$@"
+}
 }
 
 # Waits until FILE contains the fixed string TEXT; prints the matching line. TIMEOUT seconds.

@@ -3,6 +3,7 @@
 # a compiler command line), and the loop heals the worker.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 pass() { echo "PASS demo: $1"; }
 fail() { echo "FAIL demo: $1"; }

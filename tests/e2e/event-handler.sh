@@ -5,6 +5,7 @@
 # status.dat written here (real nagios4 writes it in fleet.sh); we play Nagios on the FIFO.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 T=$(mktemp -d /tmp/heal-eh-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT

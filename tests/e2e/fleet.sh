@@ -9,6 +9,7 @@
 #   4. --dry-run: a comment, no restart
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 . "$SRC/scripts/heal-sandbox.sh"
 sb_e2e_setup fleet nagios4 nagios4-core

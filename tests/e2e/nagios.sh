@@ -3,6 +3,7 @@
 # event handler, heal-ctl -> heal-listener on loopback, a real worker. Prints PASS/FAIL/SKIP.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 . "$SRC/scripts/heal-sandbox.sh"
 sb_e2e_setup nagios nagios4 nagios4-core

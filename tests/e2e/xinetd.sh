@@ -3,6 +3,7 @@
 # The listener's own allowlist must refuse a peer that xinetd lets through.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 . "$SRC/scripts/heal-sandbox.sh"
 sb_e2e_setup xinetd xinetd xinetd
@@ -46,7 +47,8 @@ sed -e "s/^service heal$/service heal6/" -e "s/id             = heal-e2e/id     
     -e "s/port           = $XPORT/port           = $XPORT6\n    flags          = IPv6/" \
     -e "s/bind           = 127.0.0.1/bind           = ::ffff:127.0.0.1/" \
     -e "s/only_from      = 127.0.0.0\/8/only_from      = ::ffff:127.0.0.0\/104 127.0.0.0\/8/" \
-    "$SB/xinetd.conf" | sed -n '/^service heal6/,$p' >>"$SB/xinetd.conf"
+    "$SB/xinetd.conf" | sed -n '/^service heal6/,$p' >"$SB/xinetd6.conf"
+cat "$SB/xinetd6.conf" >>"$SB/xinetd.conf"  # not in the pipeline that reads xinetd.conf
 sb_spawn "$SB/xinetd.out" xinetd -dontfork -stayalive -f "$SB/xinetd.conf" \
     -pidfile "$SB/xinetd.pid" -filelog "$SB/xinetd.log" >/dev/null
 if ! sb_wait_for "$SB/xinetd.log" "Started working" 10 >/dev/null; then
