@@ -37,11 +37,7 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     }
     std::string message = "the listener that ran this " + std::string(to_string(a.verb)) +
                           " died before it ended; " + fate;
-    try {
-        st.store->end(a.id, now, Outcome::lost, Reason::listener_died);
-    } catch (const StoreError& e) {
-        log::error("state store: cannot close lost action " + a.id + ": " + e.what());
-    }
+    with_store("", "close lost action " + a.id, [&] { st.store->end(a.id, now, Outcome::lost, Reason::listener_died); });
     log::warning("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
                  ", started " + utc_iso(a.started_ms) + ") lost: " + message);
     json::object rec;
@@ -120,14 +116,13 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
     if (!ensure_store(st, cfg)) return unavailable(st.store_error);
     if (lookup) {  // diagnostics: whose action the id names, for decide() to authorize
         if (req.verb == Verb::diagnostics && is_request_id(req.service)) {
-            try {
+            auto error = with_store("", "look up action " + req.service, [&] {
                 if (auto a = st.store->action(req.service)) {
                     g.action_service = a->service;
                     g.action_verb = to_string(a->verb);
                 }
-            } catch (const StoreError& e) {
-                return unavailable(e.what());
-            }
+            });
+            if (!error.empty()) return unavailable(error);
         }
         return g;
     }
@@ -153,7 +148,7 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
 unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
     if (!st.store) return 0;
     unsigned closed = 0;
-    try {
+    with_store("", "recover lost actions", [&] {
         std::map<std::string, std::vector<ActionStart>> by_service;
         for (auto& a : st.store->unended()) by_service[a.service].push_back(std::move(a));
         for (const auto& [service, actions] : by_service) {
@@ -165,9 +160,7 @@ unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
             for (const auto& a : actions) close_lost(st, a, now_ms());
             closed += static_cast<unsigned>(actions.size());
         }
-    } catch (const StoreError& e) {
-        log::error(std::string("state store: cannot recover lost actions: ") + e.what());
-    }
+    });
     return closed;
 }
 
@@ -186,22 +179,22 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
     std::map<double, std::map<std::string, std::int64_t>> refusals;  // by window
     if (!ensure_store(st, cfg)) {
         state = "unavailable: " + st.store_error;
-    } else {
-        try {
-            double longest = 0;
-            for (const auto& [name, svc] : cfg.services)
-                if (only.empty() || name == only) {
-                    const double w = svc.budget ? svc.budget->window_s : 3600;
-                    longest = std::max(longest, w);
-                    refusals.emplace(w, std::map<std::string, std::int64_t>{});
-                }
-            summaries = st.store->summaries(now_ms - to_ms(longest), only);
-            for (auto& [window, counts] : refusals) counts = st.store->refusals_by_service(now_ms - to_ms(window), only);
-        } catch (const StoreError& e) {
-            state = std::string("unavailable: ") + e.what();
-            summaries.clear();
-            refusals.clear();
-        }
+    } else if (auto error = with_store("", "read the services' state", [&] {
+                   double longest = 0;
+                   for (const auto& [name, svc] : cfg.services)
+                       if (only.empty() || name == only) {
+                           const double w = svc.budget ? svc.budget->window_s : 3600;
+                           longest = std::max(longest, w);
+                           refusals.emplace(w, std::map<std::string, std::int64_t>{});
+                       }
+                   summaries = st.store->summaries(now_ms - to_ms(longest), only);
+                   for (auto& [window, counts] : refusals)
+                       counts = st.store->refusals_by_service(now_ms - to_ms(window), only);
+               });
+               !error.empty()) {
+        state = "unavailable: " + error;
+        summaries.clear();
+        refusals.clear();
     }
     const bool known = state == "ok";
     info["state"] = state;
