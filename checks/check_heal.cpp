@@ -26,7 +26,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr Usage usage{"HEAL",
-                      "Usage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [--cert F --key F --ca F] "
+                      "Usage: check_heal [-H HOST] [-p PORT] [-c CONFIG] [--cert F --key F --ca F] [--crl F] "
                       "[-C DAYS[,DAYS]] [-s SERVICE]... (check_heal --help)"};
 
 [[noreturn]] void usage_error(const std::string& why) { usage_exit(usage, why); }
