@@ -14,7 +14,10 @@ printf '#!/bin/sh\necho "PASS fake: a"\necho "SKIP fake: b"\n' >"$T/tests/e2e/fa
 chmod +x "$T/build/unit-tests" "$T/build/integration-tests" "$T/tests/e2e/fake.sh"
 out=$(env -u HEAL_SUITES "$T/tests/run-all" "$T/build" 2>&1); rc=$?  # all suites, whatever the caller picked
 last=$(printf '%s\n' "$out" | tail -n 1)
-if [ "$last" = "6 passed, 1 failed, 1 skipped" ] && [ $rc -ne 0 ]; then
+# A failed run keeps its logs and says where: that folder is ours to remove.
+kept=$(printf '%s\n' "$out" | sed -n 's/^logs: //p')
+[ -n "$kept" ] && [ -d "$kept" ] && rm -rf "$kept"
+if [ "$last" = "6 passed, 1 failed, 1 skipped" ] && [ $rc -ne 0 ] && [ -n "$kept" ]; then
     echo "PASS test-runner: a crash after the summary fails the run; skips counted ($last)"
 else
     echo "FAIL test-runner: exit $rc, last line '$last'"

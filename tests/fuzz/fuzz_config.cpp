@@ -8,8 +8,17 @@
 #include <cstdio>
 #include <string>
 
+namespace {
+/// The file the loaders read, removed when the fuzzer exits.
+struct InputFile {
+    std::string path = "/tmp/heal-fuzz-config." + std::to_string(::getpid()) + ".ini";
+    ~InputFile() { std::remove(path.c_str()); }
+};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const std::string path = "/tmp/heal-fuzz-config." + std::to_string(::getpid()) + ".ini";
+    static const InputFile input;
+    const std::string& path = input.path;
     FILE* f = std::fopen(path.c_str(), "we");
     if (!f) return 0;
     std::fwrite(data, 1, size, f);
