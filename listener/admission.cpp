@@ -43,13 +43,12 @@ bool first_in_window(ListenerState& st, const std::string& source, Reason reason
     const auto key = std::make_pair(source, reason);
     auto it = st.denials.find(key);
     if (it != st.denials.end() && now < it->second.until_ms) {
-        ++it->second.seen;
         ++it->second.suppressed;
         it->second.strikes += strike;
         return false;
     }
     if (it != st.denials.end()) write_window(st, *it);
-    st.denials[key] = DenialWindow{now + denial_window_ms, 1, 0, 0, strike ? 1u : 0u};
+    st.denials[key] = DenialWindow{now + denial_window_ms, 0, 0, strike ? 1u : 0u};
     return true;
 }
 
@@ -78,7 +77,6 @@ bool admit(ListenerState& st, const Runtime& rt, const tcp::endpoint& peer, std:
                failing != st.denials.end() && now_ms() < failing->second.until_ms &&
                failing->second.strikes >= max_failed_handshakes) {
         // Its handshakes keep failing: no more TLS work for it this window, counted quietly.
-        ++failing->second.seen;
         ++failing->second.suppressed;
         ++failing->second.before_tls;
         return false;

@@ -175,7 +175,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
     // read would make another process's restart of the service busy), and nothing is closed
     // as lost here (the next action on the service, or the next start, does that).
     std::string state = "ok";
-    std::map<std::string, ServiceSummary> summaries;
+    std::map<std::string, GuardState> summaries;
     std::map<double, std::map<std::string, std::int64_t>> refusals;  // by window
     if (!ensure_store(st, cfg)) {
         state = "unavailable: " + st.store_error;
@@ -216,7 +216,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
         s["cooldown_s"] = svc.cooldown_s;
         s["quarantine_for_s"] = svc.quarantine_for_s;
         const auto found = summaries.find(name);
-        const GuardState g = found == summaries.end() ? GuardState{} : found->second.state;
+        const GuardState g = found == summaries.end() ? GuardState{} : found->second;
         if (svc.budget) {
             json::object b;
             b["limit"] = svc.budget->limit;

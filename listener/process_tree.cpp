@@ -73,7 +73,10 @@ bool carries(pid_t pid, const std::string& marker) {
 
 }  // namespace
 
-std::vector<pid_t> action_processes(pid_t script, const std::string& request_id) {
+namespace {
+
+/// The action's live processes with what /proc said of each (one read of /proc).
+std::map<pid_t, Proc> find_action(pid_t script, const std::string& request_id) {
     const auto procs = all_processes();
     const pid_t self = ::getpid();
     const std::string marker = "HEAL_REQUEST_ID=" + request_id;
@@ -85,26 +88,33 @@ std::vector<pid_t> action_processes(pid_t script, const std::string& request_id)
     for (bool grew = true; grew;) {
         grew = false;
         for (const auto& [pid, p] : procs)
-            if (pid != self && !found.count(pid) && found.count(p.ppid)) grew = found.insert(pid).second;
+            if (pid != self && !found.count(pid) && found.count(p.ppid)) {
+                found.insert(pid);
+                grew = true;
+            }
     }
-    std::vector<pid_t> out;
+    std::map<pid_t, Proc> out;
     for (pid_t pid : found)
-        if (!procs.at(pid).zombie) out.push_back(pid);
+        if (!procs.at(pid).zombie) out.emplace(pid, procs.at(pid));
+    return out;
+}
+
+}  // namespace
+
+std::vector<pid_t> action_processes(pid_t script, const std::string& request_id) {
+    std::vector<pid_t> out;
+    for (const auto& [pid, p] : find_action(script, request_id)) out.push_back(pid);
     return out;
 }
 
 KillReport kill_action(pid_t script, const std::string& request_id) {
     // Found before the kill: once the script dies, its children lose their parent link.
-    const auto pids = action_processes(script, request_id);
+    const auto procs = find_action(script, request_id);
     KillReport r;
-    for (pid_t pid : pids) {
-        Proc p;
-        if (pid != script && parse_stat(read_small("/proc/" + std::to_string(pid) + "/stat", 1024), p) &&
-            p.pgid != script)
-            r.outside_group.push_back(pid);
-    }
+    for (const auto& [pid, p] : procs)
+        if (pid != script && p.pgid != script) r.outside_group.push_back(pid);
     ::kill(-script, SIGKILL);  // the whole group: the script and what it started
-    for (pid_t pid : pids) ::kill(pid, SIGKILL);
+    for (const auto& [pid, p] : procs) ::kill(pid, SIGKILL);
     return r;
 }
 

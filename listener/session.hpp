@@ -45,7 +45,6 @@ struct StatusFlight {
 /// TLS handshake), aggregated into one record per 10 s (admission.hpp).
 struct DenialWindow {
     std::int64_t until_ms = 0;
-    unsigned seen = 0;        ///< in this window, the first (written at once) included
     unsigned suppressed = 0;  ///< not written yet: the window's closing record counts them
     unsigned before_tls = 0;  ///< of those, connections closed before any TLS work
     unsigned strikes = 0;     ///< handshakes that failed on what the peer sent (admission.hpp)

@@ -66,7 +66,6 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
         throw StoreError("state store '" + path_ + "': " + e.what());
     }
     try {
-        // A v1 store keeps its actions; they gain the new columns.
         // An older store keeps its actions; they gain the new columns.
         const std::string v3 =
             "ALTER TABLE actions ADD COLUMN boot_id TEXT;"
@@ -101,7 +100,7 @@ void StateStore::check_integrity() {
 GuardState StateStore::guard_state(const std::string& service, std::int64_t since_ms) {
     auto all = summaries(since_ms, service);
     auto it = all.find(service);
-    return it == all.end() ? GuardState{} : std::move(it->second.state);
+    return it == all.end() ? GuardState{} : std::move(it->second);
 }
 
 void StateStore::begin(const ActionStart& a) {
@@ -172,7 +171,7 @@ std::vector<DurationBuckets> StateStore::durations(const std::vector<double>& bo
     return out;
 }
 
-std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_ms,
+std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
                                                             const std::string& service) {
     // Every time comes back in the wall frame of this reading, placed by the boot clock when
     // it was recorded in this boot (clock.hpp): a wall clock step moves none of them.
@@ -181,7 +180,7 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
     // scan the whole table (400 days of actions) on every restart.
     const bool one = !service.empty();
     auto opt = [](const Stmt& s, int col) { return s.null(col) ? std::nullopt : std::optional<std::int64_t>(s.i64(col)); };
-    std::map<std::string, ServiceSummary> out;
+    std::map<std::string, GuardState> out;
     {
         Stmt s(db_, ("SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
                      "epoch_boot_ms, quarantined_boot_ms FROM services" +
@@ -189,7 +188,7 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
                         .c_str());
         if (one) s.bind(1, service);
         while (s.step()) {
-            auto& g = out[s.text(0)].state;
+            auto& g = out[s.text(0)];
             const std::string boot = s.text(4);
             g.budget_epoch_ms = clock.wall_of(s.i64(1), boot, opt(s, 5));
             if (!s.null(2)) g.quarantine = Quarantine{clock.wall_of(s.i64(2), boot, opt(s, 6)), s.text(3)};
@@ -204,7 +203,7 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
         s.bind(1, since_ms).bind(3, clock.boot_id).bind(4, clock.boot_at(since_ms));
         if (one) s.bind(2, service);
         while (s.step())
-            out[s.text(0)].state.recent.push_back(
+            out[s.text(0)].recent.push_back(
                 {clock.wall_of(s.i64(1), s.text(3), opt(s, 4)), parse_verb(s.text(2)).value_or(Verb::restart)});
     }
     {
@@ -215,15 +214,11 @@ std::map<std::string, ServiceSummary> StateStore::summaries(std::int64_t since_m
                         : "SELECT service, ended_ms, COALESCE(boot_id, ''), ended_boot_ms FROM actions "
                           "WHERE rowid IN (SELECT max(rowid) FROM actions WHERE ended_ms IS NOT NULL GROUP BY service)");
         if (one) s.bind(1, service);
-        while (s.step()) out[s.text(0)].state.last_end_ms = clock.wall_of(s.i64(1), s.text(2), opt(s, 3));
+        while (s.step()) out[s.text(0)].last_end_ms = clock.wall_of(s.i64(1), s.text(2), opt(s, 3));
     }
-    for (auto& a : unended(service)) {  // oldest first: the newest stays
-        auto& sum = out[a.service];
-        sum.state.running_id = a.id;
-        sum.running = std::move(a);
-    }
-    for (auto& [name, sum] : out)  // decide() counts them oldest first
-        std::stable_sort(sum.state.recent.begin(), sum.state.recent.end(),
+    for (const auto& a : unended(service)) out[a.service].running_id = a.id;  // oldest first: the newest stays
+    for (auto& [name, g] : out)  // decide() counts them oldest first
+        std::stable_sort(g.recent.begin(), g.recent.end(),
                          [](const PastAction& x, const PastAction& y) { return x.started_ms < y.started_ms; });
     return out;
 }

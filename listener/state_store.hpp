@@ -64,12 +64,6 @@ struct DurationBuckets {
     double sum_s = 0;
 };
 
-/// One service as `info` shows it, read from the store alone: no lock is taken, so a read
-/// never stands in the way of an action in another process.
-struct ServiceSummary {
-    GuardState state;  ///< `recent` holds the actions since the `since_ms` asked for
-    std::optional<ActionStart> running;  ///< the newest action not ended, if any
-};
 
 class StateStore {
 public:
@@ -98,8 +92,9 @@ public:
     std::vector<DurationBuckets> durations(const std::vector<double>& bounds_s);
     /// Every service the store knows (or only `service`), in a fixed number of queries
     /// whatever their number: quarantine, budget epoch, actions since `since_ms`, last end, the
-    /// action in flight.
-    std::map<std::string, ServiceSummary> summaries(std::int64_t since_ms, const std::string& service = "");
+    /// action in flight. A read only: no lock is taken, so it never stands in the way of an
+    /// action in another process.
+    std::map<std::string, GuardState> summaries(std::int64_t since_ms, const std::string& service = "");
     /// Refusals since `since_ms`, by service (only `service` when given).
     std::map<std::string, std::int64_t> refusals_by_service(std::int64_t since_ms,
                                                             const std::string& service = "");
