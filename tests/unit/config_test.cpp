@@ -163,6 +163,28 @@ TEST_F(ConfigTest, ClientConfig) {
     EXPECT_THROW(load_client_config(dir_ + "/bad.ini", o), ConfigError);
     write("bad.ini", "[cliente]\nhost = x\n");
     EXPECT_THROW(load_client_config(dir_ + "/bad.ini", o), ConfigError);
+    // crl and crl_stale (the CRL file itself is read at the call, by add_crls).
+    write("crl.ini", "[client]\ncrl = revoked.pem\ncrl_stale = refuse\n");
+    load_client_config(dir_ + "/crl.ini", o);
+    EXPECT_EQ(o.crl, dir_ + "/revoked.pem");
+    EXPECT_TRUE(o.crl_refuse_stale);
+    for (const char* bad : {"crl_stale = maybe\n", "crl_stale = REFUSE\n", "crl_stale =\n", "crl =\n"}) {
+        write("bad.ini", std::string("[client]\n") + bad);
+        EXPECT_THROW(load_client_config(dir_ + "/bad.ini", o), ConfigError) << bad;
+    }
+    // The command line wins over the file; without certificate, key and CA it is an error.
+    auto merged = client_options(dir_ + "/ctl.ini", true, {.host = "web2", .port = 7000});
+    EXPECT_EQ(merged.host, "web2");
+    EXPECT_EQ(merged.port, 7000);
+    EXPECT_EQ(merged.cert, dir_ + "/c.crt");
+    EXPECT_THROW(client_options(dir_ + "/crl.ini", true, {}), ConfigError);
+    EXPECT_THROW(client_options(dir_ + "/none.ini", true, {}), ConfigError);
+}
+
+TEST_F(ConfigTest, CrlKeysOfTheListener) {
+    EXPECT_NE(error_of(listener_section() + "crl = missing.pem\n").find("crl: "), std::string::npos);
+    EXPECT_NE(error_of(listener_section() + "crl_stale = sometimes\n").find("crl_stale: expected warn or refuse"),
+              std::string::npos);
 }
 
 TEST_F(ConfigTest, GuardDefaultsAndKeys) {
