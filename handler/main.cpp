@@ -4,7 +4,9 @@
 //                      $HOSTADDRESS$ SERVICE
 // Exit 0 for every event (Nagios ignores an event handler's exit code); 3 for a usage error.
 #include "event_handler.hpp"
+#include "nagios_cfg.hpp"
 #include "nagios_source.hpp"
+#include "setup_check.hpp"
 #include "protocol.hpp"
 #include "text.hpp"
 #include "version.hpp"
@@ -50,8 +52,12 @@ int main(int argc, char** argv) {
                    "seconds for the listener's answer (default 25; keep below Nagios' "
                    "event_handler_timeout, 30)")
         ->check(CLI::Range(0.1, 3600.0));
-    app.add_option("--command-file", o.command_file,
-                   "Nagios command file (default /var/lib/nagios4/rw/nagios.cmd)");
+    std::string nagios_cfg = heal::nagios::debian_nagios_cfg;
+    auto* cfg_opt = app.add_option("--nagios-cfg", nagios_cfg,
+                                   "Nagios' main configuration: where its status, objects and command "
+                                   "files are (default /etc/nagios4/nagios.cfg)");
+    auto* command_opt = app.add_option("--command-file", o.command_file,
+                                       "Nagios command file (default: nagios.cfg's command_file)");
     app.add_option("--nagios-host", o.nagios_host, "$HOSTNAME$: for Nagios commands, the problem "
                                                    "memory and the fleet (default HOSTADDRESS)");
     app.add_option("--nagios-service", o.nagios_service,
@@ -63,10 +69,11 @@ int main(int argc, char** argv) {
                    "problems decided and fleet heals, shared by every handler "
                    "(default /var/lib/heal/event-handler)");
     app.add_option("--log", o.log_file, "log decisions to FILE (default: syslog)");
-    app.add_option("--status-file", o.status_file,
-                   "Nagios' status data (default /var/lib/nagios4/status.dat)");
-    app.add_option("--objects-file", o.objects_file,
-                   "Nagios' objects cache: who the fleet group is (default /var/lib/nagios4/objects.cache)");
+    auto* status_opt = app.add_option("--status-file", o.status_file,
+                                      "Nagios' status data (default: nagios.cfg's status_file)");
+    auto* objects_opt = app.add_option("--objects-file", o.objects_file,
+                                       "Nagios' objects cache: who the fleet group is (default: nagios.cfg's "
+                                       "object_cache_file)");
     app.add_option("--servicegroup", o.servicegroup,
                    "the fleet group is this service group (default: every service with the same "
                    "description)");
@@ -80,6 +87,10 @@ int main(int argc, char** argv) {
     app.add_option("--fleet-concurrency", o.fleet_concurrency, "at most N heals at once (default 2)")
         ->check(CLI::Range(1u, 1000u));
     app.add_flag("--dry-run", o.dry_run, "decide, log and comment, act on nothing (pages become comments)");
+    bool check = false;
+    app.add_flag("--check", check,
+                 "print the files, folders and certificate name this command line would use, whether "
+                 "each is usable by this user, and exit (0: all usable, 1: a problem); ARGS optional");
     app.positionals_at_end();  // "-x" as SERVICE is a bad name, not an option
     app.add_option("ARGS", args, "STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE");
     try {
@@ -104,6 +115,31 @@ int main(int argc, char** argv) {
     if (!heal::parse_duration(status_age, 86400, o.max_status_age))
         return usage_error("--max-status-age expects a duration such as 60s, got '" +
                            heal::printable(status_age, 40) + "'");
+    // Nagios' files: the command line wins, then nagios.cfg, then Debian's defaults.
+    heal::nagios::Located where;
+    if (status_opt->count() == 0 || objects_opt->count() == 0 || command_opt->count() == 0) {
+        where = heal::nagios::locate(nagios_cfg, cfg_opt->count() > 0);
+        if (status_opt->count() == 0) o.status_file = where.paths.status_file;
+        if (objects_opt->count() == 0) o.objects_file = where.paths.objects_file;
+        if (command_opt->count() == 0) o.command_file = where.paths.command_file;
+    } else {
+        where.source = "not read (--status-file, --objects-file and --command-file given)";
+    }
+    if (check) {
+        if (!args.empty() && args.size() != 5)
+            return usage_error("--check takes no arguments or all 5 (STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE)");
+        const std::string cfg_from = where.source == nagios_cfg ? "from nagios.cfg" : "Debian's default";
+        const auto from = [&](const CLI::Option* opt) { return opt->count() ? opt->get_name() : cfg_from; };
+        heal::handler::SetupFacts facts{.nagios_cfg = nagios_cfg,
+                                        .where = where,
+                                        .status_from = from(status_opt),
+                                        .objects_from = from(objects_opt),
+                                        .command_from = from(command_opt),
+                                        .address = args.empty() ? "" : args[3],
+                                        .service = args.empty() ? "" : args[4]};
+        return heal::handler::check_setup(o, facts, std::cout);
+    }
+    if (!where.error.empty()) log_line("cannot use Nagios' configuration: " + where.error);
     if (args.size() != 5)
         return usage_error("expected 5 arguments (STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE), got " +
                            std::to_string(args.size()));
@@ -130,7 +166,7 @@ int main(int argc, char** argv) {
     for (const auto* s : {&o.nagios_host, &o.nagios_service, &o.server_name})
         if (!name_ok_for_nagios(*s))
             return log_line(ignored + "';' or a newline in a Nagios host or service name"), 0;
-    heal::handler::NagiosFiles source(o);
+    heal::handler::NagiosFiles source(o, where.error);
     heal::handler::NagiosCommands notifier(o.command_file);
     return heal::handler::handle(o, e, source, notifier);
 }

@@ -23,6 +23,10 @@ std::string send(const std::string& file, const char* command, const std::string
 FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bool service_ok) {
     const Options& o = o_;
     FleetView v;
+    if (!config_error_.empty()) {
+        v.blocked_by = "cannot use Nagios' configuration: " + config_error_;
+        return v;
+    }
     const nagios::Group group{desc, o.servicegroup};
     const std::string label = o.servicegroup.empty() ? "'" + desc + "' services"
                                                      : "services in group '" + o.servicegroup + "'";

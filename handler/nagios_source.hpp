@@ -10,11 +10,13 @@ namespace heal::handler {
 
 class NagiosFiles : public StatusSource {
 public:
-    explicit NagiosFiles(const Options& o) : o_(o) {}
+    /// `config_error`: why Nagios' configuration could not be read; it blocks every heal.
+    NagiosFiles(const Options& o, std::string config_error = {}) : o_(o), config_error_(std::move(config_error)) {}
     FleetView view(const std::string& host, const std::string& service, bool service_ok) override;
 
 private:
     const Options& o_;
+    std::string config_error_;
 };
 
 class NagiosCommands : public Notifier {

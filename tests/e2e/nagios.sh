@@ -30,6 +30,30 @@ else
     fail "healthy worker is not OK after 10 s (status: $(sb_service_status worker))"
 fi
 
+# 1b. --check with the command line heal.cfg gives (Nagios' paths from its nagios.cfg): every
+# item usable, against the running Nagios. Then a nagios.cfg that names a status file nobody
+# writes: a problem, exit 1.
+chk=$("$BUILD/heal-event-handler" --check --client-config "$SB/heal-ctl.ini" --nagios-cfg "$SB/nagios/nagios.cfg" \
+      --state-dir "$SB/nagios/eh-state" --nagios-host worker-host --nagios-service worker 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s\n' "$chk" | grep -q "^everything is usable$" &&
+   printf '%s\n' "$chk" | grep -qF "ok       status file    $SB/nagios/status.dat (from nagios.cfg): readable" &&
+   printf '%s\n' "$chk" | grep -qF "ok       command file   $SB/nagios/rw/nagios.cmd (from nagios.cfg): writable, Nagios reads it" &&
+   printf '%s\n' "$chk" | grep -qF "ok       server name    the listener's certificate must name 'worker-host'"; then
+    pass "heal-event-handler --check finds Nagios' files through nagios.cfg, all usable"
+    printf '%s\n' "$chk" | sed 's/^/    | /'
+else
+    fail "heal-event-handler --check (exit $rc): $chk"
+fi
+sed "s|^status_file=.*|status_file=$SB/nagios/nobody-writes.dat|" "$SB/nagios/nagios.cfg" >"$SB/nagios/other.cfg"
+chk=$("$BUILD/heal-event-handler" --check --client-config "$SB/heal-ctl.ini" --nagios-cfg "$SB/nagios/other.cfg" \
+      --state-dir "$SB/nagios/eh-state" 2>&1); rc=$?
+if [ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "^  PROBLEM  status file    $SB/nagios/nobody-writes.dat (from nagios.cfg): .*No such file" &&
+   printf '%s\n' "$chk" | grep -q "^1 problem$"; then
+    pass "heal-event-handler --check names a status file that is not there, exit 1"
+else
+    fail "--check with a wrong status_file (exit $rc): $chk"
+fi
+
 # 2. Kill it: CRITICAL SOFT -> event handler -> heal-ctl -> heal-listener restart -> OK again.
 old_pid=$(cat "$SB/worker/worker.pid")
 t_kill=$(now)
