@@ -2,7 +2,11 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CXX     ?= g++
-CXXFLAGS ?= -O2 -g
+# Debian's hardening build flags (dpkg-buildflags with hardening=+all, less its per-folder
+# -ffile-prefix-map): what make test tests is what the packages ship (debian/rules keeps them).
+CXXFLAGS ?= -O2 -g -fstack-protector-strong -Wformat -Werror=format-security
+CPPFLAGS ?= -D_FORTIFY_SOURCE=2
+LDFLAGS  ?= -Wl,-z,relro -Wl,-z,now
 B       := build
 # `make test SANITIZE=1`: everything built with ASan + UBSan in build-san/, and the unit and
 # integration suites run on it.
@@ -39,6 +43,10 @@ endif
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 JOBS   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
+# One version, from debian/changelog's first line ("heal (0.2.0) bookworm; ..."): every binary's
+# --version, the man pages (tests/e2e/docs.sh checks them) and the Debian packages.
+VERSION := $(shell awk -F'[()]' 'NR == 1 && $$1 == "heal " { print $$2 }' debian/changelog)
+
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
@@ -51,7 +59,7 @@ BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
-        install clean fuzz fuzz-binaries
+        install clean fuzz fuzz-binaries deb deps-deb
 # Packages first, then the build in a sub-make: with -j2 a compile must never race apt-get.
 all: deps-build
 	@$(MAKE) --no-print-directory binaries
@@ -69,12 +77,20 @@ deps-test:
 # Objects depend on the flags they were built with: a changed flag rebuilds them.
 $(B)/flags: FORCE
 	@mkdir -p $(B)
-	@echo '$(CXX) $(HEAL_FLAGS) $(CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(HEAL_FLAGS) $(CXXFLAGS)' > $@
+	@echo '$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS)' > $@
 .PHONY: FORCE
 
-$(B)/%.o: %.cpp $(B)/flags
+$(B)/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CXXFLAGS) -Ilistener -Ictl -Ichecks -Ihandler -c $< -o $@
+	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ilistener -Ictl -Ichecks -Ihandler -c $< -o $@
+
+# Rewritten only when the version changes: a new changelog entry rebuilds what prints it.
+$(B)/gen/version.hpp: debian/changelog
+	@mkdir -p $(dir $@)
+	@test -n '$(VERSION)' || { echo "no version in debian/changelog's first line" >&2; exit 1; }
+	@printf '#pragma once\n#define HEAL_VERSION "%s"\n' '$(VERSION)' | cmp -s - $@ || \
+	    printf '#pragma once\n#define HEAL_VERSION "%s"\n' '$(VERSION)' > $@
 
 $(B)/libheal.a: $(COMMON_OBJ)
 	$(call step,AR,$@)ar rcs $@ $^
@@ -115,8 +131,10 @@ $(B)/clock-step.so: tests/helpers/clock-step.c
 test: test-binaries
 	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)
 # Built on every core unless the caller chose -j (a serial build took most of make test's time).
+# The Debian packages too (tests/e2e/deb.sh installs them in a pristine Debian 12 root).
 test-binaries: deps-test
 	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS) $(if $(SANITIZE),,$(FUZZ_BINS))
+	@$(if $(SANITIZE),:,scripts/heal-deb $(B) --no-lintian)
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
 # `make test` runs each on its corpus for 2 s (tests/fuzz/regression.sh); `make fuzz` longer.
@@ -180,6 +198,14 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker \
 	    $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
 	python3 bench/bench.py $(B)
+
+# Debian packages in $(B)/deb (debian/, dpkg-buildpackage, lintian clean): see README, "Installing
+# on a fleet". Built from the binaries of this tree.
+deps-deb:
+	@scripts/heal-deps deb
+deb: deps-deb
+	@$(MAKE) --no-print-directory $(JOBS) binaries
+	@scripts/heal-deb $(B)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

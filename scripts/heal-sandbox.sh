@@ -65,16 +65,6 @@ sb_cleanup() {
     for _p in $SB_PIDS; do kill -9 "$_p" 2>/dev/null; done
     [ -f "$SB/worker/worker.pid" ] && kill -9 "$(cat "$SB/worker/worker.pid")" 2>/dev/null
     SB_PIDS=""
-
-# The end-to-end tests run in a network namespace of their own (its own loopback; needs root
-# and iproute2, as CI has): the fixed ports sb_free_port picks, and every address they bind,
-# can then never meet another run's, nor anything on the host. Re-executes the test there;
-# call it first, as sb_own_network "$0" "$@". Elsewhere the test runs as it is.
-sb_own_network() {
-    [ -n "${HEAL_OWN_NETNS:-}" ] && return 0
-    [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 || return 0
-    HEAL_OWN_NETNS=1 exec unshare -n /bin/sh -c 'ip link set lo up && exec /bin/sh "$@"' sh "$@"
-}
 }
 
 # Waits until FILE contains the fixed string TEXT; prints the matching line. TIMEOUT seconds.

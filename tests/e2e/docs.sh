@@ -50,7 +50,7 @@ check_file etc/logrotate.d/heal "--kill-whom=main" "HUP to the listener, not to 
 # The systemd unit (and its sudo drop-in) as shipped, with the binary path of this build.
 if command -v systemd-analyze >/dev/null 2>&1; then
     T=$(mktemp -d /tmp/heal-docs.XXXXXX)
-    sed "s|/usr/local/sbin/heal-listener|$BUILD/heal-listener|g" "$SRC/etc/systemd/heal-listener.service" \
+    sed "s|/usr/sbin/heal-listener|$BUILD/heal-listener|g" "$SRC/etc/systemd/heal-listener.service" \
         >"$T/heal-listener.service"
     cp -r "$SRC/etc/systemd/heal-listener.service.d" "$T/"
     if out=$(systemd-analyze verify --man=no "$T/heal-listener.service" 2>&1); then
