@@ -21,13 +21,12 @@ struct Options {
     std::string verb = "restart";
     std::string client_config = "/etc/heal/heal-ctl.ini";
     double timeout = 25;  ///< the listener call; below Nagios' event_handler_timeout (30)
-    std::string command_file = "/var/lib/nagios4/rw/nagios.cmd";
+    std::string command_file;  ///< Nagios' files: the command line, else nagios.cfg (main.cpp)
     std::string nagios_host, nagios_service, server_name;
     std::string state_dir = "/var/lib/heal/event-handler";
     std::string log_file;  ///< empty: syslog
     // The fleet guard.
-    std::string status_file = "/var/lib/nagios4/status.dat";
-    std::string objects_file = "/var/lib/nagios4/objects.cache";
+    std::string status_file, objects_file;
     std::string servicegroup;
     fleet::UnhealthyLimit max_unhealthy;
     double max_status_age = 60;

@@ -15,10 +15,19 @@ for page in "$SRC"/man/*.[0-9]; do
         echo "FAIL docs: $(basename "$page"): $out"
     fi
 done
+# One version: debian/changelog's first line, every --version and every man page's .TH.
+version=$(awk -F'[()]' 'NR == 1 && $1 == "heal " { print $2 }' "$SRC/debian/changelog")
+for page in "$SRC"/man/*.[0-9]; do
+    if head -1 "$page" | grep -qF "\"heal $version\""; then
+        echo "PASS docs: $(basename "$page") says heal $version, as debian/changelog does"
+    else
+        echo "FAIL docs: $(basename "$page"): '$(head -1 "$page")' is not heal $version (debian/changelog)"
+    fi
+done
 for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$BUILD/heal-event-handler"; do
     name=$(basename "$bin")
     v=$("$bin" --version 2>&1); rc=$?
-    case $v in "$name "[0-9]*) [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac
+    case $v in "$name $version") [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac
     if [ $ok = 1 ] && "$bin" --help >/dev/null 2>&1; then
         echo "PASS docs: $name --version says '$v'"
     else
@@ -29,6 +38,7 @@ done
 for pair in "$BUILD/heal-listener|(default /etc/heal/heal.ini)" "$BUILD/heal-ctl|(default localhost)" \
             "$BUILD/heal-ctl|(default 5669)" "$BUILD/check_worker|(default 10)" \
             "$BUILD/heal-event-handler|(default /var/lib/heal/event-handler)" \
+            "$BUILD/heal-event-handler|(default /etc/nagios4/nagios.cfg)" \
             "$BUILD/heal-event-handler|(default restart)" "$BUILD/heal-event-handler|(default 25%)"; do
     bin=${pair%%|*} text=${pair#*|}
     if "$bin" --help 2>&1 | grep -qF -- "$text"; then

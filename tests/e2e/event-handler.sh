@@ -280,6 +280,32 @@ logged "blocked: CRITICAL HARD attempt 3, restart web on h2: 1 heal already in f
     pass "at HARD it pages, naming the guard" || fail "HARD over concurrency: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
 kill -9 "$inflight_pid" "$silent_pid" 2>/dev/null; wait "$inflight_pid" "$silent_pid" 2>/dev/null
 
+# Nagios' files from its nagios.cfg: used when it is readable; when not, every heal is blocked
+# and paged, naming the file (through the command file given, as no other is known).
+eh_cfg() { # ARGS... — the handler with Nagios' paths from a nagios.cfg, not from flags
+    : >"$T/log"
+    exec 4<>"$T/nagios.cmd"
+    "$BUILD/heal-event-handler" --client-config "$T/ctl.ini" --state-dir "$T/cfg-state" --log "$T/log" --timeout 2 "$@"
+    dd iflag=nonblock bs=65536 <&4 >>"$T/cmds" 2>/dev/null
+    exec 4>&-
+}
+printf '# as Nagios writes it\nlog_file=/nonexistent/nagios.log\ncfg_dir=/nonexistent\n status_file = %s \nobject_cache_file=%s\ncommand_file=%s\n' \
+    "$T/status.dat" "$T/objects.cache" "$T/nagios.cmd" >"$T/nagios.cfg"
+status_dat web 4 0
+: >"$T/cmds"
+eh_cfg --nagios-cfg "$T/nagios.cfg" --nagios-host h6 CRITICAL HARD 1 127.0.0.1 web
+logged "acting: CRITICAL HARD attempt 1, restart web on h6 (127.0.0.1, certificate name h6; 1 of " &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h6;web;2;heal;heal could not fix web on h6" "$T/cmds" &&
+    pass "--nagios-cfg: the status, objects and command files come from nagios.cfg" ||
+    fail "--nagios-cfg: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
+: >"$T/cmds"
+eh_cfg --nagios-cfg "$T/nonesuch.cfg" --command-file "$T/nagios.cmd" --nagios-host h7 CRITICAL HARD 1 127.0.0.1 web
+logged "cannot use Nagios' configuration: cannot read Nagios' configuration '$T/nonesuch.cfg': No such file or directory" &&
+    ! logged acting &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h7;web;2;heal;fleet guard: cannot use Nagios' configuration: cannot read Nagios' configuration '$T/nonesuch.cfg'" "$T/cmds" &&
+    pass "an unreadable --nagios-cfg blocks the heal and pages, naming the file" ||
+    fail "unreadable nagios.cfg: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
+
 # A Nagios that does not read its command FIFO must not hang the handler.
 rm -f "$T/nagios.cmd"; mkfifo "$T/nagios.cmd"
 exec 5<>"$T/nagios.cmd"  # a reader that never reads: the pipe fills
