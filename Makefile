@@ -128,8 +128,9 @@ $(B)/clock-step.so: tests/helpers/clock-step.c
 	@mkdir -p $(B)
 	$(call step,CC,$<)$(CC) -O2 -shared -fPIC -o $@ $< -ldl
 
+# The suites run outside make: no make jobserver reaches the makes they start (make demo's test).
 test: test-binaries
-	@HEAL_SUITES="$(SUITES)" tests/run-all $(B)
+	@env -u MAKEFLAGS -u MFLAGS HEAL_SUITES="$(SUITES)" tests/run-all $(B)
 # Built on every core unless the caller chose -j (a serial build took most of make test's time).
 # The Debian packages too (tests/e2e/deb.sh installs them in a pristine Debian 12 root).
 test-binaries: deps-test

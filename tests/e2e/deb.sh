@@ -34,9 +34,9 @@ else
 fi
 
 # The root: Debian 12 as mmdebstrap makes it (essential packages and apt), with what the packages
-# and Debian's nagios4-core depend on already in, so that a warm run needs no network. The cache
+# and Debian's nagios4-core depend on (and recommend) already in, so that a warm run needs no network. The cache
 # is named by that list: new dependencies make a new root.
-deps=$(for deb in "$BUILD"/deb/heal-*.deb; do dpkg-deb -f "$deb" Depends; done | tr ',' '\n' |
+deps=$(for deb in "$BUILD"/deb/heal-*.deb; do dpkg-deb -f "$deb" Depends Recommends | sed 's/^[A-Za-z]*: //'; done | tr ',\n' '\n\n' |
        sed 's/([^)]*)//g; s/|.*//; s/[[:space:]]//g' | grep -v '^heal-' | grep -v '^$' | sort -u | tr '\n' ',')
 include="${deps}nagios4-core,monitoring-plugins-basic"
 key=$(printf '%s' "$include" | sha256sum | cut -c1-12)

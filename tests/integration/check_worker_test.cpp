@@ -1,6 +1,7 @@
 // check_worker, the real binary, against real HTTP, HTTPS and TCP servers on loopback
 // (tests/fixtures/worker_server.py).
 #include "harness.hpp"
+#include "version.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -361,7 +362,7 @@ TEST_F(CheckWorkerTest, BadArgumentsAreUnknownWithUsage) {
     EXPECT_EQ(run({build_dir() + "/check_worker", "--help"}).exit_code, 0);
     auto v = run({build_dir() + "/check_worker", "-V"});
     EXPECT_EQ(v.exit_code, 0);
-    EXPECT_TRUE(has(v, "check_worker 0.1.0")) << v.output;
+    EXPECT_TRUE(has(v, "check_worker " HEAL_VERSION)) << v.output;
 }
 
 // check_http's options (issue 8, item 14), with check_http's meanings.

@@ -2,6 +2,7 @@
 // daemon and --inetd instances, the audit gate, budgets, cooldown, quarantine, [client] rules,
 // reset/--force, dry run, single-flight status, the global cap.
 #include "listener_fixture.hpp"
+#include "version.hpp"
 
 #include <sqlite3.h>
 #include <sys/statvfs.h>
@@ -771,7 +772,7 @@ TEST_F(CheckHealTest, NoAnswerCertificateExpiryAndUsage) {
         EXPECT_TRUE(contains(r.output, "HEAL UNKNOWN: ")) << r.output;
     }
     EXPECT_EQ(run({bin("check_heal"), "--help"}).exit_code, 0);
-    EXPECT_TRUE(contains(run({bin("check_heal"), "-V"}).output, "check_heal 0.1.0"));
+    EXPECT_TRUE(contains(run({bin("check_heal"), "-V"}).output, "check_heal " HEAL_VERSION));
     auto stranger = run({bin("check_heal"), "-H", "127.0.0.1", "-p", std::to_string(port_), "--cert",
                          cert("main", "stranger.crt"), "--key", cert("main", "stranger.key"), "--ca",
                          cert("main", "ca.crt")});
@@ -825,7 +826,7 @@ TEST_F(MetricsTest, CountsFromTheStoreAfterKnownActions) {
     EXPECT_TRUE(contains(m, "heal_action_duration_seconds_bucket{service=\"slow\",verb=\"restart\",le=\"0.5\"} 0\n")) << m;
     EXPECT_TRUE(contains(m, "heal_action_duration_seconds_bucket{service=\"slow\",verb=\"restart\",le=\"2\"} 1\n")) << m;
     EXPECT_TRUE(contains(m, "heal_action_duration_seconds_count{service=\"web\",verb=\"restart\"} 2\n")) << m;
-    EXPECT_TRUE(contains(m, "heal_build_info{version=\"0.1.0\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_build_info{version=\"" HEAL_VERSION "\"} 1\n")) << m;
     EXPECT_TRUE(contains(m, "heal_connections_open 0\n")) << m;
     EXPECT_TRUE(contains(m, "heal_diagnostics_bytes 0\n")) << m;
     write_file(dir_ / "metrics.txt", m.substr(m.find("\r\n\r\n") + 4));

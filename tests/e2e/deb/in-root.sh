@@ -216,6 +216,8 @@ grep -E "web1;worker" $NLOG | sed 's/^\[[0-9]*\] /    | /' | cut -c1-300
 kill "$nagios_pid" "$listener_pid" 2>/dev/null
 wait "$nagios_pid" "$listener_pid" 2>/dev/null
 
+check "logrotate accepts /etc/logrotate.d/heal (logrotate -d)" logrotate -d /etc/logrotate.d/heal
+
 # 3. Remove keeps state and configuration; reinstall; purge removes them (the heal user stays).
 check "remove: apt-get remove heal-listener heal-nagios" apt remove heal-listener heal-nagios
 [ -f /var/lib/heal/heal.db ] && [ -f /etc/heal/heal.ini ] && [ -f /var/log/heal/audit.jsonl ] &&
