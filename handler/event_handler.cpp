@@ -153,6 +153,27 @@ void log_line(const std::string& text) {
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
 
+FleetView judge(const Options& o, const nagios::Members& members, const nagios::StatusData& status,
+                const std::string& host, const std::string& desc, bool service_ok, const std::string& label,
+                const std::string& where) {
+    FleetView v;
+    for (const auto& s : status.services)
+        if (s.host == host && s.service == desc) v.last_ok = s.last_ok;
+    auto g = fleet::group_health(members, status, host, desc, service_ok);
+    const std::size_t allowed = o.max_unhealthy.allowed(g.size);
+    v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
+    if (g.without_state > 0)
+        v.blocked_by = where + " has no state for " + std::to_string(g.without_state) + " of " +
+                       std::to_string(g.size) + " " + label + " (" + g.first_without_state +
+                       (g.without_state > 1 ? " and others" : "") +
+                       "): cut short, or older than the configuration? Healing needs every member's state";
+    else if (g.not_ok > allowed)
+        v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " +
+                       label + " are not OK (--max-unhealthy " + o.max_unhealthy.to_string() + ": at most " +
+                       std::to_string(allowed) + ")";
+    return v;
+}
+
 int handle(const Options& o, const Event& e, StatusSource& source, Notifier& notifier) {
     const std::string host = o.nagios_host.empty() ? e.address : o.nagios_host;
     const std::string desc = o.nagios_service.empty() ? e.service : o.nagios_service;

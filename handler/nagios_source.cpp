@@ -63,19 +63,8 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
                        "): is Nagios running?";
         return v;
     }
-    auto g = fleet::group_health(members, status, host, desc, service_ok);
-    const std::size_t allowed = o.max_unhealthy.allowed(g.size);
-    v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
-    if (g.without_state > 0)
-        v.blocked_by = "Nagios' status file '" + o.status_file + "' has no state for " +
-                       std::to_string(g.without_state) + " of " + std::to_string(g.size) + " " + label +
-                       " (" + g.first_without_state + (g.without_state > 1 ? " and others" : "") +
-                       "): cut short, or older than Nagios' configuration? Healing needs every member's state";
-    else if (g.not_ok > allowed)
-        v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " +
-                       std::to_string(g.size) + " " + label + " are not OK (--max-unhealthy " +
-                       o.max_unhealthy.to_string() + ": at most " + std::to_string(allowed) + ")";
-    return v;
+    return judge(o, members, status, host, desc, service_ok, label, "Nagios' status file '" + o.status_file + "'");
+
 }
 
 std::string NagiosCommands::comment(const std::string& host, const std::string& service, const std::string& text) {

@@ -161,7 +161,7 @@ struct KillState {
     std::string request_id;
     bool exited = false;
     bool timed_out = false;
-    std::vector<pid_t> outside_group;
+    std::vector<pid_t> outside_group{};
 };
 
 void close_fd(int& fd) {

@@ -170,7 +170,7 @@ status_dat web 4 3
 sed -i '/^servicestatus {/,$d' "$T/status.dat"
 : >"$T/cmds"
 eh --state-dir "$T/cut" --nagios-host h4 CRITICAL SOFT 2 127.0.0.1 web
-logged "has no state for 3 of 4 'web' services ('web' on 'h1' and others): cut short, or older than Nagios' configuration?" &&
+logged "has no state for 3 of 4 'web' services ('web' on 'h1' and others): cut short, or older than the configuration?" &&
     ! logged acting && grep -q "SEND_CUSTOM_SVC_NOTIFICATION;h4;web;2;heal;fleet guard: Nagios' status file" "$T/cmds" &&
     pass "a status file cut at a block boundary blocks healing and pages" || fail "cut status: $(cat "$T/log") / $(cat "$T/cmds")"
 status_dat web 4 0; rm -f "$T/objects.cache"
