@@ -37,11 +37,15 @@ struct Tell {
     Notifier& notifier;
     const std::string& host;
     const std::string& service;
+    mutable bool failed = false;  ///< something could not be told: the exit code says so
     void page(const std::string& text) const { logged(notifier.page(host, service, text), text); }
     void comment(const std::string& text) const { logged(notifier.comment(host, service, text), text); }
-    static void logged(const std::string& error, const std::string& text) {
-        if (!error.empty()) log_line("cannot tell the monitoring (" + error + "): " + text);
+    void logged(const std::string& error, const std::string& text) const {
+        if (error.empty()) return;
+        failed = true;
+        log_line("cannot tell the monitoring (" + error + "): " + text);
     }
+    int exit_code() const { return failed ? 1 : 0; }
 };
 
 /// The guard's words for a claim that does not heal ("" for heal and dry run).
@@ -206,7 +210,7 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
     } catch (const sqlite::Error& err) {
         log_line("cannot decide: " + w.what + ": " + err.what());
         tell.page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + ")" + w.not_doing);
-        return 0;
+        return tell.exit_code();
     }
     if (!claim.forgotten.empty())
         log_line("earlier decision dropped (" + claim.forgotten + "): Nagios saw " + desc + " OK at " +
@@ -223,8 +227,8 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
             log_line("dry run: would " + o.verb + ": " + w.what + seen);
             tell.comment("dry run: would " + o.verb + " " + e.service + " on " + host + " " + w.after + seen +
                     ". Nothing was done.");
-            return 0;
-        case fleet::Claim::Kind::heal: heal(o, e, host, w, view, *store, claim.heal_id, tell); return 0;
+            return tell.exit_code();
+        case fleet::Claim::Kind::heal: heal(o, e, host, w, view, *store, claim.heal_id, tell); return tell.exit_code();
         case fleet::Claim::Kind::blocked:
         case fleet::Claim::Kind::budget:
         case fleet::Claim::Kind::concurrency: break;
@@ -235,7 +239,7 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
         tell.comment("dry run: would page: fleet guard: " + guard + w.not_doing);
     else
         tell.page("fleet guard: " + guard + w.not_doing);
-    return 0;
+    return tell.exit_code();
 }
 
 }  // namespace heal::handler

@@ -82,7 +82,8 @@ public:
     virtual std::string page(const std::string& host, const std::string& service, const std::string& text) = 0;
 };
 
-/// Handles the event; logs every decision. Returns the exit code (0: Nagios ignores it).
+/// Handles the event; logs every decision. Returns the exit code: 0, or 1 when a comment or a
+/// page could not reach the monitoring (logged with its text; Nagios ignores the code).
 int handle(const Options& options, const Event& event, StatusSource& source, Notifier& notifier);
 
 /// Appends to the log file (or syslog when `path` is empty): one line per decision.

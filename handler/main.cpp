@@ -4,6 +4,7 @@
 //                      $HOSTADDRESS$ SERVICE
 // Exit 0 for every event (Nagios ignores an event handler's exit code); 3 for a usage error.
 #include "event_handler.hpp"
+#include "icinga2.hpp"
 #include "nagios_cfg.hpp"
 #include "nagios_source.hpp"
 #include "setup_check.hpp"
@@ -58,8 +59,9 @@ int main(int argc, char** argv) {
                                    "files are (default /etc/nagios4/nagios.cfg)");
     auto* command_opt = app.add_option("--command-file", o.command_file,
                                        "Nagios command file (default: nagios.cfg's command_file)");
-    app.add_option("--nagios-host", o.nagios_host, "$HOSTNAME$: for Nagios commands, the problem "
-                                                   "memory and the fleet (default HOSTADDRESS)");
+    app.add_option("--nagios-host,--host-name", o.nagios_host,
+                   "$HOSTNAME$ (Icinga 2: $host.name$): for comments and pages, the problem memory and the "
+                   "fleet (default HOSTADDRESS)");
     app.add_option("--nagios-service", o.nagios_service,
                    "$SERVICEDESC$: for Nagios commands and the fleet group (default SERVICE)");
     app.add_option("--server-name", o.server_name,
@@ -87,6 +89,23 @@ int main(int argc, char** argv) {
     app.add_option("--fleet-concurrency", o.fleet_concurrency, "at most N heals at once (default 2)")
         ->check(CLI::Range(1u, 1000u));
     app.add_flag("--dry-run", o.dry_run, "decide, log and comment, act on nothing (pages become comments)");
+    heal::icinga2::Api icinga;
+    auto* icinga_opt = app.add_option("--icinga2-url", icinga.url,
+                                      "Icinga 2 mode: its REST API, https://HOST:5665 (Nagios' files and "
+                                      "command pipe are then not used)");
+    app.add_option("--icinga2-ca", icinga.ca, "Icinga 2's CA certificate (its API certificate is verified)");
+    app.add_option("--icinga2-name", icinga.name,
+                   "the name Icinga 2's certificate must carry (default: the URL's host)");
+    app.add_option("--icinga2-cert", icinga.cert, "client certificate of an ApiUser's client_cn");
+    app.add_option("--icinga2-key", icinga.key, "its key");
+    app.add_option("--icinga2-user", icinga.user, "or an ApiUser's name ...");
+    app.add_option("--icinga2-password-file", icinga.password_file,
+                   "... and a file holding its password (never a password on the command line)");
+    app.add_option("--icinga2-filter", icinga.filter,
+                   "the fleet group as an Icinga 2 filter expression (default: every service with this "
+                   "name, or --servicegroup)");
+    app.add_option("--icinga2-timeout", icinga.timeout, "seconds for each API call (default 10)")
+        ->check(CLI::Range(0.1, 300.0));
     bool check = false;
     app.add_flag("--check", check,
                  "print the files, folders and certificate name this command line would use, whether "
@@ -115,9 +134,14 @@ int main(int argc, char** argv) {
     if (!heal::parse_duration(status_age, 86400, o.max_status_age))
         return usage_error("--max-status-age expects a duration such as 60s, got '" +
                            heal::printable(status_age, 40) + "'");
+    const bool use_icinga = icinga_opt->count() > 0;
+    if (use_icinga)
+        if (auto err = heal::icinga2::check_options(icinga); !err.empty()) return usage_error(err);
     // Nagios' files: the command line wins, then nagios.cfg, then Debian's defaults.
     heal::nagios::Located where;
-    if (status_opt->count() == 0 || objects_opt->count() == 0 || command_opt->count() == 0) {
+    if (use_icinga) {
+        where.source = "not used (--icinga2-url)";
+    } else if (status_opt->count() == 0 || objects_opt->count() == 0 || command_opt->count() == 0) {
         where = heal::nagios::locate(nagios_cfg, cfg_opt->count() > 0);
         if (status_opt->count() == 0) o.status_file = where.paths.status_file;
         if (objects_opt->count() == 0) o.objects_file = where.paths.objects_file;
@@ -137,6 +161,7 @@ int main(int argc, char** argv) {
                                         .command_from = from(command_opt),
                                         .address = args.empty() ? "" : args[3],
                                         .service = args.empty() ? "" : args[4]};
+        if (use_icinga) return heal::handler::check_icinga2_setup(o, icinga, facts, std::cout);
         return heal::handler::check_setup(o, facts, std::cout);
     }
     if (!where.error.empty()) log_line("cannot use Nagios' configuration: " + where.error);
@@ -166,6 +191,11 @@ int main(int argc, char** argv) {
     for (const auto* s : {&o.nagios_host, &o.nagios_service, &o.server_name})
         if (!name_ok_for_nagios(*s))
             return log_line(ignored + "';' or a newline in a Nagios host or service name"), 0;
+    if (use_icinga) {
+        heal::icinga2::Source source(o, icinga);
+        heal::icinga2::Notifier notifier(icinga);
+        return heal::handler::handle(o, e, source, notifier);
+    }
     heal::handler::NagiosFiles source(o, where.error);
     heal::handler::NagiosCommands notifier(o.command_file);
     return heal::handler::handle(o, e, source, notifier);

@@ -1,12 +1,14 @@
 #include "setup_check.hpp"
 
 #include "client_config.hpp"
+#include "icinga2.hpp"
 #include "status_file.hpp"
 #include "text.hpp"
 #include "tls.hpp"
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -122,13 +124,37 @@ void check_client(Report& r, const Options& o, const std::string& server_name) {
     }
 }
 
+/// What every mode checks after its source: the state folder, the client, the name, the log.
+int finish(Report& r, const Options& o, const SetupFacts& f) {
+    check_state_dir(r, o);
+    // The name the listener's certificate must carry, chosen as an event would choose it.
+    const std::string host = !o.nagios_host.empty() ? o.nagios_host : f.address;
+    const std::string name = !o.server_name.empty() && o.server_name.find('$') == std::string::npos ? o.server_name : host;
+    check_client(r, o, name);
+    if (name.empty())
+        r.out << "  -        server name    give --nagios-host (or the 5 arguments) to see the certificate name for a host\n";
+    else
+        r.line(true, "server name",
+               "the listener's certificate must name '" + name + "' (" +
+                   (name == o.server_name ? "--server-name" : !o.nagios_host.empty() ? "--nagios-host" : "HOSTADDRESS") +
+                   ")" + (f.address.empty() ? "" : "; connecting to " + f.address));
+    r.line(true, "log", o.log_file.empty() ? "syslog (ident heal-event-handler)" : o.log_file);
+    r.out << (r.problems == 0 ? "everything is usable\n"
+                              : std::to_string(r.problems) + (r.problems == 1 ? " problem\n" : " problems\n"));
+    return r.problems == 0 ? 0 : 1;
+}
+
+void header(std::ostream& out) {
+    const passwd* pw = ::getpwuid(::geteuid());
+    out << "heal-event-handler --check, as user " << (pw != nullptr ? pw->pw_name : "?") << " (uid " << ::geteuid()
+        << "):\n";
+}
+
 }  // namespace
 
 int check_setup(const Options& o, const SetupFacts& f, std::ostream& out) {
     Report r{out};
-    const passwd* pw = ::getpwuid(::geteuid());
-    out << "heal-event-handler --check, as user " << (pw != nullptr ? pw->pw_name : "?") << " (uid " << ::geteuid()
-        << "):\n";
+    header(out);
     if (f.where.error.empty())
         r.line(true, "nagios.cfg", f.where.source);
     else
@@ -136,22 +162,34 @@ int check_setup(const Options& o, const SetupFacts& f, std::ostream& out) {
     check_status_file(r, o, f.status_from);
     check_objects_file(r, o, f.objects_from, f.service);
     check_command_file(r, o, f.command_from);
-    check_state_dir(r, o);
-    // The name the listener's certificate must carry, chosen as an event would choose it.
-    const std::string host = !o.nagios_host.empty() ? o.nagios_host : f.address;
-    const std::string name = !o.server_name.empty() && o.server_name.find('$') == std::string::npos ? o.server_name : host;
-    check_client(r, o, name);
-    if (name.empty())
-        out << "  -        server name    give --nagios-host (or the 5 arguments) to see the certificate name for a host\n";
-    else
-        r.line(true, "server name",
-               "the listener's certificate must name '" + name + "' (" +
-                   (name == o.server_name ? "--server-name" : !o.nagios_host.empty() ? "--nagios-host" : "HOSTADDRESS") +
-                   ")" + (f.address.empty() ? "" : "; connecting to " + f.address));
-    r.line(true, "log", o.log_file.empty() ? "syslog (ident heal-event-handler)" : o.log_file);
-    out << (r.problems == 0 ? "everything is usable\n"
-                            : std::to_string(r.problems) + (r.problems == 1 ? " problem\n" : " problems\n"));
-    return r.problems == 0 ? 0 : 1;
+    return finish(r, o, f);
+}
+
+int check_icinga2_setup(const Options& o, const icinga2::Api& api, const SetupFacts& f, std::ostream& out) {
+    Report r{out};
+    header(out);
+    const std::string auth = api.user.empty() ? "client certificate " + api.cert : "user " + api.user + ", password from " + api.password_file;
+    if (!api.password_file.empty()) {
+        struct stat st {};
+        if (::stat(api.password_file.c_str(), &st) == 0 && (st.st_mode & 0077) != 0)
+            r.line(false, "password file", api.password_file + ": readable by others (mode " +
+                                               [&] { char m[8]; std::snprintf(m, sizeof m, "%04o", st.st_mode & 07777); return std::string(m); }() +
+                                               "): chmod 0600, owned by the user Nagios or Icinga runs the handler as");
+    }
+    const std::string desc = !o.nagios_service.empty() ? o.nagios_service : f.service;
+    if (desc.empty() && api.filter.empty() && o.servicegroup.empty()) {
+        r.line(true, "Icinga 2 API", api.url + " (" + auth + "): give --nagios-service (or the 5 arguments) to query the group");
+    } else {
+        icinga2::Source source(o, api);
+        const FleetView v = source.view(o.nagios_host.empty() ? f.address : o.nagios_host, desc, true);
+        const bool reached = !v.blocked_by || v.blocked_by->rfind("cannot use Icinga 2", 0) != 0;
+        r.line(reached && !v.seen.empty(), "Icinga 2 API",
+               api.url + " (" + auth + "): " + (v.seen.empty() ? v.blocked_by.value_or("no answer") : "answered; " + v.seen));
+        if (reached && v.blocked_by && !v.seen.empty()) out << "  note     fleet guard    would block now: " << *v.blocked_by << "\n";
+    }
+    out << "  -        comments/pages the ApiUser's actions/add-comment and actions/send-custom-notification\n"
+           "                          permissions are not tried (that would comment)\n";
+    return finish(r, o, f);
 }
 
 }  // namespace heal::handler

@@ -23,3 +23,15 @@ struct SetupFacts {
 int check_setup(const Options& o, const SetupFacts& facts, std::ostream& out);
 
 }  // namespace heal::handler
+
+namespace heal::icinga2 {
+struct Api;
+}
+
+namespace heal::handler {
+
+/// The same with Icinga 2's API as the source: the API answers the group's query (with
+/// --nagios-service or SERVICE), the password file is private; then the same tail.
+int check_icinga2_setup(const Options& o, const icinga2::Api& api, const SetupFacts& facts, std::ostream& out);
+
+}  // namespace heal::handler

@@ -1,0 +1,212 @@
+#!/bin/sh
+# End to end with Debian's real Icinga 2 (2.13), run as an ordinary process with every path in a
+# temporary folder and its API on loopback: the shipped etc/icinga2/heal.conf (checks, the event
+# command, the heal-service template, the least-privilege ApiUser), heal-event-handler in its
+# Icinga 2 mode (the REST API, no status.dat, no command pipe), heal-listener and a real worker.
+# Prints PASS/FAIL/SKIP.
+set -u
+SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
+BUILD=${HEAL_BUILD:-$SRC/build}
+. "$SRC/scripts/heal-sandbox.sh"
+sb_e2e_setup icinga2 icinga2 icinga2-bin
+failed=0
+pass() { echo "PASS icinga2: $1"; }
+fail() { echo "FAIL icinga2: $1"; failed=1; }
+I=$SB/icinga2
+ILOG=$I/log/icinga2.log
+
+sb_certs
+# Icinga 2's API certificate (its CN, localhost, is its NodeName; also named icinga-test) and the ApiUser's client certificate, from the
+# same throwaway CA as the listener's.
+"$SRC/scripts/heal-dev-certs" --san "DNS:icinga-test" --client heal-event-handler --client intruder "$SB/icerts" >/dev/null
+mkdir -p "$I/data/certs" "$I/log" "$I/cache" "$I/spool" "$I/run" "$I/plugins/eventhandlers"
+cp "$SB/icerts/ca.crt" "$I/data/certs/ca.crt"
+cp "$SB/icerts/server.crt" "$I/data/certs/localhost.crt"
+cp "$SB/icerts/server.key" "$I/data/certs/localhost.key"
+ln -s "$BUILD/check_worker" "$BUILD/check_heal" "$I/plugins/"
+ln -s "$BUILD/heal-event-handler" "$I/plugins/eventhandlers/"
+SB_CRASHY=1  # the crash-looping worker of section 3
+sb_worker_scripts
+sb_worker_start
+touch "$SB/worker/crashloop"
+"$SB/worker/crashy-restart" >/dev/null
+sb_listener_start || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
+API_PORT=$(sb_free_port)
+
+cat >"$I/icinga2.conf" <<EOF
+const PluginDir = "$I/plugins"
+const ZoneName = NodeName
+include <itl>
+include <plugins>
+object Endpoint NodeName { }
+object Zone ZoneName { endpoints = [ NodeName ] }
+object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = $API_PORT }
+object CheckerComponent "checker" { }
+object NotificationComponent "notification" { }
+object FileLogger "main-log" { path = LogDir + "/icinga2.log"; severity = "information" }
+include "$SRC/etc/icinga2/heal.conf"
+
+object User "oncall" { enable_notifications = true }
+// The test's own view (comments), as an administrator would look: not heal's ApiUser.
+object ApiUser "test-admin" { password = "test-only"; permissions = [ "*" ] }
+object NotificationCommand "to-file" {
+    command = [ "/bin/sh", "-c", "printf '%s %s %s %s\\\\n' \"\$notification.type\$\" \"\$service.name\$\" \"\$service.state\$\" \"\$notification.comment\$\" >> $SB/notifications.log" ]
+}
+apply Notification "oncall" to Service {
+    command = "to-file"
+    users = [ "oncall" ]
+    types = [ Custom ]
+    interval = 0
+    assign where true
+}
+object Host "worker-host" {
+    address = "127.0.0.1"
+    check_command = "dummy"
+}
+template Service "heal-test" {
+    import "heal-service"
+    check_interval = 1s
+    retry_interval = 1s
+    vars.heal_icinga2_url = "https://127.0.0.1:$API_PORT"
+    vars.heal_icinga2_ca = "$SB/icerts/ca.crt"
+    vars.heal_icinga2_name = "icinga-test"
+    vars.heal_icinga2_cert = "$SB/icerts/heal-event-handler.crt"
+    vars.heal_icinga2_key = "$SB/icerts/heal-event-handler.key"
+    vars.heal_client_config = "$SB/heal-ctl.ini"
+    vars.heal_state_dir = "$SB/eh-state"
+    vars.heal_timeout = 15
+}
+object Service "worker" {
+    import "heal-test"
+    host_name = "worker-host"
+    check_command = "heal-status"
+    vars.heal_ctl = "$BUILD/heal-ctl"
+}
+object Service "other" {
+    host_name = "worker-host"
+    check_command = "dummy"
+    vars.secret = "not heal's business"
+}
+object Service "crashy" {
+    import "heal-test"
+    host_name = "worker-host"
+    check_command = "heal-worker"
+    vars.heal_worker_port = $CRASHY_PORT
+    vars.heal_worker_timeout = 2
+}
+EOF
+DEFS="-DNodeName=localhost -DConfigDir=$I -DZonesDir=$I/zones.d -DDataDir=$I/data -DLogDir=$I/log -DCacheDir=$I/cache -DSpoolDir=$I/spool -DInitRunDir=$I/run -DRunAsUser=$(id -un) -DRunAsGroup=$(id -gn)"
+# shellcheck disable=SC2086
+if icinga2 daemon -C -c "$I/icinga2.conf" $DEFS >"$I/validate.log" 2>&1; then
+    pass "icinga2 daemon -C accepts etc/icinga2/heal.conf"
+else
+    fail "icinga2 daemon -C: $(grep -E 'critical|Error' "$I/validate.log" | head -5)"; cat "$I/validate.log"; exit 1
+fi
+# shellcheck disable=SC2086
+ICINGA_PID=$(sb_spawn "$I/stdout.log" icinga2 daemon -c "$I/icinga2.conf" $DEFS)
+sb_wait_for "$ILOG" "Started new listener on '[127.0.0.1]:$API_PORT'" 20 >/dev/null ||
+    { fail "Icinga 2 did not start its API: $(tail -5 "$I/stdout.log")"; exit 1; }
+
+api() { # PATH [JSON] — as the test's administrator
+    curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+        -H 'Accept: application/json' -H 'X-HTTP-Method-Override: GET' -X POST \
+        -d "${2:-{\}}" "https://icinga-test:$API_PORT$1"
+}
+as_heal() { # PATH JSON [GET] — as heal's ApiUser (its client certificate); prints "HTTP-CODE BODY"
+    curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" \
+        --cert "$SB/icerts/heal-event-handler.crt" --key "$SB/icerts/heal-event-handler.key" \
+        -H 'Accept: application/json' ${3:+-H 'X-HTTP-Method-Override: GET'} -X POST -w ' %{http_code}' \
+        -d "$2" "https://icinga-test:$API_PORT$1"
+}
+state_of() { # SERVICE — "STATE CHECKED" from the API
+    api /v1/objects/services "{\"filter\":\"service.name==\\\"$1\\\"\",\"attrs\":[\"state\",\"last_check\"]}" |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), 1 if r["last_check"] > 0 else 0)' 2>/dev/null
+}
+wait_state() { # SERVICE "STATE CHECKED" SECONDS
+    _end=$(( $(date +%s) + $3 ))
+    until [ "$(state_of "$1")" = "$2" ]; do [ "$(date +%s)" -gt $_end ] && return 1; sleep 0.3; done
+}
+
+# 1. The worker is OK; heal-event-handler --check in Icinga 2 mode reaches the API.
+wait_state worker "0 1" 20 && pass "the worker is OK in Icinga 2 (heal.conf's heal-status: heal-ctl status through the listener)" ||
+    fail "the worker is not OK: $(state_of worker)"
+chk=$("$BUILD/heal-event-handler" --check --icinga2-url "https://127.0.0.1:$API_PORT" --icinga2-ca "$SB/icerts/ca.crt" \
+      --icinga2-name icinga-test --icinga2-cert "$SB/icerts/heal-event-handler.crt" --icinga2-key "$SB/icerts/heal-event-handler.key" \
+      --client-config "$SB/heal-ctl.ini" --state-dir "$SB/eh-state" --host-name worker-host --nagios-service worker 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s\n' "$chk" | grep -q "ok       Icinga 2 API   https://127.0.0.1:$API_PORT (client certificate .*): answered; 0 of 1 'worker' services not OK"; then
+    pass "heal-event-handler --check reaches Icinga 2's API as the ApiUser"
+    printf '%s\n' "$chk" | sed 's/^/    | /'
+else
+    fail "--check in Icinga 2 mode (exit $rc): $chk"
+fi
+
+# Least privilege: heal's ApiUser may query services and add comments and custom
+# notifications, nothing else (Icinga 2.13 answers a missing permission with 404).
+denied=""
+for probe in "/v1/objects/hosts|{}|get" "/v1/objects/comments|{}|get" "/v1/objects/services|{\"filter\":\"service.name==\\\"other\\\"\"}|get" \
+             "/v1/actions/reschedule-check|{\"type\":\"Service\",\"filter\":\"true\"}|" \
+             "/v1/actions/remove-comment|{\"type\":\"Service\",\"filter\":\"true\"}|" \
+             "/v1/actions/acknowledge-problem|{\"type\":\"Service\",\"filter\":\"true\",\"author\":\"x\",\"comment\":\"x\"}|" \
+             "/v1/actions/add-comment|{\"type\":\"Service\",\"filter\":\"service.name==\\\"other\\\"\",\"author\":\"x\",\"comment\":\"x\"}|" \
+             "/v1/config/packages|{}|"; do
+    path=${probe%%|*} rest=${probe#*|} body=${rest%|*} get=${rest##*|}
+    out=$(as_heal "$path" "$body" $get 2>&1)
+    case $out in *" 404"|*" 403"|*" 401"|'{"results":[]} '[25]00) ;; *) denied="$denied $path answered: $(printf '%s' "$out" | tail -c 120);" ;; esac
+done
+# (An action on a service outside its filter answers 500 with no results: nothing was done.)
+case $(api /v1/objects/comments '{"filter":"comment.service_name==\"other\""}') in
+    *'"results":[]'*|*'No objects found'*) ;;
+    *) denied="$denied a comment reached 'other';" ;;
+esac
+allowed=$(as_heal /v1/objects/services '{"filter":"service.name==\"worker\"","attrs":["state"]}' get)
+case $allowed in
+    *" 200") [ -z "$denied" ] && pass "least privilege: heal's ApiUser sees and comments only services importing heal-service; hosts, comments, reschedule, remove-comment, acknowledge, config refused; its query works" ||
+                 fail "heal's ApiUser may do more than it needs:$denied" ;;
+    *) fail "heal's ApiUser cannot query services: $allowed" ;;
+esac
+
+# 2. Kill the worker: SOFT 1, SOFT 2 -> the event command -> restart -> a comment with the id.
+t_kill=$(date +%s.%N)
+kill "$(cat "$SB/worker/worker.pid")"
+if line=$(sb_wait_for "$SB/audit.jsonl" '"verb":"restart","service":"worker"' 30); then
+    pass "the event command restarted the worker through heal-listener"
+else
+    fail "no restart within 30 s: $(grep -i 'heal-restart\|event' "$ILOG" | tail -3)"
+fi
+wait_state worker "0 1" 30 && pass "recovered in $(awk -v a="$t_kill" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the kill" ||
+    fail "no recovery: $(state_of worker)"
+comments=$(api /v1/objects/comments '{"attrs":["service_name","author","text"]}')
+id=$(printf '%s' "$comments" | sed -n 's/.*request id \([0-9a-f-]*\).*/\1/p' | head -1)
+if [ -n "$id" ] && grep -F "\"id\":\"$id\"" "$SB/audit.jsonl" | grep -q '"outcome":"ok"'; then
+    pass "the Icinga 2 comment names the audited restart: $(printf '%s' "$comments" | grep -o 'heal: restart worker[^"]*' | head -1)"
+else
+    fail "no comment naming an audited request: $comments"
+fi
+n=$(grep -c '"record":"final".*"verb":"restart","service":"worker"' "$SB/audit.jsonl" 2>/dev/null || true)
+n=$(grep '"verb":"restart"' "$SB/audit.jsonl" | grep -c '"service":"worker"' || true)
+[ "$n" -le 2 ] && pass "one restart for the problem (audit lines for it: $n; Icinga 2's SOFT 2 then HARD 1 acted once)" ||
+    fail "restarted more than once for one problem: $n audit lines"
+
+# 3. The crash loop: restarted up to the budget, then quarantined; the handler pages (a forced
+# custom notification reaches the on-call user).
+if sb_wait_for "$SB/notifications.log" "CUSTOM crashy" 60 >/dev/null; then
+    pass "the crash loop pages a human: $(grep -m1 'CUSTOM crashy' "$SB/notifications.log" | cut -c1-200)"
+else
+    fail "no custom notification for crashy: $(tail -3 "$SB/notifications.log" 2>/dev/null) / $(grep -c crashy "$SB/audit.jsonl") audit lines"
+fi
+
+# 4. The API stopped: no heal, and the log says why.
+kill "$ICINGA_PID" 2>/dev/null
+i=0; while api /v1/objects/hosts >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+out=$("$BUILD/heal-event-handler" --icinga2-url "https://127.0.0.1:$API_PORT" --icinga2-ca "$SB/icerts/ca.crt" \
+      --icinga2-name icinga-test --icinga2-cert "$SB/icerts/heal-event-handler.crt" --icinga2-key "$SB/icerts/heal-event-handler.key" \
+      --client-config "$SB/heal-ctl.ini" --state-dir "$SB/eh-down" --log "$SB/down.log" --host-name worker-host \
+      --nagios-service worker CRITICAL HARD 1 127.0.0.1 worker 2>&1); rc=$?
+if grep -q "blocked: CRITICAL HARD attempt 1, restart worker on worker-host: cannot use Icinga 2's state: Icinga 2's API at https://127.0.0.1:$API_PORT: " "$SB/down.log" &&
+   grep -q "cannot tell the monitoring" "$SB/down.log" && [ $rc -ne 0 ]; then
+    pass "the API down: no heal, the log says why, exit $rc: $(grep -m1 blocked "$SB/down.log" | cut -c1-220)"
+else
+    fail "API down (exit $rc): $out $(cat "$SB/down.log")"
+fi
+exit $failed
