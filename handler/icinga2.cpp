@@ -22,6 +22,8 @@ namespace json = boost::json;
 
 namespace {
 
+using answers::whole;
+
 constexpr const char* author = "heal";
 constexpr std::size_t max_answer = 64 << 20;  // ~300 bytes a service: 200,000 services fit
 
@@ -61,15 +63,6 @@ std::string error_words(const std::string& body) {
     return printable(body.substr(0, 200), 200);
 }
 
-/// A whole number in a JSON number (Icinga 2 sends states as 2.0).
-bool whole(const json::value& v, double lo, double hi, double& out) {
-    if (v.is_int64()) out = static_cast<double>(v.as_int64());
-    else if (v.is_uint64()) out = static_cast<double>(v.as_uint64());
-    else if (v.is_double()) out = v.as_double();
-    else return false;
-    return std::isfinite(out) && out >= lo && out <= hi;
-}
-
 json::object service_filter(const std::string& host, const std::string& service) {
     return {{"type", "Service"},
             {"filter", "host.name == heal_host && service.name == heal_service"},
@@ -84,55 +77,6 @@ std::string act(const Api& api, const char* action, json::object body) {
 }
 
 }  // namespace
-
-std::string parse_url(const std::string& url, Url& out) {
-    const std::string scheme = "https://";
-    if (url.rfind(scheme, 0) != 0) return "--icinga2-url must start with https:// (got '" + printable(url, 80) + "')";
-    std::string rest = url.substr(scheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    if (rest.find('/') != std::string::npos || rest.find('@') != std::string::npos ||
-        rest.find_first_of("?# \t\r\n") != std::string::npos)
-        return "--icinga2-url is https://HOST[:PORT], without a path or user (got '" + printable(url, 80) + "')";
-    std::string port;
-    if (!rest.empty() && rest.front() == '[') {
-        const auto close = rest.find(']');
-        if (close == std::string::npos) return "--icinga2-url: no ']' after an IPv6 address";
-        out.host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size()) {
-            if (rest[close + 1] != ':') return "--icinga2-url: expected ':PORT' after ']'";
-            port = rest.substr(close + 2);
-        }
-    } else {
-        const auto colon = rest.find(':');
-        out.host = rest.substr(0, colon);
-        if (colon != std::string::npos) port = rest.substr(colon + 1);
-    }
-    if (out.host.empty()) return "--icinga2-url has no host";
-    if (!port.empty()) {
-        unsigned long long p = 0;
-        if (!parse_uint(port, 1, 65535, p)) return "--icinga2-url: port '" + printable(port, 20) + "' is not 1-65535";
-        out.port = static_cast<unsigned short>(p);
-    }
-    return {};
-}
-
-std::string check_options(const Api& api) {
-    Url u;
-    if (auto err = parse_url(api.url, u); !err.empty()) return err;
-    if (api.ca.empty()) return "--icinga2-ca is required with --icinga2-url (Icinga 2's CA: its certificate is verified)";
-    const bool by_cert = !api.cert.empty() || !api.key.empty();
-    const bool by_password = !api.user.empty() || !api.password_file.empty();
-    if (by_cert && by_password)
-        return "authenticate either with --icinga2-cert and --icinga2-key or with --icinga2-user and "
-               "--icinga2-password-file, not both";
-    if (by_cert && (api.cert.empty() || api.key.empty())) return "--icinga2-cert and --icinga2-key go together";
-    if (by_password && (api.user.empty() || api.password_file.empty()))
-        return "--icinga2-user and --icinga2-password-file go together (a password is never given on the command line)";
-    if (!by_cert && !by_password)
-        return "--icinga2-url needs --icinga2-cert and --icinga2-key, or --icinga2-user and --icinga2-password-file";
-    if (api.user.find(':') != std::string::npos) return "--icinga2-user cannot contain ':'";
-    return {};
-}
 
 std::string call(const Api& api, const std::string& path, const std::string& body_json, bool get, std::string& body) {
     Url u;
@@ -174,74 +118,6 @@ std::string call(const Api& api, const std::string& path, const std::string& bod
         return where + ": " + words;
     }
     body = r.body;
-    return {};
-}
-
-nagios::StatusData parse_services(const std::string& body, std::size_t max) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(body, ec);
-    if (ec) throw nagios::StatusError("Icinga 2's answer is not JSON: " + ec.message());
-    const json::object* top = v.if_object();
-    const json::value* results = top ? top->if_contains("results") : nullptr;
-    if (!results || !results->is_array()) throw nagios::StatusError("Icinga 2's answer has no \"results\" list");
-    nagios::StatusData d;
-    std::vector<std::pair<std::string, std::string>> seen;
-    std::size_t i = 0;
-    for (const auto& entry : results->as_array()) {
-        const std::string at = "Icinga 2's answer, result " + std::to_string(++i) + ": ";
-        if (d.services.size() == max) throw nagios::StatusError(at + "more than " + std::to_string(max) + " services");
-        const json::object* e = entry.if_object();
-        const json::value* attrs_v = e ? e->if_contains("attrs") : nullptr;
-        const json::object* attrs = attrs_v ? attrs_v->if_object() : nullptr;
-        if (!attrs) throw nagios::StatusError(at + "no \"attrs\" object");
-        const auto* h = attrs->if_contains("host_name");
-        const auto* n = attrs->if_contains("name");
-        if (!h || !h->is_string() || h->as_string().empty() || !n || !n->is_string() || n->as_string().empty())
-            throw nagios::StatusError(at + "no host_name and name strings");
-        nagios::ServiceStatus s;
-        s.host = std::string(h->as_string());
-        s.service = std::string(n->as_string());
-        const std::string which = "'" + printable(s.service, 60) + "' on '" + printable(s.host, 60) + "'";
-        double state = 0, last_check = 0, last_ok = 0;
-        const auto* st = attrs->if_contains("state");
-        if (!st || !whole(*st, 0, 3, state) || state != std::floor(state))
-            throw nagios::StatusError(at + "the state of " + which + " is not 0-3");
-        s.state = static_cast<nagios::ServiceState>(static_cast<int>(state));
-        const auto* lc = attrs->if_contains("last_check");
-        if (!lc || !whole(*lc, -1, 1e11, last_check)) throw nagios::StatusError(at + "last_check of " + which + " is not a time");
-        s.checked = last_check > 0;
-        const auto* lo = attrs->if_contains("last_state_ok");
-        if (!lo || !whole(*lo, -1, 1e11, last_ok)) throw nagios::StatusError(at + "last_state_ok of " + which + " is not a time");
-        s.last_ok = last_ok > 0 ? static_cast<std::int64_t>(last_ok) : 0;
-        seen.emplace_back(s.host, s.service);
-        d.services.push_back(std::move(s));
-    }
-    std::sort(seen.begin(), seen.end());
-    if (auto dup = std::adjacent_find(seen.begin(), seen.end()); dup != seen.end())
-        throw nagios::StatusError("Icinga 2's answer lists '" + printable(dup->second, 60) + "' on '" +
-                                  printable(dup->first, 60) + "' twice");
-    d.bytes = body.size();
-    return d;
-}
-
-std::string action_error(const std::string& body) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(body, ec);
-    const json::object* top = ec ? nullptr : v.if_object();
-    const json::value* results = top ? top->if_contains("results") : nullptr;
-    if (!results || !results->is_array()) return "Icinga 2's answer to an action has no \"results\" list";
-    if (results->as_array().empty()) return "Icinga 2 found no such service";
-    for (const auto& r : results->as_array()) {
-        const json::object* o = r.if_object();
-        const json::value* code = o ? o->if_contains("code") : nullptr;
-        double c = 0;
-        if (!code || !whole(*code, 0, 999, c)) return "Icinga 2's answer to an action has a result without a code";
-        if (c != 200) {
-            const json::value* status = o->if_contains("status");
-            return "Icinga 2 answered " + std::to_string(static_cast<int>(c)) +
-                   (status && status->is_string() ? ": " + printable(std::string(status->as_string()), 200) : "");
-        }
-    }
     return {};
 }
 

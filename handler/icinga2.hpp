@@ -8,17 +8,19 @@
 #include "event_handler.hpp"
 #include "status_file.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <string>
 
 namespace heal::icinga2 {
 
 struct Api {
-    std::string url;            ///< https://HOST:PORT, no path
-    std::string ca;             ///< Icinga's CA (its PKI's ca.crt)
-    std::string name;           ///< the name its certificate must carry; the URL's host when empty
-    std::string cert, key;      ///< client certificate authentication
-    std::string user, password_file;  ///< or HTTP basic authentication
-    std::string filter;         ///< the operator's group filter (an Icinga 2 expression), or ""
+    std::string url{};          ///< https://HOST:PORT, no path
+    std::string ca{};           ///< Icinga's CA (its PKI's ca.crt)
+    std::string name{};         ///< the name its certificate must carry; the URL's host when empty
+    std::string cert{}, key{};  ///< client certificate authentication
+    std::string user{}, password_file{};  ///< or HTTP basic authentication
+    std::string filter{};       ///< the operator's group filter (an Icinga 2 expression), or ""
     double timeout = 10;        ///< seconds per API call
 };
 
@@ -62,6 +64,11 @@ public:
 private:
     const Api& api_;
 };
+
+namespace answers {
+/// A whole number in [lo, hi] from a JSON number (Icinga 2 sends states as 2.0).
+bool whole(const boost::json::value& v, double lo, double hi, double& out);
+}  // namespace answers
 
 /// One API call, for --check: POST PATH with BODY (X-HTTP-Method-Override: GET when `get`).
 /// Returns "" and fills `body`, or why there is no usable answer (HTTP status and Icinga's own
