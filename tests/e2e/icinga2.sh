@@ -83,6 +83,23 @@ object Service "worker" {
     check_command = "heal-status"
     vars.heal_ctl = "$BUILD/heal-ctl"
 }
+// The fleet guard: 3 of 4 "fleet" services down (dummy checks), and a dry-run service.
+for (n in [ 1, 2, 3, 4 ]) {
+    object Host "fleet" + n { address = "127.0.0.1"; check_command = "dummy" }
+}
+apply Service "fleet" {
+    import "heal-test"
+    check_command = "dummy"
+    vars.dummy_state = if (host.name == "fleet4") { 0 } else { 2 }
+    assign where match("fleet*", host.name)
+}
+object Service "drill" {
+    import "heal-test"
+    host_name = "worker-host"
+    check_command = "dummy"
+    vars.dummy_state = 2
+    vars.heal_dry_run = true
+}
 object Service "other" {
     host_name = "worker-host"
     check_command = "dummy"
@@ -183,10 +200,27 @@ if [ -n "$id" ] && grep -F "\"id\":\"$id\"" "$SB/audit.jsonl" | grep -q '"outcom
 else
     fail "no comment naming an audited request: $comments"
 fi
-n=$(grep -c '"record":"final".*"verb":"restart","service":"worker"' "$SB/audit.jsonl" 2>/dev/null || true)
-n=$(grep '"verb":"restart"' "$SB/audit.jsonl" | grep -c '"service":"worker"' || true)
-[ "$n" -le 2 ] && pass "one restart for the problem (audit lines for it: $n; Icinga 2's SOFT 2 then HARD 1 acted once)" ||
-    fail "restarted more than once for one problem: $n audit lines"
+sleep 3  # Icinga 2's HARD 1 and the recovery ran their event commands meanwhile
+n=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"worker"' || true)
+[ "$n" -eq 1 ] && pass "one restart for the problem (SOFT 1, SOFT 2, HARD 1, then OK: acted once)" ||
+    fail "restarts for one problem: $n"
+
+# The fleet guard: 3 of 4 down is a wider outage: no restart, one page per problem.
+sb_wait_for "$SB/notifications.log" "CUSTOM fleet" 30 >/dev/null
+sleep 4  # every fleet service past SOFT 2 and HARD 1
+pages=$(grep -c "^CUSTOM fleet CRITICAL fleet guard: widespread failure: 3 of 4 'fleet' services are not OK" "$SB/notifications.log" || true)
+restarts=$(grep -c '"service":"fleet"' "$SB/audit.jsonl" || true)
+[ "$pages" -eq 3 ] && [ "$restarts" -eq 0 ] &&
+    pass "3 of 4 down: 0 restarts, 1 page per problem: $(grep -m1 'CUSTOM fleet' "$SB/notifications.log" | cut -c1-160)" ||
+    fail "3 of 4 down: $pages pages, $restarts restarts: $(grep fleet "$SB/notifications.log" | head -5)"
+# --dry-run: a comment says what would have been done; nothing reaches the listener.
+drill=$(api /v1/objects/comments '{"filter":"comment.service_name==\"drill\"","attrs":["text"]}')
+case $drill in
+    *"dry run: would restart drill on worker-host after CRITICAL SOFT attempt 2"*)
+        grep -q '"service":"drill"' "$SB/audit.jsonl" && fail "--dry-run reached the listener" ||
+            pass "--dry-run comments what it would do and acts on nothing" ;;
+    *) fail "no dry-run comment for drill: $drill" ;;
+esac
 
 # 3. The crash loop: restarted up to the budget, then quarantined; the handler pages (a forced
 # custom notification reaches the on-call user).
