@@ -199,8 +199,9 @@ deps-bench:
 # Measurements, not tests: every figure beside its anchor (nrpe, check_http), one run, one table.
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker \
-	    $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
+	    $(B)/heal-event-handler $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
 	python3 bench/bench.py $(B)
+	python3 bench/handler_scale.py $(B)
 
 # Debian packages in $(B)/deb (debian/, dpkg-buildpackage, lintian clean): see README, "Installing
 # on a fleet". Built from the binaries of this tree.

@@ -41,6 +41,8 @@ bool Stmt::step() {
     fail("step");
 }
 
+void Stmt::reset() { sqlite3_reset(st_); }
+
 std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(st_, col); }
 
 bool Stmt::null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }

@@ -61,6 +61,8 @@ public:
     Stmt& bind_null(int i);
     /// True while there is a row.
     bool step();
+    /// Ready to step again with new bindings (the old ones are kept until rebound).
+    void reset();
     std::int64_t i64(int col) const;
     bool null(int col) const;
     std::string text(int col) const;

@@ -157,13 +157,10 @@ void log_line(const std::string& text) {
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
 
-FleetView judge(const Options& o, const nagios::Members& members, const nagios::StatusData& status,
-                const std::string& host, const std::string& desc, bool service_ok, const std::string& label,
+FleetView judge(const Options& o, const fleet::GroupHealth& g, std::int64_t last_ok, const std::string& label,
                 const std::string& where) {
     FleetView v;
-    for (const auto& s : status.services)
-        if (s.host == host && s.service == desc) v.last_ok = s.last_ok;
-    auto g = fleet::group_health(members, status, host, desc, service_ok);
+    v.last_ok = last_ok;
     const std::size_t allowed = o.max_unhealthy.allowed(g.size);
     v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
     if (g.without_state > 0)

@@ -57,12 +57,11 @@ struct FleetView {
     std::int64_t last_ok = 0;               ///< when the service was last seen OK (epoch s)
 };
 
-/// The fleet guard's view of a group whose members and states a source has read: the words,
-/// the service's last OK time, and the reason to block (a member without a state, or more not
-/// OK than --max-unhealthy allows). `label`: "'web' services"; `where`: "Nagios' status file
+/// The fleet guard's view of a group's health as a source read it: the words, the service's
+/// last OK time, and the reason to block (a member without a state, or more not OK than
+/// --max-unhealthy allows). `label`: "'web' services"; `where`: "Nagios' status file
 /// '/var/lib/nagios4/status.dat'", for the words.
-FleetView judge(const Options& o, const nagios::Members& members, const nagios::StatusData& status,
-                const std::string& host, const std::string& service, bool service_ok, const std::string& label,
+FleetView judge(const Options& o, const fleet::GroupHealth& g, std::int64_t last_ok, const std::string& label,
                 const std::string& where);
 
 /// Where the fleet's states come from.

@@ -35,27 +35,78 @@ std::optional<Budget> parse_budget(std::string_view s) {
     return b;
 }
 
-GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
-                         const std::string& host, const std::string& service, bool service_ok) {
+namespace {
+
+std::string member_name(const std::pair<std::string, std::string>& m) {
+    return "'" + printable(m.second, 60) + "' on '" + printable(m.first, 60) + "'";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>> entries(const nagios::Members& members,
+                                                                                const nagios::StatusData& status) {
     // Every member, whichever file names it: objects.cache, status.dat (a service of the
-    // group's description that objects.cache does not list yet), and the service handled.
-    std::map<std::pair<std::string, std::string>, const nagios::ServiceStatus*> group;
-    for (const auto& m : members) group.emplace(m, nullptr);
-    for (const auto& s : status.services) group[{s.host, s.service}] = &s;
-    group.emplace(std::make_pair(host, service), nullptr);
-    GroupHealth g;
-    g.size = group.size();
-    for (const auto& [name, state] : group) {
-        if (name.first == host && name.second == service) {
-            if (!service_ok) ++g.not_ok;
-        } else if (!state) {
-            if (g.without_state++ == 0)
-                g.first_without_state = "'" + printable(name.second, 60) + "' on '" + printable(name.first, 60) + "'";
-        } else if (!state->checked || state->state != nagios::ServiceState::ok) {
-            ++g.not_ok;  // PENDING (never checked) is not known to be OK: it counts against healing
+    // group's description that objects.cache does not list yet).
+    std::map<std::pair<std::string, std::string>, MemberEntry> group;
+    for (const auto& m : members) group[m].in_group = true;
+    for (const auto& st : status.services) {
+        MemberEntry& e = group[{st.host, st.service}];
+        e.in_group = e.has_state = true;
+        // PENDING (never checked) is not known to be OK: it counts against healing.
+        e.not_ok = !st.checked || st.state != nagios::ServiceState::ok;
+        e.last_ok = st.last_ok;
+    }
+    return {group.begin(), group.end()};
+}
+
+GroupSummary summarize(const nagios::Members& members, const nagios::StatusData& status) {
+    GroupSummary g;
+    for (const auto& [name, e] : entries(members, status)) {
+        ++g.size;
+        if (!e.has_state) {
+            ++g.without_state;
+            if (g.first_without_state.size() < 2) g.first_without_state.push_back(member_name(name));
+        } else if (e.not_ok) {
+            ++g.not_ok;
         }
     }
     return g;
+}
+
+MemberEntry entry_of(const nagios::Members& members, const nagios::StatusData& status, const std::string& host,
+                     const std::string& service) {
+    MemberEntry e;
+    const auto key = std::make_pair(host, service);
+    for (const auto& m : members)
+        if (m == key) e.in_group = true;
+    for (const auto& st : status.services)
+        if (st.host == host && st.service == service) {
+            e.in_group = e.has_state = true;
+            e.not_ok = !st.checked || st.state != nagios::ServiceState::ok;
+            e.last_ok = st.last_ok;
+        }
+    return e;
+}
+
+GroupHealth health(const GroupSummary& s, const MemberEntry& handled, const std::string& host,
+                   const std::string& service, bool service_ok) {
+    // The handled service counts by the state the event gave it, whatever was read for it.
+    GroupHealth g;
+    g.size = s.size + (handled.in_group ? 0 : 1);
+    g.not_ok = s.not_ok - (handled.has_state && handled.not_ok ? 1 : 0) + (service_ok ? 0 : 1);
+    g.without_state = s.without_state - (handled.in_group && !handled.has_state ? 1 : 0);
+    const std::string self = member_name({host, service});
+    for (const auto& name : s.first_without_state)
+        if (name != self) {
+            g.first_without_state = name;
+            break;
+        }
+    return g;
+}
+
+GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
+                         const std::string& host, const std::string& service, bool service_ok) {
+    return health(summarize(members, status), entry_of(members, status, host, service), host, service, service_ok);
 }
 
 Claim fleet_verdict(const FleetFacts& f, const Problem& p, const Limits& limits, std::string& remembered) {

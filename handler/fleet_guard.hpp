@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace heal::fleet {
@@ -42,6 +43,29 @@ struct GroupHealth {
 };
 GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
                          const std::string& host, const std::string& service, bool service_ok);
+
+/// The same in two steps, so that a group read once serves many events (view_cache.hpp): the
+/// counts over every member and every state read (members and status), and one member's entry;
+/// health() then puts the handled service in with the state the event gave it.
+/// group_health(m, s, h, sv, ok) == health(summarize(m, s), entry_of(m, s, h, sv), h, sv, ok).
+struct GroupSummary {
+    std::size_t size = 0, not_ok = 0, without_state = 0;
+    std::vector<std::string> first_without_state;  ///< the first two, in (host, service) order
+};
+struct MemberEntry {
+    bool in_group = false;   ///< a member, or a state read for it
+    bool has_state = false;
+    bool not_ok = false;     ///< has a state, and it is not OK or never checked
+    std::int64_t last_ok = 0;
+};
+GroupSummary summarize(const nagios::Members& members, const nagios::StatusData& status);
+MemberEntry entry_of(const nagios::Members& members, const nagios::StatusData& status, const std::string& host,
+                     const std::string& service);
+/// Every member's entry, in (host, service) order, for keeping.
+std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>> entries(const nagios::Members& members,
+                                                                                const nagios::StatusData& status);
+GroupHealth health(const GroupSummary& summary, const MemberEntry& handled, const std::string& host,
+                   const std::string& service, bool service_ok);
 
 /// The fleet limits a decision is held to.
 struct Limits {

@@ -2,11 +2,14 @@
 
 #include "nagios_command.hpp"
 #include "status_file.hpp"
+#include "view_cache.hpp"
 #include "text.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <optional>
+#include <utility>
 
 namespace heal::handler {
 
@@ -30,32 +33,59 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
     const nagios::Group group{desc, o.servicegroup};
     const std::string label = o.servicegroup.empty() ? "'" + desc + "' services"
                                                      : "services in group '" + o.servicegroup + "'";
-    // Who the group is comes from what Nagios defines, never from whoever status.dat happens
-    // to list: a status file cut short must not shrink the fleet.
-    nagios::Members members;
-    try {
-        members = nagios::read_members_file(o.objects_file, group);
-    } catch (const nagios::StatusError& err) {
-        v.blocked_by = "cannot read the group's members: " + std::string(err.what());
-        return v;
+    // Read once per generation of Nagios' files (view_cache.hpp): the key names both files'
+    // identities and the group; names cannot hold a newline.
+    const std::string generation = file_identity(o.status_file), objects_id = file_identity(o.objects_file);
+    const std::string key = generation.empty() || objects_id.empty()
+                                ? std::string()
+                                : generation + "\n" + objects_id + "\n" + desc + "\n" + o.servicegroup + "\n" +
+                                      (o.servicegroup.empty() ? "" : host);
+    ViewCache cache(o.state_dir);
+    std::optional<CachedGroup> cached;
+    if (!key.empty()) cached = cache.find(key, host, desc);
+    if (!cache.warning.empty()) log_line("warning: " + std::exchange(cache.warning, {}));
+    fleet::GroupSummary summary;
+    fleet::MemberEntry handled;
+    std::int64_t created = 0;
+    if (cached) {
+        summary = std::move(cached->summary);
+        handled = cached->handled;
+        created = cached->created;
+    } else {
+        // Who the group is comes from what Nagios defines, never from whoever status.dat
+        // happens to list: a status file cut short must not shrink the fleet.
+        nagios::Members members;
+        try {
+            members = nagios::read_members_file(o.objects_file, group);
+        } catch (const nagios::StatusError& err) {
+            v.blocked_by = "cannot read the group's members: " + std::string(err.what());
+            return v;
+        }
+        // With a service group, this service too, for its last OK time.
+        const nagios::ServiceFilter keep = [&](const std::string& h, const std::string& s) {
+            return o.servicegroup.empty() ? s == desc
+                                          : (h == host && s == desc) ||
+                                                std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
+        };
+        nagios::StatusData status;
+        try {
+            status = nagios::read_status_file(o.status_file, keep);
+        } catch (const nagios::StatusError& err) {
+            v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
+            return v;
+        }
+        summary = fleet::summarize(members, status);
+        handled = fleet::entry_of(members, status, host, desc);
+        created = status.created;
+        // Kept only when both files are still the ones named in the key (not replaced meanwhile).
+        if (!key.empty() && file_identity(o.status_file) == generation && file_identity(o.objects_file) == objects_id) {
+            cache.keep(generation, key, members, status);
+            if (!cache.warning.empty()) log_line("warning: " + std::exchange(cache.warning, {}));
+        }
     }
-    // With a service group, this service too, for its last OK time.
-    const nagios::ServiceFilter keep = [&](const std::string& h, const std::string& s) {
-        return o.servicegroup.empty() ? s == desc
-                                      : (h == host && s == desc) ||
-                                            std::binary_search(members.begin(), members.end(), std::make_pair(h, s));
-    };
-    nagios::StatusData status;
-    try {
-        status = nagios::read_status_file(o.status_file, keep);
-    } catch (const nagios::StatusError& err) {
-        v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
-        return v;
-    }
-    for (const auto& s : status.services)
-        if (s.host == host && s.service == desc) v.last_ok = s.last_ok;
+    v.last_ok = handled.last_ok;
     const std::int64_t now = std::time(nullptr);
-    const double age = static_cast<double>(now - status.created);
+    const double age = static_cast<double>(now - created);
     if (age > o.max_status_age || age < -o.max_status_age) {
         v.blocked_by = "Nagios' status file '" + o.status_file + "' was written " +
                        format_duration(std::fabs(age)) + (age < 0 ? " in the future" : " ago") +
@@ -63,8 +93,8 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
                        "): is Nagios running?";
         return v;
     }
-    return judge(o, members, status, host, desc, service_ok, label, "Nagios' status file '" + o.status_file + "'");
-
+    return judge(o, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok, label,
+                 "Nagios' status file '" + o.status_file + "'");
 }
 
 std::string NagiosCommands::comment(const std::string& host, const std::string& service, const std::string& text) {

@@ -306,6 +306,29 @@ logged "cannot use Nagios' configuration: cannot read Nagios' configuration '$T/
     pass "an unreadable --nagios-cfg blocks the heal and pages, naming the file" ||
     fail "unreadable nagios.cfg: $(cat "$T/log") / cmds: $(cat "$T/cmds")"
 
+# One read per generation of Nagios' files: a second event on the same status.dat (same inode,
+# size and time) uses what the first kept (STATE_DIR/nagios-view.db), so bytes changed behind
+# the handler's back while size and time stay are not read again; a new file is.
+status_dat web 4 0
+: >"$T/cmds"
+eh --state-dir "$T/gen-state" --nagios-host h1 CRITICAL HARD 1 127.0.0.1 web
+logged "acting: CRITICAL HARD attempt 1, restart web on h1" || fail "view cache, first event: $(cat "$T/log")"
+touch -r "$T/status.dat" "$T/status.ref"
+sed 's/^\tcurrent_state=0/\tcurrent_state=X/' "$T/status.dat" >"$T/status.bad"  # invalid, the same size
+cat "$T/status.bad" >"$T/status.dat"  # the same inode
+touch -r "$T/status.ref" "$T/status.dat"
+eh --state-dir "$T/gen-state" --nagios-host h2 CRITICAL HARD 1 127.0.0.1 web
+if logged "acting: CRITICAL HARD attempt 1, restart web on h2 (127.0.0.1, certificate name h2; 1 of 4 'web' services not OK)"; then
+    pass "a second event on the same status.dat generation uses the first one's view (not read again)"
+else
+    fail "view cache, second event: $(cat "$T/log")"
+fi
+touch "$T/status.dat"  # a new generation: read again, and refused
+eh --state-dir "$T/gen-state" --nagios-host h3 CRITICAL HARD 1 127.0.0.1 web
+logged "cannot use Nagios' status data" && ! logged "acting:" &&
+    pass "a new generation of status.dat is read again (and this one is refused)" ||
+    fail "view cache, new generation: $(cat "$T/log")"
+
 # A Nagios that does not read its command FIFO must not hang the handler.
 rm -f "$T/nagios.cmd"; mkfifo "$T/nagios.cmd"
 exec 5<>"$T/nagios.cmd"  # a reader that never reads: the pipe fills

@@ -4,13 +4,16 @@
 #include "fleet_store.hpp"
 #include "nagios_command.hpp"
 #include "status_file.hpp"
+#include "view_cache.hpp"
 
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -467,4 +470,99 @@ TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
 TEST(NagiosCommand, FieldsCannotSplitOrBreakTheCommand) {
     EXPECT_EQ(nagios::command_field("a;b\nc\x1b[2J"), "a,b?c?[2J");
     EXPECT_LE(nagios::command_field(std::string(5000, 'x')).size(), 1003u);
+}
+
+// The group read once and kept (summarize, entry_of, health) gives what counting every member
+// for the event gives: an independent count over random groups, every member handled in turn,
+// with and without states, OK or not.
+TEST(FleetGuard, SummaryAndEntryGiveTheSameHealthAsCountingEveryMember) {
+    std::srand(7);
+    for (int round = 0; round < 200; ++round) {
+        nagios::Members members;
+        nagios::StatusData status;
+        const int n = 1 + std::rand() % 6;
+        for (int i = 0; i < n; ++i) {
+            const std::pair<std::string, std::string> m{"h" + std::to_string(i), "web"};
+            if (std::rand() % 4 != 0) members.push_back(m);  // objects.cache may miss one
+            if (std::rand() % 3 != 0) {                       // status.dat may miss one
+                nagios::ServiceStatus s;
+                s.host = m.first;
+                s.service = m.second;
+                s.state = static_cast<ServiceState>(std::rand() % 4);
+                s.checked = std::rand() % 5 != 0;
+                s.last_ok = std::rand() % 1000;
+                status.services.push_back(s);
+            }
+        }
+        std::sort(members.begin(), members.end());
+        const auto summary = fleet::summarize(members, status);
+        for (int i = 0; i <= n; ++i) {  // i == n: a service the files do not know
+            const std::string host = "h" + std::to_string(i);
+            for (bool ok : {false, true}) {
+                // The oracle: every member but the handled one by what was read, the handled one by the event.
+                std::set<std::string> all{host};
+                for (const auto& m : members) all.insert(m.first);
+                for (const auto& s : status.services) all.insert(s.host);
+                std::size_t not_ok = ok ? 0 : 1, without = 0;
+                for (const auto& h : all) {
+                    if (h == host) continue;
+                    const nagios::ServiceStatus* st = nullptr;
+                    for (const auto& s : status.services)
+                        if (s.host == h) st = &s;
+                    if (!st) ++without;
+                    else if (!st->checked || st->state != ServiceState::ok) ++not_ok;
+                }
+                const auto g = fleet::health(summary, fleet::entry_of(members, status, host, "web"), host, "web", ok);
+                ASSERT_EQ(g.size, all.size()) << round << " " << host;
+                ASSERT_EQ(g.not_ok, not_ok) << round << " " << host;
+                ASSERT_EQ(g.without_state, without) << round << " " << host;
+                if (without > 0) {
+                    ASSERT_EQ(g.first_without_state.find("'web' on '" + host + "'"), std::string::npos);
+                }
+                const auto direct = fleet::group_health(members, status, host, "web", ok);
+                ASSERT_EQ(direct.not_ok, g.not_ok);
+                ASSERT_EQ(direct.first_without_state, g.first_without_state);
+            }
+        }
+    }
+}
+
+// The view cache keeps a generation's summary and entries and gives back exactly those; a key it
+// does not have, or a damaged file, is a miss (with a warning), never an error.
+TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
+    char tmpl[] = "/tmp/heal-view-cache-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    nagios::Members members{{"h1", "web"}, {"h2", "web"}, {"h3", "web"}};
+    nagios::StatusData status;
+    status.created = 1796222000;
+    status.services.push_back({.host = "h1", .service = "web", .state = ServiceState::critical, .checked = true, .last_ok = 5});
+    status.services.push_back({.host = "h2", .service = "web", .state = ServiceState::ok, .checked = true, .last_ok = 9});
+    handler::ViewCache cache(dir);
+    EXPECT_FALSE(cache.find("gen1\nk", "h1", "web"));
+    cache.keep("gen1", "gen1\nk", members, status);
+    EXPECT_EQ(cache.warning, "");
+    for (const char* host : {"h1", "h2", "h3", "h9"}) {
+        const auto c = cache.find("gen1\nk", host, "web");
+        ASSERT_TRUE(c) << cache.warning;
+        EXPECT_EQ(c->created, 1796222000);
+        const auto want = fleet::entry_of(members, status, host, "web");
+        EXPECT_EQ(c->handled.in_group, want.in_group) << host;
+        EXPECT_EQ(c->handled.has_state, want.has_state) << host;
+        EXPECT_EQ(c->handled.not_ok, want.not_ok) << host;
+        EXPECT_EQ(c->handled.last_ok, want.last_ok) << host;
+        const auto a = fleet::health(c->summary, c->handled, host, "web", false);
+        const auto b = fleet::group_health(members, status, host, "web", false);
+        EXPECT_EQ(a.size, b.size);
+        EXPECT_EQ(a.not_ok, b.not_ok);
+        EXPECT_EQ(a.without_state, b.without_state);
+        EXPECT_EQ(a.first_without_state, b.first_without_state);
+    }
+    cache.keep("gen2", "gen2\nk", members, status);  // a new generation drops the old one
+    EXPECT_FALSE(cache.find("gen1\nk", "h1", "web"));
+    EXPECT_TRUE(cache.find("gen2\nk", "h1", "web"));
+    std::ofstream(dir + "/nagios-view.db", std::ios::trunc) << "not a database, not even close";
+    handler::ViewCache damaged(dir);
+    EXPECT_FALSE(damaged.find("gen2\nk", "h1", "web"));
+    EXPECT_NE(damaged.warning.find("cannot be read"), std::string::npos) << damaged.warning;
+    std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,135 @@
+#include "view_cache.hpp"
+
+#include "sqlite.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace heal::handler {
+
+namespace {
+
+constexpr int schema_version = 1;
+constexpr const char* schema = R"(
+CREATE TABLE IF NOT EXISTS views (
+    key TEXT PRIMARY KEY,
+    generation TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    not_ok INTEGER NOT NULL,
+    without_state INTEGER NOT NULL,
+    first_without_state TEXT NOT NULL,   -- up to two names, newline between
+    members INTEGER NOT NULL             -- rows kept: a check on a cut-short write
+);
+CREATE TABLE IF NOT EXISTS members (
+    key TEXT NOT NULL,
+    host TEXT NOT NULL,
+    service TEXT NOT NULL,
+    has_state INTEGER NOT NULL,
+    not_ok INTEGER NOT NULL,
+    last_ok INTEGER NOT NULL,
+    PRIMARY KEY (key, host, service)
+) WITHOUT ROWID;
+)";
+
+sqlite::Db open_db(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        throw sqlite::Error("cannot create '" + dir + "': " + std::strerror(errno));
+    int version = 0;
+    sqlite::Db db = sqlite::open(dir, dir + "/nagios-view.db", 0600, version);
+    sqlite::ensure_schema(db, version, schema_version, schema, nullptr, "heal-event-handler");
+    return db;
+}
+
+}  // namespace
+
+std::string file_identity(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+std::optional<CachedGroup> ViewCache::find(const std::string& key, const std::string& host, const std::string& service) {
+    try {
+        sqlite::Db db = open_db(dir_);
+        CachedGroup g;
+        {
+            sqlite::Stmt s(db, "SELECT created, size, not_ok, without_state, first_without_state FROM views WHERE key = ?");
+            s.bind(1, key);
+            if (!s.step()) return std::nullopt;
+            g.created = s.i64(0);
+            const auto count = [&](int col) {
+                if (s.i64(col) < 0) throw sqlite::Error("a negative count");
+                return static_cast<std::size_t>(s.i64(col));
+            };
+            g.summary.size = count(1);
+            g.summary.not_ok = count(2);
+            g.summary.without_state = count(3);
+            if (g.summary.not_ok + g.summary.without_state > g.summary.size) throw sqlite::Error("counts over the size");
+            std::string names = s.text(4);
+            for (std::size_t at = 0; !names.empty() && at != std::string::npos;) {
+                const auto nl = names.find('\n', at);
+                g.summary.first_without_state.push_back(names.substr(at, nl == std::string::npos ? nl : nl - at));
+                at = nl == std::string::npos ? nl : nl + 1;
+            }
+        }
+        sqlite::Stmt s(db, "SELECT has_state, not_ok, last_ok FROM members WHERE key = ? AND host = ? AND service = ?");
+        s.bind(1, key).bind(2, host).bind(3, service);
+        if (s.step()) {
+            g.handled = {.in_group = true, .has_state = s.i64(0) != 0, .not_ok = s.i64(1) != 0, .last_ok = s.i64(2)};
+            if (g.handled.not_ok && !g.handled.has_state) throw sqlite::Error("a member not OK without a state");
+        }
+        return g;
+    } catch (const sqlite::Error& e) {
+        warning = "the view cache in '" + dir_ + "' cannot be read (" + e.what() + "); reading Nagios' files";
+        return std::nullopt;
+    }
+}
+
+void ViewCache::keep(const std::string& generation, const std::string& key, const nagios::Members& members,
+                     const nagios::StatusData& status) {
+    try {
+        const auto all = fleet::entries(members, status);
+        const auto summary = fleet::summarize(members, status);
+        std::string names;
+        for (const auto& n : summary.first_without_state) names += (names.empty() ? "" : "\n") + n;
+        sqlite::Db db = open_db(dir_);
+        sqlite::Transaction t(db);
+        {
+            sqlite::Stmt s(db, "SELECT 1 FROM views WHERE key = ?");
+            s.bind(1, key);
+            if (s.step()) return;  // another handler kept it meanwhile
+        }
+        // Older generations go: only the newest status file is ever asked about.
+        sqlite::Stmt(db, "DELETE FROM members WHERE key IN (SELECT key FROM views WHERE generation <> ?)")
+            .bind(1, generation)
+            .step();
+        sqlite::Stmt(db, "DELETE FROM views WHERE generation <> ?").bind(1, generation).step();
+        sqlite::Stmt(db, "INSERT INTO views (key, generation, created, size, not_ok, without_state, "
+                         "first_without_state, members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, key)
+            .bind(2, generation)
+            .bind(3, status.created)
+            .bind(4, static_cast<std::int64_t>(summary.size))
+            .bind(5, static_cast<std::int64_t>(summary.not_ok))
+            .bind(6, static_cast<std::int64_t>(summary.without_state))
+            .bind(7, names)
+            .bind(8, static_cast<std::int64_t>(all.size()))
+            .step();
+        sqlite::Stmt row(db, "INSERT INTO members (key, host, service, has_state, not_ok, last_ok) VALUES (?, ?, ?, ?, ?, ?)");
+        for (const auto& [name, e] : all) {
+            row.bind(1, key).bind(2, name.first).bind(3, name.second);
+            row.bind(4, std::int64_t{e.has_state ? 1 : 0}).bind(5, std::int64_t{e.not_ok ? 1 : 0}).bind(6, e.last_ok);
+            row.step();
+            row.reset();
+        }
+        t.commit();
+    } catch (const sqlite::Error& e) {
+        warning = "the view cache in '" + dir_ + "' cannot be written (" + e.what() + ")";
+    }
+}
+
+}  // namespace heal::handler
