@@ -60,10 +60,19 @@ sb_spawn() { # LOGFILE CMD...
 
 sb_cleanup() {
     for _p in $SB_PIDS; do kill "$_p" 2>/dev/null; done
-    [ -f "$SB/worker/worker.pid" ] && kill "$(cat "$SB/worker/worker.pid")" 2>/dev/null
-    sleep 0.2
+    # Wait for them first: a stopping listener finishes the restart it is running, and that
+    # restart may start a new worker (and write its pid) after we looked.
+    _i=0
+    while [ $_i -lt 100 ]; do
+        _alive=""
+        for _p in $SB_PIDS; do kill -0 "$_p" 2>/dev/null && _alive=1; done
+        [ -z "$_alive" ] && break
+        sleep 0.1; _i=$((_i + 1))
+    done
     for _p in $SB_PIDS; do kill -9 "$_p" 2>/dev/null; done
-    [ -f "$SB/worker/worker.pid" ] && kill -9 "$(cat "$SB/worker/worker.pid")" 2>/dev/null
+    for _f in "$SB/worker/worker.pid" "$SB/worker/crashy.pid"; do
+        [ -f "$_f" ] && kill -9 "$(cat "$_f")" 2>/dev/null
+    done
     SB_PIDS=""
 }
 
