@@ -53,7 +53,8 @@ for f in /usr/sbin/heal-listener /usr/bin/heal-ctl /usr/lib/nagios/plugins/check
          /usr/lib/nagios/plugins/eventhandlers/heal-event-handler /usr/share/man/man8/heal-listener.8.gz \
          /usr/share/man/man5/heal.ini.5.gz /usr/share/man/man1/heal-ctl.1.gz /usr/share/man/man1/check_worker.1.gz \
          /usr/share/man/man1/check_heal.1.gz /usr/share/man/man8/heal-event-handler.8.gz \
-         /usr/share/doc/heal-nagios/examples/heal.cfg /usr/share/doc/heal-listener/examples/sudoers.d/heal \
+         /usr/share/doc/heal-nagios/examples/heal.cfg /usr/share/doc/heal-nagios/examples/icinga2/heal.conf \
+         /usr/share/doc/heal-listener/examples/sudoers.d/heal \
          /usr/share/doc/heal-listener/examples/xinetd.d/heal /usr/share/doc/heal-listener/examples/polkit-1/rules.d/50-heal.rules; do
     [ -e "$f" ] || missing="${missing:-} $f"
 done
