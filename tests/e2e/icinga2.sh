@@ -50,6 +50,11 @@ include "$SRC/etc/icinga2/heal.conf"
 object User "oncall" { enable_notifications = true }
 // The test's own view (comments), as an administrator would look: not heal's ApiUser.
 object ApiUser "test-admin" { password = "test-only"; permissions = [ "*" ] }
+// heal's ApiUser by password instead of a certificate: the same permissions as heal.conf's.
+object ApiUser "heal-pw" {
+    password = "s3cret heal"
+    permissions = get_object(ApiUser, "heal").permissions
+}
 object NotificationCommand "to-file" {
     command = [ "/bin/sh", "-c", "printf '%s %s %s %s\\\\n' \"\$notification.type\$\" \"\$service.name\$\" \"\$service.state\$\" \"\$notification.comment\$\" >> $SB/notifications.log" ]
 }
@@ -157,6 +162,29 @@ if [ $rc -eq 0 ] && printf '%s\n' "$chk" | grep -q "ok       Icinga 2 API   http
 else
     fail "--check in Icinga 2 mode (exit $rc): $chk"
 fi
+
+# By password, from a file (never on the command line); a file others can read is a problem.
+printf 's3cret heal\n' >"$SB/heal-pw"
+chmod 0600 "$SB/heal-pw"
+pw_check() {
+    "$BUILD/heal-event-handler" --check --icinga2-url "https://127.0.0.1:$API_PORT" --icinga2-ca "$SB/icerts/ca.crt" \
+        --icinga2-name icinga-test --icinga2-user heal-pw --icinga2-password-file "$SB/heal-pw" \
+        --client-config "$SB/heal-ctl.ini" --state-dir "$SB/eh-state" --host-name worker-host --nagios-service worker 2>&1
+}
+chk=$(pw_check); rc=$?
+if [ $rc -eq 0 ] && printf '%s\n' "$chk" | grep -q "ok       Icinga 2 API   .*(user heal-pw, password from $SB/heal-pw): answered"; then
+    pass "an ApiUser by --icinga2-user and --icinga2-password-file"
+else
+    fail "password authentication (exit $rc): $chk"
+fi
+chmod 0644 "$SB/heal-pw"
+chk=$(pw_check); rc=$?
+[ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "PROBLEM  password file  $SB/heal-pw: readable by others (mode 0644)" &&
+    pass "--check: a password file others can read is a problem" || fail "password file mode (exit $rc): $chk"
+printf 'wrong\n' >"$SB/heal-pw"; chmod 0600 "$SB/heal-pw"
+chk=$(pw_check); rc=$?
+[ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "HTTP 401 .*(the user or password, or the certificate's client_cn, is not an ApiUser)" &&
+    pass "a wrong password: HTTP 401, said in words" || fail "wrong password (exit $rc): $chk"
 
 # Least privilege: heal's ApiUser may query services and add comments and custom
 # notifications, nothing else (Icinga 2.13 answers a missing permission with 404).
