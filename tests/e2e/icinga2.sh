@@ -259,6 +259,32 @@ else
     fail "no custom notification for crashy: $(tail -3 "$SB/notifications.log" 2>/dev/null) / $(grep -c crashy "$SB/audit.jsonl") audit lines"
 fi
 
+# ... and only an admin's reset lifts the quarantine; then a fresh problem heals again.
+admin_post() { # PATH JSON — an action as the test's administrator
+    curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+        -H 'Accept: application/json' -X POST -d "$2" "https://icinga-test:$API_PORT$1"
+}
+crashy_ok() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"service":"crashy"' | grep '"verb":"restart"' | grep -c '"outcome":"ok"'; }
+out=$("$BUILD/heal-ctl" -c "$SB/heal-ctl-ops.ini" -H 127.0.0.1 reset crashy 2>&1); rc=$?
+rm -f "$SB/worker/crashloop"  # the admin fixed the cause
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "quarantine lifted"; then
+    # A fresh problem for Icinga 2: a passive OK closes the old one, the next active check
+    # finds crashy down, and the handler heals it.
+    admin_post /v1/actions/process-check-result \
+        '{"type":"Service","filter":"service.name==\"crashy\"","exit_status":0,"plugin_output":"quarantine reset by an admin"}' >/dev/null
+    end=$(($(date +%s) + 40))
+    until [ "$(crashy_ok)" -ge 4 ] || [ "$(date +%s)" -gt $end ]; do sleep 0.3; done
+    comment=$(api /v1/objects/comments '{"filter":"comment.service_name==\"crashy\"","attrs":["text"]}' |
+              grep -o 'heal: restart crashy done[^"]*' | head -1)
+    if [ "$(crashy_ok)" -eq 4 ] && [ -n "$comment" ] && wait_state crashy "0 1" 20; then
+        pass "an admin's reset, then the next problem is healed again: $comment"
+    else
+        fail "after the reset: $(crashy_ok) successful restarts, comment '$comment', crashy $(state_of crashy)"
+    fi
+else
+    fail "reset by an admin: exit $rc: $out"
+fi
+
 # One PKI: certificates from Icinga 2's own CA (icinga2 pki new-ca / new-cert / sign-csr, as an
 # Icinga site makes its agents') serve heal-listener and heal-ctl: no second CA.
 P=$SB/icinga-pki
