@@ -316,6 +316,33 @@ else
     fail "icinga2 pki: $(tail -5 "$P/log")"
 fi
 
+# An API that answers badly: cut short, endless, silent, an error, a wrong type. Each blocks the
+# heal, each call within --icinga2-timeout (the query, then the page: 2 of them), and the log says
+# why; nothing reaches the listener.
+sb_spawn "$SB/hostile.log" python3 "$SRC/tests/fixtures/hostile_api.py" "$SB/icerts/server.crt" \
+    "$SB/icerts/server.key" "$SB/hostile.ports" >/dev/null
+i=0; until [ -s "$SB/hostile.ports" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+for pair in "truncated|truncated" "huge|an answer over 64 MiB" "slow|timed out" \
+            "error500|HTTP 500 for /v1/objects/services: Internal Server Error: something broke." \
+            "wrongtype|the state of 'web' on 'h' is not 0-3"; do
+    mode=${pair%%|*} want=${pair#*|}
+    port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SB/hostile.ports" "$mode")
+    : >"$SB/hostile-eh.log"
+    start=$(date +%s.%N)
+    "$BUILD/heal-event-handler" --icinga2-url "https://127.0.0.1:$port" --icinga2-ca "$SB/icerts/ca.crt" \
+        --icinga2-name icinga-test --icinga2-cert "$SB/icerts/heal-event-handler.crt" \
+        --icinga2-key "$SB/icerts/heal-event-handler.key" --icinga2-timeout 3 --client-config "$SB/heal-ctl.ini" \
+        --state-dir "$SB/eh-hostile-$mode" --log "$SB/hostile-eh.log" --host-name h --nagios-service web \
+        CRITICAL HARD 1 127.0.0.1 web >/dev/null 2>&1
+    took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    if grep -q "blocked: CRITICAL HARD attempt 1, restart web on h: cannot use Icinga 2's state: .*$want" "$SB/hostile-eh.log" &&
+       ! grep -q "acting:" "$SB/hostile-eh.log" && awk -v t="$took" 'BEGIN { exit !(t < 12) }'; then
+        pass "an API answer $mode: blocked in $took s: $(grep -m1 -o "cannot use Icinga 2's state: .*" "$SB/hostile-eh.log" | cut -c1-140)"
+    else
+        fail "an API answer $mode (took $took s): $(cat "$SB/hostile-eh.log")"
+    fi
+done
+
 # 4. The API stopped: no heal, and the log says why.
 kill "$ICINGA_PID" 2>/dev/null
 i=0; while api /v1/objects/hosts >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
