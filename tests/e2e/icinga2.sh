@@ -92,6 +92,7 @@ object Service "worker" {
 for (n in [ 1, 2, 3, 4 ]) {
     object Host "fleet" + n { address = "127.0.0.1"; check_command = "dummy" }
 }
+object ServiceGroup "fleetgroup" { assign where service.name == "fleet" && host.name != "fleet1" }
 apply Service "fleet" {
     import "heal-test"
     check_command = "dummy"
@@ -242,6 +243,23 @@ restarts=$(grep -c '"service":"fleet"' "$SB/audit.jsonl" || true)
 [ "$pages" -eq 3 ] && [ "$restarts" -eq 0 ] &&
     pass "3 of 4 down: 0 restarts, 1 page per problem: $(grep -m1 'CUSTOM fleet' "$SB/notifications.log" | cut -c1-160)" ||
     fail "3 of 4 down: $pages pages, $restarts restarts: $(grep fleet "$SB/notifications.log" | head -5)"
+# The group as --servicegroup or --icinga2-filter says, through the API (the handler by hand).
+eh_group() { # LOG ARGS...
+    _log=$1; shift
+    "$BUILD/heal-event-handler" --icinga2-url "https://127.0.0.1:$API_PORT" --icinga2-ca "$SB/icerts/ca.crt" \
+        --icinga2-name icinga-test --icinga2-cert "$SB/icerts/heal-event-handler.crt" \
+        --icinga2-key "$SB/icerts/heal-event-handler.key" --client-config "$SB/heal-ctl.ini" --dry-run \
+        --state-dir "$SB/eh-$_log" --log "$SB/$_log.log" --host-name fleet2 --nagios-service fleet "$@" \
+        CRITICAL HARD 1 127.0.0.1 fleet >/dev/null 2>&1
+}
+eh_group sg --servicegroup fleetgroup
+eh_group filter --icinga2-filter 'service.name == "fleet" && host.name in [ "fleet2", "fleet4" ]'
+if grep -q "widespread failure: 2 of 3 services in group 'fleetgroup' are not OK" "$SB/sg.log" &&
+   grep -q "dry run: would restart: CRITICAL HARD attempt 1, restart fleet on fleet2 (1 of 2 services matching --icinga2-filter not OK)" "$SB/filter.log"; then
+    pass "--servicegroup and --icinga2-filter make the group through the API: 2 of 3 in group fleetgroup (fleet1 is not in it) block; 1 of 2 matching the filter may heal"
+else
+    fail "groups through the API: $(cat "$SB/sg.log" "$SB/filter.log")"
+fi
 # --dry-run: a comment says what would have been done; nothing reaches the listener.
 drill=$(api /v1/objects/comments '{"filter":"comment.service_name==\"drill\"","attrs":["text"]}')
 case $drill in
