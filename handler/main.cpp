@@ -1,8 +1,10 @@
-// heal-event-handler: Nagios' event handler that heals a service through heal-listener, behind
-// a fleet guard. See heal-event-handler(8).
+// heal-event-handler: Nagios' (or Icinga 2's, --icinga2-url) event handler that heals a service
+// through heal-listener, behind a fleet guard. See heal-event-handler(8).
 //   heal-event-handler [OPTIONS] $SERVICESTATE$ $SERVICESTATETYPE$ $SERVICEATTEMPT$
 //                      $HOSTADDRESS$ SERVICE
-// Exit 0 for every event (Nagios ignores an event handler's exit code); 3 for a usage error.
+//   heal-event-handler --check [OPTIONS] [ARGS]
+// Exit 0 for every event (Nagios ignores an event handler's exit code), 1 when a comment or page
+// could not reach the monitoring, 3 for a usage error; --check: 0 all usable, 1 a problem.
 #include "event_handler.hpp"
 #include "icinga2.hpp"
 #include "nagios_cfg.hpp"
