@@ -29,7 +29,8 @@ constexpr std::size_t max_answer = 64 << 20;  // ~300 bytes a service: 200,000 s
 
 /// The password file: a regular file of at most 4 KiB, its first line without the newline.
 std::string read_password(const std::string& path, std::string& password) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: a FIFO named here must not hang the handler (it is refused below).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return "cannot read --icinga2-password-file '" + path + "': " + std::strerror(errno);
     struct stat st {};
     std::string text(4097, '\0');

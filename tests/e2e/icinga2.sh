@@ -50,10 +50,15 @@ include "$SRC/etc/icinga2/heal.conf"
 object User "oncall" { enable_notifications = true }
 // The test's own view (comments), as an administrator would look: not heal's ApiUser.
 object ApiUser "test-admin" { password = "test-only"; permissions = [ "*" ] }
-// heal's ApiUser by password instead of a certificate: the same permissions as heal.conf's.
+// heal's ApiUser by password instead of a certificate: the same permissions as heal.conf's
+// (written out: get_object() while Icinga 2 still evaluates the configuration may find nothing).
 object ApiUser "heal-pw" {
     password = "s3cret heal"
-    permissions = get_object(ApiUser, "heal").permissions
+    permissions = [
+        { permission = "objects/query/Service"; filter = {{ "heal-service" in service.templates }} },
+        { permission = "actions/add-comment"; filter = {{ "heal-service" in service.templates }} },
+        { permission = "actions/send-custom-notification"; filter = {{ "heal-service" in service.templates }} },
+    ]
 }
 object NotificationCommand "to-file" {
     command = [ "/bin/sh", "-c", "printf '%s %s %s %s\\\\n' \"\$notification.type\$\" \"\$service.name\$\" \"\$service.state\$\" \"\$notification.comment\$\" >> $SB/notifications.log" ]
@@ -182,6 +187,11 @@ chmod 0644 "$SB/heal-pw"
 chk=$(pw_check); rc=$?
 [ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "PROBLEM  password file  $SB/heal-pw: readable by others (mode 0644)" &&
     pass "--check: a password file others can read is a problem" || fail "password file mode (exit $rc): $chk"
+rm -f "$SB/heal-pw"; mkfifo -m 0600 "$SB/heal-pw"  # a FIFO nobody writes must not hang the handler
+chk=$(pw_check); rc=$?
+[ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "is not a readable regular file" &&
+    pass "a FIFO as the password file is refused at once" || fail "FIFO password file (exit $rc): $chk"
+rm -f "$SB/heal-pw"
 printf 'wrong\n' >"$SB/heal-pw"; chmod 0600 "$SB/heal-pw"
 chk=$(pw_check); rc=$?
 [ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "HTTP 401 .*(the user or password, or the certificate's client_cn, is not an ApiUser)" &&
