@@ -2,6 +2,7 @@
 
 #include "text.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace heal::fleet {
@@ -43,8 +44,7 @@ std::string member_name(const std::pair<std::string, std::string>& m) {
 
 }  // namespace
 
-std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>> entries(const nagios::Members& members,
-                                                                                const nagios::StatusData& status) {
+Entries entries(const nagios::Members& members, const nagios::StatusData& status) {
     // Every member, whichever file names it: objects.cache, status.dat (a service of the
     // group's description that objects.cache does not list yet).
     std::map<std::pair<std::string, std::string>, MemberEntry> group;
@@ -59,9 +59,9 @@ std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>> entries
     return {group.begin(), group.end()};
 }
 
-GroupSummary summarize(const nagios::Members& members, const nagios::StatusData& status) {
+GroupSummary summarize(const Entries& all) {
     GroupSummary g;
-    for (const auto& [name, e] : entries(members, status)) {
+    for (const auto& [name, e] : all) {
         ++g.size;
         if (!e.has_state) {
             ++g.without_state;
@@ -73,19 +73,10 @@ GroupSummary summarize(const nagios::Members& members, const nagios::StatusData&
     return g;
 }
 
-MemberEntry entry_of(const nagios::Members& members, const nagios::StatusData& status, const std::string& host,
-                     const std::string& service) {
-    MemberEntry e;
+MemberEntry entry_of(const Entries& all, const std::string& host, const std::string& service) {
     const auto key = std::make_pair(host, service);
-    for (const auto& m : members)
-        if (m == key) e.in_group = true;
-    for (const auto& st : status.services)
-        if (st.host == host && st.service == service) {
-            e.in_group = e.has_state = true;
-            e.not_ok = !st.checked || st.state != nagios::ServiceState::ok;
-            e.last_ok = st.last_ok;
-        }
-    return e;
+    const auto it = std::lower_bound(all.begin(), all.end(), key, [](const auto& e, const auto& k) { return e.first < k; });
+    return it != all.end() && it->first == key ? it->second : MemberEntry{};
 }
 
 GroupHealth health(const GroupSummary& s, const MemberEntry& handled, const std::string& host,
@@ -106,7 +97,8 @@ GroupHealth health(const GroupSummary& s, const MemberEntry& handled, const std:
 
 GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
                          const std::string& host, const std::string& service, bool service_ok) {
-    return health(summarize(members, status), entry_of(members, status, host, service), host, service, service_ok);
+    const auto all = entries(members, status);
+    return health(summarize(all), entry_of(all, host, service), host, service, service_ok);
 }
 
 Claim fleet_verdict(const FleetFacts& f, const Problem& p, const Limits& limits, std::string& remembered) {

@@ -44,10 +44,10 @@ struct GroupHealth {
 GroupHealth group_health(const nagios::Members& members, const nagios::StatusData& status,
                          const std::string& host, const std::string& service, bool service_ok);
 
-/// The same in two steps, so that a group read once serves many events (view_cache.hpp): the
-/// counts over every member and every state read (members and status), and one member's entry;
-/// health() then puts the handled service in with the state the event gave it.
-/// group_health(m, s, h, sv, ok) == health(summarize(m, s), entry_of(m, s, h, sv), h, sv, ok).
+/// The same in steps, so that a group read once serves many events (view_cache.hpp): every
+/// member's entry (members and states read, merged), the counts over them, and one member's
+/// entry; health() then puts the handled service in with the state the event gave it.
+/// group_health(m, s, h, sv, ok) == health(summarize(e), entry_of(e, h, sv), h, sv, ok), e = entries(m, s).
 struct GroupSummary {
     std::size_t size = 0, not_ok = 0, without_state = 0;
     std::vector<std::string> first_without_state;  ///< the first two, in (host, service) order
@@ -58,12 +58,12 @@ struct MemberEntry {
     bool not_ok = false;     ///< has a state, and it is not OK or never checked
     std::int64_t last_ok = 0;
 };
-GroupSummary summarize(const nagios::Members& members, const nagios::StatusData& status);
-MemberEntry entry_of(const nagios::Members& members, const nagios::StatusData& status, const std::string& host,
-                     const std::string& service);
-/// Every member's entry, in (host, service) order, for keeping.
-std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>> entries(const nagios::Members& members,
-                                                                                const nagios::StatusData& status);
+/// Every member's entry, in (host, service) order.
+using Entries = std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>>;
+Entries entries(const nagios::Members& members, const nagios::StatusData& status);
+GroupSummary summarize(const Entries& all);
+/// The member's entry (in_group false when `all` does not have it).
+MemberEntry entry_of(const Entries& all, const std::string& host, const std::string& service);
 GroupHealth health(const GroupSummary& summary, const MemberEntry& handled, const std::string& host,
                    const std::string& service, bool service_ok);
 

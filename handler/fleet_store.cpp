@@ -41,14 +41,18 @@ CREATE INDEX IF NOT EXISTS heals_by_start ON heals (started_ms);
 
 }  // namespace
 
+sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, int version, const char* schema) {
+    if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+        throw sqlite::Error("cannot create '" + state_dir + "': " + std::strerror(errno));
+    int found = 0;
+    sqlite::Db db = sqlite::open(state_dir, path, 0600, found);
+    sqlite::ensure_schema(db, found, version, schema, nullptr, "heal-event-handler");
+    return db;
+}
+
 FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event-handler.db") {
-    int version = 0;
     try {
-        // Created on first use, for the user Nagios runs handlers as; its parent must exist.
-        if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
-            throw sqlite::Error("cannot create '" + state_dir + "': " + std::strerror(errno));
-        db_ = sqlite::open(state_dir, path_, 0600, version);
-        sqlite::ensure_schema(db_, version, schema_version, schema, nullptr, "heal-event-handler");
+        db_ = open_state_db(state_dir, path_, schema_version, schema);
     } catch (const sqlite::Error& e) {
         db_ = sqlite::Db();
         throw sqlite::Error("state store '" + path_ + "': " + e.what());

@@ -18,6 +18,11 @@ struct sqlite3;
 
 namespace heal::fleet {
 
+/// A database file in the event handler's state folder: the folder made on first use (mode
+/// 0700, for the user the monitoring runs handlers as; its parent must exist), the file 0600 in
+/// WAL mode, its schema brought to `version`. Throws sqlite::Error.
+sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, int version, const char* schema);
+
 class FleetStore {
 public:
     /// Opens or creates state_dir/event-handler.db (0600); the folder must exist. Throws

@@ -161,8 +161,10 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
     for (const auto& s : status.services) members.emplace_back(s.host, s.service);
     std::sort(members.begin(), members.end());
     status.created = std::time(nullptr);
-    return handler::judge(o, fleet::group_health(members, status, host, desc, service_ok),
-                          fleet::entry_of(members, status, host, desc).last_ok, label, "Icinga 2's answer");
+    const auto all = fleet::entries(members, status);
+    const auto handled = fleet::entry_of(all, host, desc);
+    return handler::judge(o, fleet::health(fleet::summarize(all), handled, host, desc, service_ok), handled.last_ok,
+                          label, "Icinga 2's answer");
 }
 
 std::string Notifier::comment(const std::string& host, const std::string& service, const std::string& text) {

@@ -74,12 +74,13 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
             v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
             return v;
         }
-        summary = fleet::summarize(members, status);
-        handled = fleet::entry_of(members, status, host, desc);
+        const auto all = fleet::entries(members, status);
+        summary = fleet::summarize(all);
+        handled = fleet::entry_of(all, host, desc);
         created = status.created;
         // Kept only when both files are still the ones named in the key (not replaced meanwhile).
         if (!key.empty() && file_identity(o.status_file) == generation && file_identity(o.objects_file) == objects_id) {
-            cache.keep(generation, key, members, status);
+            cache.keep(generation, key, created, summary, all);
             if (!cache.warning.empty()) log_line("warning: " + std::exchange(cache.warning, {}));
         }
     }

@@ -110,11 +110,9 @@ void check_client(Report& r, const Options& o, const std::string& server_name) {
         ClientOverrides over;
         if (!server_name.empty()) over.server_name = server_name;
         const ClientOptions c = client_options(o.client_config, true, over);
-        make_client_context(c.ca, c.cert, c.key);  // loads and matches them, as a call would
-        if (!c.crl.empty()) {
-            auto ctx = make_client_context(c.ca, c.cert, c.key);
+        const auto ctx = make_client_context(c.ca, c.cert, c.key);  // loads and matches them, as a call would
+        if (!c.crl.empty())
             for (const auto& warning : add_crls(*ctx, c.crl, c.crl_refuse_stale)) r.line(true, "client config", "warning: " + warning);
-        }
         r.line(true, "client config",
                o.client_config + ": certificate " + c.cert + ", key " + c.key + ", CA " + c.ca + " loaded; port " +
                    std::to_string(c.port));

@@ -1,11 +1,9 @@
 #include "view_cache.hpp"
 
+#include "fleet_store.hpp"
 #include "sqlite.hpp"
 
 #include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace heal::handler {
 
@@ -35,12 +33,7 @@ CREATE TABLE IF NOT EXISTS members (
 )";
 
 sqlite::Db open_db(const std::string& dir) {
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        throw sqlite::Error("cannot create '" + dir + "': " + std::strerror(errno));
-    int version = 0;
-    sqlite::Db db = sqlite::open(dir, dir + "/nagios-view.db", 0600, version);
-    sqlite::ensure_schema(db, version, schema_version, schema, nullptr, "heal-event-handler");
-    return db;
+    return fleet::open_state_db(dir, dir + "/nagios-view.db", schema_version, schema);
 }
 
 }  // namespace
@@ -89,11 +82,9 @@ std::optional<CachedGroup> ViewCache::find(const std::string& key, const std::st
     }
 }
 
-void ViewCache::keep(const std::string& generation, const std::string& key, const nagios::Members& members,
-                     const nagios::StatusData& status) {
+void ViewCache::keep(const std::string& generation, const std::string& key, std::int64_t created,
+                     const fleet::GroupSummary& summary, const fleet::Entries& all) {
     try {
-        const auto all = fleet::entries(members, status);
-        const auto summary = fleet::summarize(members, status);
         std::string names;
         for (const auto& n : summary.first_without_state) names += (names.empty() ? "" : "\n") + n;
         sqlite::Db db = open_db(dir_);
@@ -112,7 +103,7 @@ void ViewCache::keep(const std::string& generation, const std::string& key, cons
                          "first_without_state, members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(1, key)
             .bind(2, generation)
-            .bind(3, status.created)
+            .bind(3, created)
             .bind(4, static_cast<std::int64_t>(summary.size))
             .bind(5, static_cast<std::int64_t>(summary.not_ok))
             .bind(6, static_cast<std::int64_t>(summary.without_state))

@@ -29,8 +29,9 @@ public:
     explicit ViewCache(std::string state_dir) : dir_(std::move(state_dir)) {}
     /// `key`: the status file's identity (the generation), the objects file's and the group's.
     std::optional<CachedGroup> find(const std::string& key, const std::string& host, const std::string& service);
-    void keep(const std::string& generation, const std::string& key, const nagios::Members& members,
-              const nagios::StatusData& status);
+    /// Keeps a group as the handler computed it: `created` is status.dat's created= time.
+    void keep(const std::string& generation, const std::string& key, std::int64_t created,
+              const fleet::GroupSummary& summary, const fleet::Entries& all);
     std::string warning;
 
 private:

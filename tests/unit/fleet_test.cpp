@@ -495,7 +495,8 @@ TEST(FleetGuard, SummaryAndEntryGiveTheSameHealthAsCountingEveryMember) {
             }
         }
         std::sort(members.begin(), members.end());
-        const auto summary = fleet::summarize(members, status);
+        const auto read = fleet::entries(members, status);
+        const auto summary = fleet::summarize(read);
         for (int i = 0; i <= n; ++i) {  // i == n: a service the files do not know
             const std::string host = "h" + std::to_string(i);
             for (bool ok : {false, true}) {
@@ -512,7 +513,7 @@ TEST(FleetGuard, SummaryAndEntryGiveTheSameHealthAsCountingEveryMember) {
                     if (!st) ++without;
                     else if (!st->checked || st->state != ServiceState::ok) ++not_ok;
                 }
-                const auto g = fleet::health(summary, fleet::entry_of(members, status, host, "web"), host, "web", ok);
+                const auto g = fleet::health(summary, fleet::entry_of(read, host, "web"), host, "web", ok);
                 ASSERT_EQ(g.size, all.size()) << round << " " << host;
                 ASSERT_EQ(g.not_ok, not_ok) << round << " " << host;
                 ASSERT_EQ(g.without_state, without) << round << " " << host;
@@ -539,13 +540,14 @@ TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
     status.services.push_back({.host = "h2", .service = "web", .state = ServiceState::ok, .checked = true, .last_ok = 9});
     handler::ViewCache cache(dir);
     EXPECT_FALSE(cache.find("gen1\nk", "h1", "web"));
-    cache.keep("gen1", "gen1\nk", members, status);
+    const auto all = fleet::entries(members, status);
+    cache.keep("gen1", "gen1\nk", status.created, fleet::summarize(all), all);
     EXPECT_EQ(cache.warning, "");
     for (const char* host : {"h1", "h2", "h3", "h9"}) {
         const auto c = cache.find("gen1\nk", host, "web");
         ASSERT_TRUE(c) << cache.warning;
         EXPECT_EQ(c->created, 1796222000);
-        const auto want = fleet::entry_of(members, status, host, "web");
+        const auto want = fleet::entry_of(all, host, "web");
         EXPECT_EQ(c->handled.in_group, want.in_group) << host;
         EXPECT_EQ(c->handled.has_state, want.has_state) << host;
         EXPECT_EQ(c->handled.not_ok, want.not_ok) << host;
@@ -557,7 +559,7 @@ TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
         EXPECT_EQ(a.without_state, b.without_state);
         EXPECT_EQ(a.first_without_state, b.first_without_state);
     }
-    cache.keep("gen2", "gen2\nk", members, status);  // a new generation drops the old one
+    cache.keep("gen2", "gen2\nk", status.created, fleet::summarize(all), all);  // a new generation drops the old one
     EXPECT_FALSE(cache.find("gen1\nk", "h1", "web"));
     EXPECT_TRUE(cache.find("gen2\nk", "h1", "web"));
     std::ofstream(dir + "/nagios-view.db", std::ios::trunc) << "not a database, not even close";
