@@ -45,7 +45,7 @@ JOBS   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 # One version, from debian/changelog's first line ("heal (0.2.0) bookworm; ..."): every binary's
 # --version, the man pages (tests/e2e/docs.sh checks them) and the Debian packages.
-VERSION := $(shell awk -F'[()]' 'NR == 1 && $$1 == "heal " { print $$2 }' debian/changelog)
+VERSION := $(shell scripts/heal-version)
 
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))

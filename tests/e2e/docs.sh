@@ -16,7 +16,7 @@ for page in "$SRC"/man/*.[0-9]; do
     fi
 done
 # One version: debian/changelog's first line, every --version and every man page's .TH.
-version=$(awk -F'[()]' 'NR == 1 && $1 == "heal " { print $2 }' "$SRC/debian/changelog")
+version=$("$SRC/scripts/heal-version")
 for page in "$SRC"/man/*.[0-9]; do
     if head -1 "$page" | grep -qF "\"heal $version\""; then
         echo "PASS docs: $(basename "$page") says heal $version, as debian/changelog does"
