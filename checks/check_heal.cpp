@@ -210,8 +210,7 @@ int main(int argc, char** argv) {
     for (const auto& want : o.services)
         if (!seen.count(want)) res.raise(unknown, "no service " + want + " on this listener");
 
-    if (call.server_cert_days)
-        check_cert_days(res, *call.server_cert_days, o.cert_days, "the listener's certificate");
+    if (call.server_cert) check_cert_days(res, *call.server_cert, o.cert_days, "the listener's certificate");
     std::stable_sort(perf.begin(), perf.end(), [](const Perf& a, const Perf& b) { return a.rank > b.rank; });
     for (auto& p : perf)
         for (auto& item : p.items) res.add_perf(std::move(item));

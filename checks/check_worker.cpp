@@ -25,10 +25,13 @@ struct Options {
     std::string host, ip, url = "/", ca, cert, key, expect, string, regex, send, expect_line;
     std::string warning, critical, certificate, follow = "ok", timeout_result = "critical";
     std::string method, post, content_type, authorization, user_agent, pagesize;
+    std::string header_string, state_regex = "critical", proxy, noproxy, proxy_authorization;
     std::vector<std::string> headers;
-    int port = 0;
+    int port = 0, max_redirects = 15;
+    unsigned http_version = 11;
     bool ssl = false, insecure = false, invert_regex = false, health = false, tcp = false;
-    bool tls13_only = false, no_body = false, link = false;
+    bool tls13_only = false, no_body = false, link = false, regex_icase = false, linespan = false;
+    bool show_body = false, decompress = false, haproxy = false;
     heal::Family family = heal::Family::any;
     std::optional<double> max_age;
     double timeout = 10;
@@ -69,10 +72,8 @@ void add_time_perf(Result& res, double seconds, const Options& o) {
 }
 
 void check_certificate(Result& res, const ProbeResult& p, const std::optional<CertDays>& cd) {
-    if (cd && p.cert_days) check_cert_days(res, *p.cert_days, *cd, "certificate");
+    if (cd && p.cert) check_cert_days(res, *p.cert, *cd, "certificate");
 }
-
-constexpr int max_redirects = 5;
 
 bool is_redirect(const ProbeResult& p) {
     return p.status >= 300 && p.status <= 399 && !p.location.empty();
@@ -135,15 +136,20 @@ void judge_common(Result& res, const ProbeResult& p, const Common& c, std::uint6
 }
 
 void judge_http(Result& res, const ProbeResult& p, const Common& c,
-                const std::optional<CodeList>& codes, const RE2* regex,
+                const std::optional<Expect>& codes, const RE2* regex,
                 const std::optional<Range>& pagesize) {
     const Options& o = c.o;
     bool content_check = o.health || !o.string.empty() || !o.regex.empty();
     std::string size_note = p.body_over_limit ? " (over --max-size)" : "";
+    // The page, as check_http and check_curl count it: headers and body. Over the limit with a
+    // Content-Length, nothing of the body was read: its declared size counts.
+    const bool declared = (p.body_over_limit || o.no_body) && p.declared_length;
+    const std::uint64_t page = p.header_bytes + (declared ? *p.declared_length : p.body_bytes);
     if (codes) {
-        bool listed = code_listed(*codes, p.status);
+        bool listed = expect_met(*codes, p.status, p.status_line);
         res.set(listed ? ok : critical,
-                "HTTP " + std::to_string(p.status) + (listed ? "" : " (not in -e list)"));
+                "HTTP " + std::to_string(p.status) +
+                    (listed ? "" : codes->strings.empty() ? " (not in -e list)" : " ('" + sanitize(p.status_line, 80) + "' has none of -e)"));
     } else if (p.status >= 300 && p.status <= 399 && !follows(o.follow)) {
         res.set(*parse_state(o.follow), "HTTP " + std::to_string(p.status));  // -f ok|warning|critical
     } else {
@@ -151,9 +157,11 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
     }
     res.set(res.state(), res.summary() + ", " +
                              (o.no_body ? std::string("headers only (-N)")
-                                        : std::to_string(p.body_bytes) + " bytes" + size_note) +
+                                        : std::to_string(page) + " bytes" + size_note) +
                              " in " + number(p.seconds, 3) + " s");
     if (o.max_age) judge_age(res, p, *o.max_age);
+    if (!o.header_string.empty() && p.headers.find(o.header_string) == std::string::npos)
+        res.raise(critical, "header text '" + o.header_string + "' not found");
     if (p.body_over_limit) {
         if (content_check)
             res.raise(critical, "body" + (p.declared_length ? " of " + std::to_string(*p.declared_length) + " bytes" : std::string()) +
@@ -183,13 +191,13 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
             // RE2: linear in the body's length, so the check stays within -t whatever the
             // pattern (std::regex overflowed its stack on 50 KB and backtracked for ever).
             bool found = RE2::PartialMatch(p.body, *regex);
-            if (found && o.invert_regex) res.raise(critical, "regex '" + o.regex + "' found");
-            if (!found && !o.invert_regex) res.raise(critical, "regex '" + o.regex + "' not found");
+            State s = o.state_regex == "warning" ? warning : critical;
+            if (found && o.invert_regex) res.raise(s, "regex '" + o.regex + "' found");
+            if (!found && !o.invert_regex) res.raise(s, "regex '" + o.regex + "' not found");
         }
     }
-    // Over the limit with a Content-Length, nothing of the body was read: report its size.
-    bool declared = (p.body_over_limit || o.no_body) && p.declared_length;
-    judge_common(res, p, c, declared ? *p.declared_length : p.body_bytes, pagesize);
+    if (o.show_body && !o.no_body) res.add_long("body: " + sanitize(p.body, 4096));
+    judge_common(res, p, c, page, pagesize);
     res.add_perf({"status_code", std::to_string(p.status), "", "", "", "", ""});
 }
 
@@ -225,20 +233,35 @@ constexpr const char* help_text =
     "  -a, --authorization USER:PASSWORD  HTTP Basic authentication\n"
     "  -A, --useragent TEXT     User-Agent (default check_worker/VERSION)\n"
     "  -N, --no-body            stop reading after the response headers\n"
-    "  -S, --ssl                TLS, verified against the system store or --ca\n"
-    "      --ca FILE            CA file for verifying the server\n"
-    "      --cert FILE, --key FILE  client certificate and key\n"
+    "  -S, --ssl[=1.2|1.3]      TLS (1.2 or newer), verified against the system store or --ca\n"
+    "      --ca, --ca-cert FILE CA file for verifying the server\n"
+    "  -J, --cert, --client-cert FILE  client certificate (implies -S)\n"
+    "  -K, --key, --private-key FILE   its key (implies -S)\n"
     "      --insecure           do not verify the server certificate or name\n"
+    "  -D, --verify-cert        accepted: verification is always on unless --insecure\n"
     "      --sni                accepted for check_http; SNI is always sent for a HOST name\n"
-    "  -e, --expect CODES       OK status codes, e.g. 200,204,300-399 (others CRITICAL)\n"
+    "  -x, --proxy [http://]HOST[:PORT]  through this HTTP proxy (CONNECT for TLS)\n"
+    "      --noproxy LIST       names and domains reached directly, or * (with -x)\n"
+    "  -b, --proxy-authorization USER:PASSWORD  Basic authentication with the proxy\n"
+    "      --haproxy-protocol   send a PROXY protocol v1 line first\n"
+    "      --http-version 1.0|1.1  HTTP version of the request (default 1.1)\n"
+    "      --enable-automatic-decompression  ask for gzip/deflate, inflate within --max-size\n"
+    "  -e, --expect LIST        OK status codes (200,204,300-399), or texts one of which\n"
+    "                           must be in the status line (as check_http)\n"
+    "  -d, --header-string TEXT CRITICAL unless the response headers contain TEXT\n"
     "  -s, --string TEXT        CRITICAL unless the body contains TEXT\n"
-    "  -r, --regex RE           CRITICAL unless the body matches RE (RE2 syntax, linear time)\n"
+    "  -r, --regex, --ereg RE   CRITICAL unless the body matches RE (RE2 syntax, linear time;\n"
+    "                           ^ and $ match at every line, as check_http)\n"
+    "  -R, --eregi RE           the same, ignoring case\n"
+    "  -l, --linespan           ^ and $ match at the body's ends only, . matches newlines\n"
     "      --invert-regex       CRITICAL if the body matches -r\n"
+    "      --state-regex STATE  state when -r fails: critical (default) or warning\n"
+    "  -B, --show-body          the body (cleaned, cut at 4 KiB) in the long output\n"
     "  -k, --header 'N: v'      extra request header (repeatable)\n"
     "  -w, --warning RANGE      response time (seconds) range for WARNING\n"
     "  -c, --critical RANGE     response time (seconds) range for CRITICAL\n"
     "  -C, --certificate W[,C]  certificate expiry thresholds in days (with -S)\n"
-    "  -m, --pagesize MIN[:MAX] WARNING when the body is smaller or larger (bytes)\n"
+    "  -m, --pagesize MIN[:MAX] WARNING when the page (headers + body) is smaller or larger\n"
     "  -M, --max-age AGE        CRITICAL when Last-Modified is older (90, 10m, 6h, 2d)\n"
     "      --health             judge a JSON health document (Spring Boot Actuator shape)\n"
     "      --tcp                send --send, read one status line\n"
@@ -246,8 +269,10 @@ constexpr const char* help_text =
     "      --expect-line TEXT   TCP mode: OK if the line contains TEXT\n"
     "      --max-size BYTES     largest body read (default 1048576)\n"
     "  -f, --onredirect HOW     a 3xx is ok (default), warning or critical; or follow it\n"
-    "                           (up to 5): follow (same origin), sticky (any host, same\n"
-    "                           address), stickyport (any host, same address and port)\n"
+    "                           (up to --max-redirs): follow (same origin), sticky (any\n"
+    "                           host, same address), stickyport (any host, same address, port)\n"
+    "      --max-redirs N       redirects followed at most (default 15, as check_http)\n"
+    "      --continue-after-certificate  accepted: the page is always checked with -C\n"
     "  -t, --timeout SECONDS    give up after this long (default 10)\n"
     "      --timeout-result STATE  ok, warning, critical (default) or unknown\n"
     "  -L, --link               wrap the first line in an HTML link to the URL\n"
@@ -258,9 +283,20 @@ constexpr const char* help_text =
     "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See check_worker(1).\n";
 
 enum LongOnly {
-    opt_ca = 256, opt_cert, opt_key, opt_insecure, opt_invert_regex, opt_health, opt_tcp,
-    opt_send, opt_expect_line, opt_max_size, opt_timeout_result, opt_sni
+    opt_ca = 256, opt_insecure, opt_invert_regex, opt_health, opt_tcp,
+    opt_send, opt_expect_line, opt_max_size, opt_timeout_result, opt_sni, opt_noproxy,
+    opt_haproxy, opt_http_version, opt_decompress, opt_state_regex, opt_max_redirs,
+    opt_continue, opt_unsupported
 };
+
+/// Options of check_http and check_curl that check_worker does not take, and why: a usage
+/// error that says so beats a silent difference.
+const char* unsupported_why(const std::string& name) {
+    if (name == "extended-perfdata") return "-E (extended perfdata) is not supported: check_worker reports time, size and status_code";
+    if (name == "extra-opts") return "--extra-opts is not supported: give the options on the command line (Nagios $USERn$ macros keep secrets out of it)";
+    if (name == "cookie-jar") return "--cookie-jar is not supported: a status endpoint that needs a login session is not one check_worker can judge";
+    return "not supported";
+}
 
 // getopt_long, as Nagios plugins traditionally do: a plugin starts thousands of times an hour,
 // and a richer parser cost 12% of check_worker's instructions per call (callgrind).
@@ -284,13 +320,34 @@ Options parse_options(int argc, char** argv) {
         {"url", required_argument, nullptr, 'u'},
         {"ssl", optional_argument, nullptr, 'S'},
         {"ca", required_argument, nullptr, opt_ca},
-        {"cert", required_argument, nullptr, opt_cert},
-        {"key", required_argument, nullptr, opt_key},
+        {"ca-cert", required_argument, nullptr, opt_ca},
+        {"cert", required_argument, nullptr, 'J'},
+        {"client-cert", required_argument, nullptr, 'J'},
+        {"key", required_argument, nullptr, 'K'},
+        {"private-key", required_argument, nullptr, 'K'},
         {"insecure", no_argument, nullptr, opt_insecure},
+        {"verify-cert", no_argument, nullptr, 'D'},
+        {"proxy", required_argument, nullptr, 'x'},
+        {"noproxy", required_argument, nullptr, opt_noproxy},
+        {"proxy-authorization", required_argument, nullptr, 'b'},
+        {"haproxy-protocol", no_argument, nullptr, opt_haproxy},
+        {"http-version", required_argument, nullptr, opt_http_version},
+        {"enable-automatic-decompression", no_argument, nullptr, opt_decompress},
         {"expect", required_argument, nullptr, 'e'},
+        {"header-string", required_argument, nullptr, 'd'},
         {"string", required_argument, nullptr, 's'},
         {"regex", required_argument, nullptr, 'r'},
+        {"ereg", required_argument, nullptr, 'r'},
+        {"eregi", required_argument, nullptr, 'R'},
+        {"linespan", no_argument, nullptr, 'l'},
         {"invert-regex", no_argument, nullptr, opt_invert_regex},
+        {"state-regex", required_argument, nullptr, opt_state_regex},
+        {"show-body", no_argument, nullptr, 'B'},
+        {"max-redirs", required_argument, nullptr, opt_max_redirs},
+        {"continue-after-certificate", no_argument, nullptr, opt_continue},
+        {"extended-perfdata", no_argument, nullptr, opt_unsupported},
+        {"extra-opts", optional_argument, nullptr, opt_unsupported},
+        {"cookie-jar", required_argument, nullptr, opt_unsupported},
         {"header", required_argument, nullptr, 'k'},
         {"warning", required_argument, nullptr, 'w'},
         {"critical", required_argument, nullptr, 'c'},
@@ -311,7 +368,7 @@ Options parse_options(int argc, char** argv) {
     opterr = 0;  // our own messages, in plugin format
     for (;;) {
         int index = 0;
-        int c = getopt_long(argc, argv, ":H:I:p:u:S::e:s:r:k:w:c:C:f:t:46j:P:T:a:A:Nm:M:LvVh", long_options, &index);
+        int c = getopt_long(argc, argv, ":H:I:p:u:S::e:s:r:R:k:w:c:C:f:t:46j:P:T:a:A:Nm:M:LvVhJ:K:Dx:b:d:lBE", long_options, &index);
         if (c == -1) break;
         std::string arg = optarg ? optarg : "";
         unsigned long long n = 0;
@@ -351,19 +408,50 @@ Options parse_options(int argc, char** argv) {
             case 'u': o.url = arg; break;
             case 'S':  // as check_http: -S, or -S1.2 / -S1.3 for the oldest TLS version allowed
                 o.ssl = true;
-                if (arg == "1.3") o.tls13_only = true;
-                else if (!arg.empty() && arg != "1.2")
+                if (arg == "1.3" || arg == "1.3+") o.tls13_only = true;
+                // "1+", "1.1+", "1.2+": that or newer, and check_worker never goes below 1.2.
+                else if (!arg.empty() && arg != "1.2" && arg != "1.2+" && arg != "1+" && arg != "1.1+")
                     usage_error("-S takes no value, 1.2 or 1.3 (the oldest TLS version to accept; "
                                 "older ones are never used), got '" + arg + "'");
                 break;
             case opt_ca: o.ca = arg; break;
-            case opt_cert: o.cert = arg; break;
-            case opt_key: o.key = arg; break;
+            case 'J': o.cert = arg; break;
+            case 'K': o.key = arg; break;
             case opt_insecure: o.insecure = true; break;
+            case 'D': break;  // verification is always on unless --insecure
+            case 'x': o.proxy = arg; break;
+            case opt_noproxy: o.noproxy = arg; break;
+            case 'b': o.proxy_authorization = arg; break;
+            case opt_haproxy: o.haproxy = true; break;
+            case opt_http_version:
+                if (arg == "1.0") o.http_version = 10;
+                else if (arg == "1.1") o.http_version = 11;
+                else usage_error("--http-version " + arg + ": check_worker speaks HTTP/1.1 and 1.0 only "
+                                 "(every HTTP/2 server also answers 1.1)");
+                break;
+            case opt_decompress: o.decompress = true; break;
             case 'e': o.expect = arg; break;
+            case 'd': o.header_string = arg; break;
             case 's': o.string = arg; break;
-            case 'r': o.regex = arg; break;
+            case 'r':
+            case 'R':
+                o.regex = arg;
+                o.regex_icase = c == 'R';
+                break;
+            case 'l': o.linespan = true; break;
             case opt_invert_regex: o.invert_regex = true; break;
+            case opt_state_regex:
+                if (arg != "critical" && arg != "warning") usage_error("--state-regex expects critical or warning");
+                o.state_regex = arg;
+                break;
+            case 'B': o.show_body = true; break;
+            case opt_max_redirs:
+                if (!heal::parse_uint(arg, 0, 100, n)) usage_error("--max-redirs expects 0 to 100, got '" + arg + "'");
+                o.max_redirects = static_cast<int>(n);
+                break;
+            case opt_continue: break;  // the page is always checked
+            case 'E': usage_error(unsupported_why("extended-perfdata"));
+            case opt_unsupported: usage_error(unsupported_why(long_options[index].name));
             case 'k': o.headers.push_back(arg); break;
             case 'w': o.warning = arg; break;
             case 'c': o.critical = arg; break;
@@ -410,14 +498,21 @@ int main(int argc, char** argv) {
     if (o.tcp && o.port == 0) usage_error("--tcp needs -p PORT");
     if (o.tcp && (!o.method.empty() || !o.post.empty() || !o.content_type.empty() ||
                   !o.authorization.empty() || !o.user_agent.empty() || o.no_body ||
-                  !o.pagesize.empty() || o.max_age || o.follow != "ok" || o.link))
-        usage_error("-j, -P, -T, -a, -A, -N, -m, -M, -f and -L are HTTP options, not for --tcp");
+                  !o.pagesize.empty() || o.max_age || o.follow != "ok" || o.link ||
+                  !o.header_string.empty() || !o.proxy.empty() || o.http_version != 11 ||
+                  o.decompress || o.show_body))
+        usage_error("-j, -P, -T, -a, -A, -N, -m, -M, -f, -L, -d, -B, -x, --http-version and "
+                    "--enable-automatic-decompression are HTTP options, not for --tcp");
     std::optional<CertDays> cert_days;
     if (!o.certificate.empty()) {
         cert_days = parse_cert_days(o.certificate);
         if (!cert_days) usage_error("-C expects DAYS_WARN[,DAYS_CRIT], got '" + o.certificate + "'");
-        if (!o.ssl) usage_error("-C needs -S");
     }
+    // As check_http: a certificate check or a client certificate means TLS (a CA file too).
+    if (cert_days || !o.cert.empty() || !o.key.empty() || !o.ca.empty()) o.ssl = true;
+    if (o.cert.empty() != o.key.empty()) usage_error("a client certificate needs both -J/--cert and -K/--key");
+    if (!o.noproxy.empty() && o.proxy.empty()) usage_error("--noproxy needs -x");
+    if (!o.proxy_authorization.empty() && o.proxy.empty()) usage_error("-b needs -x");
     if (o.url.empty() || o.url.front() != '/' || o.url.find_first_of(" \r\n") != std::string::npos)
         usage_error("-u expects a path starting with '/', without blanks");
     if (o.method.empty()) o.method = o.post.empty() ? "GET" : "POST";
@@ -444,10 +539,10 @@ int main(int argc, char** argv) {
         if (!pagesize) usage_error(err);
     }
     Thresholds th{range_or_die(o.warning), range_or_die(o.critical)};
-    std::optional<CodeList> codes;
+    std::optional<Expect> codes;
     if (!o.expect.empty()) {
         std::string err;
-        codes = parse_codes(o.expect, err);
+        codes = parse_expect(o.expect, err);
         if (!codes) usage_error(err);
     }
     std::string send;
@@ -462,21 +557,43 @@ int main(int argc, char** argv) {
         RE2::Options ro;
         ro.set_log_errors(false);
         ro.set_max_mem(8 << 20);  // a pattern that needs more is refused, not slow
-        regex = std::make_unique<RE2>(o.regex, ro);
+        ro.set_case_sensitive(!o.regex_icase);
+        // check_http compiles with REG_NEWLINE: ^ and $ at every line, . stops at a newline.
+        // -l (linespan) turns that off: the body's ends only, and . matches a newline.
+        ro.set_dot_nl(o.linespan);
+        regex = std::make_unique<RE2>(o.linespan ? o.regex : "(?m)" + o.regex, ro);
         if (!regex->ok()) usage_error("invalid -r regex: " + regex->error());
     }
 
-    // A URL or host:port in -H looks like an outage ("cannot resolve") and would trigger a
-    // restart: it is a usage error, said so.
+    // A URL in -H looks like an outage ("cannot resolve") and would trigger a restart: it is a
+    // usage error, said so. HOST:PORT is check_http's: the Host header's port, and the port to
+    // connect to unless -p says otherwise.
     if (o.host.find("://") != std::string::npos)
         usage_error("-H takes a host name, not a URL ('" + o.host +
                     "'): use -H HOST [-S] [-p PORT] -u PATH");
-    if (auto colon = o.host.find(':'); colon != std::string::npos) {
-        boost::system::error_code aec;
-        boost::asio::ip::make_address(o.host, aec);
-        if (aec)
-            usage_error("-H takes a host name without a port ('" + o.host + "'): use -H " +
-                        o.host.substr(0, colon) + " -p " + o.host.substr(colon + 1));
+    unsigned short vhost_port = 0;
+    {
+        std::string err;
+        if (auto hp = split_host_port(o.host, err)) {
+            o.host = hp->first;
+            vhost_port = hp->second;
+            if (o.port == 0) o.port = vhost_port;
+        } else if (!err.empty()) {
+            usage_error(err);
+        }
+    }
+    std::optional<std::pair<std::string, unsigned short>> proxy;
+    if (!o.proxy.empty()) {
+        std::string err;
+        proxy = parse_proxy(o.proxy, err);
+        if (!proxy) usage_error(err);
+        if (!o.ip.empty()) usage_error("-I and -x exclude each other: through a proxy, the proxy connects to HOST");
+        if (o.follow == "sticky" || o.follow == "stickyport")
+            usage_error("-f " + o.follow + " keeps the first address, which a proxy does not have: use -f follow");
+        if (!o.proxy_authorization.empty() &&
+            (!header_safe(o.proxy_authorization) || o.proxy_authorization.find(':') == std::string::npos))
+            usage_error("-b expects USER:PASSWORD");
+        if (no_proxy_for(o.noproxy, o.host.empty() ? o.ip : o.host)) proxy.reset();
     }
     if (!o.ip.empty() && o.family != heal::Family::any) {
         boost::system::error_code aec;
@@ -496,7 +613,16 @@ int main(int argc, char** argv) {
     t.key = o.key;
     t.insecure = o.insecure;
     t.tls13_only = o.tls13_only;
+    t.vhost_port = vhost_port;
+    t.haproxy = o.haproxy;
+    if (proxy) {
+        t.proxy_host = proxy->first;
+        t.proxy_port = proxy->second;
+        if (!o.proxy_authorization.empty()) t.proxy_authorization = basic_authorization(o.proxy_authorization);
+    }
     HttpRequest req;
+    req.version = o.http_version;
+    req.decompress = o.decompress;
     req.method = o.method;
     req.path = o.url;
     req.max_body = o.max_size;
@@ -521,7 +647,7 @@ int main(int argc, char** argv) {
         const unsigned short first_port = t.port;
         Location here{t.tls, to_lower(t.host), t.port, req.path};
         int hops = 0;
-        for (; follows(o.follow) && p.error.empty() && is_redirect(p) && hops < max_redirects; ++hops) {
+        for (; follows(o.follow) && p.error.empty() && is_redirect(p) && hops < o.max_redirects; ++hops) {
             auto next = parse_location(p.location, here);
             const char* refused = nullptr;
             if (!next)
@@ -539,6 +665,7 @@ int main(int argc, char** argv) {
             t.tls = next->tls;
             t.host = next->host;
             t.port = next->port;
+            t.vhost_port = 0;
             req.path = next->path;
             // As browsers do: 303, and 301/302 after a POST, continue with a GET and no body.
             if (p.status == 303 || ((p.status == 301 || p.status == 302) && req.method == "POST")) {
@@ -550,8 +677,8 @@ int main(int argc, char** argv) {
             p = probe_http(t, req, deadline);
             p.seconds += before;
         }
-        if (hops == max_redirects && p.error.empty() && is_redirect(p))
-            p.error = "more than " + std::to_string(max_redirects) +
+        if (follows(o.follow) && hops == o.max_redirects && p.error.empty() && is_redirect(p))
+            p.error = "more than " + std::to_string(o.max_redirects) +
                       " redirects (a redirect loop?); the last went to " + p.location;
     }
 

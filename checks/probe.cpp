@@ -38,12 +38,17 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
                                     ProbeResult& r) {
     http::request<http::string_body> req;
     req.method_string(hr.method);
-    req.target(hr.path);
-    req.version(11);
+    // Through a proxy, plain HTTP asks for the whole URL (RFC 9112 3.2.2).
+    const bool via_proxy = !t.tls && !t.proxy_host.empty();
+    req.target(via_proxy ? "http://" + authority(t) + hr.path : hr.path);
+    req.version(static_cast<int>(hr.version));
     req.set(http::field::host, authority(t));
     req.set(http::field::user_agent,
             hr.user_agent.empty() ? std::string("check_worker/" HEAL_VERSION) : hr.user_agent);
     req.set(http::field::connection, "close");
+    if (hr.decompress) req.set(http::field::accept_encoding, "gzip, deflate");
+    if (via_proxy && !t.proxy_authorization.empty())
+        req.set(http::field::proxy_authorization, t.proxy_authorization);
     if (!hr.body.empty()) {
         req.set(http::field::content_type, hr.content_type);
         req.body() = hr.body;
@@ -57,37 +62,55 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
         r.error = "cannot send the request to " + where(t) + ": " + wec.message();
         co_return;
     }
-    beast::flat_buffer buf;
-    // Interim responses (100 Continue, 103 Early Hints: RFC 9110 15.2) come before the answer
-    // and are skipped, at most max_interim of them; 101 would switch protocols, so it is final.
-    constexpr int max_interim = 8;
-    std::optional<ResponseParser> parser;
-    boost::system::error_code ec;
-    for (int interim = 0;; ++interim) {
-        parser.emplace();
-        limit_parser(*parser, hr.max_body);
-        parser->skip(hr.method == "HEAD");  // a HEAD response announces a body it does not send
-        std::tie(ec, std::ignore) = co_await http::async_read_header(s, buf, *parser, as_tuple(use_awaitable));
-        const unsigned code = ec ? 0 : parser->get().result_int();
-        if (code < 100 || code > 199 || code == 101) break;
-        if (interim == max_interim) {
-            r.error = "more than " + std::to_string(max_interim) + " interim (1xx) responses from " + where(t) +
-                      " and no final one";
-            co_return;
-        }
-    }
-    if (!ec && !hr.headers_only && !parser->is_done())
-        std::tie(ec, std::ignore) = co_await http::async_read(s, buf, *parser, as_tuple(use_awaitable));
-    ResponseParser& parser_ref = *parser;
-    bool over_limit = ec == http::error::body_limit && parser_ref.is_header_done();
-    bool complete = parser_ref.is_done() || (hr.headers_only && parser_ref.is_header_done());
-    if (ec && !over_limit && !(ec == asio::ssl::error::stream_truncated && complete)) {
-        r.timed_out = ec == beast::error::timeout;
+    std::string leftover;
+    ReadOptions ro{hr.max_body, hr.method == "HEAD", hr.headers_only, false};
+    std::string why = co_await read_response(s, ro, r, leftover);
+    if (!why.empty()) {
         r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
-                              : "invalid HTTP response from " + where(t) + ": " + ec.message();
+                              : "invalid HTTP response from " + where(t) + ": " + why;
         co_return;
     }
-    take_response(parser_ref, over_limit, r);
+    if (hr.decompress && !r.content_encoding.empty() && !r.body_over_limit && !hr.headers_only) {
+        why = inflate_body(r.body, r.content_encoding, hr.max_body);
+        if (!why.empty()) r.error = why + " (from " + where(t) + ")";
+        r.body_bytes = r.body.size();
+    }
+}
+
+/// --haproxy-protocol: the PROXY protocol's version 1 line, naming this connection's two ends.
+std::string proxy_v1_line(const tcp::socket& sock) {
+    boost::system::error_code ec1, ec2;
+    auto local = sock.local_endpoint(ec1), remote = sock.remote_endpoint(ec2);
+    if (ec1 || ec2) return {};
+    return std::string("PROXY ") + (local.address().is_v4() ? "TCP4 " : "TCP6 ") + local.address().to_string() +
+           " " + remote.address().to_string() + " " + std::to_string(local.port()) + " " +
+           std::to_string(remote.port()) + "\r\n";
+}
+
+/// -x with TLS: asks the proxy for a tunnel to the target (RFC 9110 9.3.6). "" when open.
+asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, Clock::time_point deadline,
+                                         bool& timed_out) {
+    const bool v6 = t.host.find(':') != std::string::npos;
+    const std::string to = (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port);
+    std::string ask = "CONNECT " + to + " HTTP/1.1\r\nHost: " + to + "\r\n";
+    if (!t.proxy_authorization.empty()) ask += "Proxy-Authorization: " + t.proxy_authorization + "\r\n";
+    ask += "\r\n";
+    const std::string proxy = "the proxy " + t.proxy_host + ":" + std::to_string(t.proxy_port);
+    s.expires_at(deadline);
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(ask), as_tuple(use_awaitable));
+    if (wec) {
+        timed_out = wec == beast::error::timeout;
+        co_return "cannot ask " + proxy + " for a tunnel: " + wec.message();
+    }
+    ProbeResult answer;
+    std::string leftover;
+    std::string why = co_await read_response(s, ReadOptions{0, false, false, true}, answer, leftover);
+    timed_out = answer.timed_out;
+    if (!why.empty()) co_return "no tunnel through " + proxy + ": " + why;
+    if (answer.status < 200 || answer.status > 299)
+        co_return proxy + " refused a tunnel to " + to + ": " + answer.status_line;
+    if (!leftover.empty()) co_return proxy + " sent data before the TLS handshake";
+    co_return std::string();
 }
 
 template <class Stream>
@@ -116,6 +139,15 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     }
 }
 
+/// check_worker's words for a certificate that fails verification.
+TlsAdvice advice(const Target& t) {
+    TlsAdvice a;
+    a.untrusted = t.ca.empty() ? "not signed by a CA in the system store; give its CA with --ca FILE, or --insecure"
+                               : "not signed by a CA in --ca " + t.ca;
+    a.wrong_name = "give one of them with -H; -I ADDRESS still says where to connect";
+    return a;
+}
+
 /// Connects, wraps in TLS if asked, and hands the stream to `body`.
 template <class Body>
 asio::awaitable<void> session(const Target& t, Clock::time_point deadline, ProbeResult& r,
@@ -123,9 +155,24 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
     auto ex = co_await asio::this_coro::executor;
     auto started = Clock::now();
     beast::tcp_stream tcp_layer(ex);
-    r.error = co_await connect_tcp(tcp_layer, t.address.empty() ? t.host : t.address, t.port,
-                                   std::nullopt, deadline, r.timed_out, t.family);
+    const bool proxied = !t.proxy_host.empty();
+    r.error = co_await connect_tcp(tcp_layer, proxied ? t.proxy_host : t.address.empty() ? t.host : t.address,
+                                   proxied ? t.proxy_port : t.port, std::nullopt, deadline, r.timed_out, t.family);
     if (!r.error.empty()) co_return;
+    if (t.haproxy) {
+        tcp_layer.expires_at(deadline);
+        auto [ec, n] = co_await asio::async_write(tcp_layer, asio::buffer(proxy_v1_line(tcp_layer.socket())),
+                                                  as_tuple(use_awaitable));
+        if (ec) {
+            r.timed_out = ec == beast::error::timeout;
+            r.error = "cannot send the PROXY protocol line: " + ec.message();
+            co_return;
+        }
+    }
+    if (proxied && t.tls) {
+        r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
+        if (!r.error.empty()) co_return;
+    }
     if (!t.tls) {
         co_await body(tcp_layer, tcp_layer);
     } else {
@@ -150,10 +197,10 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
             r.timed_out = ec == beast::error::timeout;
             r.error = "TLS handshake with " + where(t) + " failed: " +
                       (r.timed_out ? std::string("timed out")
-                                   : describe_handshake_failure(s.native_handle(), ec));
+                                   : describe_handshake_failure(s.native_handle(), ec, {}, advice(t)));
             co_return;
         }
-        r.cert_days = peer_certificate(s.native_handle()).days_left;
+        r.cert = peer_certificate(s.native_handle()).validity;
         co_await body(s, tcp_layer);
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -179,8 +226,8 @@ ProbeResult run(Clock::time_point deadline, Make make) {
 std::string authority(const Target& t) {
     bool v6 = t.host.find(':') != std::string::npos;
     std::string h = v6 ? "[" + t.host + "]" : t.host;
-    unsigned short dflt = t.tls ? 443 : 80;
-    return t.port == dflt ? h : h + ":" + std::to_string(t.port);
+    unsigned short dflt = t.tls ? 443 : 80, port = t.vhost_port ? t.vhost_port : t.port;
+    return port == dflt ? h : h + ":" + std::to_string(port);
 }
 
 ProbeResult probe_http(const Target& t, const HttpRequest& req, Clock::time_point deadline) {

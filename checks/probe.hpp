@@ -2,6 +2,7 @@
 #pragma once
 
 #include "connect.hpp"
+#include "tls.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,11 +17,17 @@ struct Target {
     std::string host;      ///< Host header, SNI and the name the certificate must carry
     std::string address;   ///< where to connect (-I); host when empty
     unsigned short port = 0;
+    unsigned short vhost_port = 0;  ///< the Host header's port when not `port` (-H HOST:PORT -p)
     bool tls = false;
     std::string ca, cert, key;
     bool insecure = false;  ///< skip certificate verification (off by default)
     bool tls13_only = false;  ///< -S1.3
     heal::Family family = heal::Family::any;  ///< -4 / -6
+    bool haproxy = false;     ///< --haproxy-protocol: a PROXY v1 line first
+    // -x: an HTTP proxy. Plain HTTP is asked of it by absolute URL; TLS through CONNECT.
+    std::string proxy_host;   ///< "" for none
+    unsigned short proxy_port = 0;
+    std::string proxy_authorization;  ///< a Proxy-Authorization value, or ""
 };
 
 struct HttpRequest {
@@ -32,15 +39,21 @@ struct HttpRequest {
     std::vector<std::pair<std::string, std::string>> headers;  ///< set last: they win
     std::size_t max_body = 1 << 20;
     bool headers_only = false;  ///< -N: stop after the response headers
+    unsigned version = 11;      ///< 11 or 10 (--http-version)
+    bool decompress = false;    ///< --enable-automatic-decompression: gzip, deflate
 };
 
 struct ProbeResult {
     std::string error;      ///< non-empty: no usable answer (refused, TLS, protocol, timeout)
     bool timed_out = false;
     double seconds = 0;     ///< connect to last byte
-    std::optional<long> cert_days;  ///< days until the server certificate expires (TLS only)
+    std::optional<heal::CertValidity> cert;  ///< the server certificate's dates (TLS only)
     // HTTP
     unsigned status = 0;
+    std::string status_line;  ///< "HTTP/1.1 200 OK"
+    std::string headers;      ///< "Name: value\r\n" lines (not the status line), for -d
+    std::size_t header_bytes = 0;  ///< of the status line and headers as received
+    std::string content_encoding;
     std::string location;
     std::string date, last_modified;  ///< the Date and Last-Modified headers, as sent
     std::string body;

@@ -98,6 +98,109 @@ bool code_listed(const CodeList& list, unsigned code) {
     return false;
 }
 
+std::optional<Expect> parse_expect(std::string_view text, std::string& error) {
+    Expect e;
+    bool codes_only = !text.empty() && text.find_first_not_of("0123456789-,") == std::string_view::npos;
+    if (codes_only) {
+        auto list = parse_codes(text, error);
+        if (!list) return std::nullopt;
+        e.codes = std::move(*list);
+        return e;
+    }
+    while (true) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        if (item.empty() || item.size() > 200) {
+            error = "-e expects status codes (200,300-399) or texts to find in the status line, got '" +
+                    sanitize(text, 60) + "'";
+            return std::nullopt;
+        }
+        e.strings.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return e;
+}
+
+bool expect_met(const Expect& e, unsigned code, std::string_view status_line) {
+    if (e.strings.empty()) return code_listed(e.codes, code);
+    for (const auto& s : e.strings)
+        if (status_line.find(s) != std::string_view::npos) return true;
+    return false;
+}
+
+namespace {
+bool parse_port(std::string_view text, unsigned short& port) {
+    unsigned long long n = 0;
+    if (!heal::parse_uint(text, 1, 65535, n)) return false;
+    port = static_cast<unsigned short>(n);
+    return true;
+}
+}  // namespace
+
+std::optional<std::pair<std::string, unsigned short>> split_host_port(std::string_view text,
+                                                                      std::string& error) {
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {  // [v6]:port
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.find(':');
+        if (colon == std::string_view::npos || text.find(':', colon + 1) != std::string_view::npos)
+            return std::nullopt;  // a name, an IPv4 address, or a bare IPv6 address
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned short p = 0;
+    if (host.empty() || !parse_port(port, p)) {
+        error = "-H expects HOST or HOST:PORT (PORT 1-65535), got '" + sanitize(text, 80) + "'";
+        return std::nullopt;
+    }
+    return std::make_pair(std::string(host), p);
+}
+
+std::optional<std::pair<std::string, unsigned short>> parse_proxy(std::string_view text,
+                                                                  std::string& error) {
+    error = "-x expects [http://]HOST[:PORT], got '" + sanitize(text, 80) + "'";
+    std::string lower = to_lower(text);
+    if (lower.rfind("http://", 0) == 0) text.remove_prefix(7);
+    else if (text.find("://") != std::string_view::npos) {
+        error = "-x: only http:// proxies are supported, got '" + sanitize(text, 80) + "'";
+        return std::nullopt;
+    }
+    if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+    if (text.empty() || text.find_first_of("/@?# \t\r\n") != std::string_view::npos) return std::nullopt;
+    std::string ignored;
+    if (auto hp = split_host_port(text, ignored)) return hp;
+    if (text.front() == '[') {
+        if (text.back() != ']' || text.size() < 3) return std::nullopt;
+        return std::make_pair(std::string(text.substr(1, text.size() - 2)), static_cast<unsigned short>(1080));
+    }
+    if (text.find(':') != std::string_view::npos) return std::nullopt;  // a bad port, or IPv6 without []
+    return std::make_pair(std::string(text), static_cast<unsigned short>(1080));
+}
+
+bool no_proxy_for(std::string_view list, std::string_view host) {
+    const std::string h = to_lower(host);
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = list.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item == "*") return true;
+        if (!item.empty() && item.front() == '.') item.remove_prefix(1);
+        std::string want = to_lower(item);
+        if (!want.empty() && (h == want || (h.size() > want.size() && h.compare(h.size() - want.size(), want.size(), want) == 0 &&
+                                            h[h.size() - want.size() - 1] == '.')))
+            return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
 State default_code_state(unsigned code) {
     if (code >= 200 && code <= 399) return ok;
     if (code >= 400 && code <= 499) return warning;

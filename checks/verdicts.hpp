@@ -29,6 +29,29 @@ bool code_listed(const CodeList& list, unsigned code);
 /// Without -e: 2xx and 3xx OK, 4xx WARNING, everything else CRITICAL (as check_http).
 State default_code_state(unsigned code);
 
+/// -e: a list of status codes and ranges ("200,204,300-399") when every item is one; else, as
+/// check_http, texts of which one must be in the status line ("HTTP/1.1 200", "200 OK").
+struct Expect {
+    CodeList codes;                    ///< when `strings` is empty
+    std::vector<std::string> strings;
+};
+std::optional<Expect> parse_expect(std::string_view text, std::string& error);
+bool expect_met(const Expect& e, unsigned code, std::string_view status_line);
+
+/// "host:port" or "[v6]:port" of check_http's -H: the host and the port; nullopt when `text`
+/// carries no port (a bare name, an IPv4 or IPv6 address). `error` says why a port is bad.
+std::optional<std::pair<std::string, unsigned short>> split_host_port(std::string_view text,
+                                                                      std::string& error);
+
+/// -x: "[http://]host[:port]" (port 1080 by default, as curl); nullopt with `error` otherwise
+/// (other schemes, user info, paths).
+std::optional<std::pair<std::string, unsigned short>> parse_proxy(std::string_view text,
+                                                                  std::string& error);
+/// --noproxy: a comma-separated list of names, domains and addresses, or "*": true when `host`
+/// is one of them or below one (curl's rule: "example.com" and ".example.com" both cover
+/// "a.example.com").
+bool no_proxy_for(std::string_view list, std::string_view host);
+
 /// "\n", "\r", "\t", "\\" in --send text; anything else after '\' is an error.
 std::optional<std::string> unescape(std::string_view text, std::string& error);
 

@@ -65,7 +65,7 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
         co_return;
     }
 
-    out.server_cert_days = peer_certificate(stream.native_handle()).days_left;
+    out.server_cert = peer_certificate(stream.native_handle()).validity;
     tcp_layer.expires_at(deadline);
     std::tie(ec, std::ignore) =
         co_await asio::async_write(stream, asio::buffer(request), as_tuple(use_awaitable));

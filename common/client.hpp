@@ -2,6 +2,7 @@
 // Never retries and never re-sends: a "restart" must run at most once per call.
 #pragma once
 
+#include "cert_validity.hpp"
 #include "protocol.hpp"
 
 #include <optional>
@@ -25,7 +26,7 @@ struct CallResult {
     bool answered = false;  ///< false: connect, TLS, timeout or protocol failure
     std::string error;      ///< why there was no answer
     Reply reply;
-    std::optional<long> server_cert_days;  ///< days until the listener's certificate expires
+    std::optional<CertValidity> server_cert;  ///< the listener's certificate's dates
     std::vector<std::string> warnings;     ///< e.g. a CRL past its next update
 };
 

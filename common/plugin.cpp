@@ -229,9 +229,12 @@ std::optional<CertDays> parse_cert_days(std::string_view text) {
     return d;
 }
 
-void check_cert_days(Result& res, long days, const CertDays& limits, const std::string& what) {
+void check_cert_days(Result& res, const CertValidity& cert, const CertDays& limits, const std::string& what) {
+    const long days = cert.days_left;
     res.add_perf({"cert_days", std::to_string(days), "", limits.warn_text, limits.crit_text, "", ""});
-    const std::string why = what + " expires in " + std::to_string(days) + " day(s)";
+    if (cert.not_yet_valid) return res.raise(critical, what + " is not valid before " + cert.not_before);
+    if (days < 0) return res.raise(critical, what + " expired on " + cert.not_after);
+    const std::string why = what + " expires in " + std::to_string(days) + " day(s) (" + cert.not_after + ")";
     if (limits.crit && days < *limits.crit)
         res.raise(critical, why);
     else if (days < limits.warn)

@@ -2,6 +2,8 @@
 // states, threshold ranges, perfdata, and output that network text cannot break.
 #pragma once
 
+#include "cert_validity.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,9 +68,10 @@ struct CertDays {
 std::optional<CertDays> parse_cert_days(std::string_view text);
 
 class Result;
-/// `what` ("certificate", "the listener's certificate") expires in `days`: cert_days perfdata,
-/// WARNING below the warning days, CRITICAL below the critical ones.
-void check_cert_days(Result& res, long days, const CertDays& limits, const std::string& what);
+/// `what` ("certificate", "the listener's certificate") with these dates: cert_days perfdata;
+/// CRITICAL when expired or not yet valid (as check_http), else WARNING below the warning days
+/// and CRITICAL below the critical ones.
+void check_cert_days(Result& res, const CertValidity& cert, const CertDays& limits, const std::string& what);
 
 /// A plugin's name on its output ("WORKER") and its usage line, for usage errors.
 struct Usage {

@@ -334,7 +334,7 @@ std::string describe_peer_alert(const boost::system::error_code& ec, SSL* ssl) {
 }
 
 std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
-                                       std::string_view closed_hint) {
+                                       std::string_view closed_hint, const TlsAdvice& advice) {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK) {
         std::string out = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
@@ -344,7 +344,7 @@ std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code
             case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
             case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
             case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-                return out + " (the server's certificate is not signed by the CA given with --ca)";
+                return out + " (" + advice.untrusted + ")";
             case X509_V_ERR_HOSTNAME_MISMATCH:
             case X509_V_ERR_IP_ADDRESS_MISMATCH: {
                 // The leaf is in the chain the server sent, even though verification failed.
@@ -352,7 +352,7 @@ std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code
                 X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
                 return out + " (the certificate names " +
                        (leaf ? subject_alt_names(leaf) : std::string("?")) +
-                       "; connect by one of those names or give it with --server-name)";
+                       "; " + advice.wrong_name + ")";
             }
             default: return out;
         }
@@ -397,7 +397,10 @@ PeerCertificate peer_certificate(SSL* ssl) {
     }
     int days = 0, secs = 0;
     if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert)) == 1)
-        out.days_left = days - (secs < 0 ? 1 : 0);
+        out.validity.days_left = days - (secs < 0 ? 1 : 0);
+    out.validity.not_after = asn1_time_text(X509_get0_notAfter(cert));
+    out.validity.not_before = asn1_time_text(X509_get0_notBefore(cert));
+    out.validity.not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
     X509_free(cert);
     return out;
 }

@@ -2,6 +2,8 @@
 // Policy lives here once: TLS 1.2 minimum, no compression, no renegotiation, peers verified.
 #pragma once
 
+#include "cert_validity.hpp"
+
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
@@ -46,8 +48,14 @@ void set_expected_peer(SSL* ssl, const std::string& name);
 /// Words for a failed client handshake: the certificate verification error when there is one
 /// ("certificate verify failed: hostname mismatch"), else what the connection did. When the
 /// peer just closed the connection, `closed_hint` (if any) follows in parentheses.
+/// What to tell the user to do when the server's certificate fails verification: heal-ctl and
+/// check_worker name their options differently.
+struct TlsAdvice {
+    std::string untrusted = "the server's certificate is not signed by the CA given with --ca";
+    std::string wrong_name = "connect by one of those names or give it with --server-name";
+};
 std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code& ec,
-                                       std::string_view closed_hint = {});
+                                       std::string_view closed_hint = {}, const TlsAdvice& advice = {});
 
 /// Words for a TLS alert about our certificate from the server (TLS 1.3 sends its verdict after
 /// the handshake, 1.2 during it): "" when `ec` is not such an alert. Our own certificate's
@@ -58,7 +66,7 @@ struct PeerCertificate {
     std::string subject;  ///< RFC 2253 one-line form, "" when there is none
     std::string cn;       ///< the subject's common name; "" when absent or not unique
     std::string sha256;   ///< hex, colon separated
-    long days_left = 0;   ///< until notAfter, rounded down
+    CertValidity validity;
 };
 PeerCertificate peer_certificate(SSL* ssl);
 

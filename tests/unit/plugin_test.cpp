@@ -1,7 +1,9 @@
 #include "plugin.hpp"
+#include "http_response.hpp"
 #include "verdicts.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 using namespace heal::plugin;
 
@@ -290,4 +292,118 @@ TEST(Output, LinkWrapsTheTextButNotThePerfdata) {
     EXPECT_EQ(r.format(),
               "<A HREF=\"http://web1/a?b=1&amp;c=&quot;2&quot;\" target=\"_blank\">WORKER OK: HTTP 200 "
               "&lt;b&gt;</A> | time=0.1s\n");
+}
+
+TEST(Expect, CodesWhenEveryItemIsOneElseStatusLineTexts) {
+    std::string err;
+    auto codes = parse_expect("200,300-399", err);
+    ASSERT_TRUE(codes) << err;
+    EXPECT_TRUE(codes->strings.empty());
+    EXPECT_TRUE(expect_met(*codes, 302, "HTTP/1.1 302 Found"));
+    EXPECT_FALSE(expect_met(*codes, 404, "HTTP/1.1 404 Not Found"));
+    auto texts = parse_expect("HTTP/1.1 200,204 No Content", err);
+    ASSERT_TRUE(texts) << err;
+    EXPECT_EQ(texts->strings, (std::vector<std::string>{"HTTP/1.1 200", "204 No Content"}));
+    EXPECT_TRUE(expect_met(*texts, 200, "HTTP/1.1 200 OK"));
+    EXPECT_FALSE(expect_met(*texts, 200, "HTTP/1.0 200 OK"));
+    EXPECT_FALSE(parse_expect("200,", err));
+    EXPECT_FALSE(parse_expect("99-100", err)) << "codes are checked as before";
+    EXPECT_FALSE(parse_expect("", err));
+    EXPECT_FALSE(parse_expect(",OK", err));
+}
+
+TEST(HostPort, CheckHttpsHostColonPort) {
+    std::string err;
+    auto hp = split_host_port("web1:8080", err);
+    ASSERT_TRUE(hp);
+    EXPECT_EQ(hp->first, "web1");
+    EXPECT_EQ(hp->second, 8080);
+    auto v6 = split_host_port("[2001:db8::1]:443", err);
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->first, "2001:db8::1");
+    for (const char* none : {"web1", "10.0.0.1", "::1", "2001:db8::1", "[::1]"}) {
+        err.clear();
+        EXPECT_FALSE(split_host_port(none, err)) << none;
+        EXPECT_TRUE(err.empty()) << none << ": no port, no error";
+    }
+    for (const char* bad : {"web1:", "web1:0", "web1:65536", ":80", "web1:8o", "[::1]:", "[]:80"}) {
+        err.clear();
+        EXPECT_FALSE(split_host_port(bad, err)) << bad;
+        EXPECT_FALSE(err.empty()) << bad;
+    }
+}
+
+TEST(Proxy, HttpProxiesOnlyWithCurlsDefaultPort) {
+    std::string err;
+    auto p = parse_proxy("http://proxy.example:3128/", err);
+    ASSERT_TRUE(p) << err;
+    EXPECT_EQ(p->first, "proxy.example");
+    EXPECT_EQ(p->second, 3128);
+    EXPECT_EQ(parse_proxy("proxy.example", err)->second, 1080);
+    EXPECT_EQ(parse_proxy("HTTP://[::1]:8080", err)->first, "::1");
+    EXPECT_EQ(parse_proxy("[::1]", err)->second, 1080);
+    for (const char* bad : {"", "socks5://p:1080", "https://p:443", "user:pw@p:3128", "p:3128/path", "p:0",
+                            "::1", "p q:1", "http://"})
+        EXPECT_FALSE(parse_proxy(bad, err)) << bad;
+    parse_proxy("socks5://p:1080", err);
+    EXPECT_NE(err.find("only http:// proxies"), std::string::npos) << err;
+}
+
+TEST(Proxy, NoProxyListsAsCurl) {
+    EXPECT_TRUE(no_proxy_for("*", "anything"));
+    EXPECT_TRUE(no_proxy_for("example.com", "example.com"));
+    EXPECT_TRUE(no_proxy_for("example.com", "web1.EXAMPLE.com"));
+    EXPECT_TRUE(no_proxy_for(" .example.com , other", "web1.example.com"));
+    EXPECT_FALSE(no_proxy_for("example.com", "badexample.com"));
+    EXPECT_TRUE(no_proxy_for("localhost,127.0.0.1", "127.0.0.1"));
+    EXPECT_FALSE(no_proxy_for("", "web1"));
+    EXPECT_FALSE(no_proxy_for(",,", "web1"));
+}
+
+TEST(HeaderBlock, EndsAtAnEmptyLineWhateverTheLineEnds) {
+    EXPECT_EQ(header_end("HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"), 25u);
+    EXPECT_EQ(header_end("HTTP/1.1 200 OK\nA: b\n\nbody"), 22u);
+    EXPECT_EQ(header_end("HTTP/1.1 200 OK\nA: b\r\n\nbody"), 23u);
+    EXPECT_EQ(header_end("HTTP/1.1 200 OK\r\nA: b\n\r\nbody"), 24u);
+    EXPECT_EQ(header_end("HTTP/1.1 200 OK\r\nA: b\r\n"), 0u) << "not ended yet";
+    EXPECT_EQ(header_end(""), 0u);
+    EXPECT_EQ(tidy_header_block("HTTP/1.1 200 OK\nA: b\n\n"), "HTTP/1.1 200 OK\r\nA: b\r\n\r\n");
+    EXPECT_EQ(tidy_header_block("HTTP/1.0 200 OK\r\nA: b\r\n"), "HTTP/1.0 200 OK\r\nA: b\r\n\r\n");
+    EXPECT_EQ(tidy_header_block("HTTP/1.0 200 OK"), "HTTP/1.0 200 OK\r\n\r\n");
+    EXPECT_EQ(tidy_header_block("HTTP/1.1 200 OK\r\n\r\n"), "HTTP/1.1 200 OK\r\n\r\n");
+}
+
+namespace {
+std::string deflated(const std::string& text, int bits) {
+    z_stream z{};
+    deflateInit2(&z, 9, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, text.size()) + 32, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+}  // namespace
+
+TEST(Inflate, GzipZlibAndRawDeflateWithinTheLimit) {
+    const std::string text(5000, 'w');
+    for (auto [encoding, bits] : {std::pair{"gzip", 31}, {"x-gzip", 31}, {"deflate", 15}, {"deflate", -15}, {"GZIP", 31}}) {
+        std::string body = deflated(text, bits);
+        EXPECT_EQ(inflate_body(body, encoding, 10000), "") << encoding << bits;
+        EXPECT_EQ(body, text) << encoding << bits;
+    }
+    std::string bomb = deflated(std::string(1 << 20, '\0'), 31);
+    EXPECT_NE(inflate_body(bomb, "gzip", 4096).find("inflates to more than --max-size 4096 bytes"), std::string::npos);
+    std::string cut = deflated(text, 31).substr(0, 20);
+    EXPECT_NE(inflate_body(cut, "gzip", 10000).find("does not inflate"), std::string::npos);
+    std::string junk = "not compressed at all";
+    EXPECT_NE(inflate_body(junk, "gzip", 10000).find("does not inflate: corrupt data"), std::string::npos);
+    std::string plain = "as it is";
+    EXPECT_EQ(inflate_body(plain, "identity", 10), "");
+    EXPECT_EQ(plain, "as it is");
+    EXPECT_NE(inflate_body(plain, "br", 10).find("not asked for"), std::string::npos);
 }
