@@ -110,11 +110,14 @@ $(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
 # Icinga 2's API with check_worker's HTTPS client.
 $(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
                          $(B)/checks/http_response.o $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
-# zlib for --enable-automatic-decompression (checks/http_response.cpp).
+# zlib is loaded when --enable-automatic-decompression needs it (checks/http_response.cpp).
+# Relative relocations packed (DT_RELR, glibc 2.36): 150 KB less to read at every start and
+# 0.18 MiB less RSS (make bench).
 $(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic -lz $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
+	  -Wl,-z,pack-relative-relocs
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
@@ -167,7 +170,7 @@ $(FZ)/%.o: %.cpp $(FZ)/flags
 
 $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	$(call step,LINK,$@)$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
-	  -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lssl -lcrypto -lz
+	  -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lssl -lcrypto
 
 fuzz-binaries: deps-test
 	@$(MAKE) --no-print-directory $(JOBS) $(FUZZ_BINS)

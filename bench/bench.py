@@ -358,6 +358,8 @@ def run_check_figures():
     for name in ("main", "other", "wrongname", "short"):
         subprocess.run([os.path.join(SRC, "scripts/heal-dev-certs"), os.path.join(tmp, name)],
                        check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(SRC, "tests/fixtures/mint-client-certs"), os.path.join(tmp, "main")],
+                   check=True, stdout=subprocess.DEVNULL)  # the fixture's expired/future servers
     ports_file = os.path.join(tmp, "ports.json")
     server = subprocess.Popen([sys.executable, os.path.join(SRC, "tests/fixtures/worker_server.py"),
                                tmp, ports_file])

@@ -1,9 +1,10 @@
 #!/bin/sh
-# check_worker as a drop-in for check_http: the same command lines through Debian's check_http
-# (monitoring-plugins-basic) and check_worker, against the fixture servers of the integration
-# tests (tests/fixtures/worker_server.py). Each line must give the same exit code, except the
-# deliberate differences listed in the table (and in check_worker(1)), where check_worker's own
-# code is asserted, so the list stays true.
+# check_worker as a drop-in for check_http and check_curl: the same command lines through
+# Debian's check_http (monitoring-plugins-basic), check_curl (monitoring-plugins-standard) and
+# check_worker, against the fixture servers of the integration tests
+# (tests/fixtures/worker_server.py). Each line must give the same exit code, except the
+# differences listed in the table (and in check_worker(1)), where check_worker's own code is
+# asserted and the other's must differ, so the list stays true.
 set -u
 SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
@@ -13,8 +14,11 @@ CHECK_HTTP=/usr/lib/nagios/plugins/check_http
 PATH=$PATH:/usr/lib/nagios/plugins  # where Debian puts check_http
 sb_e2e_setup check-http-compat check_http monitoring-plugins-basic
 failed=0
-pass() { echo "PASS check_http-compat: $1"; }
-fail() { echo "FAIL check_http-compat: $1"; failed=1; }
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; failed=1; }
+CHECK_CURL=/usr/lib/nagios/plugins/check_curl
+[ -x "$CHECK_CURL" ] ||
+    echo "SKIP check_curl-compat: check_curl is not installed (apt-get install monitoring-plugins-standard) — check_curl WAS NOT COMPARED"
 
 for d in main other wrongname short; do
     case $d in
@@ -34,99 +38,108 @@ FUTURE=$(port https_future) MTLS=$(port https_mtls)
 CLOSED=$(sb_free_port)
 C=$SB/main
 
-# want | check_worker's extra options | the command line both get
-# want: "same", or "N why": a deliberate difference, check_worker exits N.
+# vs check_http | vs check_curl | check_worker's extra options | the command line all get
+# "same", or "N why": a difference, check_worker exits N. (Debian 12's check_curl is 2.3.3.)
 # check_http never verifies a certificate; check_worker is given --insecure or --ca where
 # verification is not what the line compares.
 cases() {
 cat <<T
-same||-H 127.0.0.1 -p $HTTP -u /ok
-same||-H 127.0.0.1 -p $HTTP -u /notfound
-same||-H 127.0.0.1 -p $HTTP -u /fail
-same||-H 127.0.0.1 -p $HTTP -u /ok -s 'worker ready'
-same||-H 127.0.0.1 -p $HTTP -u /ok -s 'not there'
-same||-H 127.0.0.1 -p $HTTP -u /lines -r '^OK\$'
-same||-H 127.0.0.1 -p $HTTP -u /lines -r '^workers: [0-9]+\$'
-same||-H 127.0.0.1 -p $HTTP -u /lines -r '^DOWN\$'
-same||-H 127.0.0.1 -p $HTTP -u /lines -R '^ok\$'
-same||-H 127.0.0.1 -p $HTTP -u /lines -l -r '^OK\$'
-same||-H 127.0.0.1 -p $HTTP -u /lines --invert-regex -r 'DOWN'
-same||-H 127.0.0.1 -p $HTTP -u /lines --invert-regex -r 'OK'
-same||-H 127.0.0.1 -p $HTTP -u /ok -d 'Content-Type: text/plain'
-same||-H 127.0.0.1 -p $HTTP -u /ok -d 'X-Missing'
-same||-H 127.0.0.1 -p $HTTP -u /ok -e 200
-same||-H 127.0.0.1 -p $HTTP -u /ok -e 'HTTP/1.1 200'
-same||-H 127.0.0.1 -p $HTTP -u /notfound -e 404,503
-same||-H 127.0.0.1 -p $HTTP -u /ok -e 404
-same||-H 127.0.0.1 -p $HTTP -u /redirect
-same||-H 127.0.0.1 -p $HTTP -u /redirect -f follow -s 'worker ready'
-same||-H 127.0.0.1 -p $HTTP -u /redirect -f critical
-same||-H 127.0.0.1 -p $HTTP -u /redirect -f warning
-same||-H 127.0.0.1 -p $HTTP -u /see-other -f follow
-same||-H 127.0.0.1 -p $HTTP -u /loop -f follow
-same||-H 127.0.0.1 -p $HTTP -u /ok -m 100
-same||-H 127.0.0.1 -p $HTTP -u /ok -m 5000
-same||-H 127.0.0.1 -p $HTTP -u /ok -m 10:100
-same||-H 127.0.0.1 -p $HTTP -u /ok -m 100:5000
-same||-H 127.0.0.1 -p $HTTP -u /slow?ms=2500 -t 1
-same||-H 127.0.0.1 -p $HTTP -u /slow?ms=300 -w 0.1 -c 5
-same||-H 127.0.0.1 -p $HTTP -u /slow?ms=300 -w 0.1 -c 0.2
-same||-H 127.0.0.1 -p $HTTP -u /auth
-same||-H 127.0.0.1 -p $HTTP -u /auth -a user:pass
-same||-H 127.0.0.1 -p $HTTP -u /echo -P 'a=b' -s 'POST /echo'
-same||-H 127.0.0.1 -p $HTTP -u /echo -j PUT -P '{}' -T application/json -s 'Content-Type: application/json'
-same||-H 127.0.0.1 -p $HTTP -u /echo -k 'X-Probe: yes' -s 'X-Probe: yes'
-same||-H 127.0.0.1 -p $HTTP -u /echo -A 'probe/1.0' -s 'probe/1.0'
-same||-H 127.0.0.1 -p $HTTP -u /ok -j HEAD
-same||-H 127.0.0.1 -p $HTTP -u /ok -N
-same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 1h
-same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 3h
-same||-H 127.0.0.1 -p $HTTP -u /bare-lf -s 'bare ok'
-same||-H 127.0.0.1 -p $HTTP -u /headers-at-close
-same||-H 127.0.0.1 -p $HTTP -u /not-http
-2 conflicting Content-Length headers are refused (RFC 9112 6.3), never guessed||-H 127.0.0.1 -p $HTTP -u /twice-length
-2 headers over 64 KiB are refused||-H 127.0.0.1 -p $HTTP -u /huge-headers
-same||-H 127.0.0.1:$HTTP -u /echo-headers -s 'Host: 127.0.0.1:$HTTP'
-same||-H web.example:8080 -I 127.0.0.1 -p $HTTP -u /echo-headers -s 'Host: web.example:8080'
-same||-H 127.0.0.1 -p $CLOSED -u /ok
-same||-H 127.0.0.1 -p $HTTP -u /health/nested-up -s '"status": "UP"'
-2 check_worker verifies the server certificate (check_http never does)||-H localhost -S -p $HTTPS -u /ok
-same|--insecure|-H localhost -S -p $HTTPS -u /ok
-same|--ca $C/ca.crt|-H localhost --ssl=1.2 --sni -p $HTTPS -u /ok -s 'worker ready'
-same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 3
-same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 30
-same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 30,10
-same|--insecure|-H localhost -S -p $EXPIRED -u /ok -C 30,7
-2 a certificate not valid yet is CRITICAL (check_http reads only its end date)|--insecure|-H localhost -S -p $FUTURE -u /ok -C 7
-same|--ca $C/ca.crt|-H localhost -S -p $MTLS -u /ok -J $C/client.crt -K $C/client.key
-same|--ca $C/ca.crt|-H localhost -p $MTLS -u /ok -J $C/client.crt -K $C/client.key
-same|--ca $C/ca.crt|-H localhost -S -p $MTLS -u /ok
+same|same||-H 127.0.0.1 -p $HTTP -u /ok
+same|same||-H 127.0.0.1 -p $HTTP -u /notfound
+same|same||-H 127.0.0.1 -p $HTTP -u /fail
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -s 'worker ready'
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -s 'not there'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines -r '^OK\$'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines -r '^workers: [0-9]+\$'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines -r '^DOWN\$'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines -R '^ok\$'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines -l -r '^OK\$'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines --invert-regex -r 'DOWN'
+same|same||-H 127.0.0.1 -p $HTTP -u /lines --invert-regex -r 'OK'
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -d 'Content-Type: text/plain'
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -d 'X-Missing'
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -e 200
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -e 'HTTP/1.1 200'
+same|same||-H 127.0.0.1 -p $HTTP -u /notfound -e 404,503
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -e 404
+same|same||-H 127.0.0.1 -p $HTTP -u /redirect
+same|0 check_curl 2.3.3 loses the port of a relative redirect (connects to port 80)||-H 127.0.0.1 -p $HTTP -u /redirect -f follow -s 'worker ready'
+same|same||-H 127.0.0.1 -p $HTTP -u /redirect -f critical
+same|same||-H 127.0.0.1 -p $HTTP -u /redirect -f warning
+same|0 check_curl 2.3.3 loses the port of a relative redirect (connects to port 80)||-H 127.0.0.1 -p $HTTP -u /see-other -f follow
+same|same||-H 127.0.0.1 -p $HTTP -u /loop -f follow
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -m 100
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -m 5000
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -m 10:100
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -m 100:5000
+same|same||-H 127.0.0.1 -p $HTTP -u /slow?ms=2500 -t 1
+same|same||-H 127.0.0.1 -p $HTTP -u /slow?ms=300 -w 0.1 -c 5
+same|same||-H 127.0.0.1 -p $HTTP -u /slow?ms=300 -w 0.1 -c 0.2
+same|same||-H 127.0.0.1 -p $HTTP -u /auth
+same|same||-H 127.0.0.1 -p $HTTP -u /auth -a user:pass
+same|same||-H 127.0.0.1 -p $HTTP -u /echo -P 'a=b' -s 'POST /echo'
+same|same||-H 127.0.0.1 -p $HTTP -u /echo -j PUT -P '{}' -T application/json -s 'Content-Type: application/json'
+same|same||-H 127.0.0.1 -p $HTTP -u /echo -k 'X-Probe: yes' -s 'X-Probe: yes'
+same|same||-H 127.0.0.1 -p $HTTP -u /echo -A 'probe/1.0' -s 'probe/1.0'
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -j HEAD
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -N
+same|same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 1h
+same|same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 3h
+same|0 check_curl 2.3.3's status-line parser refuses bare-LF lines, which curl and RFC 9112 accept||-H 127.0.0.1 -p $HTTP -u /bare-lf -s 'bare ok'
+same|same||-H 127.0.0.1 -p $HTTP -u /headers-at-close
+same|same||-H 127.0.0.1 -p $HTTP -u /not-http
+2 conflicting Content-Length headers are refused (RFC 9112 6.3), never guessed|same||-H 127.0.0.1 -p $HTTP -u /twice-length
+2 headers over 64 KiB are refused|2 headers over 64 KiB are refused||-H 127.0.0.1 -p $HTTP -u /huge-headers
+same|same||-H 127.0.0.1:$HTTP -u /echo-headers -s 'Host: 127.0.0.1:$HTTP'
+same|same||-H web.example:8080 -I 127.0.0.1 -p $HTTP -u /echo-headers -s 'Host: web.example:8080'
+same|same||-H 127.0.0.1 -p $CLOSED -u /ok
+same|same||-H 127.0.0.1 -p $HTTP -u /health/nested-up -s '"status": "UP"'
+2 check_worker verifies the server certificate (check_http never does)|2 check_worker verifies the server certificate (check_curl only with -D)||-H localhost -S -p $HTTPS -u /ok
+same|same|--insecure|-H localhost -S -p $HTTPS -u /ok
+same|same|--ca $C/ca.crt|-H localhost --ssl=1.2 --sni -p $HTTPS -u /ok -s 'worker ready'
+same|same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 3
+same|same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 30
+same|same|--ca $SB/short/ca.crt|-H localhost -S -p $SHORT -u /ok -C 30,10
+same|same|--insecure|-H localhost -S -p $EXPIRED -u /ok -C 30,7
+2 a certificate not valid yet is CRITICAL (check_http reads only its end date)|2 a certificate not valid yet is CRITICAL (check_curl reads only its end date)|--insecure|-H localhost -S -p $FUTURE -u /ok -C 7
+same|same|--ca $C/ca.crt|-H localhost -S -p $MTLS -u /ok -J $C/client.crt -K $C/client.key
+same|same|--ca $C/ca.crt|-H localhost -p $MTLS -u /ok -J $C/client.crt -K $C/client.key
+same|same|--ca $C/ca.crt|-H localhost -S -p $MTLS -u /ok
 T
+}
+
+# compare NAME WANT EXIT_OF_NAME WHAT
+compare() {
+    case $2 in
+        same)
+            [ "$3" = "$worker" ] && pass "$1-compat: same exit $worker: $4" ||
+                fail "$1-compat: $1 $3, check_worker $worker: $4
+  $1: $(head -1 "$SB/other.out")
+  check_worker: $(head -1 "$SB/worker.out")" ;;
+        *)
+            code=${2%% *} why=${2#* }
+            [ "$worker" = "$code" ] && [ "$3" != "$worker" ] &&
+                pass "$1-compat: deliberate: $1 $3, check_worker $worker ($why): $4" ||
+                fail "$1-compat: the difference no longer holds ($1 $3, check_worker $worker, want $code: $why): $4
+  $1: $(head -1 "$SB/other.out")
+  check_worker: $(head -1 "$SB/worker.out")" ;;
+    esac
 }
 
 n=0
 cases >"$SB/cases"
-while IFS='|' read -r want extra line; do
+while IFS='|' read -r want_http want_curl extra line; do
     n=$((n + 1))
-    eval "set -- $line"
-    "$CHECK_HTTP" -t 5 "$@" >"$SB/http.out" 2>&1; http=$?
     eval "set -- $extra $line"
     "$BUILD/check_worker" -t 5 "$@" >"$SB/worker.out" 2>&1; worker=$?
     what="${extra:+[+$extra] }$line"
-    case $want in
-        same)
-            [ "$http" = "$worker" ] && pass "same exit $worker: $what" ||
-                fail "check_http $http, check_worker $worker: $what
-  check_http:   $(head -1 "$SB/http.out")
-  check_worker: $(head -1 "$SB/worker.out")" ;;
-        *)
-            code=${want%% *} why=${want#* }
-            [ "$worker" = "$code" ] && [ "$http" != "$worker" ] &&
-                pass "deliberate: check_http $http, check_worker $worker ($why): $what" ||
-                fail "deliberate difference no longer holds (check_http $http, check_worker $worker, want $code: $why): $what
-  check_http:   $(head -1 "$SB/http.out")
-  check_worker: $(head -1 "$SB/worker.out")" ;;
-    esac
+    eval "set -- $line"
+    "$CHECK_HTTP" -t 5 "$@" >"$SB/other.out" 2>&1
+    compare check_http "$want_http" $? "$what"
+    if [ -x "$CHECK_CURL" ]; then
+        "$CHECK_CURL" -t 5 "$@" >"$SB/other.out" 2>&1
+        compare check_curl "$want_curl" $? "$what"
+    fi
 done <"$SB/cases"
 [ "$n" -ge 60 ] || fail "only $n cases ran"
 exit $failed
