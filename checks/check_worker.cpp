@@ -31,7 +31,7 @@ struct Options {
     unsigned http_version = 11;
     bool ssl = false, insecure = false, invert_regex = false, health = false, tcp = false;
     bool tls13_only = false, no_body = false, link = false, regex_icase = false, linespan = false;
-    bool show_body = false, decompress = false, haproxy = false;
+    bool show_body = false, decompress = false, haproxy = false, extended_perfdata = false;
     heal::Family family = heal::Family::any;
     std::optional<double> max_age;
     double timeout = 10;
@@ -199,6 +199,15 @@ void judge_http(Result& res, const ProbeResult& p, const Common& c,
     if (o.show_body && !o.no_body) res.add_long("body: " + sanitize(p.body, 4096));
     judge_common(res, p, c, page, pagesize);
     res.add_perf({"status_code", std::to_string(p.status), "", "", "", "", ""});
+    if (o.extended_perfdata) {  // check_http's -E, with its labels
+        const auto& tm = p.timings;
+        auto seconds = [&](const char* label, double v) { res.add_perf({label, number(v, 6), "s", "", "", "0", ""}); };
+        seconds("time_connect", tm.connect);
+        if (p.cert) seconds("time_ssl", tm.tls);
+        seconds("time_headers", tm.request);
+        seconds("time_firstbyte", tm.first_byte);
+        seconds("time_transfer", tm.transfer);
+    }
 }
 
 void judge_line(Result& res, const ProbeResult& p, const Common& c) {
@@ -257,6 +266,8 @@ constexpr const char* help_text =
     "      --invert-regex       CRITICAL if the body matches -r\n"
     "      --state-regex STATE  state when -r fails: critical (default) or warning\n"
     "  -B, --show-body          the body (cleaned, cut at 4 KiB) in the long output\n"
+    "  -E, --extended-perfdata  time_connect, time_ssl, time_headers, time_firstbyte and\n"
+    "                           time_transfer perfdata, as check_http\n"
     "  -k, --header 'N: v'      extra request header (repeatable)\n"
     "  -w, --warning RANGE      response time (seconds) range for WARNING\n"
     "  -c, --critical RANGE     response time (seconds) range for CRITICAL\n"
@@ -292,7 +303,6 @@ enum LongOnly {
 /// Options of check_http and check_curl that check_worker does not take, and why: a usage
 /// error that says so beats a silent difference.
 const char* unsupported_why(const std::string& name) {
-    if (name == "extended-perfdata") return "-E (extended perfdata) is not supported: check_worker reports time, size and status_code";
     if (name == "extra-opts") return "--extra-opts is not supported: give the options on the command line (Nagios $USERn$ macros keep secrets out of it)";
     if (name == "cookie-jar") return "--cookie-jar is not supported: a status endpoint that needs a login session is not one check_worker can judge";
     return "not supported";
@@ -345,7 +355,7 @@ Options parse_options(int argc, char** argv) {
         {"show-body", no_argument, nullptr, 'B'},
         {"max-redirs", required_argument, nullptr, opt_max_redirs},
         {"continue-after-certificate", no_argument, nullptr, opt_continue},
-        {"extended-perfdata", no_argument, nullptr, opt_unsupported},
+        {"extended-perfdata", no_argument, nullptr, 'E'},
         {"extra-opts", optional_argument, nullptr, opt_unsupported},
         {"cookie-jar", required_argument, nullptr, opt_unsupported},
         {"header", required_argument, nullptr, 'k'},
@@ -450,7 +460,7 @@ Options parse_options(int argc, char** argv) {
                 o.max_redirects = static_cast<int>(n);
                 break;
             case opt_continue: break;  // the page is always checked
-            case 'E': usage_error(unsupported_why("extended-perfdata"));
+            case 'E': o.extended_perfdata = true; break;
             case opt_unsupported: usage_error(unsupported_why(long_options[index].name));
             case 'k': o.headers.push_back(arg); break;
             case 'w': o.warning = arg; break;
@@ -500,8 +510,8 @@ int main(int argc, char** argv) {
                   !o.authorization.empty() || !o.user_agent.empty() || o.no_body ||
                   !o.pagesize.empty() || o.max_age || o.follow != "ok" || o.link ||
                   !o.header_string.empty() || !o.proxy.empty() || o.http_version != 11 ||
-                  o.decompress || o.show_body))
-        usage_error("-j, -P, -T, -a, -A, -N, -m, -M, -f, -L, -d, -B, -x, --http-version and "
+                  o.decompress || o.show_body || o.extended_perfdata))
+        usage_error("-j, -P, -T, -a, -A, -N, -m, -M, -f, -L, -d, -B, -E, -x, --http-version and "
                     "--enable-automatic-decompression are HTTP options, not for --tcp");
     std::optional<CertDays> cert_days;
     if (!o.certificate.empty()) {

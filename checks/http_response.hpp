@@ -78,6 +78,8 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
             char chunk[4096];
             auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
             data.append(chunk, n);
+            if (n > 0 && r.first_byte_at == std::chrono::steady_clock::time_point{})
+                r.first_byte_at = std::chrono::steady_clock::now();
             if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
                 closed = true;
             } else if (ec) {

@@ -28,6 +28,10 @@ namespace {
 
 constexpr std::size_t max_line = 4096;
 
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
 std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
 }
@@ -56,7 +60,10 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     }
     for (const auto& [name, value] : hr.headers) req.set(name, value);
     tcp_layer.expires_at(deadline);
+    const auto sending = Clock::now();
     auto [wec, wn] = co_await http::async_write(s, req, as_tuple(use_awaitable));
+    const auto sent = Clock::now();
+    r.timings.request = seconds_between(sending, sent);
     if (wec) {
         r.timed_out = wec == beast::error::timeout;
         r.error = "cannot send the request to " + where(t) + ": " + wec.message();
@@ -65,6 +72,10 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     std::string leftover;
     ReadOptions ro{hr.max_body, hr.method == "HEAD", hr.headers_only, false};
     std::string why = co_await read_response(s, ro, r, leftover);
+    if (r.first_byte_at != Clock::time_point{}) {
+        r.timings.first_byte = seconds_between(sent, r.first_byte_at);
+        r.timings.transfer = seconds_between(r.first_byte_at, Clock::now());
+    }
     if (!why.empty()) {
         r.error = r.timed_out ? "timed out waiting for the response from " + where(t)
                               : "invalid HTTP response from " + where(t) + ": " + why;
@@ -159,6 +170,7 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
     r.error = co_await connect_tcp(tcp_layer, proxied ? t.proxy_host : t.address.empty() ? t.host : t.address,
                                    proxied ? t.proxy_port : t.port, std::nullopt, deadline, r.timed_out, t.family);
     if (!r.error.empty()) co_return;
+    r.timings.connect = seconds_between(started, Clock::now());
     if (t.haproxy) {
         tcp_layer.expires_at(deadline);
         auto [ec, n] = co_await asio::async_write(tcp_layer, asio::buffer(proxy_v1_line(tcp_layer.socket())),
@@ -192,7 +204,9 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
         else if (!is_ip)
             SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str());
         tcp_layer.expires_at(deadline);
+        const auto shaking = Clock::now();
         auto [ec] = co_await s.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+        r.timings.tls = seconds_between(shaking, Clock::now());
         if (ec) {
             r.timed_out = ec == beast::error::timeout;
             r.error = "TLS handshake with " + where(t) + " failed: " +

@@ -47,6 +47,12 @@ struct ProbeResult {
     std::string error;      ///< non-empty: no usable answer (refused, TLS, protocol, timeout)
     bool timed_out = false;
     double seconds = 0;     ///< connect to last byte
+    /// Where the time went (check_http's -E), seconds each: connecting, the TLS handshake,
+    /// sending the request, waiting for the first byte of the answer, reading the rest.
+    struct Timings {
+        double connect = 0, tls = 0, request = 0, first_byte = 0, transfer = 0;
+    } timings;
+    std::chrono::steady_clock::time_point first_byte_at{};  ///< set by read_response
     std::optional<heal::CertValidity> cert;  ///< the server certificate's dates (TLS only)
     // HTTP
     unsigned status = 0;

@@ -83,6 +83,7 @@ same|same||-H 127.0.0.1 -p $HTTP -u /echo -k 'X-Probe: yes' -s 'X-Probe: yes'
 same|same||-H 127.0.0.1 -p $HTTP -u /echo -A 'probe/1.0' -s 'probe/1.0'
 same|same||-H 127.0.0.1 -p $HTTP -u /ok -j HEAD
 same|same||-H 127.0.0.1 -p $HTTP -u /ok -N
+same|same||-H 127.0.0.1 -p $HTTP -u /ok -E
 same|same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 1h
 same|same||-H 127.0.0.1 -p $HTTP -u /dated?age=7200 -M 3h
 same|0 check_curl 2.3.3's status-line parser refuses bare-LF lines, which curl and RFC 9112 accept||-H 127.0.0.1 -p $HTTP -u /bare-lf -s 'bare ok'

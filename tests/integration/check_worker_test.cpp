@@ -704,8 +704,7 @@ TEST_F(CheckWorkerTest, HaproxyProtocolLineComesFirst) {
 }
 
 TEST_F(CheckWorkerTest, CheckHttpOptionsCheckWorkerDoesNotTakeSaySo) {
-    for (std::vector<std::string> opt : {std::vector<std::string>{"-E"}, {"--extended-perfdata"},
-                                         {"--extra-opts=x@y.ini"}, {"--cookie-jar", "/tmp/jar"}}) {
+    for (std::vector<std::string> opt : {std::vector<std::string>{"--extra-opts=x@y.ini"}, {"--cookie-jar", "/tmp/jar"}}) {
         auto r = cw(opt);
         EXPECT_EQ(r.exit_code, 3) << opt[0] << ": " << r.output;
         EXPECT_TRUE(has(r, "not supported")) << r.output;
@@ -714,4 +713,21 @@ TEST_F(CheckWorkerTest, CheckHttpOptionsCheckWorkerDoesNotTakeSaySo) {
     EXPECT_EQ(cw({"-u", "/ok", "-D", "--sni"}).exit_code, 0);
     EXPECT_EQ(cws({"-u", "/ok", "-S1.2+"}).exit_code, 0);
     EXPECT_EQ(cws({"-u", "/ok", "--ssl=1+"}).exit_code, 0);
+}
+
+TEST_F(CheckWorkerTest, ExtendedPerfdataAsCheckHttp) {
+    auto plain = cw({"-u", "/slow?ms=200", "-E"});
+    EXPECT_EQ(plain.exit_code, 0) << plain.output;
+    for (const char* label : {" time_connect=", " time_headers=", " time_firstbyte=", " time_transfer="})
+        EXPECT_TRUE(has(plain, label)) << label << plain.output;
+    EXPECT_FALSE(has(plain, "time_ssl=")) << "no TLS, no time_ssl: " << plain.output;
+    // The server sleeps 200 ms before it answers: that is the wait for the first byte.
+    auto at = plain.output.find(" time_firstbyte=");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GE(std::atof(plain.output.c_str() + at + 16), 0.19) << plain.output;
+    auto tls = cws({"-u", "/ok", "--extended-perfdata"});
+    EXPECT_EQ(tls.exit_code, 0) << tls.output;
+    EXPECT_TRUE(has(tls, " time_ssl=")) << tls.output;
+    EXPECT_FALSE(has(cw({"-u", "/ok"}), "time_connect")) << "only with -E";
+    EXPECT_EQ(run({build_dir() + "/check_worker", "--tcp", "-H", "127.0.0.1", "-p", port("line"), "-E"}).exit_code, 3);
 }
