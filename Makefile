@@ -55,7 +55,8 @@ HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildca
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
-BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/heal-event-handler
+BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls $(B)/check_heal \
+        $(B)/heal-event-handler
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
@@ -112,10 +113,21 @@ $(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/chec
                          $(B)/checks/http_response.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
-# zlib is loaded when --enable-automatic-decompression needs it (checks/http_response.cpp).
-# Relative relocations packed (DT_RELR, glibc 2.36): 150 KB less to read at every start and
-# 0.18 MiB less RSS (make bench).
-$(B)/check_worker: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
+# check_worker is built twice. check_worker: without TLS (HEAL_NO_TLS), so that no OpenSSL is
+# loaded or bound at its start; it hands TLS checks to check_worker-tls, the same program with
+# TLS, installed beside it. zlib is loaded when --enable-automatic-decompression needs it
+# (checks/http_response.cpp). Relative relocations packed (DT_RELR, glibc 2.36): less to read
+# and relocate at every start (make bench).
+LEAN_OBJ := $(B)/lean/checks/check_worker.o $(B)/lean/checks/probe.o $(B)/lean/checks/http_response.o \
+            $(B)/checks/verdicts.o
+$(B)/lean/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
+	@mkdir -p $(dir $@)
+	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ichecks -c $< -o $@
+$(B)/check_worker: $(LEAN_OBJ) $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
+	  -Wl,-z,pack-relative-relocs
+	@! readelf -d $@ | grep -q 'libssl\|libcrypto' || { echo "$@ must not link OpenSSL" >&2; rm -f $@; exit 1; }
+$(B)/check_worker-tls: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
 	  -Wl,-z,pack-relative-relocs
 
@@ -204,7 +216,7 @@ deps-bench:
 
 # Measurements, not tests: every figure beside its anchor (nrpe, check_http), one run, one table.
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker \
+	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls \
 	    $(B)/heal-event-handler $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
 	python3 bench/bench.py $(B)
 	python3 bench/handler_scale.py $(B)
@@ -225,6 +237,7 @@ install: $(BINS)
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
+	install -m 0755 $(B)/check_worker-tls $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker-tls
 	install -m 0755 $(B)/check_heal $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_heal
 	install -m 0755 $(B)/heal-event-handler $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -9,9 +9,11 @@
 #include "text.hpp"
 
 #include <getopt.h>
-#include <openssl/evp.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <boost/asio/ip/address.hpp>
 #include <re2/re2.h>
 
@@ -83,14 +85,7 @@ bool is_redirect(const ProbeResult& p) {
 bool follows(const std::string& how) { return how == "follow" || how == "sticky" || how == "stickyport"; }
 
 /// "user:password" as the value of a Basic Authorization header (RFC 7617).
-std::string basic_authorization(const std::string& pair) {
-    std::string out(4 * ((pair.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(pair.data()),
-                            static_cast<int>(pair.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return "Basic " + out;
-}
+std::string basic_authorization(const std::string& pair) { return "Basic " + base64(pair); }
 
 /// A value for a request line or header: printable, no line breaks.
 bool header_safe(const std::string& v) {
@@ -496,6 +491,26 @@ Options parse_options(int argc, char** argv) {
     return o;
 }
 
+#ifdef HEAL_NO_TLS
+/// This check_worker links no OpenSSL, so that a plain-HTTP check does not pay for loading and
+/// binding it at every start (most of a check's instructions, a third of its memory: make
+/// bench). TLS, or redirects that may lead to it, are checked by check_worker-tls beside it,
+/// the same program built with OpenSSL, given the same arguments.
+[[noreturn]] void hand_to_tls_build(char** argv) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
+    const std::string tls = dir.substr(0, dir.rfind('/') + 1) + "check_worker-tls";
+    if (n > 0) execv(tls.c_str(), argv);
+    Result res("WORKER");
+    res.set(unknown, "cannot run " + tls + " (" + std::strerror(errno) +
+                         "): it makes check_worker's TLS checks, and is installed beside check_worker");
+    std::string out = res.format();
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::exit(unknown);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -644,6 +659,9 @@ int main(int argc, char** argv) {
     for (const auto& h : o.headers) req.headers.push_back(parse_header(h));
     const std::string link = (t.tls ? "https://" : "http://") + authority(t) + o.url;
 
+#ifdef HEAL_NO_TLS
+    if (t.tls || follows(o.follow)) hand_to_tls_build(argv);
+#endif
     auto deadline = std::chrono::steady_clock::now() + heal::steady_duration(o.timeout);
     Result res("WORKER");
     ProbeResult p;

@@ -9,7 +9,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/as_tuple.hpp>
+#ifndef HEAL_NO_TLS
 #include <boost/asio/ssl/error.hpp>
+#endif
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -25,6 +27,17 @@
 namespace heal::plugin {
 
 using ResponseParser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+
+/// TLS ended without close_notify: after a complete message, how many servers end. (The
+/// plain-only check_worker, built with HEAL_NO_TLS, links no OpenSSL and never sees it.)
+inline bool tls_truncated(const boost::system::error_code& ec) {
+#ifdef HEAL_NO_TLS
+    (void)ec;
+    return false;
+#else
+    return ec == boost::asio::ssl::error::stream_truncated;
+#endif
+}
 
 constexpr std::size_t max_header_bytes = 64 * 1024;
 
@@ -80,7 +93,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
             data.append(chunk, n);
             if (n > 0 && r.first_byte_at == std::chrono::steady_clock::time_point{})
                 r.first_byte_at = std::chrono::steady_clock::now();
-            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+            if (ec == asio::error::eof || tls_truncated(ec)) {
                 closed = true;
             } else if (ec) {
                 r.timed_out = ec == boost::beast::error::timeout;
@@ -127,7 +140,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
                 buf.commit(n);
                 std::tie(ec, std::ignore) = co_await http::async_read(s, buf, *parser, asio::as_tuple(asio::use_awaitable));
                 // TLS without close_notify after a complete message is how many servers end.
-                if (ec == asio::ssl::error::stream_truncated && parser->is_done()) ec = {};
+                if (tls_truncated(ec) && parser->is_done()) ec = {};
             }
             over_limit = ec == http::error::body_limit;
             if (ec && !over_limit) {

@@ -4,13 +4,18 @@
 
 #include "connect.hpp"
 #include "run.hpp"
-#include "tls.hpp"
 #include "version.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// Built with HEAL_NO_TLS for the plain-only check_worker: no OpenSSL linked, loaded or bound at
+// its start (check_worker.cpp hands TLS to check_worker-tls, built without it).
+#ifndef HEAL_NO_TLS
+#include "tls.hpp"
+
 #include <boost/beast/ssl.hpp>
+#endif
 
 #include <optional>
 
@@ -98,6 +103,7 @@ std::string proxy_v1_line(const tcp::socket& sock) {
            std::to_string(remote.port()) + "\r\n";
 }
 
+#ifndef HEAL_NO_TLS
 /// -x with TLS: asks the proxy for a tunnel to the target (RFC 9110 9.3.6). "" when open.
 asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, Clock::time_point deadline,
                                          bool& timed_out) {
@@ -123,6 +129,7 @@ asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, 
     if (!leftover.empty()) co_return proxy + " sent data before the TLS handshake";
     co_return std::string();
 }
+#endif
 
 template <class Stream>
 asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
@@ -150,6 +157,7 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     }
 }
 
+#ifndef HEAL_NO_TLS
 /// check_worker's words for a certificate that fails verification.
 TlsAdvice advice(const Target& t) {
     TlsAdvice a;
@@ -158,6 +166,7 @@ TlsAdvice advice(const Target& t) {
     a.wrong_name = "give one of them with -H; -I ADDRESS still says where to connect";
     return a;
 }
+#endif
 
 /// Connects, wraps in TLS if asked, and hands the stream to `body`.
 template <class Body>
@@ -181,13 +190,17 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
             co_return;
         }
     }
-    if (proxied && t.tls) {
-        r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
-        if (!r.error.empty()) co_return;
-    }
     if (!t.tls) {
         co_await body(tcp_layer, tcp_layer);
     } else {
+#ifdef HEAL_NO_TLS
+        r.error = "this check_worker is built without TLS";
+        co_return;
+#else
+        if (proxied) {
+            r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
+            if (!r.error.empty()) co_return;
+        }
         std::shared_ptr<ssl::context> ctx;
         try {
             ctx = make_client_context(t.ca, t.cert, t.key, !t.insecure);
@@ -216,6 +229,7 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
         }
         r.cert = peer_certificate(s.native_handle()).validity;
         co_await body(s, tcp_layer);
+#endif
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 }

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "connect.hpp"
-#include "tls.hpp"
+#include "cert_validity.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -5,7 +5,9 @@
 
 #include "text.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <charconv>
 #include <ctime>
 
@@ -96,6 +98,20 @@ bool code_listed(const CodeList& list, unsigned code) {
     for (auto [lo, hi] : list)
         if (code >= lo && code <= hi) return true;
     return false;
+}
+
+std::string base64(std::string_view bytes) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+        const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+        std::uint32_t v = 0;
+        for (std::size_t k = 0; k < 3; ++k)
+            v = (v << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+        for (std::size_t k = 0; k < 4; ++k) out += k <= n ? alphabet[(v >> (18 - 6 * k)) & 63] : '=';
+    }
+    return out;
 }
 
 std::optional<Expect> parse_expect(std::string_view text, std::string& error) {

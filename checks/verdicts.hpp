@@ -58,6 +58,9 @@ std::optional<std::string> unescape(std::string_view text, std::string& error);
 /// A Nagios-style status line "OK <message>" / "CRITICAL: <message>"; nullopt for anything else.
 std::optional<std::pair<State, std::string>> parse_status_line(std::string_view line);
 
+/// Base64 (RFC 4648, with padding), for Basic authentication (RFC 7617).
+std::string base64(std::string_view bytes);
+
 /// ASCII lower case (host names, URL schemes, option words).
 std::string to_lower(std::string_view text);
 

@@ -1,12 +1,15 @@
 #include "text.hpp"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <chrono>
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 #include <filesystem>
 #include <stdexcept>
@@ -190,8 +193,14 @@ std::string valid_utf8(std::string_view s, std::size_t max_bytes, bool* cut) {
 }
 
 std::string new_uuid() {
+    // The kernel's CSPRNG (getrandom(2)): what RAND_bytes seeds from, without linking OpenSSL
+    // into every program that needs an id.
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+    for (std::size_t got = 0; got < sizeof b;) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+        if (n > 0) got += static_cast<std::size_t>(n);
+    }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     static const char* hex = "0123456789abcdef";

@@ -731,3 +731,18 @@ TEST_F(CheckWorkerTest, ExtendedPerfdataAsCheckHttp) {
     EXPECT_FALSE(has(cw({"-u", "/ok"}), "time_connect")) << "only with -E";
     EXPECT_EQ(run({build_dir() + "/check_worker", "--tcp", "-H", "127.0.0.1", "-p", port("line"), "-E"}).exit_code, 3);
 }
+
+TEST_F(CheckWorkerTest, TlsChecksAreHandedToCheckWorkerTlsBesideIt) {
+    // check_worker links no OpenSSL (the link refuses otherwise); a TLS check runs the sibling.
+    auto needed = run({"/usr/bin/readelf", "-d", build_dir() + "/check_worker"});
+    EXPECT_EQ(needed.output.find("libcrypto"), std::string::npos) << needed.output;
+    EXPECT_EQ(cws({"-u", "/ok"}).exit_code, 0);
+    TempDir alone;
+    auto copied = run({"/bin/cp", build_dir() + "/check_worker", alone.path()});
+    ASSERT_EQ(copied.exit_code, 0) << copied.output;
+    auto plain = run({alone / "check_worker", "-H", "127.0.0.1", "-p", port("http"), "-u", "/ok"});
+    EXPECT_EQ(plain.exit_code, 0) << "plain HTTP needs no sibling: " << plain.output;
+    auto tls = run({alone / "check_worker", "-H", "localhost", "-S", "-p", port("https"), "-u", "/ok"});
+    EXPECT_EQ(tls.exit_code, 3) << "a missing sibling is UNKNOWN, not an outage: " << tls.output;
+    EXPECT_TRUE(has(tls, "cannot run " + (alone / "check_worker-tls") + " (No such file or directory)")) << tls.output;
+}

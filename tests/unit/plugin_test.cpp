@@ -407,3 +407,15 @@ TEST(Inflate, GzipZlibAndRawDeflateWithinTheLimit) {
     EXPECT_EQ(plain, "as it is");
     EXPECT_NE(inflate_body(plain, "br", 10).find("not asked for"), std::string::npos);
 }
+
+TEST(Base64, Rfc4648TestVectors) {
+    EXPECT_EQ(base64(""), "");
+    EXPECT_EQ(base64("f"), "Zg==");
+    EXPECT_EQ(base64("fo"), "Zm8=");
+    EXPECT_EQ(base64("foo"), "Zm9v");
+    EXPECT_EQ(base64("foob"), "Zm9vYg==");
+    EXPECT_EQ(base64("fooba"), "Zm9vYmE=");
+    EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+    EXPECT_EQ(base64("user:pass"), "dXNlcjpwYXNz");
+    EXPECT_EQ(base64(std::string("\xff\xfe\0", 3)), "//4A");
+}
