@@ -367,11 +367,16 @@ def run_check_figures():
         while not os.path.exists(ports_file):
             time.sleep(0.05)
         import json
-        port = str(json.load(open(ports_file))["http"])
-        args = ["-H", "127.0.0.1", "-p", port, "-u", "/ok"]
+        ports = json.load(open(ports_file))
+        args = ["-H", "127.0.0.1", "-p", str(ports["http"]), "-u", "/ok"]
         cw, ch = [os.path.join(BUILD, "check_worker"), *args], [CHECK_HTTP, *args]
         times, rss = benchlib.alternate(BUILD, 200, cw, ch)
         ci, hi = instructions(cw), instructions(ch)
+        # TLS: check_worker hands the check to check_worker-tls, which verifies the certificate
+        # (check_http does not).
+        targs = ["-H", "localhost", "-S", "-p", str(ports["https"]), "-u", "/ok"]
+        cwt = [os.path.join(BUILD, "check_worker"), *targs, "--ca", os.path.join(tmp, "main", "ca.crt")]
+        ttimes, trss = benchlib.alternate(BUILD, 100, cwt, [CHECK_HTTP, *targs])
     finally:
         server.terminate()
         server.wait()
@@ -381,6 +386,11 @@ def run_check_figures():
     row("check_worker vs check_http: max RSS", mib(rss["A"]), mib(rss["B"]), "<= 1.0x",
         "met" if rss["A"] <= rss["B"] else f"NOT met ({rss['A'] / rss['B']:.2f}x)")
     row("check_worker vs check_http: instructions", f"{ci / 1e6:.2f} M", f"{hi / 1e6:.2f} M")
+    tw, th = statistics.median(ttimes["A"]), statistics.median(ttimes["B"])
+    row("check_worker -S vs check_http -S: median time", f"{tw:.2f} ms", f"{th:.2f} ms", "reported",
+        f"{tw / th:.2f}x")
+    row("check_worker -S vs check_http -S: max RSS", mib(trss["A"]), mib(trss["B"]), "reported",
+        f"{trss['A'] / trss['B']:.2f}x")
 
 
 def print_table():
