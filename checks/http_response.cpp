@@ -110,7 +110,7 @@ void limit_parser(ResponseParser& parser, std::size_t max_body) {
     parser.body_limit(max_body);
 }
 
-void take_response(ResponseParser& parser, bool over_limit, std::size_t header_bytes,
+void take_response(ResponseParser& parser, bool over_limit, std::string_view raw_header,
                    ProbeResult& r) {
     namespace http = boost::beast::http;
     auto& res = parser.get();
@@ -119,13 +119,9 @@ void take_response(ResponseParser& parser, bool over_limit, std::size_t header_b
     r.status = res.result_int();
     r.status_line = "HTTP/" + std::to_string(res.version() / 10) + "." + std::to_string(res.version() % 10) +
                     " " + std::to_string(r.status) + (res.reason().empty() ? "" : " ") + std::string(res.reason());
-    r.header_bytes = header_bytes;
-    for (const auto& f : res) {
-        r.headers += f.name_string();
-        r.headers += ": ";
-        r.headers += f.value();
-        r.headers += "\r\n";
-    }
+    r.header_bytes = raw_header.size();
+    const auto first_line_end = raw_header.find('\n');
+    r.headers = first_line_end == std::string_view::npos ? std::string() : std::string(raw_header.substr(first_line_end + 1));
     auto text = [&](http::field f) {
         auto it = res.find(f);
         return it == res.end() ? std::string() : std::string(it->value());

@@ -58,8 +58,9 @@ std::string inflate_body(std::string& body, std::string_view encoding, std::size
 void limit_parser(ResponseParser& parser, std::size_t max_body);
 
 /// Status, headers and body of a parsed response into `r`; `over_limit` when the body was cut
-/// at the limit (the headers are complete). `header_bytes` as received, for the page size.
-void take_response(ResponseParser& parser, bool over_limit, std::size_t header_bytes,
+/// at the limit (the headers are complete). `raw_header` is the header block as received: its
+/// size counts in the page size, and -d searches its lines as they came.
+void take_response(ResponseParser& parser, bool over_limit, std::string_view raw_header,
                    ProbeResult& r);
 
 struct ReadOptions {
@@ -115,9 +116,9 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
         boost::system::error_code ec;
         std::string block = tidy_header_block(std::string_view(data).substr(0, end));
         parser->put(asio::buffer(block), ec);
-        const std::size_t header_bytes = end;
+        const std::string raw_header = data.substr(0, end);
         if (ec == http::error::body_limit && parser->is_header_done()) {  // its Content-Length
-            take_response(*parser, true, header_bytes, r);
+            take_response(*parser, true, raw_header, r);
             co_return std::string();
         }
         if (!ec && !parser->is_header_done()) ec = http::error::partial_message;
@@ -150,7 +151,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
         } else if (o.tunnel) {
             leftover = std::move(data);
         }
-        take_response(*parser, over_limit, header_bytes, r);
+        take_response(*parser, over_limit, raw_header, r);
         co_return std::string();
     }
 }

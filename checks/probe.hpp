@@ -57,7 +57,7 @@ struct ProbeResult {
     // HTTP
     unsigned status = 0;
     std::string status_line;  ///< "HTTP/1.1 200 OK"
-    std::string headers;      ///< "Name: value\r\n" lines (not the status line), for -d
+    std::string headers;      ///< the header lines as received (not the status line), for -d
     std::size_t header_bytes = 0;  ///< of the status line and headers as received
     std::string content_encoding;
     std::string location;

@@ -572,6 +572,8 @@ TEST_F(CheckWorkerTest, ExpectTextsInTheStatusLineAsInCheckHttp) {
 TEST_F(CheckWorkerTest, SloppyButUnambiguousResponsesAreAccepted) {
     auto lf = cw({"-u", "/bare-lf", "-s", "bare ok"});
     EXPECT_EQ(lf.exit_code, 0) << "bare-LF header lines (RFC 9112 2.2): " << lf.output;
+    auto raw = cw({"-u", "/bare-lf", "-d", "X-Tight:yes"});
+    EXPECT_EQ(raw.exit_code, 0) << "-d searches the headers as they came: " << raw.output;
     auto at_close = cw({"-u", "/headers-at-close", "-d", "X-Worker: up"});
     EXPECT_EQ(at_close.exit_code, 0) << "headers ended by the connection closing: " << at_close.output;
     // What stays refused: not HTTP, conflicting lengths, oversized headers.
