@@ -164,10 +164,15 @@ wait_for() { # FILE TEXT SECONDS — prints the first line with TEXT
 force_check() { # asks Nagios to check web1's worker now, as an operator would
     printf '[%s] SCHEDULE_FORCED_SVC_CHECK;web1;worker;%s\n' "$(date +%s)" "$(date +%s)" >/var/lib/nagios4/rw/nagios.cmd
 }
-if wait_for "$NLOG" "Successfully launched command file worker" 20 >/dev/null && [ -p /var/lib/nagios4/rw/nagios.cmd ]; then
+# The command FIFO is what the handler needs; it exists once Nagios reads commands. (Waiting
+# for nagios.log's "Successfully launched command file worker" alone failed once in 20 s while
+# Nagios ran and healed: the FIFO is the signal.)
+_end=$(( $(date +%s) + 30 ))
+until [ -p /var/lib/nagios4/rw/nagios.cmd ] || [ "$(date +%s)" -gt "$_end" ]; do sleep 0.2; done
+if [ -p /var/lib/nagios4/rw/nagios.cmd ] && kill -0 "$nagios_pid" 2>/dev/null; then
     pass "Nagios runs as Debian's nagios.cfg says (command file /var/lib/nagios4/rw/nagios.cmd)"
 else
-    fail "Nagios did not start: $(tail -5 "$OUT/nagios.out") $(tail -5 $NLOG)"
+    fail "Nagios did not start: $(tail -5 "$OUT/nagios.out") $(tail -5 $NLOG) $(ls -la /var/lib/nagios4/rw 2>&1)"
 fi
 wait_for "$OUT/listener.log" "listening on" 10 >/dev/null
 svc_status() { # prints "STATE CHECKED OUTPUT" of web1's worker from status.dat
