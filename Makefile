@@ -124,8 +124,8 @@ $(B)/lean/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
 	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ichecks -c $< -o $@
 $(B)/check_worker: $(LEAN_OBJ) $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
-	  -Wl,-z,pack-relative-relocs
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic \
+	  $(filter-out -lssl -lcrypto,$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
 	@! readelf -d $@ | grep -q 'libssl\|libcrypto' || { echo "$@ must not link OpenSSL" >&2; rm -f $@; exit 1; }
 $(B)/check_worker-tls: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
