@@ -15,6 +15,7 @@ and monitoring-plugins' check_http. Measures, and says which goals are met; asse
 """
 import asyncio
 import os
+import shutil
 import re
 import resource
 import signal
@@ -380,6 +381,7 @@ def run_check_figures():
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
     tw, th = statistics.median(times["A"]), statistics.median(times["B"])
     row("check_worker vs check_http: median time", f"{tw:.2f} ms", f"{th:.2f} ms", "<= 1.0x",
         "met" if tw <= th * 1.02 else f"NOT met ({tw / th:.2f}x)")
