@@ -15,9 +15,9 @@ and monitoring-plugins' check_http. Measures, and says which goals are met; asse
 """
 import asyncio
 import os
-import shutil
 import re
 import resource
+import shutil
 import signal
 import socket
 import ssl
