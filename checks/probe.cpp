@@ -37,6 +37,11 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
 
+/// A host as a URL or a CONNECT target writes it: an IPv6 address in brackets.
+std::string url_host(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
 }
@@ -107,8 +112,7 @@ std::string proxy_v1_line(const tcp::socket& sock) {
 /// -x with TLS: asks the proxy for a tunnel to the target (RFC 9110 9.3.6). "" when open.
 asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, Clock::time_point deadline,
                                          bool& timed_out) {
-    const bool v6 = t.host.find(':') != std::string::npos;
-    const std::string to = (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port);
+    const std::string to = url_host(t.host) + ":" + std::to_string(t.port);
     std::string ask = "CONNECT " + to + " HTTP/1.1\r\nHost: " + to + "\r\n";
     if (!t.proxy_authorization.empty()) ask += "Proxy-Authorization: " + t.proxy_authorization + "\r\n";
     ask += "\r\n";
@@ -231,7 +235,7 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
         co_await body(s, tcp_layer);
 #endif
     }
-    r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    r.seconds = seconds_between(started, Clock::now());
 }
 
 template <class Make>
@@ -244,7 +248,7 @@ ProbeResult run(Clock::time_point deadline, Make make) {
         r = ProbeResult{};
         r.timed_out = true;
         r.error = "timed out";
-        r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        r.seconds = seconds_between(started, Clock::now());
     }
     return r;
 }
@@ -252,8 +256,7 @@ ProbeResult run(Clock::time_point deadline, Make make) {
 }  // namespace
 
 std::string authority(const Target& t) {
-    bool v6 = t.host.find(':') != std::string::npos;
-    std::string h = v6 ? "[" + t.host + "]" : t.host;
+    const std::string h = url_host(t.host);
     unsigned short dflt = t.tls ? 443 : 80, port = t.vhost_port ? t.vhost_port : t.port;
     return port == dflt ? h : h + ":" + std::to_string(port);
 }
