@@ -53,7 +53,7 @@ enum class Reason {
     malformed_request, unsupported_version, unknown_verb, bad_service_name,
     // decisions
     unknown_service, verb_not_allowed, not_authorized, busy, global_cap, budget_exhausted,
-    cooldown, quarantined, state_unavailable, audit_unavailable, shutting_down,
+    cooldown, quarantined, state_unavailable, audit_unavailable, shutting_down, healthy_here, paused,
     // how an action ended
     cannot_execute, timeout, killed, exit_status, listener_died,
     // lookups

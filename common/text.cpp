@@ -61,7 +61,10 @@ bool parse_seconds(std::string_view s, double max, double& out) {
 
 bool parse_duration(std::string_view s, double max, double& out, bool allow_zero) {
     double unit = 1;
-    if (!s.empty()) {
+    const bool ms = s.size() > 2 && s.substr(s.size() - 2) == "ms";
+    if (ms) {
+        s.remove_suffix(2);
+    } else if (!s.empty()) {
         switch (s.back()) {
             case 's': unit = 1; break;
             case 'm': unit = 60; break;
@@ -77,8 +80,8 @@ bool parse_duration(std::string_view s, double max, double& out, bool allow_zero
         return true;
     }
     double v = 0;
-    if (!parse_seconds(s, max, v) || v * unit > max) return false;
-    out = v * unit;
+    if (!parse_seconds(s, ms ? max * 1000 : max, v) || (ms ? v / 1000 : v * unit) > max) return false;
+    out = ms ? v / 1000 : v * unit;  // divided, not multiplied by 0.001: 100ms is exactly 0.1
     return true;
 }
 

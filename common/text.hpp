@@ -20,7 +20,7 @@ bool parse_uint(std::string_view s, unsigned long long min, unsigned long long m
 /// Parses seconds as a decimal ("30", "0.5") in (0, max]; false on anything else.
 bool parse_seconds(std::string_view s, double max, double& out);
 
-/// Parses a duration: a decimal number with an optional unit s, m, h or d ("90", "90s", "5m",
+/// Parses a duration: a decimal number with an optional unit ms, s, m, h or d ("90", "250ms", "5m",
 /// "1.5h", "30d") into seconds in [0, max] (0 only when `allow_zero`); false on anything else.
 bool parse_duration(std::string_view s, double max, double& out, bool allow_zero = false);
 

@@ -92,6 +92,7 @@ struct ExecImage {
         storage.push_back("HEAL_SERVICE=" + s.service);
         storage.push_back("HEAL_REQUEST_ID=" + s.request_id);
         storage.push_back("HEAL_PEER=" + s.peer);
+        for (const auto& e : s.env) storage.push_back(e);
         for (std::size_t i = 0; i < s.argv.size(); ++i) argv.push_back(storage[i].data());
         argv.push_back(nullptr);
         max_fd = fd_limit();

@@ -25,6 +25,7 @@ struct ActionSpec {
     std::string verb, service, request_id, peer;
     double timeout = 30;  ///< seconds
     std::size_t max_output = max_output_bytes;  ///< output kept; the rest is read and dropped
+    std::vector<std::string> env;  ///< more NAME=VALUE entries (the report command's HEAL_*)
 };
 
 struct ActionResult {
@@ -74,7 +75,7 @@ private:
 };
 
 /// argv as given; environment = PATH, LANG=C, HEAL_VERB, HEAL_SERVICE,
-/// HEAL_REQUEST_ID, HEAL_PEER. cwd = "/". stdin = /dev/null. Spawned at once (Start::now) and run.
+/// HEAL_REQUEST_ID, HEAL_PEER and spec.env. cwd = "/". stdin = /dev/null. Spawned at once (Start::now) and run.
 boost::asio::awaitable<ActionResult> run_action(const ActionSpec& spec);
 
 /// Every signal to its default disposition, none blocked. Async-signal-safe: the listener

@@ -184,6 +184,13 @@ struct Builder {
             if (!parse_size(value, cfg.diagnostics_max_size))
                 return "diagnostics_max_size: expected bytes with an optional K, M or G (e.g. 256M), got '" +
                        printable(value) + "'";
+        } else if (key == "report") {
+            Command cmd;
+            if (auto e = command(key, value, cmd); !e.empty()) return e;
+            cfg.report = std::move(cmd);
+        } else if (key == "report_timeout") {
+            if (!parse_duration(value, 3600.0, cfg.report_timeout_s))
+                return "report_timeout: expected a duration above 0 (e.g. 10s), got '" + printable(value) + "'";
         } else if (key == "max_concurrent_actions") {
             unsigned long long n = 0;
             if (!parse_uint(value, 1, 1000, n))
@@ -195,7 +202,7 @@ struct Builder {
                    "' in [listener] (known: listen, allow, cert, key, client_ca, crl, crl_stale, audit_log, "
                    "state_dir, user, group, allow_root, timeout, io_timeout, max_connections, "
                    "max_per_source, max_concurrent_actions, diagnostics_keep, "
-                   "diagnostics_max_size, metrics_listen, metrics_allow)";
+                   "diagnostics_max_size, metrics_listen, metrics_allow, report, report_timeout)";
         }
         return {};
     }
@@ -231,8 +238,33 @@ struct Builder {
                        printable(value) + "'";
             return {};
         }
-        if (key == "dry_run" || key == "verify") {
-            if (!parse_bool(value, key == "verify" ? svc.verify : svc.dry_run))
+        if (key == "watch") {
+            if (value == "off" || value == "no") {
+                svc.watch_s = 0;
+                return {};
+            }
+            if (!parse_duration(value, 86400.0, svc.watch_s) || svc.watch_s < min_watch_s)
+                return "watch: expected an interval of at least 100ms (e.g. 1s, 500ms) or off, got '" +
+                       printable(value) + "'";
+            return {};
+        }
+        if (key == "heal_after") {
+            unsigned long long n = 0;
+            if (!parse_uint(value, 1, 1000, n))
+                return "heal_after: expected a count of failed status runs in a row, 1 to 1000, got '" +
+                       printable(value) + "'";
+            svc.heal_after = static_cast<unsigned>(n);
+            return {};
+        }
+        if (key == "heal_verb") {
+            auto v = parse_verb(value);
+            if (!v || (*v != Verb::restart && *v != Verb::start))
+                return "heal_verb: expected restart or start, got '" + printable(value) + "'";
+            svc.heal_verb = *v;
+            return {};
+        }
+        if (key == "dry_run" || key == "verify" || key == "confirm") {
+            if (!parse_bool(value, key == "verify" ? svc.verify : key == "confirm" ? svc.confirm : svc.dry_run))
                 return std::string(key) + ": expected yes or no, got '" + printable(value) + "'";
             return {};
         }
@@ -260,7 +292,7 @@ struct Builder {
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
                    "quarantine_for, dry_run, verify, verify_interval, verify_timeout, diagnose, "
-                   "diagnose_timeout)";
+                   "diagnose_timeout, watch, heal_after, heal_verb, confirm)";
         Command cmd;
         if (auto e = command(key, value, cmd); !e.empty()) return e;
         svc.scripts[*verb] = std::move(cmd);
@@ -424,6 +456,7 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
         }
     };
     check_owner(cfg.path, "configuration");
+    if (cfg.report) check_owner(cfg.report->path(), "report command");
     for (const auto& [name, svc] : cfg.services) {
         for (const auto& [verb, cmd] : svc.scripts) check_owner(cmd.path(), "script");
         if (svc.diagnose) check_owner(svc.diagnose->path(), "diagnose script");
@@ -436,6 +469,10 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
         out.push_back("no [client NAME] sections: every certificate signed by client_ca may run "
                       "every verb of every service (and nobody may reset or --force); name who "
                       "may do what (see heal.ini(5))");
+    for (const auto& [name, svc] : cfg.services)
+        if (svc.confirm && !svc.scripts.count(Verb::status))
+            out.push_back("[service " + name + "] confirm = yes without a status command: there is "
+                          "nothing to ask, so remote restarts and stops are not confirmed");
     for (const auto& [name, svc] : cfg.services)
         if (!svc.budget && svc.scripts.size() > svc.scripts.count(Verb::status))
             out.push_back("[service " + name + "] budget = none: a service that fails again after "
@@ -517,11 +554,20 @@ ListenerConfig load_listener_config(const std::string& path) {
         if (svc.verify && !svc.scripts.count(Verb::status))
             throw ConfigError(path + ": [service " + name + "] verify = yes needs a status "
                                      "command to verify with");
+        if (svc.watch_s > 0 && !svc.scripts.count(Verb::status))
+            throw ConfigError(path + ": [service " + name + "] watch needs a status command to "
+                                     "watch with");
+        if (svc.watch_s > 0 && !svc.scripts.count(svc.heal_verb))
+            throw ConfigError(path + ": [service " + name + "] watch heals with heal_verb = " +
+                              std::string(to_string(svc.heal_verb)) + ", which the section does not define");
     }
     std::set<std::string> cns, fingerprints;
     for (const auto& name : b.client_order) {
         auto& c = b.clients.at(name);
         std::string where = path + ": [client " + name + "] ";
+        if (name == watch_client)
+            throw ConfigError(where + "'" + watch_client + "' is the name of the listener's own watch "
+                                      "loop in the audit and history; give the client another name");
         if (c.cn.empty() == c.fingerprint.empty())
             throw ConfigError(where + "needs exactly one of cn and fingerprint");
         if ((!c.cn.empty() && !cns.insert(c.cn).second) ||

@@ -53,7 +53,21 @@ struct ServiceConfig {
     /// Run before every restart and stop; its output is kept as diagnostics/<request id>.log.
     std::optional<Command> diagnose;
     double diagnose_timeout_s = 30;
+    /// The local watch loop (daemon only): run status every watch_s (jittered by +-10%); after
+    /// heal_after non-OK results in a row, heal_verb through the same decide() as a remote
+    /// request, as the client `watch`. 0: not watched.
+    double watch_s = 0;
+    unsigned heal_after = 3;
+    Verb heal_verb = Verb::restart;
+    /// Before a remotely requested restart or stop, run status here: exit 0 refuses the
+    /// request `healthy_here` (a second opinion against a partition or a wrong check).
+    bool confirm = false;
 };
+
+/// The client name of the watch loop's heals in the audit, history and metrics: [client watch]
+/// is refused, so no certificate can take it.
+inline constexpr const char* watch_client = "watch";
+inline constexpr double min_watch_s = 0.1;
 
 /// A `[client NAME]` section: which certificate it is and what it may do.
 struct ClientRule {
@@ -95,6 +109,10 @@ struct ListenerConfig {
     /// Diagnostics older than this, then the oldest beyond the size, are deleted.
     double diagnostics_keep_s = 30 * 86400.0;
     std::uint64_t diagnostics_max_size = 256ull << 20;
+    /// Run after every heal, refusal and quarantine of the watch loop (HEAL_* in its
+    /// environment); never waited for by the loop.
+    std::optional<Command> report;
+    double report_timeout_s = 10;
 };
 
 /// Things that work but deserve an operator's look: running as root (every script then runs as

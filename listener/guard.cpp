@@ -164,6 +164,40 @@ unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
     return closed;
 }
 
+namespace {
+
+/// A watched service's loop as this process sees it (null when it is not watched).
+json::value watch_info(ListenerState& st, const ServiceConfig& svc) {
+    if (svc.watch_s <= 0) return nullptr;
+    json::object w;
+    w["interval_s"] = svc.watch_s;
+    w["heal_after"] = svc.heal_after;
+    w["heal_verb"] = to_string(svc.heal_verb);
+    auto it = st.watches.find(svc.name);
+    if (it == st.watches.end() || !it->second.running) {
+        w["state"] = "not watched by this process (the daemon watches; --inetd instances never do)";
+        return w;
+    }
+    const WatchState& ws = it->second;
+    w["state"] = ws.holding.empty() ? std::string("watching") : "not healing: " + ws.holding;
+    w["failures"] = ws.failures;
+    w["last_run"] = ws.last_run_ms ? json::value(utc_iso(ws.last_run_ms)) : json::value(nullptr);
+    w["last_ok"] = ws.last_ok;
+    w["last_status"] = ws.last_status;
+    if (ws.last_heal_id.empty()) {
+        w["last_heal"] = nullptr;
+    } else {
+        json::object h;
+        h["id"] = ws.last_heal_id;
+        h["at"] = utc_iso(ws.last_heal_ms);
+        h["outcome"] = ws.last_heal_outcome;
+        w["last_heal"] = std::move(h);
+    }
+    return w;
+}
+
+}  // namespace
+
 json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Identity& who,
                           std::int64_t now_ms, const std::string& only) {
     json::object info;
@@ -242,6 +276,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             s["quarantine"] = nullptr;
         }
         s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
+        s["watch"] = watch_info(st, svc);
         // Refused heals in the budget window (the last hour without a budget): for check_heal.
         const double window_s = svc.budget ? svc.budget->window_s : 3600;
         s["refusals_window_s"] = window_s;

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
         }
     }
     // Under inetd, fds 1 and 2 are the client's socket: everything goes to syslog.
-    if (inetd) heal::log::use_syslog("heal-listener");
+    if (inetd && !check_config) heal::log::use_syslog("heal-listener");
     heal::RuntimePtr rt;
     try {
         rt = heal::make_runtime(config);
@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
     if (check_config) {
         auto problems = heal::config_problems(rt->cfg);
         for (const auto& p : problems) heal::log::error(p);
+        if (inetd)  // the one case where --check-config knows how the site runs the listener
+            for (const auto& [name, svc] : rt->cfg.services)
+                if (svc.watch_s > 0)
+                    heal::log::warning("[service " + name + "] watch: --inetd instances never watch; run "
+                                       "heal-listener as a daemon (alone, or beside xinetd) for it");
         if (!problems.empty()) return 1;
         std::cout << config << ": OK (" << rt->cfg.services.size() << " service(s), "
                   << rt->cfg.listen.size() << " listen address(es))\n";

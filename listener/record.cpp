@@ -34,6 +34,7 @@ json::object Record::to_json(bool start) const {
     if (!verify_error.empty()) o["verify_error"] = verify_error;
     if (pid) o["pid"] = *pid;
     if (!request.empty()) o["request"] = request;
+    if (!trigger.empty()) o["trigger"] = trigger;
     return o;
 }
 

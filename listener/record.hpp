@@ -28,6 +28,8 @@ struct Record {
     std::string request;  ///< the raw request line, sanitised, for refused requests
     bool timed_out = false;
     std::optional<pid_t> pid;
+    /// The watch loop's heals: what made it act ("3 failed status runs in a row: ...").
+    std::string trigger;
 
     /// The final record of a request; `start` gives the record written before a script runs.
     boost::json::object to_json(bool start = false) const;

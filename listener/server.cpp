@@ -7,6 +7,7 @@
 #include "metrics.hpp"
 #include "privileges.hpp"
 #include "text.hpp"
+#include "watch.hpp"
 
 #include <boost/asio.hpp>
 
@@ -64,6 +65,7 @@ public:
         // Sockets bound, key loaded, audit log open: nothing below needs root.
         if (auto err = drop_privileges(rt_->cfg); !err.empty()) throw std::runtime_error(err);
         open_state();
+        start_watches(st_, rt_, ioc_.get_executor());
         asio::co_spawn(ioc_, signals(), log_escaped);
         asio::co_spawn(ioc_, denial_flusher(), log_escaped);
     }
@@ -193,6 +195,7 @@ private:
             log::info("received " + name + ": no new connections; waiting for " +
                       std::to_string(st_.actions_in_flight) + " running action(s)");
             st_.stopping = true;
+            stop_watches(st_);
             for (auto& acc : acceptors_) acc.close();
             flush_timer_.cancel();
             asio::co_spawn(ioc_, drain(), log_escaped);
@@ -239,6 +242,7 @@ private:
         if (next->cfg.state_dir != rt_->cfg.state_dir) st_.store.reset();
         rt_ = std::move(next);
         if (!st_.store) open_state();
+        start_watches(st_, rt_, ioc_.get_executor());  // services newly watched; the others see the change next round
         log::info("configuration reloaded from " + config_path_ + ": " +
                   std::to_string(rt_->cfg.services.size()) + " service(s)");
     }

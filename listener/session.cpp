@@ -133,7 +133,39 @@ void record_refusal(ListenerState& st, const Request& req, const Verdict& v, Rec
         log::warning(tag + " " + req.service + " quarantined: " + v.quarantine_now->why);
 }
 
-/// Gather, decide, then the verb's own work; every authorization is decide()'s.
+/// `confirm = yes`: a remote restart or stop (not forced) asks the service's own status here
+/// first, sharing a run in flight, while the service's lock is held. Exit 0 refuses the request
+/// (true): the monitoring server and this host disagree. Nothing ran, no budget is used.
+asio::awaitable<bool> healthy_here(ListenerState& st, const Runtime& rt, const Request& req, const Identity& who,
+                                   Record& rec) {
+    if ((req.verb != Verb::restart && req.verb != Verb::stop) || req.force || who.name() == watch_client)
+        co_return false;
+    const auto& svc = rt.cfg.services.at(req.service);  // decide() allowed it: the service exists
+    if (!svc.confirm || !svc.scripts.count(Verb::status)) co_return false;
+    Request status = req;
+    status.verb = Verb::status;
+    Record probe;
+    probe.peer = rec.peer;
+    probe.reply.id = rec.reply.id;
+    co_await run_status(st, rt, status, probe);
+    const Reply& said = probe.reply;
+    if (said.outcome != Outcome::ok) {
+        log::info("confirm " + req.service + " for " + rec.reply.id + ": status here says not healthy (" +
+                  said.message + "); going on with the " + std::string(to_string(req.verb)));
+        co_return false;
+    }
+    const std::string line = printable(said.output.substr(0, said.output.find('\n')), 200);
+    refuse(rec.reply, Reason::healthy_here,
+           req.service + " is healthy here: its status exited 0" + (line.empty() ? "" : " (" + line + ")") +
+               "; the monitoring server sees it failing and this host does not (a network partition, or a "
+               "check that is wrong?); nothing was run, no budget used; an admin acts anyway with --force");
+    rec.reply.output = said.output;
+    rec.reply.exit_code = said.exit_code;
+    co_return true;
+}
+
+}  // namespace
+
 asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Request& req, const Identity& who,
                                Record& rec, const std::string& tag) {
     Reply& reply = rec.reply;
@@ -150,6 +182,13 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
         if (v.reason == Reason::busy) reply.running_id = gs.running_id;
         record_refusal(st, req, v, rec, tag);
         co_return;
+    }
+    if (v.decision == Decision::run) {
+        const bool healthy = co_await healthy_here(st, rt, req, who, rec);  // no co_await in a condition (GCC 12)
+        if (healthy) {
+            record_refusal(st, req, {Decision::refuse, Reason::healthy_here, reply.message, std::nullopt}, rec, tag);
+            co_return;
+        }
     }
     if (v.decision == Decision::dry_run) {
         reply.outcome = Outcome::dry_run;
@@ -171,8 +210,6 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
         case Verb::restart: co_await run_guarded(st, rt, req, rec, tag); break;
     }
 }
-
-}  // namespace
 
 RuntimePtr make_runtime(const std::string& config_path) {
     auto rt = std::make_shared<Runtime>();

@@ -6,6 +6,7 @@
 #include "action_runner.hpp"
 #include "audit_log.hpp"
 #include "config.hpp"
+#include "decide.hpp"
 #include "state_store.hpp"
 #include "tls.hpp"
 
@@ -50,6 +51,23 @@ struct DenialWindow {
     unsigned strikes = 0;     ///< handshakes that failed on what the peer sent (admission.hpp)
 };
 
+/// One service's watch loop (watch.hpp), in the daemon's memory: what info, check_heal and
+/// /metrics show of it.
+struct WatchState {
+    bool running = false;  ///< a loop is on it
+    std::shared_ptr<boost::asio::steady_timer> pause;  ///< its wait, cancelled on SIGTERM
+    unsigned failures = 0;  ///< non-OK status results in a row
+    std::int64_t last_run_ms = 0;
+    bool last_ok = true;
+    std::string last_status;  ///< the first line of the last status run, or how it ended
+    std::string holding;      ///< why it does not heal now (quarantine, pause); "" when it may
+    std::string last_heal_id, last_heal_outcome;
+    std::int64_t last_heal_ms = 0;
+    bool reported_problem = false;  ///< the last report was not OK: a recovery gets one too
+    std::map<std::string, std::uint64_t> runs;   ///< status runs by result (ok, failed)
+    std::map<std::string, std::uint64_t> heals;  ///< heal attempts by outcome (ok, refused, ...)
+};
+
 /// State of this process. Single-threaded: no locks. What must hold across processes lives in
 /// the state store and the kernel locks, not here.
 struct ListenerState {
@@ -71,9 +89,18 @@ struct ListenerState {
     /// First come first served, except that a source at its share waits for its own slots.
     std::deque<HandshakeWaiter> handshake_queue;
     unsigned actions_in_flight = 0;
+    std::map<std::string, WatchState> watches;  ///< by service; the daemon only
+    unsigned reports_in_flight = 0;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
 };
+
+struct Record;
+
+/// Gather, decide, then the verb's own work: every request goes this one way, a remote one
+/// and the watch loop's (watch.hpp) alike. `rec.reply` holds the outcome; not yet audited.
+boost::asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Request& req,
+                                      const Identity& who, Record& rec, const std::string& tag);
 
 /// Serves one admitted connection; releases its connection count when done.
 boost::asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt,

@@ -51,7 +51,7 @@ ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id
     std::string verb(to_string(req.verb));
     auto argv = cmd.argv;
     if (!cmd.command_line) argv.push_back(verb);  // a script: SCRIPT VERB
-    return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc)};
+    return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc), max_output_bytes, {}};
 }
 
 /// The first line of a status script's output, cleaned for a message ("" when silent).

@@ -50,34 +50,6 @@ protected:
         start_listener();
     }
 
-    RunResult ctl_as(const std::string& name, const std::vector<std::string>& args) {
-        return run(ctl_as_argv(name, args));
-    }
-
-    std::vector<std::string> ctl_as_argv(const std::string& name,
-                                         const std::vector<std::string>& args) const {
-        auto argv = ctl_argv(args);
-        for (auto& a : argv) {
-            if (a == cert("main", "client.crt")) a = cert("main", name + ".crt");
-            if (a == cert("main", "client.key")) a = cert("main", name + ".key");
-        }
-        return argv;
-    }
-
-    std::vector<json::object> finals() const {
-        std::vector<json::object> out;
-        for (auto& o : audit())
-            if (str(o, "record") == "final") out.push_back(o);
-        return out;
-    }
-
-    json::object final_of(const std::string& id) const {
-        for (auto& o : finals())
-            if (str(o, "id") == id) return o;
-        ADD_FAILURE() << "no final record for " << id;
-        return {};
-    }
-
     static std::size_t count(const std::string& hay, const std::string& needle) {
         std::size_t n = 0;
         for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;

@@ -256,6 +256,35 @@ protected:
         return all.back();
     }
 
+    /// heal-ctl with the certificate of client `name` (ops, viewer, stranger).
+    RunResult ctl_as(const std::string& name, const std::vector<std::string>& args) {
+        return run(ctl_as_argv(name, args));
+    }
+
+    std::vector<std::string> ctl_as_argv(const std::string& name,
+                                         const std::vector<std::string>& args) const {
+        auto argv = ctl_argv(args);
+        for (auto& a : argv) {
+            if (a == cert("main", "client.crt")) a = cert("main", name + ".crt");
+            if (a == cert("main", "client.key")) a = cert("main", name + ".key");
+        }
+        return argv;
+    }
+
+    std::vector<json::object> finals() const {
+        std::vector<json::object> out;
+        for (auto& o : audit())
+            if (str(o, "record") == "final") out.push_back(o);
+        return out;
+    }
+
+    json::object final_of(const std::string& id) const {
+        for (auto& o : finals())
+            if (str(o, "id") == id) return o;
+        ADD_FAILURE() << "no final record for " << id;
+        return {};
+    }
+
     TempDir dir_;
     unsigned short port_ = 0;
     std::unique_ptr<Child> listener_;

@@ -210,17 +210,20 @@ TEST(Duration, UnitsAndHostileInput) {
     struct {
         const char* text;
         double want;
-    } good[] = {{"90", 90}, {"90s", 90}, {"5m", 300}, {"1.5h", 5400}, {"2d", 172800}, {"0.5", 0.5}};
+    } good[] = {{"90", 90}, {"90s", 90}, {"5m", 300}, {"1.5h", 5400}, {"2d", 172800}, {"0.5", 0.5},
+                 {"100ms", 0.1}, {"250ms", 0.25}, {"1500ms", 1.5}};
     for (auto g : good) {
         EXPECT_TRUE(parse_duration(g.text, 1e7, d)) << g.text;
         EXPECT_EQ(d, g.want) << g.text;
     }
     for (const char* bad : {"", "s", "-1", "1 h", "1hh", "1H", "1e3", "inf", "nan", "0", "0s", "1w",
-                            "0x10", " 1", "1,5h"})
+                            "0x10", " 1", "1,5h", "ms", "0ms", "1 ms", "1mss", "1sm", "-5ms"})
         EXPECT_FALSE(parse_duration(bad, 1e7, d)) << "'" << bad << "'";
     EXPECT_TRUE(parse_duration("0", 10, d, true));
     EXPECT_FALSE(parse_duration("11s", 10, d));
     EXPECT_FALSE(parse_duration("1m", 59, d)) << "the unit counts towards the maximum";
+    EXPECT_FALSE(parse_duration("11000ms", 10, d));
+    EXPECT_TRUE(parse_duration("10000ms", 10, d));
     EXPECT_EQ(format_duration(3600), "1h");
     EXPECT_EQ(format_duration(5400), "90m");
     EXPECT_EQ(format_duration(86400 * 2), "2d");

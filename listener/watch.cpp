@@ -1,0 +1,247 @@
+#include "watch.hpp"
+
+#include "clock.hpp"
+#include "decide.hpp"
+#include "guard.hpp"
+#include "log.hpp"
+#include "text.hpp"
+#include "verbs.hpp"
+
+#include <boost/asio.hpp>
+
+#include <sys/random.h>
+
+#include <random>
+
+namespace heal {
+
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+/// At most this many report commands at once; more are dropped, and logged.
+constexpr unsigned max_reports_in_flight = 8;
+
+/// The service's watch settings in `rt`, or null when it is not (or no longer) watched.
+const ServiceConfig* watched(const RuntimePtr& rt, const std::string& service) {
+    auto it = rt->cfg.services.find(service);
+    return it == rt->cfg.services.end() || it->second.watch_s <= 0 ? nullptr : &it->second;
+}
+
+std::minstd_rand seeded() {
+    unsigned seed = 0;
+    if (::getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = static_cast<unsigned>(now_ms());
+    return std::minstd_rand(seed);
+}
+
+/// The interval with +-10% jitter, so that a fleet started together does not check in step.
+std::chrono::steady_clock::duration jittered(double interval_s, std::minstd_rand& rng) {
+    std::uniform_real_distribution<double> spread(0.9, 1.1);
+    return steady_duration(interval_s * spread(rng));
+}
+
+std::string first_line(const std::string& text) { return printable(text.substr(0, text.find('\n')), 200); }
+
+/// Runs the report command for `r`, without waiting for it; its failures are logged.
+void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, const Reply& r, const std::string& verb) {
+    if (!rt.cfg.report) return;
+    if (st.reports_in_flight >= max_reports_in_flight) {
+        log::warning("watch " + r.service + ": report of " + r.id + " dropped: " +
+                     std::to_string(max_reports_in_flight) + " reports still running");
+        return;
+    }
+    const int state = watch_state(r);
+    ActionSpec spec{rt.cfg.report->argv, verb, r.service, r.id, "local", rt.cfg.report_timeout_s, 4096,
+                    report_env(r, state)};
+    ++st.reports_in_flight;
+    asio::co_spawn(
+        ex,
+        [&st, spec = std::move(spec)]() -> asio::awaitable<void> {
+            struct Done {
+                ListenerState& st;
+                ~Done() { --st.reports_in_flight; }
+            } done{st};
+            ActionResult res = co_await run_action(spec);
+            const std::string who = "watch " + spec.service + ": report of " + spec.request_id;
+            if (!res.exec_error.empty())
+                log::error(who + " not sent: " + res.exec_error);
+            else if (res.timed_out)
+                log::error(who + " timed out (report_timeout); killed");
+            else if (res.signal || res.exit_code.value_or(1) != 0)
+                log::error(who + " failed (" +
+                           (res.signal ? "signal " + std::to_string(*res.signal)
+                                       : "exit " + std::to_string(res.exit_code.value_or(-1))) +
+                           "): " + first_line(res.output));
+        },
+        asio::detached);
+}
+
+/// Why the loop must not heal `service` now (quarantine), read from the store without a
+/// lock; "" when it may. decide() says the same again under the lock; this only spares the
+/// audit a refusal per round while a quarantine lasts.
+std::string holding(ListenerState& st, const ListenerConfig& cfg, const ServiceConfig& svc) {
+    if (!ensure_store(st, cfg)) return {};  // decide() refuses, and that is worth a record
+    std::string why;
+    with_store("watch " + svc.name, "read the quarantine", [&] {
+        const auto now = now_ms();
+        GuardState g = st.store->guard_state(svc.name, now);
+        if (auto q = active_quarantine(svc, g, now)) why = "quarantined: " + q->why;
+    });
+    return why;
+}
+
+/// One heal as the client `watch`: dispatch(), the final record, the report.
+asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const ServiceConfig& svc, WatchState& ws) {
+    ClientRule rule;  // what the watch may do: its heal verb on this one service
+    rule.name = watch_client;
+    rule.verbs = {svc.heal_verb};
+    rule.all_services = false;
+    rule.services = {svc.name};
+    Identity who;
+    who.rule = &rule;
+    who.rules_configured = true;
+    who.subject = "heal-listener watch loop";
+    Request req;
+    req.verb = svc.heal_verb;
+    req.service = svc.name;
+    Record rec;
+    rec.peer = "local";
+    rec.client = watch_client;
+    rec.trigger = std::to_string(ws.failures) + " non-OK status run" + (ws.failures == 1 ? "" : "s") +
+                  " in a row: " + ws.last_status;
+    Reply& reply = rec.reply;
+    reply.id = new_uuid();
+    reply.verb = to_string(req.verb);
+    reply.service = svc.name;
+    const std::string tag = "watch " + svc.name;
+    log::warning(tag + ": " + rec.trigger + "; " + reply.verb + " (" + reply.id + ")");
+    const RuntimePtr keep = rt;  // the configuration this heal started with, whatever a reload does
+    co_await dispatch(st, *keep, req, who, rec, tag);
+    if (reply.outcome == Outcome::refused)
+        log::warning(tag + " " + reply.id + " refused: " + reply.message);
+    else
+        log::info(tag + " " + reply.id + " " + std::string(to_string(reply.outcome)) + ": " + reply.message);
+    audit(st, rec);
+    ws.last_heal_id = reply.id;
+    ws.last_heal_ms = now_ms();
+    ws.last_heal_outcome = reply.outcome == Outcome::refused ? "refused: " + std::string(reason_string(reply))
+                                                             : std::string(to_string(reply.outcome));
+    ++ws.heals[std::string(to_string(reply.outcome))];
+    const int state = watch_state(reply);
+    ws.reported_problem = state != 0;
+    // For the monitoring server's screen: what happened, why, and the id to look it up by.
+    Reply told = reply;
+    told.message = (reply.outcome == Outcome::refused ? "did not " + reply.verb + " " + svc.name + ", refused: "
+                                                       : reply.verb + " " + svc.name + " by the watch loop: ") +
+                   reply.message + " (after " + rec.trigger + "; request " + reply.id + ")";
+    report(st, co_await asio::this_coro::executor, *keep, told, reply.verb);
+}
+
+}  // namespace
+
+int watch_state(const Reply& r) {
+    switch (r.outcome) {
+        case Outcome::ok: return r.verified == false ? 2 : 0;
+        case Outcome::dry_run: return 1;
+        case Outcome::refused:
+            switch (r.reason) {
+                case Reason::busy:
+                case Reason::cooldown:
+                case Reason::global_cap:
+                case Reason::shutting_down: return 1;
+                default: return 2;  // quarantined, budget exhausted, no store or audit, not allowed
+            }
+        default: return 2;
+    }
+}
+
+std::vector<std::string> report_env(const Reply& r, int state) {
+    return {"HEAL_OUTCOME=" + std::string(to_string(r.outcome)),
+            "HEAL_REASON=" + std::string(reason_string(r)),
+            "HEAL_ID=" + r.id,
+            "HEAL_MESSAGE=" + printable(r.message, 1000),
+            "HEAL_STATE=" + std::to_string(state)};
+}
+
+asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, std::string service) {
+    WatchState& ws = st.watches[service];  // std::map: the reference stays valid
+    ws.running = true;
+    ws.pause = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+    struct Off {
+        WatchState& ws;
+        ~Off() { ws.running = false; }
+    } off{ws};
+    auto rng = seeded();
+    for (;;) {
+        const ServiceConfig* svc = watched(current, service);
+        if (st.stopping || !svc) break;
+        ws.pause->expires_after(jittered(svc->watch_s, rng));
+        co_await ws.pause->async_wait(as_tuple(use_awaitable));
+        const RuntimePtr rt = current;  // this round's configuration, kept alive through it
+        svc = watched(rt, service);
+        if (st.stopping || !svc) break;
+
+        Request req;
+        req.verb = Verb::status;
+        req.service = service;
+        Record rec;
+        rec.peer = "local";
+        rec.reply.id = new_uuid();
+        rec.reply.verb = to_string(req.verb);
+        rec.reply.service = service;
+        co_await run_status(st, *rt, req, rec);
+        const Reply& r = rec.reply;
+        ws.last_run_ms = now_ms();
+        ws.last_ok = r.outcome == Outcome::ok;
+        ws.last_status = first_line(r.output);
+        if (ws.last_status.empty()) ws.last_status = r.message;
+        ++ws.runs[ws.last_ok ? "ok" : "failed"];
+        if (ws.last_ok) {
+            ws.failures = 0;
+            ws.holding.clear();
+            if (ws.reported_problem) {  // the monitoring server saw a problem: tell it it is over
+                ws.reported_problem = false;
+                Reply healthy = r;
+                healthy.message = service + " is healthy again: " + ws.last_status;
+                report(st, ws.pause->get_executor(), *rt, healthy, "status");
+            }
+            continue;
+        }
+        if (ws.failures < svc->heal_after) ++ws.failures;
+        if (ws.failures < svc->heal_after) continue;
+        const std::string hold = holding(st, rt->cfg, *svc);
+        if (!hold.empty()) {
+            if (ws.holding != hold) log::warning("watch " + service + ": failing, not healed: " + hold);
+            ws.holding = hold;
+            continue;  // watching goes on; healing waits for `heal-ctl reset`
+        }
+        ws.holding.clear();
+        co_await heal(st, rt, *svc, ws);
+        ws.failures = 0;
+    }
+}
+
+void start_watches(ListenerState& st, const RuntimePtr& current, asio::any_io_executor ex) {
+    for (const auto& [name, svc] : current->cfg.services) {
+        if (svc.watch_s <= 0 || st.watches[name].running) continue;
+        log::info("watching " + name + " every " + format_duration(svc.watch_s) + "; " +
+                  std::string(to_string(svc.heal_verb)) + " after " + std::to_string(svc.heal_after) +
+                  " non-OK status run" + (svc.heal_after == 1 ? "" : "s") + " in a row");
+        asio::co_spawn(ex, watch_loop(st, current, name), [name](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& err) {
+                log::error("watch " + name + ": internal error: " + err.what());
+            }
+        });
+    }
+}
+
+void stop_watches(ListenerState& st) {
+    for (auto& [name, ws] : st.watches)
+        if (ws.pause) ws.pause->cancel();
+}
+
+}  // namespace heal

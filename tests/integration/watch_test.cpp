@@ -1,0 +1,230 @@
+// The local watch loop and the second opinion (confirm = yes), against the real heal-listener:
+// a watched service is healed by the listener itself, as the client `watch`, through the same
+// guards, lock, audit gate and store as a remote request.
+#include "listener_fixture.hpp"
+
+#include <algorithm>
+#include <thread>
+
+namespace {
+
+const std::string clients =
+    "[client nagios]\ncn = heal-ctl\nverbs = status, restart\n"
+    "[client ops]\ncn = ops\nverbs = *\nadmin = yes\n";
+
+}  // namespace
+
+class WatchTest : public ListenerTest {
+protected:
+    void SetUp() override {
+        ListenerTest::SetUp();
+        const std::string d = dir_.path();
+        // status fails while D/down exists; restart removes it unless D/sticky exists.
+        script("flaky", "case \"$1\" in\n"
+                        "status) if [ -e " + d + "/down ]; then echo 'flaky DOWN'; exit 2; fi; echo 'flaky OK';;\n"
+                        "restart|start) echo \"$HEAL_REQUEST_ID $HEAL_PEER $(date +%s%N)\" >> " + d + "/restarts.log\n"
+                        "  [ -e " + d + "/slow ] && sleep 0.3\n"
+                        "  [ -e " + d + "/sticky ] || rm -f " + d + "/down\n"
+                        "  echo \"end $(date +%s%N)\" >> " + d + "/ends.log; echo restarted;;\n"
+                        "esac\n");
+        // Fails and succeeds in turn: never two failures in a row.
+        script("flap", "echo run >> " + d + "/flap-runs.log\n"
+                       "if [ -e " + d + "/flip ]; then rm " + d + "/flip; echo bad; exit 2; fi\n"
+                       "touch " + d + "/flip; echo good\n");
+        script("report", "echo \"$HEAL_STATE|$HEAL_OUTCOME|$HEAL_REASON|$HEAL_VERB|$HEAL_SERVICE|$HEAL_ID|$HEAL_MESSAGE\" >> " +
+                             d + "/reports.log\n");
+    }
+
+    void watch(const std::string& service_keys, const std::string& extra = "") {
+        stop_listener();
+        write_config("report = bin/report\n",
+                     clients + "[service flaky]\nstatus = bin/flaky\nrestart = bin/flaky\n" + service_keys + extra);
+        start_listener();
+    }
+
+    std::vector<std::string> restarts() const { return read_lines(dir_ / "restarts.log"); }
+    std::vector<std::string> reports() const { return read_lines(dir_ / "reports.log"); }
+
+    std::vector<json::object> watch_finals() const {
+        std::vector<json::object> out;
+        for (auto& o : finals())
+            if (str(o, "client") == "watch") out.push_back(o);
+        return out;
+    }
+
+    void touch(const std::string& name) { write_file(dir_ / name, ""); }
+    static bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+};
+
+TEST_F(WatchTest, HealsAfterHealAfterFailuresAsTheClientWatchThroughTheSamePath) {
+    watch("watch = 200ms\nheal_after = 2\n");
+    EXPECT_TRUE(contains(log(), "watching flaky every 0.2s; restart after 2 non-OK status runs in a row")) << log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    EXPECT_TRUE(restarts().empty()) << "healthy: nothing to heal";
+    touch("down");
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 1 && !exists(dir_ / "down"); }, 5)) << log();
+    const auto id = restarts().front().substr(0, 36);
+    EXPECT_TRUE(contains(restarts().front(), " local ")) << "HEAL_PEER: " << restarts().front();
+    // The audit gate: a start record before the script ran, a final record after, as for a remote request.
+    ASSERT_TRUE(eventually([&] { return watch_finals().size() == 1; }));
+    auto f = watch_finals().front();
+    EXPECT_EQ(str(f, "id"), id);
+    EXPECT_EQ(str(f, "verb"), "restart");
+    EXPECT_EQ(str(f, "outcome"), "ok");
+    EXPECT_EQ(str(f, "peer"), "local");
+    EXPECT_EQ(str(f, "trigger"), "2 non-OK status runs in a row: flaky DOWN");
+    bool start_record = false;
+    for (auto& o : audit()) start_record |= str(o, "record") == "start" && str(o, "id") == id;
+    EXPECT_TRUE(start_record);
+    auto history = ctl({"history", "flaky"});
+    EXPECT_TRUE(contains(history.output, "watch")) << history.output;
+    EXPECT_TRUE(contains(history.output, id)) << history.output;
+    // The monitoring server hears of it: the report command, with the result in its environment.
+    ASSERT_TRUE(eventually([&] { return !reports().empty(); })) << log();
+    EXPECT_EQ(reports().front(), "0|ok||restart|flaky|" + id + "|restart flaky by the watch loop: done (after 2 "
+                                 "non-OK status runs in a row: flaky DOWN; request " + id + ")");
+    // The budget counts it like any other restart.
+    auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
+    const auto& svc = info.at("info").at("services").at(0).as_object();
+    EXPECT_EQ(svc.at("budget").at("used").as_int64(), 1) << json::serialize(svc);
+    const auto& w = svc.at("watch").as_object();
+    EXPECT_EQ(str(w, "state"), "watching") << json::serialize(w);
+    EXPECT_EQ(str(w.at("last_heal").as_object(), "id"), id) << json::serialize(w);
+    EXPECT_EQ(str(w.at("last_heal").as_object(), "outcome"), "ok") << json::serialize(w);
+    EXPECT_EQ(w.at("heal_after").as_int64(), 2);
+}
+
+TEST_F(WatchTest, AnOkResultResetsTheCountSoAFlapIsNotHealed) {
+    watch("watch = 100ms\nheal_after = 2\n", "[service flap]\nstatus = bin/flap\nrestart = bin/flaky\nwatch = 100ms\nheal_after = 2\n");
+    ASSERT_TRUE(eventually([&] { return read_lines(dir_ / "flap-runs.log").size() >= 12; }, 6));
+    EXPECT_TRUE(restarts().empty()) << "failing every other run is never two in a row";
+    EXPECT_TRUE(watch_finals().empty());
+}
+
+TEST_F(WatchTest, AQuarantineStopsHealingButNotWatchingUntilAnAdminResets) {
+    touch("down");
+    touch("sticky");
+    watch("watch = 100ms\nheal_after = 1\nbudget = 2/1h\n");
+    ASSERT_TRUE(eventually([&] {
+        auto w = watch_finals();
+        return !w.empty() && str(w.back(), "reason") == "budget_exhausted";
+    }, 6)) << log();
+    EXPECT_EQ(restarts().size(), 2u);
+    // Watching goes on, healing does not: no restart and no refusal per round.
+    const auto before = read_file(dir_ / "audit.jsonl").size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    EXPECT_EQ(restarts().size(), 2u);
+    EXPECT_EQ(read_file(dir_ / "audit.jsonl").size(), before) << "no record per round while quarantined";
+    EXPECT_TRUE(contains(log(), "watch flaky: failing, not healed: quarantined: quarantined after 2 restarts in 1h")) << log();
+    auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
+    const auto& w = info.at("info").at("services").at(0).at("watch").as_object();
+    EXPECT_TRUE(contains(str(w, "state"), "not healing: quarantined")) << json::serialize(w);
+    // Nagios was told: CRITICAL, and why.
+    ASSERT_TRUE(eventually([&] { return reports().size() >= 3; }));
+    EXPECT_EQ(reports().back().substr(0, 33), "2|refused|budget_exhausted|restar") << reports().back();
+    // It recovers by itself: Nagios hears that too.
+    std::remove((dir_ / "sticky").c_str());
+    std::remove((dir_ / "down").c_str());
+    ASSERT_TRUE(eventually([&] { return contains(reports().back(), "flaky is healthy again: flaky OK"); })) << reports().back();
+    EXPECT_EQ(reports().back().substr(0, 19), "0|ok||status|flaky|");
+    // Failing again while quarantined: not healed until an admin resets; then the next round heals.
+    touch("down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_EQ(restarts().size(), 2u);
+    auto reset = ctl_as("ops", {"reset", "flaky"});
+    ASSERT_EQ(reset.exit_code, 0) << reset.output;
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 3 && !exists(dir_ / "down"); }, 5)) << log();
+    ASSERT_TRUE(eventually([&] { return contains(reports().back(), "0|ok||restart|flaky|"); })) << reports().back();
+}
+
+TEST_F(WatchTest, AWatchHealAndARemoteRestartNeverOverlap) {
+    touch("down");
+    touch("sticky");
+    touch("slow");  // every restart takes 0.3 s
+    watch("watch = 100ms\nheal_after = 1\nbudget = none\n");
+    std::vector<std::unique_ptr<Child>> remote;
+    for (int i = 0; i < 4; ++i) {
+        remote.push_back(std::make_unique<Child>(ctl_argv({"restart", "flaky"})));
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+    int busy = 0;
+    for (auto& c : remote) busy += c->wait(20).exit_code == 2;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop_listener();
+    // Start and end times of every restart, remote or watch: no two overlap.
+    auto starts = restarts(), ends = read_lines(dir_ / "ends.log");
+    ASSERT_EQ(starts.size(), ends.size());
+    ASSERT_GE(starts.size(), 3u);
+    std::vector<std::pair<long long, long long>> spans;
+    for (std::size_t i = 0; i < starts.size(); ++i)
+        spans.emplace_back(std::stoll(starts[i].substr(starts[i].rfind(' ') + 1)), std::stoll(ends[i].substr(4)));
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i) EXPECT_GE(spans[i].first, spans[i - 1].second) << i;
+    bool watch_busy = false, watch_ran = false;
+    for (auto& o : watch_finals()) {
+        watch_busy |= str(o, "reason") == "busy";
+        watch_ran |= str(o, "outcome") == "ok";
+    }
+    EXPECT_TRUE(watch_ran);
+    EXPECT_TRUE(busy > 0 || watch_busy) << "the two never met: the test proved nothing";
+}
+
+TEST_F(WatchTest, InetdInstancesNeverWatch) {
+    touch("down");
+    stop_listener();
+    write_config("", clients + "[service flaky]\nstatus = bin/flaky\nrestart = bin/flaky\nwatch = 100ms\nheal_after = 1\n");
+    auto check = run({bin("heal-listener"), "--check-config", "--inetd", "-c", dir_ / "heal.ini"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    EXPECT_TRUE(contains(check.output, "[service flaky] watch: --inetd instances never watch")) << check.output;
+    auto calls = inetd_calls({{"status", "flaky"}});
+    EXPECT_EQ(calls[0].client.exit_code, 2) << calls[0].client.output;  // CRITICAL from the script
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_TRUE(restarts().empty());
+}
+
+TEST_F(WatchTest, ConfigurationMistakesAreRefusedWithTheKey) {
+    stop_listener();
+    const std::string base = "[service flaky]\nstatus = bin/flaky\nrestart = bin/flaky\n";
+    for (auto [extra, words] : std::vector<std::pair<std::string, std::string>>{
+             {base + "watch = 50ms\n", "watch: expected an interval of at least 100ms"},
+             {"[service flaky]\nrestart = bin/flaky\nwatch = 1s\n", "watch needs a status command"},
+             {base + "watch = 1s\nheal_verb = stop\n", "heal_verb: expected restart or start, got 'stop'"},
+             {base + "watch = 1s\nheal_verb = start\n", "heal_verb = start, which the section does not define"},
+             {base + "heal_after = 0\n", "heal_after: expected a count"},
+             {base + "confirm = maybe\n", "confirm: expected yes or no"},
+             {"[client watch]\ncn = watch\n" + base, "'watch' is the name of the listener's own watch loop"},
+         }) {
+        write_config("", extra);
+        auto r = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+        EXPECT_EQ(r.exit_code, 1) << extra;
+        EXPECT_TRUE(contains(r.output, words)) << extra << "\n" << r.output;
+    }
+}
+
+TEST_F(WatchTest, ConfirmRefusesARemoteRestartOfAServiceHealthyHere) {
+    watch("confirm = yes\nbudget = 3/1h\n", "[service noconfirm]\nrestart = bin/ok\nconfirm = yes\n");
+    auto refused = ctl({"--json", "restart", "flaky"});
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    auto o = parse_object(refused.output);
+    EXPECT_EQ(str(o, "reason"), "healthy_here");
+    EXPECT_TRUE(contains(str(o, "message"), "flaky is healthy here: its status exited 0 (flaky OK)")) << refused.output;
+    EXPECT_TRUE(contains(str(o, "message"), "a network partition, or a check that is wrong?")) << refused.output;
+    EXPECT_TRUE(restarts().empty());
+    EXPECT_EQ(str(last_audit(), "reason"), "healthy_here");
+    auto history = ctl({"history", "flaky"});
+    EXPECT_TRUE(contains(history.output, "refused (healthy_here)")) << history.output;
+    auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
+    EXPECT_EQ(info.at("info").at("services").at(0).at("budget").at("used").as_int64(), 0) << "no budget used";
+    // An admin acts anyway; a service failing here is healed as before.
+    auto forced = ctl_as("ops", {"--force", "restart", "flaky"});
+    EXPECT_EQ(forced.exit_code, 0) << forced.output;
+    EXPECT_EQ(restarts().size(), 1u);
+    touch("down");
+    auto healed = ctl({"restart", "flaky"});
+    EXPECT_EQ(healed.exit_code, 0) << healed.output;
+    EXPECT_EQ(restarts().size(), 2u);
+    // Without a status there is nothing to ask: --check-config warns, the restart runs.
+    auto check = run({bin("heal-listener"), "--check-config", "-c", dir_ / "heal.ini"});
+    EXPECT_TRUE(contains(check.output, "[service noconfirm] confirm = yes without a status command")) << check.output;
+    EXPECT_EQ(ctl({"restart", "noconfirm"}).exit_code, 0);
+}
