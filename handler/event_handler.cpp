@@ -121,6 +121,19 @@ void heal(const Options& o, const Event& e, const std::string& host, const Words
     }
     if (r.outcome == Outcome::dry_run)
         return tell.comment("heal: " + o.verb + " " + e.service + " dry run only (nothing ran: dry_run = yes on the listener)" + after);
+    if (r.outcome == Outcome::refused && r.reason == Reason::healthy_here) {
+        // Not a heal that failed: two views of one service that disagree. Remembered for the
+        // problem, so later checks of it do not ask again; a human decides.
+        try {
+            store.amend(tell.host, tell.service, "; refused healthy_here (request " + r.id + ")");
+        } catch (const sqlite::Error& err) {
+            log_line("warning: cannot record the refusal with the problem: " + std::string(err.what()));
+        }
+        return tell.page("heal did not " + o.verb + " " + e.service + " on " + host +
+                         ": the monitoring server and the host disagree. The service's own status on the host "
+                         "says it is healthy, while this check says it is failing: a network partition between "
+                         "them, or a check that is wrong? Nothing was run. heal-listener: " + r.message + after);
+    }
     const std::string cause = r.outcome == Outcome::ok        ? "the " + o.verb + " ran, but the service is still failing"
                               : r.outcome == Outcome::refused ? "heal-listener refused the " + o.verb
                                                               : "the " + o.verb + " script failed";

@@ -108,6 +108,12 @@ Claim FleetStore::claim(const Problem& p, const Limits& limits) {
     return c;
 }
 
+void FleetStore::amend(const std::string& host, const std::string& service, const std::string& more) {
+    Stmt s(db_, "UPDATE problems SET decision = decision || ? WHERE host = ? AND service = ?");
+    s.bind(1, more).bind(2, host).bind(3, service);
+    s.step();
+}
+
 void FleetStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
                         const std::string& request_id) {
     Stmt s(db_, "UPDATE heals SET ended_ms = ?, outcome = ?, request_id = ? WHERE id = ?");

@@ -35,6 +35,8 @@ public:
     /// Decides the problem atomically, within the limits.
     Claim claim(const Problem& problem, const Limits& limits);
 
+    /// Adds `more` to the decision remembered for the open problem of host and service.
+    void amend(const std::string& host, const std::string& service, const std::string& more);
     /// Records how a heal ended (it leaves the in-flight count; it stays in the budget).
     void finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
                 const std::string& request_id);

@@ -91,6 +91,27 @@ std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
     family(out, "heal_budget_limit", "gauge", "The service's budget (absent with budget = none).");
     out += limit;
 
+    // The watch loop, this process's own counts (they start at 0 with the daemon).
+    std::string watch_runs, watch_heals, watch_failures;
+    for (const auto& [service, ws] : st.watches) {
+        const std::string name = label(service);
+        for (const auto& [result, n] : ws.runs)
+            watch_runs += "heal_watch_runs_total{service=\"" + name + "\",result=\"" + label(result) + "\"} " +
+                          std::to_string(n) + "\n";
+        for (const auto& [outcome, n] : ws.heals)
+            watch_heals += "heal_watch_heals_total{service=\"" + name + "\",outcome=\"" + label(outcome) + "\"} " +
+                           std::to_string(n) + "\n";
+        if (ws.running)
+            watch_failures += "heal_watch_failures{service=\"" + name + "\"} " + std::to_string(ws.failures) + "\n";
+    }
+    family(out, "heal_watch_runs_total", "counter", "Status runs of the watch loop, by service and result (ok, failed).");
+    out += watch_runs;
+    family(out, "heal_watch_heals_total", "counter",
+           "Heals the watch loop asked for, by service and outcome (ok, failed, timed_out, refused, dry_run).");
+    out += watch_heals;
+    family(out, "heal_watch_failures", "gauge", "Non-OK status results in a row the watch loop has counted.");
+    out += watch_failures;
+
     family(out, "heal_actions_total", "counter",
            "Ended start, stop and restart actions, by service, verb and outcome (kept 400 days).");
     family(out, "heal_refusals_total", "counter",

@@ -757,7 +757,11 @@ protected:
     unsigned short metrics_port_ = 0;
     void SetUp() override {
         GuardrailsTest::SetUp();
-        reconfigure("metrics_listen = 127.0.0.1:0\n", clients);
+        with_metrics(clients);
+    }
+    /// Restarts the listener with /metrics on and these sections; learns the metrics port.
+    void with_metrics(const std::string& sections) {
+        reconfigure("metrics_listen = 127.0.0.1:0\n", sections);
         const std::string text = log(), marker = "metrics on http://127.0.0.1:";
         auto at = text.find(marker);
         ASSERT_NE(at, std::string::npos) << text;
@@ -815,6 +819,24 @@ TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
     auto r = run({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < \"$0\"", dir_ / "metrics.txt"});
     EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << m;
     EXPECT_EQ(r.output, "") << "promtool says nothing when it has nothing to say";
+}
+
+TEST_F(MetricsTest, TheWatchLoopIsCountedAndPromtoolAcceptsIt) {
+    with_metrics(clients + "[service watched]\nstatus = bin/fail\nrestart = bin/ok\nwatch = 100ms\nheal_after = 2\ncooldown = 1h\n");
+    std::string m;
+    ASSERT_TRUE(eventually([&] {
+        m = metrics();
+        return contains(m, "heal_watch_heals_total{service=\"watched\",outcome=\"refused\"}");
+    })) << m;
+    EXPECT_TRUE(contains(m, "heal_watch_heals_total{service=\"watched\",outcome=\"ok\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_watch_runs_total{service=\"watched\",result=\"failed\"} ")) << m;
+    EXPECT_FALSE(contains(m, "heal_watch_runs_total{service=\"watched\",result=\"ok\"}")) << m;
+    EXPECT_TRUE(contains(m, "heal_actions_total{service=\"watched\",verb=\"restart\",outcome=\"ok\"} 1\n")) << m;
+    EXPECT_TRUE(contains(m, "heal_refusals_total{reason=\"cooldown\"} ")) << m;
+    if (::access("/usr/bin/promtool", X_OK) != 0) return;
+    write_file(dir_ / "metrics.txt", m.substr(m.find("\r\n\r\n") + 4));
+    auto r = run({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < \"$0\"", dir_ / "metrics.txt"});
+    EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << m;
 }
 
 TEST_F(MetricsTest, OnlyGetMetricsAndAHostileClientStallsNothing) {
