@@ -111,6 +111,13 @@ object Service "drill" {
     vars.dummy_state = 2
     vars.heal_dry_run = true
 }
+// The watch loop's reports land here (listener/reporters/report-icinga2).
+object Service "heal-worker" {
+    host_name = "worker-host"
+    check_command = "dummy"
+    enable_active_checks = false
+    enable_passive_checks = true
+}
 object Service "other" {
     host_name = "worker-host"
     check_command = "dummy"
@@ -370,6 +377,29 @@ for pair in "truncated|truncated" "huge|an answer over 64 MiB" "slow|timed out" 
         fail "an API answer $mode (took $took s): $(cat "$SB/hostile-eh.log")"
     fi
 done
+
+# 3b. The watch loop's Icinga 2 reporter, as heal-listener runs it (a fixed environment): the
+#     result reaches the passive service, quotes and backslashes intact, the password never in argv.
+printf 'test-only\n' >"$SB/api.pass"
+out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=2 HEAL_OUTCOME=refused HEAL_REASON=budget_exhausted \
+      HEAL_ID=0f0e0d0c-0000-4000-8000-000000000001 HEAL_VERB=restart \
+      HEAL_MESSAGE='did not restart worker, refused: "budget" exhausted \ (request 0f0e0d0c)' \
+      "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" \
+      --ca "$SB/icerts/ca.crt" -n worker-host 2>&1); rc=$?
+seen=$(api /v1/objects/services '{"filter":"service.name==\"heal-worker\"","attrs":["state","last_check_result"]}' |
+       python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), r["last_check_result"]["output"])' 2>&1)
+if [ $rc -eq 0 ] && [ "$seen" = '2 did not restart worker, refused: "budget" exhausted \ (request 0f0e0d0c)' ]; then
+    pass "report-icinga2 sets the passive heal-worker CRITICAL with the message intact: $seen"
+else
+    fail "report-icinga2 (exit $rc): $out; Icinga 2 has: $seen"
+fi
+out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=0 HEAL_MESSAGE=x \
+      "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" -n worker-host 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ -n "$out" ]; then
+    pass "report-icinga2 verifies the API's certificate (the system store does not know this CA): exit $rc"
+else
+    fail "report-icinga2 without --ca succeeded against a private CA: $out"
+fi
 
 # 4. The API stopped: no heal, and the log says why.
 kill "$ICINGA_PID" 2>/dev/null
