@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     if (!state.empty() && state != "ok")
         res.raise(critical, "state store " + state + ": heals are refused");
 
-    unsigned shown = 0;
+    unsigned shown = 0, watched = 0;
     std::set<std::string> seen;
     // Perfdata worst first (quarantined, then over half a budget, then refused), so that when
     // thousands of services pass Nagios' 8 KiB, the items cut are those of healthy services.
@@ -185,6 +185,11 @@ int main(int argc, char** argv) {
                 res.raise(critical, name + " quarantined since " + heal::json_text(q->as_object(), "since") + ": " +
                                         heal::json_text(q->as_object(), "why"));
             }
+            if (const auto* p = s.if_contains("paused"); p && p->is_object()) {
+                rank = std::max(rank, 2);
+                res.raise(warning, name + "'s watch loop is paused by " + heal::json_text(p->as_object(), "by") +
+                                       " (heal-ctl resume " + name + ")");
+            }
             std::optional<std::int64_t> used, limit;
             if (const auto* b = s.if_contains("budget"); b && b->is_object()) {
                 used = heal::json_int(b->as_object(), "used");
@@ -204,6 +209,13 @@ int main(int argc, char** argv) {
             auto refusals = heal::json_int(s, "refusals");
             p.items.push_back({name + "_refusals", refusals ? std::to_string(*refusals) : "U", "c", "", "", "0", ""});
             if (refusals && *refusals > 0) p.rank = std::max(p.rank, 1);
+            if (const auto* w = s.if_contains("watch"); w && w->is_object()) {
+                ++watched;
+                const auto failures = heal::json_int(w->as_object(), "failures");
+                const auto after = heal::json_int(w->as_object(), "heal_after");
+                p.items.push_back({name + "_watch_failures", failures ? std::to_string(*failures) : "U", "", "",
+                                   after ? std::to_string(*after) : "", "0", ""});
+            }
             perf.push_back(std::move(p));
         }
     }
@@ -216,7 +228,7 @@ int main(int argc, char** argv) {
         for (auto& item : p.items) res.add_perf(std::move(item));
     if (res.state() == ok)
         res.set(ok, std::to_string(shown) + " service(s) on " + opt.host + ", none quarantined, budgets " +
-                        "at most half used");
+                        "at most half used" + (watched ? ", " + std::to_string(watched) + " watched here" : ""));
     else if (res.summary().empty())
         res.set(res.state(), std::to_string(shown) + " service(s) on " + opt.host);
     std::fputs(res.format().c_str(), stdout);

@@ -16,14 +16,16 @@ namespace {
 template <class E, std::size_t N>
 using Names = std::array<std::pair<E, std::string_view>, N>;
 
-constexpr Names<Verb, 8> verb_names{{{Verb::start, "start"},
+constexpr Names<Verb, 10> verb_names{{{Verb::start, "start"},
                                      {Verb::stop, "stop"},
                                      {Verb::restart, "restart"},
                                      {Verb::status, "status"},
                                      {Verb::info, "info"},
                                      {Verb::reset, "reset"},
                                      {Verb::diagnostics, "diagnostics"},
-                                     {Verb::history, "history"}}};
+                                     {Verb::history, "history"},
+                                     {Verb::pause, "pause"},
+                                     {Verb::resume, "resume"}}};
 
 constexpr Names<Outcome, 6> outcome_names{{{Outcome::ok, "ok"},
                                            {Outcome::failed, "failed"},
@@ -81,7 +83,7 @@ std::optional<E> value_of(const Names<E, N>& names, std::string_view s) {
 std::string_view to_string(Verb v) { return name_of(verb_names, v); }
 std::optional<Verb> parse_verb(std::string_view s) { return value_of(verb_names, s); }
 bool is_script_verb(Verb v) {
-    return v != Verb::info && v != Verb::reset && v != Verb::diagnostics && v != Verb::history;
+    return v == Verb::start || v == Verb::stop || v == Verb::restart || v == Verb::status;
 }
 bool is_state_changing(Verb v) { return v == Verb::start || v == Verb::stop || v == Verb::restart; }
 
@@ -140,7 +142,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
         return refuse(Reason::unknown_verb,
                       "unknown verb '" + printable(words[1], 40) +
                           "' (allowed: start, stop, restart, status, info, reset, diagnostics, "
-                          "history)");
+                          "history, pause, resume)");
     Request r;
     r.verb = *verb;
     if (r.verb == Verb::info) {  // "info" for every service, "info SERVICE" for one

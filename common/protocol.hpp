@@ -29,7 +29,8 @@ inline constexpr unsigned short default_port = 5669;
 /// info and reset are answered by the listener itself, without a script.
 /// diagnostics fetches what `diagnose` kept for a request (its id in place of SERVICE).
 /// history lists recent actions and refusals (SERVICE or * for all, then a limit and an age).
-enum class Verb { start, stop, restart, status, info, reset, diagnostics, history };
+/// pause and resume (admins) stop and let go on the watch loop's heals of a service.
+enum class Verb { start, stop, restart, status, info, reset, diagnostics, history, pause, resume };
 std::string_view to_string(Verb v);
 std::optional<Verb> parse_verb(std::string_view s);
 /// Verbs a [service] section maps to a script.

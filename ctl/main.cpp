@@ -127,6 +127,12 @@ void print_info(const boost::json::object& info, const std::string& host) {
                       printable(heal::json_text(qo.if_contains("why")), 200);
             if (qo.if_contains("until"))
                 r.state += " (lifts at " + printable(heal::json_text(qo.if_contains("until")), 40) + ")";
+        } else if (auto* p = s.if_contains("paused"); p && p->is_object()) {
+            const auto& po = p->as_object();
+            r.state = "PAUSED (the watch loop heals nothing) by " + printable(heal::json_text(po.if_contains("by")), 80) +
+                      (po.if_contains("since") && po.at("since").is_string()
+                           ? " since " + printable(heal::json_text(po.if_contains("since")), 40)
+                           : "");
         } else if (auto* f = s.if_contains("in_flight"); f && f->is_string()) {
             r.state = "busy: " + printable(heal::json_text(f), 40);
         } else {
@@ -134,6 +140,15 @@ void print_info(const boost::json::object& info, const std::string& host) {
         }
         if (s.if_contains("dry_run") && s.at("dry_run").is_bool() && s.at("dry_run").as_bool())
             r.state += " (dry run)";
+        if (auto* wv = s.if_contains("watch"); wv && wv->is_object()) {
+            const auto& wo = wv->as_object();
+            r.state += "; watched every " + heal::format_duration(heal::json_number(wo.if_contains("interval_s"))) +
+                       ": " + printable(heal::json_text(wo.if_contains("state")), 200);
+            if (wo.if_contains("failures"))
+                r.state += ", " + std::to_string(static_cast<long>(heal::json_number(wo.if_contains("failures")))) + "/" +
+                           std::to_string(static_cast<long>(heal::json_number(wo.if_contains("heal_after")))) +
+                           " failed";
+        }
         // Unknown is not OK: without the state store nothing about the service is known.
         if (auto* st = s.if_contains("state"); st && st->is_string() && heal::json_text(st) != "ok")
             r.state = "UNKNOWN: state store " + printable(heal::json_text(st), 200);

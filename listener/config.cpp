@@ -263,8 +263,11 @@ struct Builder {
             svc.heal_verb = *v;
             return {};
         }
-        if (key == "dry_run" || key == "verify" || key == "confirm") {
-            if (!parse_bool(value, key == "verify" ? svc.verify : key == "confirm" ? svc.confirm : svc.dry_run))
+        if (key == "dry_run" || key == "verify" || key == "confirm" || key == "watch_paused") {
+            if (!parse_bool(value, key == "verify"    ? svc.verify
+                                   : key == "confirm" ? svc.confirm
+                                   : key == "watch_paused" ? svc.watch_paused
+                                                      : svc.dry_run))
                 return std::string(key) + ": expected yes or no, got '" + printable(value) + "'";
             return {};
         }
@@ -292,7 +295,7 @@ struct Builder {
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
                    "quarantine_for, dry_run, verify, verify_interval, verify_timeout, diagnose, "
-                   "diagnose_timeout, watch, heal_after, heal_verb, confirm)";
+                   "diagnose_timeout, watch, heal_after, heal_verb, watch_paused, confirm)";
         Command cmd;
         if (auto e = command(key, value, cmd); !e.empty()) return e;
         svc.scripts[*verb] = std::move(cmd);

@@ -62,6 +62,8 @@ struct ServiceConfig {
     /// Before a remotely requested restart or stop, run status here: exit 0 refuses the
     /// request `healthy_here` (a second opinion against a partition or a wrong check).
     bool confirm = false;
+    /// `watch_paused = yes`: the loop watches but does not heal (as `heal-ctl pause`, from the file).
+    bool watch_paused = false;
 };
 
 /// The client name of the watch loop's heals in the audit, history and metrics: [client watch]

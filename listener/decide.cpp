@@ -139,8 +139,9 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
     const std::string verb(to_string(req.verb));
 
     // 3. May this client do it?
-    if (req.verb == Verb::reset || req.force) {
-        const char* what = req.verb == Verb::reset ? "reset" : "--force";
+    const bool admin_verb = req.verb == Verb::reset || req.verb == Verb::pause || req.verb == Verb::resume;
+    if (admin_verb || req.force) {
+        const std::string what = req.force && !admin_verb ? "--force" : verb;
         if (!who.rules_configured)
             return refuse(Reason::not_authorized,
                           std::string(what) + " needs a [client] section with admin = yes in the "
@@ -149,10 +150,13 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
             return refuse(Reason::not_authorized, std::string(what) + " needs an admin; " +
                                                       who_text(who) + " is not (admin = no)");
     }
-    if (req.verb == Verb::reset) {
+    if (admin_verb) {
+        if (req.verb == Verb::pause && svc.watch_s <= 0)
+            return refuse(Reason::verb_not_allowed, "service '" + req.service + "' is not watched (no watch key): "
+                                                    "there is no watch loop to pause");
         if (!st.store_ok)
             return refuse(Reason::state_unavailable,
-                          "state store unavailable (" + st.store_error + "); nothing to reset");
+                          "state store unavailable (" + st.store_error + "); nothing to " + verb);
         return allow();
     }
     if (!svc.scripts.count(req.verb))
@@ -175,6 +179,11 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
     if (st.locked_elsewhere)
         return refuse(Reason::busy, "service '" + req.service + "' is busy with action " +
                                         (st.running_id.empty() ? "(unknown id)" : st.running_id));
+    if (who.name() == watch_client && (svc.watch_paused || st.paused))
+        return refuse(Reason::paused, "the watch loop of " + req.service + " is paused (" +
+                                          (st.paused ? "by " + st.paused->why + " since " + utc_iso(st.paused->since_ms)
+                                                     : std::string("watch_paused = yes in heal.ini")) +
+                                          "); 'heal-ctl resume " + req.service + "' lets it heal again");
     if (!req.force) {
         if (auto q = active_quarantine(svc, st, now_ms)) {
             std::string msg = req.service + " is quarantined (" + q->why + ", since " +

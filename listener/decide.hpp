@@ -52,6 +52,7 @@ struct GuardState {
     std::vector<PastAction> recent;    ///< actions that ran, oldest first (at least the window)
     std::optional<std::int64_t> last_end_ms;
     std::optional<Quarantine> quarantine;
+    std::optional<Quarantine> paused;  ///< `heal-ctl pause`: since when, and by whom (`why`)
     /// diagnostics: the service and verb of the action the request id names (none: no such).
     std::optional<std::string> action_service;
     std::string action_verb;

@@ -104,7 +104,8 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
                   std::int64_t now_ms) {
     GuardState g;
     const bool lookup = req.verb == Verb::diagnostics || req.verb == Verb::history;
-    if (!is_state_changing(req.verb) && req.verb != Verb::reset && !lookup) return g;
+    const bool admin_verb = req.verb == Verb::reset || req.verb == Verb::pause || req.verb == Verb::resume;
+    if (!is_state_changing(req.verb) && !admin_verb && !lookup) return g;
     auto unavailable = [&](std::string why) {
         GuardState u;
         u.store_ok = false;
@@ -129,7 +130,7 @@ GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& r
     auto svc = cfg.services.find(req.service);
     if (svc == cfg.services.end()) return g;  // decide() refuses it
     try {
-        if (req.verb == Verb::reset) return st.store->guard_state(req.service, now_ms);
+        if (admin_verb) return st.store->guard_state(req.service, now_ms);
         std::string error;
         if (!read_service(st, cfg, svc->second, claim.service, now_ms, g, error))
             return unavailable(error);
@@ -276,6 +277,14 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             s["quarantine"] = nullptr;
         }
         s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
+        if (svc.watch_paused || g.paused) {
+            json::object po;
+            po["since"] = g.paused ? json::value(utc_iso(g.paused->since_ms)) : json::value(nullptr);
+            po["by"] = g.paused ? g.paused->why : std::string("watch_paused = yes in heal.ini");
+            s["paused"] = std::move(po);
+        } else {
+            s["paused"] = nullptr;
+        }
         s["watch"] = watch_info(st, svc);
         // Refused heals in the budget window (the last hour without a budget): for check_heal.
         const double window_s = svc.budget ? svc.budget->window_s : 3600;

@@ -67,13 +67,15 @@ std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
     // Per service, as `heal-ctl info` sees it (budget, quarantine).
     Identity anyone;
     auto info = service_info(st, cfg, anyone, now_ms());
-    std::string quarantined, used, limit;
+    std::string quarantined, paused, used, limit;
     if (auto* services = info.if_contains("services"); services && services->is_array()) {
         for (const auto& v : services->as_array()) {
             const auto& s = v.as_object();
             const std::string name = label(std::string(s.at("name").as_string()));
             const bool q = s.at("quarantine").is_object();
             quarantined += "heal_quarantined{service=\"" + name + "\"} " + (q ? "1" : "0") + "\n";
+            if (s.at("watch").is_object())
+                paused += "heal_watch_paused{service=\"" + name + "\"} " + (s.at("paused").is_object() ? "1" : "0") + "\n";
             if (const auto& b = s.at("budget"); b.is_object()) {
                 const auto& bo = b.as_object();
                 limit += "heal_budget_limit{service=\"" + name + "\"} " +
@@ -86,6 +88,8 @@ std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
     }
     family(out, "heal_quarantined", "gauge", "1 while a service is quarantined.");
     out += quarantined;
+    family(out, "heal_watch_paused", "gauge", "1 while a watched service's loop is paused (heal-ctl pause, watch_paused).");
+    out += paused;
     family(out, "heal_budget_used", "gauge", "State-changing actions in the service's budget window.");
     out += used;
     family(out, "heal_budget_limit", "gauge", "The service's budget (absent with budget = none).");

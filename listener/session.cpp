@@ -123,7 +123,8 @@ asio::awaitable<std::optional<Request>> read_request(TlsConnection& tls, Record&
 
 /// A refusal's marks in the store: the refused heal for history, a quarantine decide() imposed.
 void record_refusal(ListenerState& st, const Request& req, const Verdict& v, Record& rec, const std::string& tag) {
-    if (st.store && (is_state_changing(req.verb) || req.verb == Verb::reset))
+    if (st.store && (is_state_changing(req.verb) || req.verb == Verb::reset || req.verb == Verb::pause ||
+                     req.verb == Verb::resume))
         with_store(tag, "record the refusal " + rec.reply.id, [&] {
             st.store->refused(rec.reply.id, now_ms(), req.service, req.verb, rec.client, v.reason);
         });
@@ -202,6 +203,8 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
             reply.info = service_info(st, rt.cfg, who, now, req.service);
             break;
         case Verb::reset: serve_reset(st, req, gs, rec, tag); break;
+        case Verb::pause:
+        case Verb::resume: serve_pause(st, rt.cfg, req, gs, rec, tag); break;
         case Verb::diagnostics: serve_diagnostics(rt, req, gs, reply); break;
         case Verb::history: serve_history(st, who, req, reply, tag); break;
         case Verb::status: co_await run_status(st, rt, req, rec); break;

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS services (
     quarantine_why  TEXT,
     boot_id         TEXT,
     epoch_boot_ms   INTEGER,
-    quarantined_boot_ms INTEGER
+    quarantined_boot_ms INTEGER,
+    paused_ms       INTEGER,
+    paused_by       TEXT
 );
 )";
 
@@ -74,10 +76,14 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
             "ALTER TABLE services ADD COLUMN boot_id TEXT;"
             "ALTER TABLE services ADD COLUMN epoch_boot_ms INTEGER;"
             "ALTER TABLE services ADD COLUMN quarantined_boot_ms INTEGER;";
+        const std::string v4 =
+            "ALTER TABLE services ADD COLUMN paused_ms INTEGER;"
+            "ALTER TABLE services ADD COLUMN paused_by TEXT;";
         const std::string upgrade =
             version == 1 ? "ALTER TABLE actions ADD COLUMN verified INTEGER;"
-                           "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;" + v3
-            : version == 2 ? v3
+                           "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;" + v3 + v4
+            : version == 2 ? v3 + v4
+            : version == 3 ? v4
                            : "";
         sqlite::ensure_schema(db_, version, state_schema_version, schema,
                               upgrade.empty() ? nullptr : upgrade.c_str(), "heal-listener");
@@ -183,7 +189,7 @@ std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
     std::map<std::string, GuardState> out;
     {
         Stmt s(db_, ("SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
-                     "epoch_boot_ms, quarantined_boot_ms FROM services" +
+                     "epoch_boot_ms, quarantined_boot_ms, paused_ms, COALESCE(paused_by, '') FROM services" +
                      std::string(one ? " WHERE service = ?1" : ""))
                         .c_str());
         if (one) s.bind(1, service);
@@ -192,6 +198,7 @@ std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
             const std::string boot = s.text(4);
             g.budget_epoch_ms = clock.wall_of(s.i64(1), boot, opt(s, 5));
             if (!s.null(2)) g.quarantine = Quarantine{clock.wall_of(s.i64(2), boot, opt(s, 6)), s.text(3)};
+            if (!s.null(7)) g.paused = Quarantine{s.i64(7), s.text(8)};
         }
     }
     {
@@ -288,6 +295,19 @@ void StateStore::reset(const std::string& service, std::int64_t now_ms) {
                 "ON CONFLICT (service) DO UPDATE SET budget_epoch_ms = ?2, boot_id = ?3, epoch_boot_ms = ?4, "
                 "quarantined_ms = NULL, quarantine_why = NULL, quarantined_boot_ms = NULL");
     s.bind(1, service).bind(2, now_ms).bind(3, clock.boot_id).bind(4, clock.boot_at(now_ms));
+    s.step();
+}
+
+void StateStore::pause(const std::string& service, std::int64_t now_ms, const std::string& by) {
+    Stmt s(db_, "INSERT INTO services (service, paused_ms, paused_by) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (service) DO UPDATE SET paused_ms = ?2, paused_by = ?3");
+    s.bind(1, service).bind(2, now_ms).bind(3, by);
+    s.step();
+}
+
+void StateStore::resume(const std::string& service) {
+    Stmt s(db_, "UPDATE services SET paused_ms = NULL, paused_by = NULL WHERE service = ?");
+    s.bind(1, service);
     s.step();
 }
 

@@ -28,7 +28,8 @@ using StoreError = sqlite::Error;
 
 /// 1: actions, services. 2: actions.verified and .diagnostics, refusals (for history).
 /// 3: the boot clock beside every wall-clock time the guards measure from (boot_id, *_boot_ms).
-inline constexpr int state_schema_version = 3;
+/// 4: services.paused_ms and paused_by (heal-ctl pause).
+inline constexpr int state_schema_version = 4;
 
 struct ActionStart {
     std::string id, service, client, subject;
@@ -106,6 +107,9 @@ public:
     void quarantine(const std::string& service, const Quarantine& q);
     /// Lifts a quarantine and starts a fresh budget window at `now_ms`.
     void reset(const std::string& service, std::int64_t now_ms);
+    /// The watch loop of `service` stops healing it (pause) or goes on (resume).
+    void pause(const std::string& service, std::int64_t now_ms, const std::string& by);
+    void resume(const std::string& service);
 
     /// Actions started and never ended (all services when `service` is empty).
     std::vector<ActionStart> unended(const std::string& service = "");

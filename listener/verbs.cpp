@@ -276,4 +276,25 @@ void serve_reset(ListenerState& st, const Request& req, const GuardState& gs, Re
     log::warning(tag + " " + rec.reply.id + " reset " + req.service + " by client " + rec.client);
 }
 
+/// pause or resume, once decide() allowed it (admins): persisted in the store, for every process.
+void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& req, const GuardState& gs, Record& rec,
+                 const std::string& tag) {
+    const bool pause = req.verb == Verb::pause;
+    const auto error = with_store(tag, std::string(to_string(req.verb)) + " " + req.service, [&] {
+        if (pause) st.store->pause(req.service, now_ms(), "client " + rec.client);
+        else st.store->resume(req.service);
+    });
+    if (!error.empty()) return refuse(rec.reply, Reason::state_unavailable, "state store unavailable: " + error);
+    const auto& svc = cfg.services.at(req.service);
+    rec.reply.outcome = Outcome::ok;
+    if (pause)
+        rec.reply.message = req.service + ": the watch loop goes on watching and heals nothing until 'heal-ctl resume " +
+                            req.service + "'" + (gs.paused ? " (it was paused already, by " + gs.paused->why + ")" : "");
+    else
+        rec.reply.message = req.service + (gs.paused ? ": resumed; the watch loop heals again" : ": was not paused") +
+                            (svc.watch_paused ? ", but watch_paused = yes in heal.ini still holds it" : "");
+    log::warning(tag + " " + rec.reply.id + " " + std::string(to_string(req.verb)) + " " + req.service + " by client " +
+                 rec.client);
+}
+
 }  // namespace heal

@@ -77,16 +77,18 @@ void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, cons
         asio::detached);
 }
 
-/// Why the loop must not heal `service` now (quarantine), read from the store without a
-/// lock; "" when it may. decide() says the same again under the lock; this only spares the
-/// audit a refusal per round while a quarantine lasts.
+/// Why the loop must not heal `service` now (paused, quarantined), read from the store without
+/// a lock; "" when it may. decide() says the same again under the lock; this only spares the
+/// audit a refusal per round while a pause or a quarantine lasts.
 std::string holding(ListenerState& st, const ListenerConfig& cfg, const ServiceConfig& svc) {
+    if (svc.watch_paused) return "paused: watch_paused = yes in heal.ini";
     if (!ensure_store(st, cfg)) return {};  // decide() refuses, and that is worth a record
     std::string why;
     with_store("watch " + svc.name, "read the quarantine", [&] {
         const auto now = now_ms();
         GuardState g = st.store->guard_state(svc.name, now);
-        if (auto q = active_quarantine(svc, g, now)) why = "quarantined: " + q->why;
+        if (g.paused) why = "paused by " + g.paused->why + " since " + utc_iso(g.paused->since_ms);
+        else if (auto q = active_quarantine(svc, g, now)) why = "quarantined: " + q->why;
     });
     return why;
 }

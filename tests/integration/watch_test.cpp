@@ -228,3 +228,45 @@ TEST_F(WatchTest, ConfirmRefusesARemoteRestartOfAServiceHealthyHere) {
     EXPECT_TRUE(contains(check.output, "[service noconfirm] confirm = yes without a status command")) << check.output;
     EXPECT_EQ(ctl({"restart", "noconfirm"}).exit_code, 0);
 }
+
+TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
+    watch("watch = 100ms\nheal_after = 1\n", "[service unwatched]\nrestart = bin/ok\n");
+    auto denied = ctl({"--json", "pause", "flaky"});
+    EXPECT_EQ(denied.exit_code, 2);
+    EXPECT_EQ(str(parse_object(denied.output), "reason"), "not_authorized") << denied.output;
+    auto unwatched = ctl_as("ops", {"--json", "pause", "unwatched"});
+    EXPECT_EQ(str(parse_object(unwatched.output), "reason"), "verb_not_allowed") << unwatched.output;
+    auto paused = ctl_as("ops", {"pause", "flaky"});
+    ASSERT_EQ(paused.exit_code, 0) << paused.output;
+    EXPECT_TRUE(contains(paused.output, "the watch loop goes on watching and heals nothing")) << paused.output;
+    EXPECT_EQ(str(last_audit(), "verb"), "pause");
+    touch("down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    EXPECT_TRUE(restarts().empty());
+    EXPECT_TRUE(watch_finals().empty()) << "no refusal per round while paused";
+    auto info = ctl({"info", "flaky"});
+    EXPECT_TRUE(contains(info.output, "PAUSED (the watch loop heals nothing) by client ops since")) << info.output;
+    EXPECT_TRUE(contains(info.output, "watched every 0.1s: not healing: paused by client ops")) << info.output;
+    auto check = run({bin("check_heal"), "-H", "127.0.0.1", "-p", std::to_string(port_), "--cert", cert("main", "client.crt"),
+                      "--key", cert("main", "client.key"), "--ca", cert("main", "ca.crt"), "-s", "flaky"});
+    EXPECT_EQ(check.exit_code, 1) << check.output;
+    EXPECT_TRUE(contains(check.output, "flaky's watch loop is paused by client ops (heal-ctl resume flaky)")) << check.output;
+    EXPECT_TRUE(contains(check.output, "flaky_watch_failures=1;;1;0")) << check.output;
+    // Persisted in the store: a restarted listener still holds off.
+    stop_listener();
+    start_listener();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_TRUE(restarts().empty());
+    auto resumed = ctl_as("ops", {"resume", "flaky"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_TRUE(contains(resumed.output, "resumed; the watch loop heals again")) << resumed.output;
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 1; }, 5)) << log();
+    // watch_paused = yes holds it from the file; resume says so.
+    watch("watch = 100ms\nheal_after = 1\nwatch_paused = yes\n");
+    touch("down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(restarts().size(), 1u);
+    auto still = ctl_as("ops", {"resume", "flaky"});
+    EXPECT_TRUE(contains(still.output, "but watch_paused = yes in heal.ini still holds it")) << still.output;
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "a remote restart is not held by the pause";
+}

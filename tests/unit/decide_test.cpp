@@ -255,3 +255,33 @@ TEST_F(DecideTest, IdentifyPrefersTheFingerprint) {
     EXPECT_EQ(identify(cfg_, "CN=heal-ctl", "heal-ctl", "CC").name(), "by_cn");
     EXPECT_EQ(identify(cfg_, "CN=x", "", "CC").rule, nullptr) << "no CN (or two) matches no cn";
 }
+
+TEST_F(DecideTest, APauseHoldsTheWatchLoopOnlyAndPauseIsForAdminsOfWatchedServices) {
+    add_client("watch", {Verb::restart});  // as the loop names itself (config refuses it from a file)
+    add_client("nagios", {Verb::restart});
+    add_client("ops", {Verb::restart}, true);
+    GuardState g;
+    g.paused = Quarantine{T0 - 60 * S, "client ops"};
+    auto v = restart(g, T0, false, as("watch"));
+    EXPECT_EQ(v.reason, Reason::paused);
+    EXPECT_NE(v.message.find("paused (by client ops since "), std::string::npos) << v.message;
+    EXPECT_NE(v.message.find("'heal-ctl resume web'"), std::string::npos) << v.message;
+    EXPECT_EQ(restart(g, T0, false, as("nagios")).decision, Decision::run) << "a remote request is not held";
+    web().watch_paused = true;
+    EXPECT_EQ(restart(GuardState{}, T0, false, as("watch")).reason, Reason::paused) << "watch_paused = yes";
+
+    // pause: admins only, a watched service only, the store needed.
+    auto pause = [&](const Identity& who, const GuardState& st = {}) {
+        return decide(Request{Verb::pause, "web"}, who, cfg_, st, T0);
+    };
+    EXPECT_EQ(pause(as("nagios")).reason, Reason::not_authorized);
+    EXPECT_EQ(pause(as("ops")).reason, Reason::verb_not_allowed) << "web is not watched";
+    web().watch_s = 1;
+    EXPECT_EQ(pause(as("ops")).decision, Decision::run);
+    GuardState down;
+    down.store_ok = false;
+    down.store_error = "disk full";
+    EXPECT_EQ(pause(as("ops"), down).reason, Reason::state_unavailable);
+    EXPECT_EQ(decide(Request{Verb::resume, "web"}, as("ops"), cfg_, {}, T0).decision, Decision::run);
+    EXPECT_EQ(decide(Request{Verb::resume, "nope"}, as("ops"), cfg_, {}, T0).reason, Reason::unknown_service);
+}
