@@ -12,6 +12,8 @@ and monitoring-plugins' check_http. Measures, and says which goals are met; asse
                           when does each reply arrive?
   listener RSS            idle, with 500 open TLS connections, and after the burst
   check_worker            vs check_http: time, max RSS, instructions
+  watch loop              kill -> healthy without the monitoring round trip; the listener's CPU
+                          and RSS watching 200 services every second (watch_bench.py)
 """
 import asyncio
 import os
@@ -29,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
+import watch_bench  # noqa: E402
 
 N = int(os.environ.get("BENCH_CALLS", "50"))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
@@ -245,6 +248,7 @@ def main():
     finally:
         world.stop()
     run_check_figures()
+    watch_bench.run(row, BUILD, SRC)
     print_table()
 
 

@@ -52,7 +52,8 @@ constexpr const char* help_text =
     "  -h, --help               this help\n"
     "\n"
     "CRITICAL: a service quarantined, the state store unavailable, or no answer.\n"
-    "WARNING: a service has used more than half its budget, or the certificate expires soon.\n"
+    "WARNING: a service has used more than half its budget, a watch loop is paused, or the\n"
+    "certificate expires soon.\n"
     "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See check_heal(1).\n";
 
 struct Options {

@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
                                    "(default: everything kept)");
     auto* o_limit = app.add_option("--limit", limit, "history: at most this many lines (default 50)")
                         ->check(CLI::Range(1u, heal::max_history));
-    app.add_option("VERB", verb, "start, stop, restart, status, info, reset, diagnostics or history");
+    app.add_option("VERB", verb, "start, stop, restart, status, info, reset, pause, resume, diagnostics or history");
     app.add_option("SERVICE", service,
                    "service name as configured on the listener (for info: only this one; "
                    "for history: only this one); for "

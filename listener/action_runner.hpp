@@ -59,6 +59,7 @@ public:
     const std::string& error() const { return error_; }
     pid_t pid() const { return pid_; }
     /// The child's start time (/proc/PID/stat field 22): with the pid, who it is after a crash.
+    /// Start::gated only (0 for Start::now: nothing records such a run).
     unsigned long long start_time() const { return start_time_; }
 
     /// Opens the gate and waits for the script; completes when the script itself exits (or is
