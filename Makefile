@@ -235,6 +235,8 @@ install: $(BINS)
 	  $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(B)/heal-listener $(DESTDIR)$(PREFIX)/sbin/heal-listener
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
+	install -d $(DESTDIR)$(PREFIX)/lib/heal
+	install -m 0755 listener/reporters/report-nsca listener/reporters/report-icinga2 $(DESTDIR)$(PREFIX)/lib/heal/
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
 	install -m 0755 $(B)/check_worker-tls $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker-tls

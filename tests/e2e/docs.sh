@@ -47,6 +47,24 @@ for pair in "$BUILD/heal-listener|(default /etc/heal/heal.ini)" "$BUILD/heal-ctl
         echo "FAIL docs: $(basename "$bin") --help does not show '$text'"
     fi
 done
+# Every key heal-listener knows is in heal.ini(5): the lists come from the binary's own error
+# for an unknown key, so a key added without its documentation fails here.
+T=$(mktemp -d /tmp/heal-docs-keys.XXXXXX)
+for section in "listener" "service web" "client ops"; do
+    printf '[%s]\nno_such_key = 1\n' "$section" >"$T/heal.ini"
+    keys=$("$BUILD/heal-listener" --check-config -c "$T/heal.ini" 2>&1 | sed -n 's/.*(known: \([^)]*\)).*/\1/p' | tr -d ',')
+    missing=""
+    for key in $keys; do
+        # a heading of its own (.B key) or one of several (.BR start ", " stop ...)
+        grep -qE "^\.BR? (.* )?\"?$key( |\$)" "$SRC/man/heal.ini.5" || missing="$missing $key"
+    done
+    if [ -n "$keys" ] && [ -z "$missing" ]; then
+        echo "PASS docs: heal.ini(5) documents every key of [$section] ($(echo $keys | wc -w))"
+    else
+        echo "FAIL docs: heal.ini(5) lacks [$section] keys:${missing:- (no key list from heal-listener)}"
+    fi
+done
+rm -rf "$T"
 # What the deployment files must say (each once got it wrong): systemctl stop lets actions finish
 # (KillMode=mixed); with the sudo drop-in, sudo can gain root (NoNewPrivileges=no and the setuid,
 # setgid capabilities); log rotation signals the main process only.
