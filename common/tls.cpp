@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace heal {
 
@@ -403,6 +404,13 @@ PeerCertificate peer_certificate(SSL* ssl) {
     out.validity.not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
     X509_free(cert);
     return out;
+}
+
+std::optional<std::int64_t> own_certificate_not_after(ssl::context& ctx) {
+    const X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+    std::tm tm{};
+    if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return std::nullopt;
+    return static_cast<std::int64_t>(::timegm(&tm));
 }
 
 }  // namespace heal

@@ -6,7 +6,9 @@
 
 #include <boost/asio/ssl.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,6 +43,9 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const s
 /// update is a warning in the returned list, and accepted, unless `refuse_stale`: then
 /// verification fails ("CRL has expired") until a fresh one is loaded. Throws TlsError.
 std::vector<std::string> add_crls(ssl::context& ctx, const std::string& file, bool refuse_stale);
+
+/// When the context's own certificate expires, in seconds since the epoch (nullopt: none).
+std::optional<std::int64_t> own_certificate_not_after(ssl::context& ctx);
 
 /// Sets SNI (names only) and the name or IP address the server certificate must carry.
 void set_expected_peer(SSL* ssl, const std::string& name);

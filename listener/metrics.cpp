@@ -53,7 +53,8 @@ const std::vector<double> duration_bounds{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 30
 
 }  // namespace
 
-std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
+std::string render_metrics(ListenerState& st, const Runtime& rt) {
+    const ListenerConfig& cfg = rt.cfg;
     std::string out;
     family(out, "heal_build_info", "gauge", "heal-listener's version.");
     out += "heal_build_info{version=\"" + label(HEAL_VERSION) + "\"} 1\n";
@@ -61,6 +62,11 @@ std::string render_metrics(ListenerState& st, const ListenerConfig& cfg) {
     out += "heal_connections_open " + std::to_string(st.connections) + "\n";
     family(out, "heal_state_store_up", "gauge", "1 when the state store is usable (heals are refused otherwise).");
     out += std::string("heal_state_store_up ") + (st.store ? "1" : "0") + "\n";
+    if (rt.cert_not_after) {
+        family(out, "heal_certificate_expiry_seconds", "gauge",
+               "When the listener's own certificate expires (seconds since the epoch; read again on SIGHUP).");
+        out += "heal_certificate_expiry_seconds " + std::to_string(*rt.cert_not_after) + "\n";
+    }
     family(out, "heal_diagnostics_bytes", "gauge", "Bytes of diagnostics kept in state_dir/diagnostics.");
     out += "heal_diagnostics_bytes " + std::to_string(diagnostics_bytes(diagnostics_dir(cfg.state_dir))) + "\n";
 
@@ -182,7 +188,7 @@ asio::awaitable<void> serve_metrics(ListenerState& st, RuntimePtr rt, asio::ip::
     } else {
         res.result(http::status::ok);
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = render_metrics(st, rt->cfg);
+        res.body() = render_metrics(st, *rt);
     }
     res.prepare_payload();
     stream.expires_after(io_timeout);

@@ -13,7 +13,7 @@
 namespace heal {
 
 /// The whole /metrics text for this moment.
-std::string render_metrics(ListenerState& st, const ListenerConfig& cfg);
+std::string render_metrics(ListenerState& st, const Runtime& rt);
 
 /// One HTTP request on an admitted metrics connection: GET /metrics gets 200, another path 404,
 /// another method 405; each phase within io_timeout, headers within 8 KiB, then closed.

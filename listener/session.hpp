@@ -28,6 +28,7 @@ namespace heal {
 struct Runtime {
     ListenerConfig cfg;
     std::shared_ptr<ssl::context> tls;
+    std::optional<std::int64_t> cert_not_after;  ///< the listener's certificate, for /metrics
 };
 using RuntimePtr = std::shared_ptr<const Runtime>;
 

@@ -833,6 +833,16 @@ TEST_F(MetricsTest, TheWatchLoopIsCountedAndPromtoolAcceptsIt) {
     EXPECT_FALSE(contains(m, "heal_watch_runs_total{service=\"watched\",result=\"ok\"}")) << m;
     EXPECT_TRUE(contains(m, "heal_actions_total{service=\"watched\",verb=\"restart\",outcome=\"ok\"} 1\n")) << m;
     EXPECT_TRUE(contains(m, "heal_refusals_total{reason=\"cooldown\"} ")) << m;
+    // heal's own alert rules (etc/prometheus/heal-rules.yml) read only metrics the listener exports.
+    const std::string rules = read_file(src_dir() + "/etc/prometheus/heal-rules.yml");
+    std::set<std::string> used;
+    for (std::size_t at = rules.find("heal_"); at != std::string::npos; at = rules.find("heal_", at + 1)) {
+        if (at > 0 && (std::isalnum(static_cast<unsigned char>(rules[at - 1])) || rules[at - 1] == '-')) continue;
+        auto end = rules.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", at);
+        used.insert(rules.substr(at, end - at));
+    }
+    EXPECT_GE(used.size(), 5u);
+    for (const auto& name : used) EXPECT_TRUE(contains(m, "\n" + name + "{") || contains(m, "\n" + name + " ")) << name;
     if (::access("/usr/bin/promtool", X_OK) != 0) return;
     write_file(dir_ / "metrics.txt", m.substr(m.find("\r\n\r\n") + 4));
     auto r = run({"/bin/sh", "-c", "exec /usr/bin/promtool check metrics < \"$0\"", dir_ / "metrics.txt"});

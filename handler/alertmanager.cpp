@@ -1,0 +1,144 @@
+#include "alertmanager.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace heal::alertmanager {
+
+namespace json = boost::json;
+
+namespace {
+
+struct Refused {
+    std::string why;
+};
+
+[[noreturn]] void refuse(const std::string& where, const std::string& what) { throw Refused{where + ": " + what}; }
+
+const json::value& field(const json::object& o, const char* key, const std::string& where) {
+    const json::value* v = o.if_contains(key);
+    if (!v) refuse(where.empty() ? key : where + "." + key, "missing");
+    return *v;
+}
+
+std::string text(const json::object& o, const char* key, const std::string& where, bool required = true,
+                 std::size_t max = max_value_bytes) {
+    const std::string at = where.empty() ? key : where + "." + key;
+    const json::value* v = o.if_contains(key);
+    if (!v) {
+        if (required) refuse(at, "missing");
+        return {};
+    }
+    if (!v->is_string()) refuse(at, "not a string");
+    if (v->as_string().size() > max) refuse(at, "longer than " + std::to_string(max) + " bytes");
+    return std::string(v->as_string());
+}
+
+bool status(const json::object& o, const std::string& where) {
+    const std::string s = text(o, "status", where);
+    if (s == "firing") return true;
+    if (s == "resolved") return false;
+    refuse(where.empty() ? "status" : where + ".status", "'" + s.substr(0, 40) + "' is neither firing nor resolved");
+}
+
+std::map<std::string, std::string> labels(const json::object& o, const char* key, const std::string& where,
+                                          bool names_checked) {
+    const std::string at = where.empty() ? key : where + "." + key;
+    const json::value* v = o.if_contains(key);
+    if (!v) refuse(at, "missing");
+    if (!v->is_object()) refuse(at, "not an object");
+    if (v->as_object().size() > max_labels) refuse(at, "more than " + std::to_string(max_labels) + " entries");
+    std::map<std::string, std::string> out;
+    for (const auto& kv : v->as_object()) {
+        const std::string name(kv.key());
+        if (names_checked && !is_label_name(name)) refuse(at, "'" + name.substr(0, 40) + "' is not a label name");
+        if (!kv.value().is_string()) refuse(at + "." + name.substr(0, 40), "not a string");
+        if (kv.value().as_string().size() > max_value_bytes)
+            refuse(at + "." + name.substr(0, 40), "longer than " + std::to_string(max_value_bytes) + " bytes");
+        out[name] = std::string(kv.value().as_string());
+    }
+    return out;
+}
+
+bool is_hex(std::string_view s) {
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+Alert alert(const json::value& v, const std::string& where) {
+    if (!v.is_object()) refuse(where, "not an object");
+    const auto& o = v.as_object();
+    Alert a;
+    a.firing = status(o, where);
+    a.labels = labels(o, "labels", where, true);
+    if (a.labels.empty()) refuse(where + ".labels", "empty: an alert has at least its alertname");
+    a.annotations = labels(o, "annotations", where, false);
+    a.fingerprint = text(o, "fingerprint", where);
+    if (a.fingerprint.size() != 16 || !is_hex(a.fingerprint))
+        refuse(where + ".fingerprint", "'" + a.fingerprint.substr(0, 40) + "' is not 16 lower-case hex digits");
+    a.starts_at = text(o, "startsAt", where, true, 64);
+    a.ends_at = text(o, "endsAt", where, false, 64);
+    a.generator_url = text(o, "generatorURL", where, false);
+    return a;
+}
+
+}  // namespace
+
+bool is_label_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+    }
+    return true;
+}
+
+std::optional<Webhook> parse_webhook(std::string_view body, std::string& error) {
+    if (body.size() > max_body_bytes) {
+        error = "body larger than " + std::to_string(max_body_bytes) + " bytes";
+        return std::nullopt;
+    }
+    json::error_code ec;
+    json::parse_options opt;
+    opt.max_depth = 8;  // the payload is 4 levels deep; more is not Alertmanager's
+    const json::value v = json::parse(body, ec, {}, opt);
+    if (ec) {
+        error = "not JSON: " + ec.message();
+        return std::nullopt;
+    }
+    try {
+        if (!v.is_object()) refuse("payload", "not a JSON object");
+        const auto& o = v.as_object();
+        const std::string version = text(o, "version", "");
+        if (version != "4") refuse("version", "'" + version.substr(0, 20) + "', and only version 4 is understood");
+        Webhook w;
+        w.firing = status(o, "");
+        w.receiver = text(o, "receiver", "");
+        w.group_key = text(o, "groupKey", "");
+        w.external_url = text(o, "externalURL", "", false);
+        if (const json::value* t = o.if_contains("truncatedAlerts")) {
+            std::uint64_t n = 0;
+            if (t->is_uint64()) n = t->as_uint64();
+            else if (t->is_int64() && t->as_int64() >= 0) n = static_cast<std::uint64_t>(t->as_int64());
+            else refuse("truncatedAlerts", "not a whole number of 0 or more");
+            w.truncated_alerts = static_cast<std::size_t>(std::min<std::uint64_t>(n, max_alerts * 1000));
+        }
+        w.group_labels = labels(o, "groupLabels", "", true);
+        w.common_labels = labels(o, "commonLabels", "", true);
+        const json::value& alerts = field(o, "alerts", "");
+        if (!alerts.is_array()) refuse("alerts", "not an array");
+        if (alerts.as_array().size() > max_alerts) refuse("alerts", "more than " + std::to_string(max_alerts));
+        std::size_t i = 0;
+        for (const auto& a : alerts.as_array()) w.alerts.push_back(alert(a, "alerts[" + std::to_string(i++) + "]"));
+        return w;
+    } catch (const Refused& r) {
+        error = r.why;
+        return std::nullopt;
+    }
+}
+
+}  // namespace heal::alertmanager
