@@ -54,6 +54,11 @@ protected:
 
     void touch(const std::string& name) { write_file(dir_ / name, ""); }
     static bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+    static std::size_t count_of(const std::string& hay, const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+        return n;
+    }
 };
 
 TEST_F(WatchTest, HealsAfterHealAfterFailuresAsTheClientWatchThroughTheSamePath) {
@@ -269,4 +274,26 @@ TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
     auto still = ctl_as("ops", {"resume", "flaky"});
     EXPECT_TRUE(contains(still.output, "but watch_paused = yes in heal.ini still holds it")) << still.output;
     EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "a remote restart is not held by the pause";
+}
+
+TEST_F(WatchTest, ASighupStartsAndEndsLoops) {
+    watch("");  // not watched yet
+    touch("down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(restarts().empty());
+    write_config("report = bin/report\n",
+                 clients + "[service flaky]\nstatus = bin/flaky\nrestart = bin/flaky\nwatch = 100ms\nheal_after = 1\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "watching flaky every 0.1s"); })) << log();
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 1; }, 5)) << log();
+    // Watched no more: the loop ends at its next round; a failure is then left alone.
+    write_config("report = bin/report\n", clients + "[service flaky]\nstatus = bin/flaky\nrestart = bin/flaky\n");
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return count_of(log(), "configuration reloaded") == 2; })) << log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the loop's last round
+    touch("down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    EXPECT_EQ(restarts().size(), 1u);
+    auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
+    EXPECT_TRUE(info.at("info").at("services").at(0).at("watch").is_null());
 }
