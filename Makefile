@@ -52,6 +52,7 @@ LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildc
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildcard handler/*.cpp)))
+RECEIVER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out receiver/main.cpp,$(wildcard receiver/*.cpp)))
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
@@ -84,7 +85,7 @@ $(B)/flags: FORCE
 
 $(B)/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ilistener -Ictl -Ichecks -Ihandler -c $< -o $@
+	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ilistener -Ictl -Ichecks -Ihandler -Ireceiver -c $< -o $@
 
 # Rewritten only when the version changes: a new changelog entry rebuilds what prints it.
 $(B)/gen/version.hpp: debian/changelog
@@ -131,7 +132,7 @@ $(B)/check_worker-tls: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
 	  -Wl,-z,pack-relative-relocs
 
-$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(B)/libheal.a
+$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
@@ -160,13 +161,13 @@ test-binaries: deps-test
 FZ          := $(B)-fuzz
 FUZZ_CXX    ?= clang++
 FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined -Icommon -Ilistener -Ichecks -Ictl -Ihandler -MMD -MP \
+               -fno-sanitize-recover=undefined -Icommon -Ilistener -Ichecks -Ictl -Ihandler -Ireceiver -MMD -MP \
                -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG -fno-sanitize=function
 # As shipped; ASan/UBSan watch memory. Not UBSan's "function" check: clang 14 cannot emit it for
 # coroutines ("Cannot represent a difference across sections"; fuzz_http_response runs one).
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp common/client_config.cpp checks/verdicts.cpp \
-               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp handler/alertmanager.cpp \
+               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp receiver/alertmanager.cpp receiver/routes.cpp \
                listener/audit_log.cpp common/log.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))

@@ -1,6 +1,10 @@
 // Alertmanager webhook bodies as anyone might send them: parse_webhook gives a payload whose
-// every promise holds (version 4, label names, 16-hex fingerprints, caps) or says why not.
+// every promise holds (version 4, label names, 16-hex fingerprints, caps) or says why not. The
+// same bytes as a Prometheus query answer: a finite number, or why not.
 #include "alertmanager.hpp"
+#include "routes.hpp"
+
+#include <cmath>
 
 #include <cstdint>
 #include <cstdlib>
@@ -8,7 +12,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace heal::alertmanager;
     std::string error;
-    auto w = parse_webhook(std::string_view(reinterpret_cast<const char*>(data), size), error);
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    if (auto n = heal::receiver::parse_query_number(text, 0.0, error); n ? !std::isfinite(*n) : error.empty())
+        std::abort();
+    auto w = parse_webhook(text, error);
     if (!w) {
         if (error.empty()) std::abort();
         return 0;

@@ -1,0 +1,174 @@
+// heal-alert-receiver's pure parts: receiver.ini (good and hostile), routing an alert, the
+// host an alert names, and what a Prometheus instant query answered (in the shapes of
+// Prometheus' HTTP API, /api/v1/query; tests/e2e/prometheus.sh queries a real one).
+#include "routes.hpp"
+
+#include "ini_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using namespace heal;
+using namespace heal::receiver;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string base =
+    "[receiver]\nlisten = 127.0.0.1:9466\nallow = 127.0.0.1\ncert = server.crt\nkey = server.key\n"
+    "client_ca = ca.crt\nprometheus = http://127.0.0.1:9090\nalertmanager = http://127.0.0.1:9093\n";
+const std::string route =
+    "[route worker-down]\nmatch = alertname=WorkerDown, job=worker\nservice = worker\n"
+    "group_size = count(up{job=\"worker\"})\ngroup_unhealthy = count(up{job=\"worker\"} == 0)\n";
+
+class ReceiverConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/heal-receiver-test.XXXXXX";
+        dir_ = mkdtemp(tmpl);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    std::string error_of(const std::string& text) {
+        std::ofstream(dir_ + "/receiver.ini") << text;
+        try {
+            load_config(dir_ + "/receiver.ini");
+            return "";
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+    }
+    Config load(const std::string& text) {
+        std::ofstream(dir_ + "/receiver.ini") << text;
+        return load_config(dir_ + "/receiver.ini");
+    }
+    std::string dir_;
+};
+
+std::string swap(std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    return at == std::string::npos ? "swap: '" + from + "' not found" : text.replace(at, from.size(), to);
+}
+
+alertmanager::Alert alert(std::map<std::string, std::string> labels) {
+    alertmanager::Alert a;
+    a.firing = true;
+    a.labels = std::move(labels);
+    a.fingerprint = "0123456789abcdef";
+    return a;
+}
+
+}  // namespace
+
+TEST_F(ReceiverConfigTest, LoadsARouteWithItsDefaults) {
+    auto cfg = load(base + "fleet_budget = 5/30m\nmax_unhealthy = 2\n" + route);
+    EXPECT_EQ(cfg.listen.port(), 9466);
+    EXPECT_EQ(cfg.client_ca, dir_ + "/ca.crt") << "relative to the file's folder";
+    EXPECT_EQ(cfg.fleet_budget.limit, 5u);
+    EXPECT_EQ(cfg.fleet_budget.window_s, 1800);
+    EXPECT_EQ(cfg.max_unhealthy.to_string(), "2");
+    ASSERT_EQ(cfg.routes.size(), 1u);
+    const Route& r = cfg.routes[0];
+    EXPECT_EQ(r.name, "worker-down");
+    ASSERT_EQ(r.match.size(), 2u);
+    EXPECT_EQ(r.match[1], (std::pair<std::string, std::string>{"job", "worker"}));
+    EXPECT_EQ(r.host_label, "instance");
+    EXPECT_EQ(r.verb, "restart");
+    EXPECT_EQ(r.group_unhealthy, "count(up{job=\"worker\"} == 0)");
+}
+
+TEST_F(ReceiverConfigTest, MistakesAreRefusedNamingTheKey) {
+    struct Case {
+        std::string text, words;
+    } cases[] = {
+        {base, "no [route NAME] section"},
+        {"[receiver]\nallow = 127.0.0.1\n" + route, "listen is required"},
+        {base + "token_file = t\n" + route + "verb = reboot\n", "verb: expected restart, start or stop, got 'reboot'"},
+        {base + swap(route, "match = alertname=WorkerDown, job=worker", "match = alert name=x"), "match: expected LABEL=VALUE"},
+        {base + route + "host_label = in-stance\n", "host_label: 'in-stance' is not a label name"},
+        {base + route + "server_name = bad_name!\n", "server_name: 'bad_name!' is not a host name"},
+        {base + swap(route, "service = worker", "service = ../etc"), "service: '../etc' is not a heal service name"},
+        {base + "[route r]\nmatch = a=b\nservice = s\n", "group_size and group_unhealthy are required"},
+        {swap(base, "prometheus = http://127.0.0.1:9090", "prometheus = ftp://x") + route, "prometheus: expected an http:// or https:// URL"},
+        {base + "max_unhealthy = lots\n" + route, "max_unhealthy: expected a count (1) or a share (25%)"},
+        {base + "fleet_budget = 10\n" + route, "fleet_budget: expected N/WINDOW"},
+        {base + "colour = blue\n" + route, "unknown key 'colour' in [receiver]"},
+        {base + "[routes x]\na = b\n", "unknown section [routes x]"},
+        {"[receiver]\nlisten = 127.0.0.1:9466\nallow = 127.0.0.1\ncert = c\nkey = k\nprometheus = http://p\n"
+         "alertmanager = http://a\n" + route,
+         "needs client_ca, token_file or both"},
+    };
+    for (const auto& c : cases) {
+        const std::string e = error_of(c.text);
+        EXPECT_NE(e.find(c.words), std::string::npos) << c.text << "\n=> " << e;
+    }
+}
+
+TEST_F(ReceiverConfigTest, TheFirstMatchingRouteTakesTheAlert) {
+    auto cfg = load(base + route + "[route any-down]\nmatch = alertname=WorkerDown\nservice = other\n"
+                               "group_size = 1\ngroup_unhealthy = 0\n");
+    EXPECT_EQ(route_for(cfg, alert({{"alertname", "WorkerDown"}, {"job", "worker"}}))->name, "worker-down");
+    EXPECT_EQ(route_for(cfg, alert({{"alertname", "WorkerDown"}, {"job", "db"}}))->name, "any-down");
+    EXPECT_EQ(route_for(cfg, alert({{"alertname", "DiskFull"}, {"job", "worker"}})), nullptr);
+    EXPECT_EQ(route_for(cfg, alert({{"job", "worker"}})), nullptr);
+}
+
+TEST(HostOf, TheLabelWithoutItsPort) {
+    Route r;
+    r.name = "r";
+    std::string error;
+    for (auto [value, want] : std::vector<std::pair<std::string, std::string>>{
+             {"web2:9100", "web2"}, {"web2", "web2"}, {"10.0.0.5:80", "10.0.0.5"},
+             {"[2001:db8::1]:9100", "2001:db8::1"}, {"[::1]", "::1"}, {"2001:db8::2", "2001:db8::2"},
+             {"web-2.example.org:443", "web-2.example.org"}}) {
+        auto h = host_of(r, alert({{"instance", value}}), error);
+        ASSERT_TRUE(h) << value << ": " << error;
+        EXPECT_EQ(*h, want) << value;
+    }
+    for (const char* bad : {"", ":9100", "web 2:80", "-web:80", "[::1", "[::1]x", "web/../x", "a..b"}) {
+        EXPECT_FALSE(host_of(r, alert({{"instance", bad}}), error)) << bad;
+        EXPECT_NE(error.find("instance"), std::string::npos) << error;
+    }
+    EXPECT_FALSE(host_of(r, alert({{"job", "x"}}), error));
+    EXPECT_EQ(error, "the alert has no label 'instance' (host_label of [route r])");
+}
+
+TEST(QueryNumber, WhatPrometheusAnswers) {
+    std::string error;
+    auto one = parse_query_number(
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764711000.123,"4"]}]}})",
+        std::nullopt, error);
+    ASSERT_TRUE(one) << error;
+    EXPECT_EQ(*one, 4);
+    auto none = R"({"status":"success","data":{"resultType":"vector","result":[]}})";
+    EXPECT_EQ(parse_query_number(none, 0.0, error).value_or(-1), 0) << "count() of nothing down";
+    EXPECT_FALSE(parse_query_number(none, std::nullopt, error));
+    EXPECT_EQ(error, "the query found nothing (an empty vector)");
+    EXPECT_EQ(parse_query_number(R"({"status":"success","data":{"resultType":"scalar","result":[1764711000,"2.5"]}})",
+                                 std::nullopt, error)
+                  .value_or(-1),
+              2.5);
+    struct {
+        const char* body;
+        const char* words;
+    } bad[] = {
+        {"", "not JSON"},
+        {R"({"status":"error","errorType":"bad_data","error":"parse error at char 6"})",
+         "Prometheus answered error: parse error at char 6"},
+        {R"({"status":"success","data":{"resultType":"matrix","result":[]}})", "a matrix, not one number"},
+        {R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"]},{"value":[1,"2"]}]}})",
+         "2 samples, not one"},
+        {R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"NaN"]}]}})", "not a finite number"},
+        {R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"+Inf"]}]}})", "not a finite number"},
+        {R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"4x"]}]}})", "not a finite number"},
+        {R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,4]}]}})", "not [time, \"value\"]"},
+        {R"({"status":"success"})", "no data.resultType"},
+        {R"([1,2])", "has no status"},
+    };
+    for (const auto& b : bad) {
+        EXPECT_FALSE(parse_query_number(b.body, 0.0, error)) << b.body;
+        EXPECT_NE(error.find(b.words), std::string::npos) << b.body << " => " << error;
+    }
+}
