@@ -170,11 +170,11 @@ void log_line(const std::string& text) {
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
 
-FleetView judge(const Options& o, const fleet::GroupHealth& g, std::int64_t last_ok, const std::string& label,
-                const std::string& where) {
+FleetView judge(const fleet::UnhealthyLimit& max_unhealthy, const fleet::GroupHealth& g, std::int64_t last_ok,
+                const std::string& label, const std::string& where, const std::string& limit_name) {
     FleetView v;
     v.last_ok = last_ok;
-    const std::size_t allowed = o.max_unhealthy.allowed(g.size);
+    const std::size_t allowed = max_unhealthy.allowed(g.size);
     v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
     if (g.without_state > 0)
         v.blocked_by = where + " has no state for " + std::to_string(g.without_state) + " of " +
@@ -183,7 +183,7 @@ FleetView judge(const Options& o, const fleet::GroupHealth& g, std::int64_t last
                        "): cut short, or older than the configuration? Healing needs every member's state";
     else if (g.not_ok > allowed)
         v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " +
-                       label + " are not OK (--max-unhealthy " + o.max_unhealthy.to_string() + ": at most " +
+                       label + " are not OK (" + limit_name + " " + max_unhealthy.to_string() + ": at most " +
                        std::to_string(allowed) + ")";
     return v;
 }

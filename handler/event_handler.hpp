@@ -60,9 +60,11 @@ struct FleetView {
 /// The fleet guard's view of a group's health as a source read it: the words, the service's
 /// last OK time, and the reason to block (a member without a state, or more not OK than
 /// --max-unhealthy allows). `label`: "'web' services"; `where`: "Nagios' status file
-/// '/var/lib/nagios4/status.dat'", for the words.
-FleetView judge(const Options& o, const fleet::GroupHealth& g, std::int64_t last_ok, const std::string& label,
-                const std::string& where);
+/// '/var/lib/nagios4/status.dat'", for the words; `limit_name`: what the operator set the limit
+/// with. Every source (status.dat, Icinga 2's API, Prometheus) is judged here, and only here.
+FleetView judge(const fleet::UnhealthyLimit& max_unhealthy, const fleet::GroupHealth& g, std::int64_t last_ok,
+                const std::string& label, const std::string& where,
+                const std::string& limit_name = "--max-unhealthy");
 
 /// Where the fleet's states come from.
 class StatusSource {

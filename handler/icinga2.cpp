@@ -163,7 +163,7 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
     status.created = std::time(nullptr);
     const auto all = fleet::entries(members, status);
     const auto handled = fleet::entry_of(all, host, desc);
-    return handler::judge(o, fleet::health(fleet::summarize(all), handled, host, desc, service_ok), handled.last_ok,
+    return handler::judge(o.max_unhealthy, fleet::health(fleet::summarize(all), handled, host, desc, service_ok), handled.last_ok,
                           label, "Icinga 2's answer");
 }
 

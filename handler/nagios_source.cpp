@@ -94,7 +94,7 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
                        "): is Nagios running?";
         return v;
     }
-    return judge(o, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok, label,
+    return judge(o.max_unhealthy, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok, label,
                  "Nagios' status file '" + o.status_file + "'");
 }
 

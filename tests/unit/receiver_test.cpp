@@ -1,6 +1,7 @@
 // heal-alert-receiver's pure parts: receiver.ini (good and hostile), routing an alert, the
 // host an alert names, and what a Prometheus instant query answered (in the shapes of
 // Prometheus' HTTP API, /api/v1/query; tests/e2e/prometheus.sh queries a real one).
+#include "prometheus_guard.hpp"
 #include "routes.hpp"
 
 #include "ini_file.hpp"
@@ -171,4 +172,24 @@ TEST(QueryNumber, WhatPrometheusAnswers) {
         EXPECT_FALSE(parse_query_number(b.body, 0.0, error)) << b.body;
         EXPECT_NE(error.find(b.words), std::string::npos) << b.body << " => " << error;
     }
+}
+
+TEST_F(ReceiverConfigTest, TheFleetGuardJudgesPrometheusCountsAsItJudgesNagios) {
+    auto cfg = load(base + route);  // max_unhealthy 25%
+    const Route& r = cfg.routes[0];
+    auto ok = fleet_view(cfg, r, 4.0, 1.0, "");
+    EXPECT_FALSE(ok.blocked_by) << *ok.blocked_by;
+    EXPECT_EQ(ok.seen, "1 of 4 members of route worker-down not OK");
+    auto wide = fleet_view(cfg, r, 4.0, 3.0, "");
+    ASSERT_TRUE(wide.blocked_by);
+    EXPECT_EQ(*wide.blocked_by, "widespread failure: 3 of 4 members of route worker-down are not OK "
+                                "(max_unhealthy 25%: at most 1)");
+    auto down = fleet_view(cfg, r, std::nullopt, 1.0, "Prometheus at http://127.0.0.1:9090: connection refused");
+    ASSERT_TRUE(down.blocked_by);
+    EXPECT_EQ(*down.blocked_by, "cannot use Prometheus' answer: Prometheus at http://127.0.0.1:9090: connection "
+                                "refused; healing needs the group's state");
+    EXPECT_TRUE(fleet_view(cfg, r, 0.0, 0.0, "").blocked_by) << "a group of none";
+    EXPECT_TRUE(fleet_view(cfg, r, 4.0, 5.0, "").blocked_by) << "more down than members";
+    EXPECT_TRUE(fleet_view(cfg, r, 4.5, 1.0, "").blocked_by) << "not a count";
+    EXPECT_TRUE(fleet_view(cfg, r, 4.0, -1.0, "").blocked_by);
 }

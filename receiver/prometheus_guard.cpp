@@ -1,0 +1,38 @@
+#include "prometheus_guard.hpp"
+
+#include <cmath>
+
+namespace heal::receiver {
+
+handler::FleetView fleet_view(const Config& cfg, const Route& route, std::optional<double> size,
+                              std::optional<double> unhealthy, const std::string& why) {
+    const std::string label = "members of route " + route.name;
+    handler::FleetView v;
+    if (!size || !unhealthy) {
+        v.blocked_by = "cannot use Prometheus' answer: " + why + "; healing needs the group's state";
+        return v;
+    }
+    // Counts are whole numbers; anything else is a query that does not count members.
+    if (*size < 0 || *unhealthy < 0 || std::floor(*size) != *size || std::floor(*unhealthy) != *unhealthy ||
+        *size > 1e9 || *unhealthy > 1e9) {
+        v.blocked_by = "Prometheus' counts are not whole numbers (group_size " + std::to_string(*size) +
+                       ", group_unhealthy " + std::to_string(*unhealthy) + "): check the route's queries";
+        return v;
+    }
+    if (*size == 0) {
+        v.blocked_by = "Prometheus counts no member of the group (group_size of route " + route.name +
+                       " answered 0): healing needs the group's state";
+        return v;
+    }
+    if (*unhealthy > *size) {
+        v.blocked_by = "Prometheus counts more members not OK (" + std::to_string(static_cast<long long>(*unhealthy)) +
+                       ") than members (" + std::to_string(static_cast<long long>(*size)) + "): check the route's queries";
+        return v;
+    }
+    fleet::GroupHealth g;
+    g.size = static_cast<std::size_t>(*size);
+    g.not_ok = static_cast<std::size_t>(*unhealthy);
+    return handler::judge(cfg.max_unhealthy, g, 0, label, "Prometheus", "max_unhealthy");
+}
+
+}  // namespace heal::receiver

@@ -1,0 +1,20 @@
+// The fleet guard with Prometheus as the source: the route's two queries give the group's size
+// and how many members are not OK; handler::judge() (the one decision every source shares)
+// says whether healing one member makes sense.
+#pragma once
+
+#include "event_handler.hpp"
+#include "routes.hpp"
+
+#include <optional>
+#include <string>
+
+namespace heal::receiver {
+
+/// `size` and `unhealthy` as the route's group_size and group_unhealthy answered (nullopt: the
+/// query failed, `why` says how): a failed query, a group of none, or more not OK than
+/// max_unhealthy allows blocks healing.
+handler::FleetView fleet_view(const Config& cfg, const Route& route, std::optional<double> size,
+                              std::optional<double> unhealthy, const std::string& why);
+
+}  // namespace heal::receiver
