@@ -57,7 +57,7 @@ UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
 BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls $(B)/check_heal \
-        $(B)/heal-event-handler
+        $(B)/heal-event-handler $(B)/heal-alert-receiver
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
 
 .PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
@@ -112,6 +112,12 @@ $(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
 # Icinga 2's API with check_worker's HTTPS client.
 $(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
                          $(B)/checks/http_response.o $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+# The Alertmanager receiver (being built; not installed or packaged yet): the fleet guard's code,
+# the listeners' client, and check_worker's HTTP(S) client for Prometheus and Alertmanager.
+$(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
+                          $(B)/checks/http_response.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # check_worker is built twice. check_worker: without TLS (HEAL_NO_TLS), so that no OpenSSL is

@@ -129,6 +129,51 @@ else
     fail "dashboard queries without data ($n in all):$empty"
 fi
 
+# 4. heal-alert-receiver --check (the receiver of Alertmanager's webhook, being built) asks this
+#    Prometheus each route's two fleet-guard queries through its own HTTP client: counts for a
+#    good route, Prometheus' own error for a bad query; no Alertmanager runs here, and it says so.
+sb_client_config "$SB/heal-ctl.ini" client
+printf 'a-token-of-32-characters-or-more-x\n' >"$SB/receiver.token"; chmod 600 "$SB/receiver.token"
+mkdir -p "$SB/receiver-state"
+AM_PORT=$(sb_free_port)
+cat >"$SB/receiver.ini" <<EOF
+[receiver]
+listen = 127.0.0.1:0
+allow = 127.0.0.1
+cert = certs/server.crt
+key = certs/server.key
+client_ca = certs/ca.crt
+token_file = receiver.token
+state_dir = receiver-state
+client_config = heal-ctl.ini
+prometheus = http://127.0.0.1:$PROM_PORT
+alertmanager = http://127.0.0.1:$AM_PORT
+
+[route listeners]
+match = alertname=HealListenerDown
+service = worker
+group_size = count(up{job="heal-listener"})
+group_unhealthy = count(up{job="heal-listener"} == 0)
+
+[route broken-query]
+match = alertname=Nothing
+service = worker
+group_size = count(up{job=
+group_unhealthy = 0
+EOF
+out=$("$BUILD/heal-alert-receiver" --check -c "$SB/receiver.ini" 2>&1); rc=$?
+if [ $rc -eq 1 ] &&
+   printf '%s\n' "$out" | grep -q "^  ok       prometheus     http://127.0.0.1:$PROM_PORT: ready$" &&
+   printf '%s\n' "$out" | grep -q "^  ok       route listeners 0 of 1 members of route listeners not OK: a heal now would go on to the listener$" &&
+   printf '%s\n' "$out" | grep -q "^  PROBLEM  route broken-query cannot use Prometheus' answer: Prometheus at http://127.0.0.1:$PROM_PORT (HTTP 400) for count(up{job=: Prometheus answered error: .*parse error" &&
+   printf '%s\n' "$out" | grep -q "^  PROBLEM  alertmanager   http://127.0.0.1:$AM_PORT: .*refused" &&
+   printf '%s\n' "$out" | grep -q "^2 problems$"; then
+    pass "heal-alert-receiver --check asks Prometheus each route's counts (and names its errors):"
+    printf '%s\n' "$out" | sed 's/^/    | /'
+else
+    fail "heal-alert-receiver --check (exit $rc): $out"
+fi
+
 if [ "$failed" = 1 ]; then
     echo "--- prometheus.log"; tail -20 "$SB/prometheus.log"
     echo "--- listener.log"; tail -20 "$SB/listener.log"

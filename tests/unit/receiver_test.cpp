@@ -2,6 +2,7 @@
 // host an alert names, and what a Prometheus instant query answered (in the shapes of
 // Prometheus' HTTP API, /api/v1/query; tests/e2e/prometheus.sh queries a real one).
 #include "prometheus_guard.hpp"
+#include "prometheus_query.hpp"
 #include "routes.hpp"
 
 #include "ini_file.hpp"
@@ -192,4 +193,31 @@ TEST_F(ReceiverConfigTest, TheFleetGuardJudgesPrometheusCountsAsItJudgesNagios) 
     EXPECT_TRUE(fleet_view(cfg, r, 4.0, 5.0, "").blocked_by) << "more down than members";
     EXPECT_TRUE(fleet_view(cfg, r, 4.5, 1.0, "").blocked_by) << "not a count";
     EXPECT_TRUE(fleet_view(cfg, r, 4.0, -1.0, "").blocked_by);
+}
+
+TEST(HttpUrl, PrometheusAndAlertmanagerAddresses) {
+    HttpUrl u;
+    ASSERT_EQ(parse_http_url("http://127.0.0.1:9090", u), "");
+    EXPECT_FALSE(u.tls);
+    EXPECT_EQ(u.host, "127.0.0.1");
+    EXPECT_EQ(u.port, 9090);
+    EXPECT_EQ(u.prefix, "");
+    ASSERT_EQ(parse_http_url("https://prom.example.org/prometheus/", u), "");
+    EXPECT_TRUE(u.tls);
+    EXPECT_EQ(u.port, 443);
+    EXPECT_EQ(u.prefix, "/prometheus");
+    ASSERT_EQ(parse_http_url("http://[::1]:9093", u), "");
+    EXPECT_EQ(u.host, "::1");
+    EXPECT_EQ(u.port, 9093);
+    ASSERT_EQ(parse_http_url("http://am", u), "");
+    EXPECT_EQ(u.port, 80);
+    for (const char* bad : {"ftp://x", "http://", "http://:9090", "http://h:0", "http://h:99999", "http://h:",
+                            "http://u:p@h", "http://h/?q", "http://h/#f", "http://[::1", "http://[::1]x"})
+        EXPECT_NE(parse_http_url(bad, u), "") << bad;
+}
+
+TEST(FormEncode, QueriesGoAsForms) {
+    EXPECT_EQ(form_encode("count(up{job=\"worker\"} == 0)"), "count%28up%7Bjob%3D%22worker%22%7D%20%3D%3D%200%29");
+    EXPECT_EQ(form_encode("a-b._~Z9"), "a-b._~Z9");
+    EXPECT_EQ(form_encode(std::string("\0\xff", 2)), "%00%FF");
 }

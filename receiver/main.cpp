@@ -1,0 +1,133 @@
+// heal-alert-receiver: Prometheus Alertmanager's webhook drives heal (issue 22, being built).
+// This first part is its --check: the configuration, the TLS files, the token, the state
+// folder, the listeners' client configuration, and what Prometheus answers for every route's
+// fleet-guard queries, each "ok" or "PROBLEM", so that a deployment is proven before the first
+// alert. Serving the webhook is not built yet: without --check it says so and exits 2.
+#include "client_config.hpp"
+#include "fleet_store.hpp"
+#include "ini_file.hpp"
+#include "prometheus_guard.hpp"
+#include "prometheus_query.hpp"
+#include "routes.hpp"
+#include "version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ssl.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+using namespace heal;
+
+struct Report {
+    int problems = 0;
+    void line(bool ok, const std::string& what, const std::string& text) {
+        if (!ok) ++problems;
+        std::cout << (ok ? "  ok       " : "  PROBLEM  ") << what
+                  << std::string(what.size() < 15 ? 15 - what.size() : 1, ' ') << text << "\n";
+    }
+};
+
+void check_tls(const receiver::Config& cfg, Report& r) {
+    try {
+        boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_server);
+        ctx.use_certificate_chain_file(cfg.cert);
+        ctx.use_private_key_file(cfg.key, boost::asio::ssl::context::pem);
+        if (!cfg.client_ca.empty()) ctx.load_verify_file(cfg.client_ca);
+        r.line(true, "certificate", cfg.cert + " and its key load" +
+                                        (cfg.client_ca.empty() ? "" : "; client certificates checked against " + cfg.client_ca));
+    } catch (const std::exception& e) {
+        r.line(false, "certificate", cfg.cert + ", " + cfg.key + (cfg.client_ca.empty() ? "" : ", " + cfg.client_ca) +
+                                         ": " + e.what());
+    }
+}
+
+void check_token(const receiver::Config& cfg, Report& r) {
+    if (cfg.token_file.empty()) return r.line(true, "token", "none (client certificates only)");
+    struct stat st {};
+    std::ifstream in(cfg.token_file);
+    std::string token;
+    if (!in || !std::getline(in, token)) return r.line(false, "token", cfg.token_file + ": cannot be read");
+    if (token.size() < 16) return r.line(false, "token", cfg.token_file + ": its first line is shorter than 16 characters");
+    if (::stat(cfg.token_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        return r.line(false, "token", cfg.token_file + ": readable by every user (chmod o-r it)");
+    r.line(true, "token", cfg.token_file + ": readable, " + std::to_string(token.size()) + " characters");
+}
+
+void check_state(const receiver::Config& cfg, Report& r) {
+    try {
+        fleet::FleetStore store(cfg.state_dir);
+        r.line(true, "state folder", cfg.state_dir + ": the fleet store opens");
+    } catch (const std::exception& e) {
+        r.line(false, "state folder", cfg.state_dir + ": " + e.what());
+    }
+}
+
+void check_client(const receiver::Config& cfg, Report& r) {
+    try {
+        auto o = client_options(cfg.client_config, true, {});
+        r.line(true, "client config", cfg.client_config + ": certificate " + o.cert + ", port " + std::to_string(o.port));
+    } catch (const std::exception& e) {
+        r.line(false, "client config", e.what());
+    }
+}
+
+void check_routes(const receiver::Config& cfg, Report& r) {
+    const std::string up = receiver::ready(cfg.prometheus, cfg.io_timeout, "");
+    r.line(up.empty(), "prometheus", up.empty() ? cfg.prometheus + ": ready" : up);
+    for (const auto& route : cfg.routes) {
+        std::string why;
+        auto size = receiver::query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, "", why);
+        std::optional<double> unhealthy;
+        if (size) unhealthy = receiver::query_number(cfg.prometheus, route.group_unhealthy, 0.0, cfg.io_timeout, "", why);
+        const auto view = receiver::fleet_view(cfg, route, size, unhealthy, why);
+        const std::string what = "route " + route.name;
+        if (!size || !unhealthy) r.line(false, what, *view.blocked_by);
+        else if (view.blocked_by) r.line(true, what, view.seen + ": a heal now would be blocked: " + *view.blocked_by);
+        else r.line(true, what, view.seen + ": a heal now would go on to the listener");
+    }
+    const std::string am = receiver::ready(cfg.alertmanager, cfg.io_timeout, "");
+    r.line(am.empty(), "alertmanager", am.empty() ? cfg.alertmanager + ": ready" : am);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"heal-alert-receiver - Prometheus Alertmanager's webhook drives heal (being built)"};
+    std::string config = "/etc/heal/receiver.ini";
+    bool check = false;
+    app.add_option("-c,--config", config, "configuration file (default /etc/heal/receiver.ini)");
+    app.add_flag("--check", check, "check the configuration and what it names, print each item, exit 0 or 1");
+    app.set_version_flag("-V,--version", std::string("heal-alert-receiver ") + HEAL_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    if (!check) {
+        std::cerr << "heal-alert-receiver: serving Alertmanager's webhook is not built yet; only --check is\n";
+        return 2;
+    }
+    receiver::Config cfg;
+    try {
+        cfg = receiver::load_config(config);
+    } catch (const std::exception& e) {
+        std::cout << "  PROBLEM  configuration  " << e.what() << "\n1 problem\n";
+        return 1;
+    }
+    Report r;
+    r.line(true, "configuration", config + ": " + std::to_string(cfg.routes.size()) + " route(s)" +
+                                      (cfg.dry_run ? ", dry run" : ""));
+    check_tls(cfg, r);
+    check_token(cfg, r);
+    check_state(cfg, r);
+    check_client(cfg, r);
+    check_routes(cfg, r);
+    if (r.problems == 0) std::cout << "everything is usable\n";
+    else std::cout << r.problems << " problem" << (r.problems == 1 ? "" : "s") << "\n";
+    return r.problems == 0 ? 0 : 1;
+}
