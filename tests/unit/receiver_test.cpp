@@ -2,11 +2,13 @@
 // host an alert names, and what a Prometheus instant query answered (in the shapes of
 // Prometheus' HTTP API, /api/v1/query; tests/e2e/prometheus.sh queries a real one).
 #include "prometheus_guard.hpp"
+#include "pages.hpp"
 #include "prometheus_query.hpp"
 #include "routes.hpp"
 
 #include "ini_file.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -220,4 +222,42 @@ TEST(FormEncode, QueriesGoAsForms) {
     EXPECT_EQ(form_encode("count(up{job=\"worker\"} == 0)"), "count%28up%7Bjob%3D%22worker%22%7D%20%3D%3D%200%29");
     EXPECT_EQ(form_encode("a-b._~Z9"), "a-b._~Z9");
     EXPECT_EQ(form_encode(std::string("\0\xff", 2)), "%00%FF");
+}
+
+TEST(Pages, HealBlockedAndHealFailedForAlertmanager) {
+    Page blocked;
+    blocked.host = "web2";
+    blocked.service = "worker";
+    blocked.route = "worker-down";
+    blocked.guard = "fleet";
+    blocked.sentence = "fleet guard: widespread failure: 3 of 4 are not OK\n(max_unhealthy 25%)";
+    blocked.fingerprint = "4f6a1b2c3d4e5f60";
+    Page failed = blocked;
+    failed.failed = true;
+    failed.guard.clear();
+    failed.request_id = "0f0e0d0c-0000-4000-8000-000000000001";
+    const std::int64_t t0 = 1'800'000'000'000;
+    const auto v = boost::json::parse(alerts_body({blocked, failed}, t0, 3600));
+    ASSERT_TRUE(v.is_array());
+    ASSERT_EQ(v.as_array().size(), 2u);
+    const auto& b = v.as_array()[0].as_object();
+    const auto& bl = b.at("labels").as_object();
+    EXPECT_EQ(bl.at("alertname").as_string(), "HealBlocked");
+    EXPECT_EQ(bl.at("host").as_string(), "web2");
+    EXPECT_EQ(bl.at("service").as_string(), "worker");
+    EXPECT_EQ(bl.at("route").as_string(), "worker-down");
+    EXPECT_EQ(bl.at("guard").as_string(), "fleet");
+    EXPECT_EQ(bl.at("severity").as_string(), "critical");
+    EXPECT_EQ(bl.at("heal_fingerprint").as_string(), "4f6a1b2c3d4e5f60");
+    const std::string summary(b.at("annotations").at("summary").as_string());
+    EXPECT_EQ(summary.find('\n'), std::string::npos) << "one printable line: " << summary;
+    EXPECT_NE(summary.find("(max_unhealthy 25%)"), std::string::npos) << summary;
+    EXPECT_EQ(b.at("startsAt").as_string(), "2027-01-15T08:00:00.000Z");
+    EXPECT_EQ(b.at("endsAt").as_string(), "2027-01-15T09:00:00.000Z");
+    const auto& f = v.as_array()[1].as_object();
+    EXPECT_EQ(f.at("labels").at("alertname").as_string(), "HealFailed");
+    EXPECT_FALSE(f.at("labels").as_object().contains("guard"));
+    EXPECT_EQ(f.at("annotations").at("request_id").as_string(), "0f0e0d0c-0000-4000-8000-000000000001");
+    const auto ended = boost::json::parse(alerts_body({blocked}, t0, 0));
+    EXPECT_EQ(ended.as_array()[0].at("endsAt").as_string(), "2027-01-15T08:00:00.000Z") << "ended now: resolved";
 }
