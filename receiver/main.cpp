@@ -6,6 +6,8 @@
 #include "client_config.hpp"
 #include "fleet_store.hpp"
 #include "ini_file.hpp"
+#include "text.hpp"
+#include "pages.hpp"
 #include "prometheus_guard.hpp"
 #include "prometheus_query.hpp"
 #include "routes.hpp"
@@ -99,17 +101,20 @@ void check_routes(const receiver::Config& cfg, Report& r) {
 int main(int argc, char** argv) {
     CLI::App app{"heal-alert-receiver - Prometheus Alertmanager's webhook drives heal (being built)"};
     std::string config = "/etc/heal/receiver.ini";
-    bool check = false;
+    bool check = false, test_page = false;
     app.add_option("-c,--config", config, "configuration file (default /etc/heal/receiver.ini)");
     app.add_flag("--check", check, "check the configuration and what it names, print each item, exit 0 or 1");
+    app.add_flag("--test-page", test_page,
+                 "a fire drill: post one HealBlocked alert (guard=test, ending in 5 minutes) to Alertmanager, exit 0 or 1");
     app.set_version_flag("-V,--version", std::string("heal-alert-receiver ") + HEAL_VERSION);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    if (!check) {
-        std::cerr << "heal-alert-receiver: serving Alertmanager's webhook is not built yet; only --check is\n";
+    if (!check && !test_page) {
+        std::cerr << "heal-alert-receiver: serving Alertmanager's webhook is not built yet; only --check and "
+                     "--test-page are\n";
         return 2;
     }
     receiver::Config cfg;
@@ -118,6 +123,23 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::cout << "  PROBLEM  configuration  " << e.what() << "\n1 problem\n";
         return 1;
+    }
+    if (test_page) {
+        receiver::Page p;
+        p.host = "heal-alert-receiver";
+        p.service = "test";
+        p.route = "test";
+        p.guard = "test";
+        p.sentence = "a fire drill from heal-alert-receiver --test-page: pages about heals reach you this way";
+        p.fingerprint = "0000000000000000";
+        const auto err = receiver::post_alerts(cfg.alertmanager, receiver::alerts_body({p}, heal::now_ms(), 300),
+                                               cfg.io_timeout, "");
+        if (!err.empty()) {
+            std::cout << "test page not posted: " << err << "\n";
+            return 1;
+        }
+        std::cout << "test page posted to " << cfg.alertmanager << ": alertname=HealBlocked guard=test, ending in 5 minutes\n";
+        return 0;
     }
     Report r;
     r.line(true, "configuration", config + ": " + std::to_string(cfg.routes.size()) + " route(s)" +

@@ -18,7 +18,7 @@ struct Answer {
 };
 
 Answer call(const std::string& base_url, const std::string& method, const std::string& path, const std::string& form,
-            double timeout_s, const std::string& ca) {
+            double timeout_s, const std::string& ca, const char* content_type = "application/x-www-form-urlencoded") {
     Answer a;
     HttpUrl u;
     if (auto err = parse_http_url(base_url, u); !err.empty()) {
@@ -34,7 +34,7 @@ Answer call(const std::string& base_url, const std::string& method, const std::s
     req.method = method;
     req.path = u.prefix + path;
     req.body = form;
-    if (!form.empty()) req.content_type = "application/x-www-form-urlencoded";
+    if (!form.empty()) req.content_type = content_type;
     req.max_body = max_answer;
     req.user_agent = "heal-alert-receiver";
     req.headers.emplace_back("Accept", "application/json");
@@ -132,6 +132,15 @@ std::optional<double> query_number(const std::string& base_url, const std::strin
         return std::nullopt;
     }
     return n;
+}
+
+std::string post_alerts(const std::string& base_url, const std::string& body_json, double timeout_s,
+                        const std::string& ca) {
+    const Answer a = call(base_url, "POST", "/api/v2/alerts", body_json, timeout_s, ca, "application/json");
+    if (!a.error.empty()) return "Alertmanager at " + base_url + ": " + a.error;
+    if (a.status != 200)
+        return "Alertmanager at " + base_url + ": HTTP " + std::to_string(a.status) + ": " + printable(a.body, 200);
+    return {};
 }
 
 std::string ready(const std::string& base_url, double timeout_s, const std::string& ca) {

@@ -28,6 +28,11 @@ std::optional<double> query_number(const std::string& base_url, const std::strin
                                    std::optional<double> empty_is, double timeout_s, const std::string& ca,
                                    std::string& error);
 
+/// POST PREFIX/api/v2/alerts with `body_json` (pages.hpp's alerts_body): "" when Alertmanager
+/// took them (200), else why.
+std::string post_alerts(const std::string& base_url, const std::string& body_json, double timeout_s,
+                        const std::string& ca);
+
 /// GET PREFIX/-/ready (Prometheus and Alertmanager both answer it): "" when 200, else why.
 std::string ready(const std::string& base_url, double timeout_s, const std::string& ca);
 

@@ -174,6 +174,37 @@ else
     fail "heal-alert-receiver --check (exit $rc): $out"
 fi
 
+# 5. With Debian's Alertmanager on AM_PORT: --check finds it ready, and --test-page's HealBlocked
+#    alert reaches it (read back from its own API).
+if [ -x /usr/bin/prometheus-alertmanager ]; then
+    cat >"$SB/alertmanager.yml" <<EOF
+route:
+  receiver: nobody
+  group_wait: 1s
+  group_interval: 1s
+receivers:
+  - name: nobody
+EOF
+    sb_spawn "$SB/alertmanager.log" prometheus-alertmanager --config.file="$SB/alertmanager.yml" \
+        --storage.path="$SB/am-data" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= >/dev/null
+    i=0; until curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
+    out=$("$BUILD/heal-alert-receiver" --check -c "$SB/receiver.ini" 2>&1)
+    if printf '%s\n' "$out" | grep -q "^  ok       alertmanager   http://127.0.0.1:$AM_PORT: ready$" &&
+       printf '%s\n' "$out" | grep -q "^1 problem$"; then
+        pass "heal-alert-receiver --check finds Debian's Alertmanager $(prometheus-alertmanager --version 2>&1 | sed -n 's/^alertmanager, version \([^ ]*\).*/\1/p') ready"
+    else
+        fail "--check with Alertmanager running: $out"
+    fi
+    out=$("$BUILD/heal-alert-receiver" --test-page -c "$SB/receiver.ini" 2>&1); rc=$?
+    seen=$(curl -sS "http://127.0.0.1:$AM_PORT/api/v2/alerts" | python3 -c 'import json,sys; print(" ".join(a["labels"]["alertname"] + "/" + a["labels"].get("guard", "") + "/" + a["status"]["state"] for a in json.load(sys.stdin)))' 2>&1)
+    case "$rc $seen" in
+        "0 "*HealBlocked/test/active*) pass "--test-page posts HealBlocked to Alertmanager, which has it: $seen" ;;
+        *) fail "--test-page (exit $rc): $out; Alertmanager has: $seen" ;;
+    esac
+else
+    echo "SKIP prometheus: prometheus-alertmanager is not installed — heal-alert-receiver's pages WERE NOT TESTED"
+fi
+
 if [ "$failed" = 1 ]; then
     echo "--- prometheus.log"; tail -20 "$SB/prometheus.log"
     echo "--- listener.log"; tail -20 "$SB/listener.log"
