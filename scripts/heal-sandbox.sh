@@ -227,6 +227,12 @@ EOF
 
 sb_listener_start() {
     sb_listener_config
+    sb_listener_run
+}
+
+# Starts heal-listener on $SB/heal.ini as it is, waits until it is ready, learns its port
+# (LISTENER_PORT) and writes the heal-ctl configurations for it.
+sb_listener_run() {
     sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
     sb_wait_for "$SB/listener.log" "ready: accepting connections" 10 >/dev/null || return 1
     _line=$(grep -m1 "listening on ${LISTENER_ADDR:-127.0.0.1}:" "$SB/listener.log") || return 1

@@ -56,10 +56,7 @@ cn = ops
 verbs = *
 admin = yes
 EOF
-sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
-sb_wait_for "$SB/listener.log" "ready: accepting connections" 10 >/dev/null || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
-_line=$(grep -m1 "listening on 127.0.0.1:" "$SB/listener.log")
-LISTENER_PORT=${_line##*listening on 127.0.0.1:}
+sb_listener_run || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
 ops() { "$BUILD/heal-ctl" -H 127.0.0.1 -p "$LISTENER_PORT" --cert "$SB/certs/ops.crt" --key "$SB/certs/ops.key" --ca "$SB/certs/ca.crt" "$@"; }
 
 cat >"$SB/prometheus.yml" <<EOF
@@ -132,7 +129,6 @@ fi
 # 4. heal-alert-receiver --check (the receiver of Alertmanager's webhook, being built) asks this
 #    Prometheus each route's two fleet-guard queries through its own HTTP client: counts for a
 #    good route, Prometheus' own error for a bad query; no Alertmanager runs here, and it says so.
-sb_client_config "$SB/heal-ctl.ini" client
 printf 'a-token-of-32-characters-or-more-x\n' >"$SB/receiver.token"; chmod 600 "$SB/receiver.token"
 mkdir -p "$SB/receiver-state"
 AM_PORT=$(sb_free_port)

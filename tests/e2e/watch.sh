@@ -94,11 +94,7 @@ cn = ops
 verbs = *
 admin = yes
 EOF
-sb_spawn "$SB/listener.log" "$BUILD/heal-listener" -c "$SB/heal.ini" >/dev/null
-sb_wait_for "$SB/listener.log" "ready: accepting connections" 10 >/dev/null || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
-_line=$(grep -m1 "listening on 127.0.0.1:" "$SB/listener.log")
-LISTENER_PORT=${_line##*listening on 127.0.0.1:}
-sb_client_configs
+sb_listener_run || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
 
 DEAD_PORT=$(sb_free_port)
 sb_nagios_base
