@@ -183,7 +183,12 @@ if [ -n "$healthy" ]; then
 else
     fail "the worker was not restarted within 5 s of the kill"
 fi
-final=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"client":"watch"' | grep '"service":"worker"' | head -1)
+# The worker may answer before its restart command has returned and the final record is written.
+i=0
+until final=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"client":"watch"' | grep '"service":"worker"' | head -1)
+      [ -n "$final" ] || [ $i -ge 100 ]; do
+    sleep 0.1; i=$((i + 1))
+done
 id=$(printf '%s' "$final" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
 case $final in
     *'"outcome":"ok"'*'"trigger":"2 non-OK status runs in a row: '*) pass "audited as client watch with its trigger (id $id)" ;;
