@@ -153,11 +153,8 @@ void common_policy(SSL_CTX* ctx) {
 
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const std::string& key,
                                                   const std::string& client_ca) {
-    ERR_clear_error();
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    auto ctx = server_context_without_client_certificates(cert, key);
     SSL_CTX* c = ctx->native_handle();
-    common_policy(c);
-    load_pair(c, cert, key);
     require_readable("client_ca", client_ca);
     check(SSL_CTX_load_verify_locations(c, client_ca.c_str(), nullptr),
           "SSL_CTX_load_verify_locations", client_ca);
@@ -165,6 +162,16 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const
     if (!names) throw TlsError("SSL_load_client_CA_file(" + client_ca + "): " + openssl_errors());
     SSL_CTX_set_client_CA_list(c, names);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    return ctx;
+}
+
+std::shared_ptr<ssl::context> server_context_without_client_certificates(const std::string& cert,
+                                                                         const std::string& key) {
+    ERR_clear_error();
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* c = ctx->native_handle();
+    common_policy(c);
+    load_pair(c, cert, key);
     // An idle connection (a request being awaited, an action running) holds no record buffers.
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     // TLS 1.2: forward secrecy and AEAD only (no static RSA, no CBC: LUCKY13). TLS 1.3's

@@ -31,6 +31,11 @@ std::string openssl_errors(const std::string& fallback = "unknown error");
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const std::string& key,
                                                   const std::string& client_ca);
 
+/// Server side for a caller that proves itself otherwise (heal-alert-receiver with a bearer
+/// token only): the same policy, no client certificate asked for. Never for heal-listener.
+std::shared_ptr<ssl::context> server_context_without_client_certificates(const std::string& cert,
+                                                                         const std::string& key);
+
 /// Client side: verify the server against `ca` (or the system store when empty);
 /// present `cert`/`key` when given. `verify = false` is only for check plugins' --insecure.
 std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const std::string& cert,

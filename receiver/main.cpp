@@ -1,8 +1,8 @@
-// heal-alert-receiver: Prometheus Alertmanager's webhook drives heal (issue 22, being built).
-// This first part is its --check: the configuration, the TLS files, the token, the state
-// folder, the listeners' client configuration, and what Prometheus answers for every route's
-// fleet-guard queries, each "ok" or "PROBLEM", so that a deployment is proven before the first
-// alert. Serving the webhook is not built yet: without --check it says so and exits 2.
+// heal-alert-receiver: Prometheus Alertmanager's webhook drives heal. Without options it serves
+// (server.hpp, heal_alerts.hpp); --check proves a deployment before the first alert (the
+// configuration, the TLS files, the token, the state folder, the listeners' client
+// configuration, and what Prometheus answers for every route's fleet-guard queries, each "ok"
+// or "PROBLEM"); --test-page is a fire drill for the pages.
 #include "client_config.hpp"
 #include "fleet_store.hpp"
 #include "ini_file.hpp"
@@ -11,6 +11,7 @@
 #include "prometheus_guard.hpp"
 #include "prometheus_query.hpp"
 #include "routes.hpp"
+#include "server.hpp"
 #include "version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -99,7 +100,7 @@ void check_routes(const receiver::Config& cfg, Report& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"heal-alert-receiver - Prometheus Alertmanager's webhook drives heal (being built)"};
+    CLI::App app{"heal-alert-receiver - Prometheus Alertmanager's webhook drives heal"};
     std::string config = "/etc/heal/receiver.ini";
     bool check = false, test_page = false;
     app.add_option("-c,--config", config, "configuration file (default /etc/heal/receiver.ini)");
@@ -112,17 +113,25 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    if (!check && !test_page) {
-        std::cerr << "heal-alert-receiver: serving Alertmanager's webhook is not built yet; only --check and "
-                     "--test-page are\n";
-        return 2;
-    }
     receiver::Config cfg;
     try {
         cfg = receiver::load_config(config);
     } catch (const std::exception& e) {
+        if (!check && !test_page) {
+            std::cerr << "heal-alert-receiver: " << e.what() << "\n";
+            return 2;
+        }
         std::cout << "  PROBLEM  configuration  " << e.what() << "\n1 problem\n";
         return 1;
+    }
+    if (!check && !test_page) {
+        try {
+            receiver::Receiver r(std::move(cfg));
+            return receiver::serve(r);
+        } catch (const std::exception& e) {
+            std::cerr << "heal-alert-receiver: cannot start: " << e.what() << "\n";
+            return 2;
+        }
     }
     if (test_page) {
         receiver::Page p;

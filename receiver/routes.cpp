@@ -59,13 +59,14 @@ struct Builder {
             cfg.allow = *a;
             have_allow = true;
         } else if (key == "cert" || key == "key" || key == "client_ca" || key == "token_file" || key == "state_dir" ||
-                   key == "client_config") {
+                   key == "client_config" || key == "audit_log") {
             if (value.empty()) return std::string(key) + ": empty";
             (key == "cert"          ? cfg.cert
              : key == "key"         ? cfg.key
              : key == "client_ca"   ? cfg.client_ca
              : key == "token_file"  ? cfg.token_file
              : key == "state_dir"   ? cfg.state_dir
+             : key == "audit_log"   ? cfg.audit_log
                                     : cfg.client_config) = resolve_path(dir, value);
         } else if (key == "prometheus" || key == "alertmanager") {
             if (value.substr(0, 7) != "http://" && value.substr(0, 8) != "https://")
@@ -90,7 +91,7 @@ struct Builder {
                 return "io_timeout: expected a duration (e.g. 10s), got '" + printable(value, 40) + "'";
         } else {
             return "unknown key '" + printable(key) + "' in [receiver] (known: listen, allow, cert, key, client_ca, "
-                   "token_file, state_dir, client_config, prometheus, alertmanager, max_unhealthy, fleet_budget, "
+                   "token_file, state_dir, audit_log, client_config, prometheus, alertmanager, max_unhealthy, fleet_budget, "
                    "fleet_concurrency, dry_run, io_timeout)";
         }
         return {};

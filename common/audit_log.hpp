@@ -1,5 +1,6 @@
-// The audit trail: one JSON line per record, appended by the daemon and every --inetd
-// instance alike. A state-changing action runs only after its "start" record was written.
+// The audit trail: one JSON line per record, appended by heal-listener and every --inetd
+// instance alike (a state-changing action runs only after its "start" record was written), and
+// by heal-alert-receiver (a heal is asked for only after its decision was written).
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -1,0 +1,386 @@
+#include "heal_alerts.hpp"
+
+#include "client.hpp"
+#include "client_config.hpp"
+#include "fleet_store.hpp"
+#include "log.hpp"
+#include "prometheus_guard.hpp"
+#include "prometheus_query.hpp"
+#include "text.hpp"
+#include "version.hpp"
+
+#include <sstream>
+
+namespace heal::receiver {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t max_unrouted_remembered = 10000;
+/// A page lasts this long unless posted again (every repeat of the alert does) or ended.
+constexpr double page_lasts_s = 3600;
+
+/// What the store remembers of a page, appended to the problem's decision ("; page
+/// HealBlocked guard=fleet"), so that a repeat posts it again and the resolution ends it.
+std::string page_note(const Page& p) {
+    return std::string("; page ") + (p.failed ? "HealFailed" : "HealBlocked") + (p.guard.empty() ? "" : " guard=" + p.guard);
+}
+
+/// The page a remembered decision holds, if any (the last one noted).
+std::optional<Page> page_from_note(const std::string& decision) {
+    const auto at = decision.rfind("; page Heal");
+    if (at == std::string::npos) return std::nullopt;
+    Page p;
+    std::string_view rest = std::string_view(decision).substr(at + 7);
+    p.failed = rest.substr(0, 10) == "HealFailed";
+    const auto g = rest.find(" guard=");
+    if (g != std::string_view::npos) {
+        auto guard = rest.substr(g + 7);
+        p.guard = std::string(guard.substr(0, guard.find_first_of(" ;")));
+    }
+    return p;
+}
+
+/// The problem in the fleet store: the alert (its fingerprint) in one firing episode (its
+/// startsAt). A resolved alert closes it; one that fires again starts afresh, even if the
+/// resolved notification between them was lost (send_resolved: false, a restart of Alertmanager).
+std::string problem_key(const Route& route, const alertmanager::Alert& a) {
+    return route.service + " alert " + a.fingerprint + " since " + a.starts_at;
+}
+
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+    std::string out;
+    for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
+    return printable(out, 300);
+}
+
+/// The guard label of a claim that does not heal.
+std::string guard_of(const fleet::Claim& c, bool prometheus_failed) {
+    switch (c.kind) {
+        case fleet::Claim::Kind::blocked: return prometheus_failed ? "prometheus" : "fleet";
+        case fleet::Claim::Kind::budget: return "budget";
+        case fleet::Claim::Kind::concurrency:
+        case fleet::Claim::Kind::waiting: return "concurrency";
+        default: return "";
+    }
+}
+
+std::string metric_label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+Receiver::Receiver(Config cfg) : cfg_(std::move(cfg)), audit_(cfg_.audit_log) {}
+
+bool Receiver::audit(json::object record) {
+    json::object r;
+    r["program"] = "heal-alert-receiver";
+    for (auto& kv : record) r[kv.key()] = std::move(kv.value());
+    std::lock_guard lock(audit_mutex_);  // one writer at a time within this process
+    return audit_.write(r);
+}
+
+void Receiver::count(const std::string& outcome, const std::string& guard) {
+    std::lock_guard lock(mutex_);
+    ++decisions_[{outcome, guard}];
+}
+
+void Receiver::answered(unsigned status) {
+    std::lock_guard lock(mutex_);
+    ++requests_[status];
+}
+
+void Receiver::refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id) {
+    log::warning("request " + request_id + " from " + peer + " refused" +
+                 (status ? " (" + std::to_string(status) + ")" : "") + ": " + why);
+    audit({{"record", "refused"}, {"id", request_id}, {"peer", peer}, {"status", status}, {"why", printable(why, 500)}});
+    if (status == 0) answered(0);
+}
+
+void Receiver::page(const Page& p, double lasts_s) {
+    const std::string name = p.failed ? "HealFailed" : "HealBlocked";
+    std::string err = cfg_.dry_run && lasts_s > 0 ? "dry run" : "";
+    if (err.empty()) err = post_alerts(cfg_.alertmanager, alerts_body({p}, now_ms(), lasts_s), cfg_.io_timeout, "");
+    const std::string what = (lasts_s > 0 ? "page " : "page ended ") + name + " host=" + p.host + " service=" + p.service +
+                             (p.guard.empty() ? "" : " guard=" + p.guard);
+    if (err == "dry run") log::info("dry run: would post " + what + ": " + p.sentence);
+    else if (err.empty()) log::info("posted " + what + " to " + cfg_.alertmanager);
+    else log::error("cannot post " + what + " to Alertmanager (" + err + "): " + p.sentence);
+    std::lock_guard lock(mutex_);
+    ++pages_[{name, err.empty() ? "posted" : err == "dry run" ? "dry_run" : "failed"}];
+}
+
+Answer Receiver::webhook(std::string_view body, const std::string& peer, const std::string& request_id) {
+    std::string error;
+    auto hook = alertmanager::parse_webhook(body, error);
+    if (!hook) {
+        refused(peer, 400, "not an Alertmanager webhook (version 4): " + error, request_id);
+        return {400, "refused: not an Alertmanager webhook (version 4): " + error + "\n"};
+    }
+    if (hook->truncated_alerts > 0)
+        log::warning("request " + request_id + ": Alertmanager left out " + std::to_string(hook->truncated_alerts) +
+                     " alert(s) of group " + printable(hook->group_key, 200) + " (its max_alerts); they come again later");
+    Answer ans;
+    for (const auto& a : hook->alerts) {
+        const Route* route = route_for(cfg_, a);
+        Decided d;
+        if (!route) {
+            bool first = false;
+            {
+                std::lock_guard lock(mutex_);
+                if (unrouted_seen_.size() >= max_unrouted_remembered) unrouted_seen_.clear();
+                first = unrouted_seen_.insert(a.fingerprint).second;
+            }
+            if (first)
+                log::info("request " + request_id + ": no route for alert " + a.fingerprint + " {" + labels_text(a.labels) +
+                          "}: acknowledged, ignored (logged once per alert)");
+            count("unrouted", "");
+            d.line = a.fingerprint + " no route: ignored";
+        } else {
+            d = a.firing ? firing(a, *route, request_id, peer) : resolved(a, *route, request_id);
+        }
+        if (d.undecided) ans.status = 503;
+        ans.body += d.line + "\n";
+    }
+    if (hook->alerts.empty()) ans.body = "no alerts\n";
+    return ans;
+}
+
+Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& route, const std::string& request_id,
+                                   const std::string& peer) {
+    const std::string rid = request_id + "/" + a.fingerprint;
+    std::string why;
+    const auto host = host_of(route, a, why);
+    const std::string alertname = a.labels.count("alertname") ? a.labels.at("alertname") : "";
+    Page p;
+    p.host = host.value_or("unknown");
+    p.service = route.service;
+    p.route = route.name;
+    p.fingerprint = a.fingerprint;
+    if (!host) {
+        // A route matched but cannot say where to heal: a human must.
+        log::error("request " + rid + ": route " + route.name + " cannot heal: " + why);
+        audit({{"record", "decision"}, {"id", rid}, {"peer", peer}, {"route", route.name}, {"fingerprint", a.fingerprint},
+               {"outcome", "blocked"}, {"guard", "route"}, {"why", printable(why, 500)}});
+        count("blocked", "route");
+        p.guard = "route";
+        p.sentence = "heal cannot act on alert " + alertname + " (route " + route.name + "): " + why;
+        page(p, page_lasts_s);
+        return {a.fingerprint + " blocked (route): " + why};
+    }
+    const std::string key = problem_key(route, a);
+    const std::string what = route.verb + " " + route.service + " on " + *host + " for alert " + alertname + " " + a.fingerprint;
+
+    // The fleet guard's two counts, then one atomic decision for the problem.
+    std::string qerr;
+    auto size = query_number(cfg_.prometheus, route.group_size, std::nullopt, cfg_.io_timeout, "", qerr);
+    std::optional<double> unhealthy;
+    if (size) unhealthy = query_number(cfg_.prometheus, route.group_unhealthy, 0.0, cfg_.io_timeout, "", qerr);
+    const bool prometheus_failed = !size || !unhealthy;
+    const auto view = fleet_view(cfg_, route, size, unhealthy, qerr);
+    const std::int64_t now = now_ms();
+    ClientOptions copt;
+    std::string client_error;
+    try {
+        copt = client_options(cfg_.client_config, true,
+                              {.host = *host, .server_name = route.server_name.empty() ? *host : route.server_name});
+    } catch (const std::exception& e) {
+        client_error = e.what();
+    }
+    std::optional<fleet::FleetStore> store;
+    fleet::Claim claim;
+    try {
+        store.emplace(cfg_.state_dir);
+        claim = store->claim({.host = *host,
+                              .service = key,
+                              .blocked_by = view.blocked_by,
+                              .decision = route.verb + " for alert " + alertname + " (request " + rid + ")",
+                              .dry_run = cfg_.dry_run,
+                              .last_chance = true,  // no later attempt is counted on: repeats never act
+                              .now_ms = now,
+                              .deadline_ms = now + to_ms(copt.timeout + 5)},
+                             {cfg_.fleet_budget.limit, to_ms(cfg_.fleet_budget.window_s), cfg_.fleet_concurrency});
+    } catch (const std::exception& e) {
+        log::error("request " + rid + ": cannot decide " + what + ": the fleet store is unavailable: " + e.what());
+        count("undecided", "store");
+        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+    }
+    const std::string seen = view.seen.empty() ? "" : " (" + view.seen + ")";
+    json::object rec{{"record", "decision"}, {"id", rid},        {"peer", peer},       {"route", route.name},
+                     {"host", *host},        {"service", route.service}, {"verb", route.verb},
+                     {"alertname", alertname}, {"fingerprint", a.fingerprint}, {"fleet", view.seen}};
+
+    if (claim.kind == fleet::Claim::Kind::already) {
+        // A repeat: nothing acts; a page of this problem is posted again, so it lasts as long.
+        if (auto earlier_page = page_from_note(claim.earlier)) {
+            Page again = p;
+            again.failed = earlier_page->failed;
+            again.guard = earlier_page->guard;
+            again.sentence = "still: " + claim.earlier;
+            page(again, page_lasts_s);
+        }
+        count("already", "");
+        return {a.fingerprint + " already decided: " + claim.earlier};
+    }
+    if (claim.kind == fleet::Claim::Kind::dry_run) {
+        rec["outcome"] = "dry_run";
+        audit(rec);
+        log::info("request " + rid + ": dry run: would " + what + seen);
+        count("dry_run", "");
+        return {a.fingerprint + " dry run: would " + what + seen};
+    }
+    if (claim.kind != fleet::Claim::Kind::heal) {
+        const std::string guard = guard_of(claim, prometheus_failed);
+        const std::string words =
+            claim.kind == fleet::Claim::Kind::blocked ? view.blocked_by.value_or("")
+            : claim.kind == fleet::Claim::Kind::budget
+                ? "fleet budget spent: " + std::to_string(claim.used) + " heals in the last " +
+                      format_duration(cfg_.fleet_budget.window_s) + " (fleet_budget " +
+                      std::to_string(cfg_.fleet_budget.limit) + "/" + format_duration(cfg_.fleet_budget.window_s) + ")"
+                : std::to_string(claim.used) + " heal(s) already in flight (fleet_concurrency " +
+                      std::to_string(cfg_.fleet_concurrency) + ")";
+        rec["outcome"] = "blocked";
+        rec["guard"] = guard;
+        rec["why"] = printable(words, 500);
+        audit(rec);  // nothing acts either way; a lost record is logged by the audit log
+        log::warning("request " + rid + ": blocked (" + guard + "): " + what + ": " + words);
+        count("blocked", guard);
+        p.guard = guard;
+        p.sentence = "heal did not " + route.verb + " " + route.service + " on " + *host + " (alert " + alertname +
+                     "): fleet guard: " + words;
+        try {
+            store->amend(*host, key, page_note(p));
+        } catch (const std::exception& e) {
+            log::warning("request " + rid + ": cannot note the page with the problem: " + e.what());
+        }
+        page(p, page_lasts_s);
+        return {a.fingerprint + " blocked (" + guard + "): " + words};
+    }
+
+    // Heal: audited first; no record, no heal (the problem is forgotten so a resend decides again).
+    rec["outcome"] = "heal";
+    if (!audit(rec)) {
+        log::error("request " + rid + ": not healing, the audit log cannot take the decision: " + what);
+        try {
+            store->finish(claim.heal_id, now_ms(), "not_audited", "");
+            store->close(*host, key);
+        } catch (const std::exception& e) {
+            log::warning("request " + rid + ": " + e.what());
+        }
+        count("undecided", "audit");
+        return {a.fingerprint + " undecided: the audit log is unavailable", true};
+    }
+    log::info("request " + rid + ": healing: " + what + " (listener " + *host + ", certificate name " +
+              (route.server_name.empty() ? *host : route.server_name) + seen + ")");
+    CallResult result;
+    if (client_error.empty()) result = call_listener(copt, format_request(route.verb, route.service, false));
+    else result.error = client_error;
+    for (const auto& w : result.warnings) log::warning("request " + rid + ": " + w);
+    const Reply& r = result.reply;
+    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
+    try {
+        store->finish(claim.heal_id, now_ms(), outcome, r.id);
+    } catch (const std::exception& e) {
+        log::warning("request " + rid + ": cannot record the end of the heal: " + e.what());
+    }
+    const bool healed = result.answered && (r.outcome == Outcome::ok || r.outcome == Outcome::dry_run) && r.verified != false;
+    const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error
+                             : r.outcome == Outcome::ok && !r.verify_status.empty() && r.verified == false
+                                 ? "the " + route.verb + " ran, but the service is still failing: " + r.verify_status
+                                 : std::string(to_string(r.outcome)) +
+                                       (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " +
+                                       r.message;
+    json::object fin{{"record", "final"}, {"id", rid}, {"host", *host}, {"service", route.service},
+                     {"outcome", healed ? "healed" : "failed"}, {"listener_outcome", outcome},
+                     {"listener_request", r.id}, {"message", printable(said, 500)}};
+    audit(fin);
+    if (healed) {
+        log::info("request " + rid + ": healed: " + what + ": " + said + " (listener request " + r.id + ")");
+        count("healed", "");
+        return {a.fingerprint + " healed: " + said + " (listener request " + r.id + ")"};
+    }
+    const bool partition = result.answered && r.outcome == Outcome::refused && r.reason == Reason::healthy_here;
+    p.failed = !partition;
+    p.guard = partition ? "healthy_here" : "";
+    p.request_id = r.id;
+    p.sentence = partition ? "heal did not " + route.verb + " " + route.service + " on " + *host +
+                                 ": Prometheus and the host disagree. The service's own status on the host says it is "
+                                 "healthy, while alert " + alertname + " says it is failing: a network partition, or a "
+                                 "rule that is wrong? Nothing was run. heal-listener: " + r.message
+                           : "heal could not fix " + route.service + " on " + *host + " (alert " + alertname + "): " + said +
+                                 (r.id.empty() ? "" : " (listener request " + r.id + ")");
+    log::warning("request " + rid + ": not healed: " + what + ": " + said);
+    count(partition ? "blocked" : "failed", partition ? "healthy_here" : "");
+    try {
+        store->amend(*host, key, page_note(p));
+    } catch (const std::exception& e) {
+        log::warning("request " + rid + ": cannot note the page with the problem: " + e.what());
+    }
+    page(p, page_lasts_s);
+    return {a.fingerprint + (partition ? " blocked (healthy_here): " : " failed: ") + said};
+}
+
+Receiver::Decided Receiver::resolved(const alertmanager::Alert& a, const Route& route, const std::string& request_id) {
+    const std::string rid = request_id + "/" + a.fingerprint;
+    std::string why;
+    const auto host = host_of(route, a, why);
+    std::optional<std::string> earlier;
+    try {
+        earlier = fleet::FleetStore(cfg_.state_dir).close(host.value_or("unknown"), problem_key(route, a));
+    } catch (const std::exception& e) {
+        log::error("request " + rid + ": cannot close the problem: the fleet store is unavailable: " + e.what());
+        count("undecided", "store");
+        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+    }
+    if (!earlier) {
+        count("resolved", "");
+        return {a.fingerprint + " resolved"};
+    }
+    audit({{"record", "resolved"}, {"id", rid}, {"route", route.name}, {"host", host.value_or("unknown")},
+           {"service", route.service}, {"fingerprint", a.fingerprint}, {"decided", printable(*earlier, 500)}});
+    log::info("request " + rid + ": resolved: " + route.service + " on " + host.value_or("unknown") +
+              " (problem closed; decided before: " + *earlier + ")");
+    if (auto p = page_from_note(*earlier)) {
+        p->host = host.value_or("unknown");
+        p->service = route.service;
+        p->route = route.name;
+        p->fingerprint = a.fingerprint;
+        p->sentence = "resolved: " + *earlier;
+        page(*p, 0);
+    }
+    count("resolved", "");
+    return {a.fingerprint + " resolved: problem closed"};
+}
+
+std::string Receiver::metrics() {
+    std::ostringstream out;
+    std::lock_guard lock(mutex_);
+    out << "# HELP heal_receiver_info heal-alert-receiver's version and whether it runs dry.\n"
+           "# TYPE heal_receiver_info gauge\n"
+        << "heal_receiver_info{version=\"" << HEAL_VERSION << "\",dry_run=\"" << (cfg_.dry_run ? "yes" : "no")
+        << "\"} 1\n"
+           "# HELP heal_receiver_requests_total Requests answered, by HTTP status (0: refused at the TLS handshake).\n"
+           "# TYPE heal_receiver_requests_total counter\n";
+    for (const auto& [status, n] : requests_) out << "heal_receiver_requests_total{code=\"" << status << "\"} " << n << "\n";
+    out << "# HELP heal_receiver_decisions_total Decisions on alerts, by outcome (healed, failed, blocked, dry_run, "
+           "already, resolved, unrouted, undecided) and the guard that blocked.\n"
+           "# TYPE heal_receiver_decisions_total counter\n";
+    for (const auto& [k, n] : decisions_)
+        out << "heal_receiver_decisions_total{outcome=\"" << metric_label(k.first) << "\",guard=\""
+            << metric_label(k.second) << "\"} " << n << "\n";
+    out << "# HELP heal_receiver_pages_total HealBlocked and HealFailed alerts posted to Alertmanager, by result.\n"
+           "# TYPE heal_receiver_pages_total counter\n";
+    for (const auto& [k, n] : pages_)
+        out << "heal_receiver_pages_total{alertname=\"" << k.first << "\",result=\"" << k.second << "\"} " << n << "\n";
+    return out.str();
+}
+
+}  // namespace heal::receiver

@@ -1,0 +1,33 @@
+// heal-alert-receiver's HTTPS server: Alertmanager's webhook calls come in here.
+//
+// accept → allowlist (before any TLS work; refused peers are closed, logged once a minute per
+// address) → connection cap → TLS handshake (client certificate verified when client_ca is set)
+// → one HTTP/1.1 request (headers 8 KiB, body alertmanager::max_body_bytes, each phase within
+// io_timeout) → bearer token (when token_file is set, compared in constant time) → the path:
+//   POST /webhook   Receiver::webhook, run on a worker thread (it waits on Prometheus, the
+//                   listener, Alertmanager) while the server goes on serving
+//   GET  /metrics   Receiver::metrics
+//   GET  /-/healthy "ok"
+// → the answer, and the connection is closed. SIGTERM/SIGINT stop accepting and let calls in
+// progress finish; SIGHUP is logged and ignored (restart to reload).
+#pragma once
+
+#include "heal_alerts.hpp"
+
+namespace heal::receiver {
+
+inline constexpr unsigned max_connections = 64;
+inline constexpr unsigned worker_threads = 4;  ///< webhook decisions at once
+
+/// Serves until SIGTERM or SIGINT; returns the exit code. Throws std::runtime_error when it
+/// cannot start (certificates, token, the port).
+int serve(Receiver& receiver);
+
+/// The token file's first line (without "\r"): at least 16 characters; throws
+/// std::runtime_error naming the file otherwise.
+std::string read_token(const std::string& path);
+
+/// "Bearer TOKEN" against `token`, in constant time for a header of the token's length.
+bool bearer_matches(std::string_view authorization, const std::string& token);
+
+}  // namespace heal::receiver
