@@ -1,7 +1,7 @@
 // What heal-alert-receiver does with one webhook call from Alertmanager: for every alert, the
 // route it takes, the host it names, the fleet guard with Prometheus' counts, one decision per
 // problem in the fleet store, the heal through that host's listener, and pages back to
-// Alertmanager when a heal is blocked or fails. The server (server.hpp) only carries bytes.
+// Alertmanager when a heal is blocked or fails. The server (webhook_server.hpp) only carries bytes.
 //
 // The problem is the alert in one firing episode: (host, "SERVICE alert FINGERPRINT since
 // STARTSAT") in the fleet store, decided once while the alert fires and forgotten when

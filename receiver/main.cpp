@@ -1,5 +1,5 @@
 // heal-alert-receiver: Prometheus Alertmanager's webhook drives heal. Without options it serves
-// (server.hpp, heal_alerts.hpp); --check proves a deployment before the first alert (the
+// (webhook_server.hpp, heal_alerts.hpp); --check proves a deployment before the first alert (the
 // configuration, the TLS files, the token, the state folder, the listeners' client
 // configuration, and what Prometheus answers for every route's fleet-guard queries, each "ok"
 // or "PROBLEM"); --test-page is a fire drill for the pages.
@@ -11,7 +11,7 @@
 #include "prometheus_guard.hpp"
 #include "prometheus_query.hpp"
 #include "routes.hpp"
-#include "server.hpp"
+#include "webhook_server.hpp"
 #include "version.hpp"
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include "webhook_server.hpp"
 
 #include "log.hpp"
 #include "text.hpp"

@@ -1,0 +1,154 @@
+// heal-alert-receiver's decisions that need no peer: a hostile body (400, audited), an alert no
+// route takes (acknowledged, counted), a Prometheus that does not answer (blocked, and the page
+// that could not be posted is counted), a fleet store that cannot open (503: undecided), the
+// bearer token. tests/e2e/alertmanager.sh runs it with real Prometheus, Alertmanager and
+// heal-listener.
+#include "heal_alerts.hpp"
+#include "webhook_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace heal::receiver;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string firing = R"({"receiver":"heal","status":"firing","alerts":[{"status":"firing",
+"labels":{"alertname":"WorkerDown","instance":"web2:8080","job":"worker"},"annotations":{},
+"startsAt":"2026-12-02T21:30:01.123Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://p:9090/graph",
+"fingerprint":"4f6a1b2c3d4e5f60"}],"groupLabels":{},"commonLabels":{},"commonAnnotations":{},
+"externalURL":"http://am:9093","version":"4","groupKey":"{}","truncatedAlerts":0})";
+
+std::string with(std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+class ReceiverDecisions : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/heal-receiver-decisions.XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        cfg_.audit_log = dir_ + "/audit.jsonl";
+        cfg_.state_dir = dir_ + "/state";
+        cfg_.client_config = dir_ + "/none.ini";
+        // Port 1 on loopback: nothing listens, every call is refused at once.
+        cfg_.prometheus = "http://127.0.0.1:1";
+        cfg_.alertmanager = "http://127.0.0.1:1";
+        cfg_.io_timeout = 2;
+        Route r;
+        r.name = "worker-down";
+        r.match = {{"alertname", "WorkerDown"}};
+        r.service = "worker";
+        r.group_size = "count(up)";
+        r.group_unhealthy = "count(up == 0)";
+        cfg_.routes = {r};
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    std::string audit() {
+        std::ifstream in(cfg_.audit_log);
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+    std::string dir_;
+    Config cfg_;
+};
+
+TEST_F(ReceiverDecisions, AHostileBodyIsRefusedAuditedAndActsOnNothing) {
+    Receiver r(cfg_);
+    auto a = r.webhook(with(firing, R"("version":"4")", R"("version":"5")"), "127.0.0.1:4000", "req-1");
+    EXPECT_EQ(a.status, 400u);
+    EXPECT_NE(a.body.find("version"), std::string::npos) << a.body;
+    EXPECT_NE(audit().find(R"("record":"refused","id":"req-1","peer":"127.0.0.1:4000","status":400)"), std::string::npos)
+        << audit();
+    EXPECT_FALSE(fs::exists(cfg_.state_dir)) << "a refused body must not reach the fleet store";
+    EXPECT_EQ(r.webhook("{", "p", "req-2").status, 400u);
+    EXPECT_EQ(r.webhook("", "p", "req-3").status, 400u);
+}
+
+TEST_F(ReceiverDecisions, AnAlertNoRouteTakesIsAcknowledgedAndCounted) {
+    Receiver r(cfg_);
+    const auto other = with(firing, R"("alertname":"WorkerDown")", R"("alertname":"DiskFull")");
+    auto a = r.webhook(other, "p", "req-1");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body, "4f6a1b2c3d4e5f60 no route: ignored\n");
+    r.webhook(other, "p", "req-2");
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_decisions_total{outcome="unrouted",guard=""} 2)"), std::string::npos)
+        << r.metrics();
+}
+
+TEST_F(ReceiverDecisions, APrometheusThatDoesNotAnswerBlocksHealingOncePerProblem) {
+    Receiver r(cfg_);
+    auto a = r.webhook(firing, "p", "req-1");
+    EXPECT_EQ(a.status, 200u) << "decided (blocked): 2xx, so Alertmanager does not retry";
+    EXPECT_NE(a.body.find("4f6a1b2c3d4e5f60 blocked (prometheus): cannot use Prometheus' answer"), std::string::npos)
+        << a.body;
+    EXPECT_NE(audit().find(R"("outcome":"blocked","guard":"prometheus")"), std::string::npos) << audit();
+    // The page could not reach Alertmanager (nothing listens): counted, and posted again on the
+    // next repeat of the alert, which decides nothing new.
+    const auto m = r.metrics();
+    EXPECT_NE(m.find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 1)"), std::string::npos) << m;
+    auto again = r.webhook(firing, "p", "req-2");
+    EXPECT_EQ(again.status, 200u);
+    EXPECT_NE(again.body.find("already decided"), std::string::npos) << again.body;
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 2)"),
+              std::string::npos);
+    // Resolved: the problem ends; the same alert firing again (a new startsAt) is a new problem.
+    auto resolved = r.webhook(with(with(firing, R"("status":"firing","alerts")", R"("status":"resolved","alerts")"),
+                                   R"([{"status":"firing")", R"([{"status":"resolved")"),
+                              "p", "req-3");
+    EXPECT_EQ(resolved.body, "4f6a1b2c3d4e5f60 resolved: problem closed\n");
+    auto anew = r.webhook(with(firing, "21:30:01.123Z", "21:40:00.000Z"), "p", "req-4");
+    EXPECT_NE(anew.body.find("blocked (prometheus)"), std::string::npos) << anew.body;
+}
+
+TEST_F(ReceiverDecisions, AStoreThatCannotOpenIsA503AndNothingActs) {
+    std::ofstream(dir_ + "/file") << "not a folder";
+    cfg_.state_dir = dir_ + "/file/state";
+    Receiver r(cfg_);
+    auto a = r.webhook(firing, "p", "req-1");
+    EXPECT_EQ(a.status, 503u);
+    EXPECT_EQ(a.body, "4f6a1b2c3d4e5f60 undecided: the fleet store is unavailable\n");
+}
+
+TEST_F(ReceiverDecisions, DryRunPagesNothing) {
+    cfg_.dry_run = true;
+    Receiver r(cfg_);
+    auto a = r.webhook(firing, "p", "req-1");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="dry_run"} 1)"),
+              std::string::npos) << r.metrics();
+    EXPECT_NE(r.metrics().find(R"(dry_run="yes")"), std::string::npos);
+}
+
+TEST(BearerToken, ComparedWhole) {
+    const std::string token = "0123456789abcdef-token";
+    EXPECT_TRUE(bearer_matches("Bearer 0123456789abcdef-token", token));
+    EXPECT_TRUE(bearer_matches("bearer 0123456789abcdef-token", token));  // the scheme is case-insensitive
+    EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdef-tokem", token));
+    EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdef-token ", token));
+    EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdef-toke", token));
+    EXPECT_FALSE(bearer_matches("Basic  0123456789abcdef-token", token));
+    EXPECT_FALSE(bearer_matches("0123456789abcdef-token", token));
+    EXPECT_FALSE(bearer_matches("", token));
+}
+
+TEST(BearerToken, TheFileMustHoldAtLeast16Characters) {
+    char tmpl[] = "/tmp/heal-token.XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    std::ofstream(dir + "/short") << "short\n";
+    std::ofstream(dir + "/crlf") << "0123456789abcdef\r\nsecond line\n";
+    EXPECT_THROW(read_token(dir + "/short"), std::runtime_error);
+    EXPECT_THROW(read_token(dir + "/missing"), std::runtime_error);
+    EXPECT_EQ(read_token(dir + "/crlf"), "0123456789abcdef");
+    fs::remove_all(dir);
+}
+
+}  // namespace
