@@ -114,8 +114,8 @@ $(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/chec
                          $(B)/checks/http_response.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
-# The Alertmanager receiver (being built; not installed or packaged yet): the fleet guard's code,
-# the listeners' client, and check_worker's HTTP(S) client for Prometheus and Alertmanager.
+# The Alertmanager receiver: the fleet guard's code, the listeners' client, and check_worker's
+# HTTP(S) client for Prometheus and Alertmanager.
 $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
                           $(B)/checks/http_response.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
@@ -242,6 +242,7 @@ install: $(BINS)
 	  $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(B)/heal-listener $(DESTDIR)$(PREFIX)/sbin/heal-listener
 	install -m 0755 $(B)/heal-ctl $(DESTDIR)$(PREFIX)/bin/heal-ctl
+	install -m 0755 $(B)/heal-alert-receiver $(DESTDIR)$(PREFIX)/sbin/heal-alert-receiver
 	install -d $(DESTDIR)$(PREFIX)/lib/heal
 	install -m 0755 listener/reporters/report-nsca listener/reporters/report-icinga2 $(DESTDIR)$(PREFIX)/lib/heal/
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers

@@ -36,11 +36,16 @@ SB_CRASHY=1 sb_worker_scripts
 echo "worker_ready 1" >"$SB/worker/www/metrics"
 SB_CRASHY=1 sb_listener_config
 sed -i "/^\[listener\]/a metrics_listen = 127.0.0.1:$METRICS_PORT" "$SB/heal.ini"
+sed -i "s|^budget = 3/1h$|budget = 2/1h|" "$SB/heal.ini"  # crashy: quarantined at its third restart
 sb_listener_run || { fail "heal-listener did not start"; cat "$SB/listener.log"; exit 1; }
 sb_worker_start
 "$SB/worker/crashy-restart" >/dev/null
-extra() { sb_spawn "$SB/worker/w$1.log" python3 -m http.server "$1" --bind 127.0.0.1 --directory "$SB/worker/www"; }
-P2=$(extra "$W2") P3=$(extra "$W3") P4=$(extra "$W4")
+# Three more workers (in this shell, not a $(...) subshell, so that sb_cleanup knows their pids).
+extra() {
+    python3 -m http.server "$1" --bind 127.0.0.1 --directory "$SB/worker/www" >"$SB/worker/w$1.log" 2>&1 </dev/null &
+    SB_PIDS="$SB_PIDS $!"
+}
+extra "$W2"; P2=$!; extra "$W3"; P3=$!; extra "$W4"; P4=$!
 
 cat >"$SB/rules.yml" <<EOF
 groups:
@@ -48,6 +53,7 @@ groups:
     rules:
       - alert: WorkerDown
         expr: up{job="worker"} == 0
+        for: 2s
       - alert: CrashyDown
         expr: up{job="crashy"} == 0
 EOF
@@ -84,13 +90,14 @@ scrape_configs:
       - targets: ['127.0.0.1:$RECEIVER_PORT']
 EOF
 # The receiver's webhook for the workers' alerts; heal's own pages go to the humans (nobody here).
-# A group is one alert name of one job, and waits a full scrape (group_wait 1 s): a shared cause
-# that takes down several workers within a scrape reaches the fleet guard as one outage.
+# WorkerDown fires after 2 s down (for: 2s, two scrapes): Prometheus scrapes its targets spread
+# over the interval, so a shared cause that takes down several workers at once is then seen
+# whole by the fleet guard. A group is one alert name of one job.
 cat >"$SB/alertmanager.yml" <<EOF
 route:
   receiver: heal
   group_by: [alertname, job]
-  group_wait: 1s
+  group_wait: 2s
   group_interval: 1s
   repeat_interval: 2s
   routes:
@@ -193,7 +200,7 @@ else
 fi
 if [ -n "$resolved_in" ] && ! prom_alerts | grep -q "WorkerDown/127.0.0.1:$WORKER_PORT/firing"; then
     pass "WorkerDown resolved, and Alertmanager told the receiver (the problem is closed)"
-    echo "MEASURE alertmanager kill-to-healed: $healed_in s, kill-to-resolved at the receiver: $resolved_in s (scrape and evaluation 1 s, group_wait 1 s, group_interval 1 s)"
+    echo "MEASURE alertmanager kill-to-healed: $healed_in s, kill-to-resolved at the receiver: $resolved_in s (scrape and evaluation 1 s, WorkerDown for 2 s, group_wait 2 s, group_interval 1 s)"
 else
     fail "WorkerDown did not resolve at the receiver within 30 s: $(prom_alerts)"
 fi
@@ -209,7 +216,7 @@ before=$(restarts worker)
 kill "$P2" "$P3" "$P4"
 three_blocked() { [ "$(records '"outcome":"blocked","guard":"fleet"')" -ge 3 ]; }
 wait_until 30 three_blocked
-sleep 5  # repeats come every 2 s
+sleep 3  # repeats come every 2 s
 blocked=$(records '"outcome":"blocked","guard":"fleet"')
 pages=$(am_alerts heal_fingerprint | tr ' ' '\n' | grep -c '^HealBlocked/.*/active$')
 distinct=$(am_alerts heal_fingerprint | tr ' ' '\n' | grep '^HealBlocked/' | sort -u | grep -c .)
@@ -221,7 +228,7 @@ if [ "$(restarts worker)" -eq "$before" ] && [ "$blocked" -eq 3 ] && [ "$pages" 
 else
     fail "3 of 4 down: restarts $before → $(restarts worker), blocked decisions $blocked, HealBlocked in Alertmanager $pages ($distinct distinct), repeats $already: $(am_alerts guard)"
 fi
-P2=$(extra "$W2") P3=$(extra "$W3") P4=$(extra "$W4")
+extra "$W2"; P2=$!; extra "$W3"; P3=$!; extra "$W4"; P4=$!
 no_blocked_page() { ! am_alerts guard | grep -q "HealBlocked/fleet/active"; }
 if wait_until 30 no_blocked_page; then
     pass "the workers are back: the alerts resolve and the receiver ends its HealBlocked pages"
@@ -230,7 +237,7 @@ else
 fi
 
 # 3. A crash loop: crashy dies 2.5 s after every restart. Each firing is a new problem and is
-#    healed, until the listener's budget (3/1h) quarantines crashy: HealFailed reaches
+#    healed, until the listener's budget (2/1h) quarantines crashy: HealFailed reaches
 #    Alertmanager, and heal's own rule HealQuarantined fires in Prometheus.
 touch "$SB/worker/crashloop"
 t0=$(now)
@@ -282,7 +289,21 @@ else
     fail "refused calls audited: $refusals; $(tail -8 "$SB/receiver.log")"
 fi
 
-# 5. SIGTERM: the receiver stops cleanly.
+# 5. The dashboard's receiver panels have data from this Prometheus (prometheus.sh checks the rest).
+python3 -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' \
+    "$SRC/etc/grafana/heal-dashboard.json" | grep heal_receiver_ >"$SB/exprs"
+n=0 empty=""
+while IFS= read -r expr; do
+    n=$((n + 1))
+    [ -n "$(query "$expr")" ] || empty="$empty | $expr"
+done <"$SB/exprs"
+if [ "$n" -ge 2 ] && [ -z "$empty" ]; then
+    pass "the $n receiver queries of etc/grafana/heal-dashboard.json return data"
+else
+    fail "dashboard queries of the receiver without data ($n in all):$empty"
+fi
+
+# 6. SIGTERM: the receiver stops cleanly.
 kill -TERM "$RECEIVER_PID"
 if wait_until 10 sb_wait_for "$SB/receiver.log" "heal-alert-receiver stopped" 1 >/dev/null; then
     pass "SIGTERM stops the receiver"

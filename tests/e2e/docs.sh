@@ -24,7 +24,8 @@ for page in "$SRC"/man/*.[0-9]; do
         echo "FAIL docs: $(basename "$page"): '$(head -1 "$page")' is not heal $version (debian/changelog)"
     fi
 done
-for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$BUILD/heal-event-handler"; do
+for bin in "$BUILD/heal-listener" "$BUILD/heal-ctl" "$BUILD/check_worker" "$BUILD/check_heal" "$BUILD/heal-event-handler" \
+           "$BUILD/heal-alert-receiver"; do
     name=$(basename "$bin")
     v=$("$bin" --version 2>&1); rc=$?
     case $v in "$name $version") [ $rc -eq 0 ] && ok=1 || ok=0 ;; *) ok=0 ;; esac
@@ -62,6 +63,20 @@ for section in "listener" "service web" "client ops"; do
         echo "PASS docs: heal.ini(5) documents every key of [$section] ($(echo $keys | wc -w))"
     else
         echo "FAIL docs: heal.ini(5) lacks [$section] keys:${missing:- (no key list from heal-listener)}"
+    fi
+done
+# The same for heal-alert-receiver's receiver.ini and its man page.
+for section in "receiver" "route r"; do
+    printf '[%s]\nno_such_key = 1\n' "$section" >"$T/receiver.ini"
+    keys=$("$BUILD/heal-alert-receiver" --check -c "$T/receiver.ini" 2>&1 | sed -n 's/.*(known: \([^)]*\)).*/\1/p' | tr -d ',')
+    missing=""
+    for key in $keys; do
+        grep -qE "^\.BR? (.* )?\"?$key( |\$)" "$SRC/man/heal-alert-receiver.8" || missing="$missing $key"
+    done
+    if [ -n "$keys" ] && [ -z "$missing" ]; then
+        echo "PASS docs: heal-alert-receiver(8) documents every key of [$section] ($(echo $keys | wc -w))"
+    else
+        echo "FAIL docs: heal-alert-receiver(8) lacks [$section] keys:${missing:- (no key list from heal-alert-receiver)}"
     fi
 done
 rm -rf "$T"

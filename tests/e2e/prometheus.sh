@@ -111,7 +111,7 @@ esac
 # 3. Every query of the Grafana dashboard returns data from this Prometheus.
 sleep 3  # rate() and increase() need a few scrapes
 python3 -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' \
-    "$SRC/etc/grafana/heal-dashboard.json" >"$SB/exprs"
+    "$SRC/etc/grafana/heal-dashboard.json" | grep -v heal_receiver_ >"$SB/exprs"  # the receiver's: alertmanager.sh
 n=0 empty=""
 while IFS= read -r expr; do
     n=$((n + 1))
@@ -121,7 +121,7 @@ while IFS= read -r expr; do
     esac
 done <"$SB/exprs"
 if [ "$n" -ge 10 ] && [ -z "$empty" ]; then
-    pass "all $n queries of etc/grafana/heal-dashboard.json return data"
+    pass "all $n listener queries of etc/grafana/heal-dashboard.json return data"
 else
     fail "dashboard queries without data ($n in all):$empty"
 fi

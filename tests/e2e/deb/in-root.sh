@@ -73,6 +73,24 @@ if apt install "$T"/debs/heal-*.deb; then
 else
     fail "upgrade: $(tail -20 "$OUT/apt.log")"
 fi
+# heal-alert-receiver came with the upgrade (new in this build): its user, folders, unit and a
+# binary whose libraries the package brought.
+grep -q "starts only once /etc/heal/receiver.ini" "$OUT/apt.log" &&
+    pass "heal-alert-receiver's postinst says it waits for /etc/heal/receiver.ini" ||
+    fail "heal-alert-receiver's postinst said nothing about receiver.ini"
+check "user heal-receiver is a system user: $(getent passwd heal-receiver)" \
+    sh -c 'getent passwd heal-receiver | awk -F: "\$3 < 1000 { ok = 1 } END { exit !ok }"'
+[ "$(owner /var/lib/heal/receiver) $(owner /var/log/heal-receiver)" = "heal-receiver:heal-receiver 700 heal-receiver:heal-receiver 750" ] &&
+    pass "/var/lib/heal/receiver (700) and /var/log/heal-receiver (750) belong to heal-receiver" ||
+    fail "receiver folders: $(owner /var/lib/heal/receiver), $(owner /var/log/heal-receiver)"
+check "heal-alert-receiver's unit is enabled, its man page and example installed" sh -c \
+    'test -L /etc/systemd/system/multi-user.target.wants/heal-alert-receiver.service &&
+     test -e /usr/share/man/man8/heal-alert-receiver.8.gz &&
+     test -e /usr/share/doc/heal-alert-receiver/examples/receiver.ini'
+out=$(heal-alert-receiver --check -c /usr/share/doc/heal-alert-receiver/examples/receiver.ini 2>&1); rc=$?
+[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "^  ok       configuration" && printf '%s\n' "$out" | grep -q "PROBLEM  certificate" &&
+    pass "heal-alert-receiver --check reads the example and names what is missing (the certificates)" ||
+    fail "heal-alert-receiver --check on the example: exit $rc: $out"
 check "the upgrade kept the locally changed /etc/heal/heal.ini" grep -qx "; changed here before the upgrade" /etc/heal/heal.ini
 
 # 2. The loop, with Debian's nagios.cfg and the shipped heal configuration, changed only by:
@@ -236,9 +254,10 @@ check "remove: apt-get remove heal-listener heal-nagios" apt remove heal-listene
     fail "remove lost something: $(ls -la /var/lib/heal /etc/heal /var/log/heal 2>&1 | tr '\n' ' ')"
 check "reinstall" apt install "$T"/debs/heal-listener_*.deb "$T"/debs/heal-nagios_*.deb
 check "reinstall kept the changed heal.ini" grep -q "^\[service worker\]" /etc/heal/heal.ini
-check "purge: apt-get purge heal-listener heal-client heal-plugins heal-nagios" \
-    apt purge heal-listener heal-client heal-plugins heal-nagios
-left=$(ls -d /etc/heal/heal.ini /etc/heal/heal-ctl.ini /etc/logrotate.d/heal /var/lib/heal /var/log/heal 2>/dev/null)
+check "purge: apt-get purge heal-listener heal-client heal-plugins heal-nagios heal-alert-receiver" \
+    apt purge heal-listener heal-client heal-plugins heal-nagios heal-alert-receiver
+left=$(ls -d /etc/heal/heal.ini /etc/heal/heal-ctl.ini /etc/logrotate.d/heal /var/lib/heal /var/log/heal \
+       /var/log/heal-receiver 2>/dev/null)
 [ -z "$left" ] && pass "purge removed the conffiles, the state and the logs" || fail "purge left: $left"
 dpkg -l 'heal-*' 2>/dev/null | grep -q '^[ir]' && fail "packages left: $(dpkg -l 'heal-*' | grep '^[ir]')" ||
     pass "no heal package left"
