@@ -291,7 +291,8 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     } catch (const std::exception& e) {
         log::warning("request " + rid + ": cannot record the end of the heal: " + e.what());
     }
-    const bool healed = result.answered && (r.outcome == Outcome::ok || r.outcome == Outcome::dry_run) && r.verified != false;
+    const bool listener_dry = result.answered && r.outcome == Outcome::dry_run;  // dry_run = yes on the listener
+    const bool healed = result.answered && (r.outcome == Outcome::ok || listener_dry) && r.verified != false;
     const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error
                              : r.outcome == Outcome::ok && !r.verify_status.empty() && r.verified == false
                                  ? "the " + route.verb + " ran, but the service is still failing: " + r.verify_status
@@ -299,13 +300,14 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
                                        (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " +
                                        r.message;
     json::object fin{{"record", "final"}, {"id", rid}, {"host", *host}, {"service", route.service},
-                     {"outcome", healed ? "healed" : "failed"}, {"listener_outcome", outcome},
+                     {"outcome", listener_dry ? "dry_run" : healed ? "healed" : "failed"}, {"listener_outcome", outcome},
                      {"listener_request", r.id}, {"message", printable(said, 500)}};
     audit(fin);
     if (healed) {
-        log::info("request " + rid + ": healed: " + what + ": " + said + " (listener request " + r.id + ")");
-        count("healed", "");
-        return {a.fingerprint + " healed: " + said + " (listener request " + r.id + ")"};
+        const std::string word = listener_dry ? "dry run at the listener" : "healed";
+        log::info("request " + rid + ": " + word + ": " + what + ": " + said + " (listener request " + r.id + ")");
+        count(listener_dry ? "dry_run" : "healed", "");
+        return {a.fingerprint + " " + word + ": " + said + " (listener request " + r.id + ")"};
     }
     const bool partition = result.answered && r.outcome == Outcome::refused && r.reason == Reason::healthy_here;
     p.failed = !partition;
