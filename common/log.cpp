@@ -28,4 +28,13 @@ void write(Level level, std::string_view message) {
     [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
 }
 
+void escaped(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        error(std::string("internal error: ") + ex.what());
+    }
+}
+
 }  // namespace heal::log

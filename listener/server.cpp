@@ -35,15 +35,6 @@ void set_cloexec(int fd) {
     if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-void log_escaped(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error(std::string("internal error: ") + ex.what());
-    }
-}
-
 class Server {
 public:
     Server(asio::io_context& ioc, std::string config_path, RuntimePtr rt)
@@ -55,19 +46,19 @@ public:
         for (const auto& ep : rt_->cfg.listen) {
             auto& acc = bind(ep);
             log::info("listening on " + endpoint_text(acc.local_endpoint()));  // port 0: the kernel's
-            asio::co_spawn(ioc_, accept_loop(acc, false), log_escaped);
+            asio::co_spawn(ioc_, accept_loop(acc, false), log::escaped);
         }
         if (rt_->cfg.metrics_listen) {
             auto& acc = bind(*rt_->cfg.metrics_listen);
             log::info("metrics on http://" + endpoint_text(acc.local_endpoint()) + "/metrics");
-            asio::co_spawn(ioc_, accept_loop(acc, true), log_escaped);
+            asio::co_spawn(ioc_, accept_loop(acc, true), log::escaped);
         }
         // Sockets bound, key loaded, audit log open: nothing below needs root.
         if (auto err = drop_privileges(rt_->cfg); !err.empty()) throw std::runtime_error(err);
         open_state();
         start_watches(st_, rt_, ioc_.get_executor());
-        asio::co_spawn(ioc_, signals(), log_escaped);
-        asio::co_spawn(ioc_, denial_flusher(), log_escaped);
+        asio::co_spawn(ioc_, signals(), log::escaped);
+        asio::co_spawn(ioc_, denial_flusher(), log::escaped);
     }
 
 private:
@@ -147,14 +138,14 @@ private:
                         // Plain HTTP, so never the TLS listener's allowlist: its own, and a cap.
                         if (rt_->cfg.metrics_allow.allows(peer.address()) &&
                             metrics_open_ < max_metrics_connections)
-                            asio::co_spawn(ioc_, metrics_connection(std::move(sock)), log_escaped);
+                            asio::co_spawn(ioc_, metrics_connection(std::move(sock)), log::escaped);
                         continue;  // otherwise closed as `sock` goes
                     }
                     auto conn = ++st_.next_connection_id;
                     if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
                     sock.set_option(tcp::no_delay(true), pec);
                     asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true),
-                                   log_escaped);
+                                   log::escaped);
                 }
             } catch (const std::exception& e) {
                 // The accept loop never dies: whatever escaped is logged and the loop goes on.
@@ -198,7 +189,7 @@ private:
             stop_watches(st_);
             for (auto& acc : acceptors_) acc.close();
             flush_timer_.cancel();
-            asio::co_spawn(ioc_, drain(), log_escaped);
+            asio::co_spawn(ioc_, drain(), log::escaped);
         }
     }
 
@@ -349,7 +340,7 @@ int run_inetd(RuntimePtr rt) {
     watch();
     asio::co_spawn(ioc, serve_connection(st, rt, std::move(sock), peer, 1, false),
                    [&](std::exception_ptr e) {
-                       log_escaped(e);
+                       log::escaped(e);
                        sigs.cancel();
                    });
     ioc.run();

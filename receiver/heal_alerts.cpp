@@ -180,12 +180,8 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     const std::string what = route.verb + " " + route.service + " on " + *host + " for alert " + alertname + " " + a.fingerprint;
 
     // The fleet guard's two counts, then one atomic decision for the problem.
-    std::string qerr;
-    auto size = query_number(cfg_.prometheus, route.group_size, std::nullopt, cfg_.io_timeout, "", qerr);
-    std::optional<double> unhealthy;
-    if (size) unhealthy = query_number(cfg_.prometheus, route.group_unhealthy, 0.0, cfg_.io_timeout, "", qerr);
-    const bool prometheus_failed = !size || !unhealthy;
-    const auto view = fleet_view(cfg_, route, size, unhealthy, qerr);
+    bool prometheus_failed = false;
+    const auto view = ask_prometheus(cfg_, route, prometheus_failed);
     const std::int64_t now = now_ms();
     ClientOptions copt;
     std::string client_error;

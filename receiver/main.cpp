@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 
 namespace {
@@ -51,11 +50,13 @@ void check_tls(const receiver::Config& cfg, Report& r) {
 
 void check_token(const receiver::Config& cfg, Report& r) {
     if (cfg.token_file.empty()) return r.line(true, "token", "none (client certificates only)");
-    struct stat st {};
-    std::ifstream in(cfg.token_file);
     std::string token;
-    if (!in || !std::getline(in, token)) return r.line(false, "token", cfg.token_file + ": cannot be read");
-    if (token.size() < 16) return r.line(false, "token", cfg.token_file + ": its first line is shorter than 16 characters");
+    try {
+        token = receiver::read_token(cfg.token_file);  // as the server reads it
+    } catch (const std::exception& e) {
+        return r.line(false, "token", e.what());
+    }
+    struct stat st {};
     if (::stat(cfg.token_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
         return r.line(false, "token", cfg.token_file + ": readable by every user (chmod o-r it)");
     r.line(true, "token", cfg.token_file + ": readable, " + std::to_string(token.size()) + " characters");
@@ -83,13 +84,10 @@ void check_routes(const receiver::Config& cfg, Report& r) {
     const std::string up = receiver::ready(cfg.prometheus, cfg.io_timeout, "");
     r.line(up.empty(), "prometheus", up.empty() ? cfg.prometheus + ": ready" : up);
     for (const auto& route : cfg.routes) {
-        std::string why;
-        auto size = receiver::query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, "", why);
-        std::optional<double> unhealthy;
-        if (size) unhealthy = receiver::query_number(cfg.prometheus, route.group_unhealthy, 0.0, cfg.io_timeout, "", why);
-        const auto view = receiver::fleet_view(cfg, route, size, unhealthy, why);
+        bool failed = false;
+        const auto view = receiver::ask_prometheus(cfg, route, failed);
         const std::string what = "route " + route.name;
-        if (!size || !unhealthy) r.line(false, what, *view.blocked_by);
+        if (failed) r.line(false, what, *view.blocked_by);
         else if (view.blocked_by) r.line(true, what, view.seen + ": a heal now would be blocked: " + *view.blocked_by);
         else r.line(true, what, view.seen + ": a heal now would go on to the listener");
     }

@@ -1,5 +1,7 @@
 #include "prometheus_guard.hpp"
 
+#include "prometheus_query.hpp"
+
 #include <cmath>
 
 namespace heal::receiver {
@@ -33,6 +35,15 @@ handler::FleetView fleet_view(const Config& cfg, const Route& route, std::option
     g.size = static_cast<std::size_t>(*size);
     g.not_ok = static_cast<std::size_t>(*unhealthy);
     return handler::judge(cfg.max_unhealthy, g, 0, label, "Prometheus", "max_unhealthy");
+}
+
+handler::FleetView ask_prometheus(const Config& cfg, const Route& route, bool& query_failed) {
+    std::string why;
+    const auto size = query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, "", why);
+    std::optional<double> unhealthy;
+    if (size) unhealthy = query_number(cfg.prometheus, route.group_unhealthy, 0.0, cfg.io_timeout, "", why);
+    query_failed = !size || !unhealthy;
+    return fleet_view(cfg, route, size, unhealthy, why);
 }
 
 }  // namespace heal::receiver

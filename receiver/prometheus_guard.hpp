@@ -17,4 +17,8 @@ namespace heal::receiver {
 handler::FleetView fleet_view(const Config& cfg, const Route& route, std::optional<double> size,
                               std::optional<double> unhealthy, const std::string& why);
 
+/// Asks Prometheus the route's two queries (group_unhealthy only when group_size answered) and
+/// judges them with fleet_view. `query_failed`: a query got no usable answer.
+handler::FleetView ask_prometheus(const Config& cfg, const Route& route, bool& query_failed);
+
 }  // namespace heal::receiver

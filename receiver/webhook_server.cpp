@@ -47,15 +47,6 @@ namespace {
 
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-void log_escaped(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error(std::string("internal error: ") + ex.what());
-    }
-}
-
 std::string peer_text(const tcp::endpoint& ep) {
     const auto a = ep.address();
     return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
@@ -82,8 +73,8 @@ public:
                   (cfg_.client_ca.empty() ? "" : "a client certificate") +
                   (cfg_.client_ca.empty() || token_.empty() ? "" : " and ") + (token_.empty() ? "" : "a bearer token") +
                   (cfg_.dry_run ? "; dry run" : "") + ")");
-        asio::co_spawn(ioc_, accept_loop(), log_escaped);
-        asio::co_spawn(ioc_, signals(), log_escaped);
+        asio::co_spawn(ioc_, accept_loop(), log::escaped);
+        asio::co_spawn(ioc_, signals(), log::escaped);
     }
 
     void join() { pool_.join(); }
@@ -129,7 +120,7 @@ private:
                              " connections already open");
                 continue;
             }
-            asio::co_spawn(ioc_, connection(std::move(sock), peer), log_escaped);
+            asio::co_spawn(ioc_, connection(std::move(sock), peer), log::escaped);
         }
     }
 

@@ -51,33 +51,27 @@ done
 # Every key heal-listener knows is in heal.ini(5): the lists come from the binary's own error
 # for an unknown key, so a key added without its documentation fails here.
 T=$(mktemp -d /tmp/heal-docs-keys.XXXXXX)
-for section in "listener" "service web" "client ops"; do
-    printf '[%s]\nno_such_key = 1\n' "$section" >"$T/heal.ini"
-    keys=$("$BUILD/heal-listener" --check-config -c "$T/heal.ini" 2>&1 | sed -n 's/.*(known: \([^)]*\)).*/\1/p' | tr -d ',')
+keys_documented() { # PAGE CONFIG-FILE-NAME SECTION BINARY CHECK-OPTION
+    printf '[%s]\nno_such_key = 1\n' "$3" >"$T/$2"
+    keys=$("$BUILD/$4" "$5" -c "$T/$2" 2>&1 | sed -n 's/.*(known: \([^)]*\)).*/\1/p' | tr -d ',')
     missing=""
     for key in $keys; do
         # a heading of its own (.B key) or one of several (.BR start ", " stop ...)
-        grep -qE "^\.BR? (.* )?\"?$key( |\$)" "$SRC/man/heal.ini.5" || missing="$missing $key"
+        grep -qE "^\.BR? (.* )?\"?$key( |\$)" "$SRC/man/$1" || missing="$missing $key"
     done
+    page="${1%.*}(${1##*.})"
     if [ -n "$keys" ] && [ -z "$missing" ]; then
-        echo "PASS docs: heal.ini(5) documents every key of [$section] ($(echo $keys | wc -w))"
+        echo "PASS docs: $page documents every key of [$3] ($(echo $keys | wc -w))"
     else
-        echo "FAIL docs: heal.ini(5) lacks [$section] keys:${missing:- (no key list from heal-listener)}"
+        echo "FAIL docs: $page lacks [$3] keys:${missing:- (no key list from $4)}"
     fi
+}
+for section in "listener" "service web" "client ops"; do
+    keys_documented heal.ini.5 heal.ini "$section" heal-listener --check-config
 done
 # The same for heal-alert-receiver's receiver.ini and its man page.
 for section in "receiver" "route r"; do
-    printf '[%s]\nno_such_key = 1\n' "$section" >"$T/receiver.ini"
-    keys=$("$BUILD/heal-alert-receiver" --check -c "$T/receiver.ini" 2>&1 | sed -n 's/.*(known: \([^)]*\)).*/\1/p' | tr -d ',')
-    missing=""
-    for key in $keys; do
-        grep -qE "^\.BR? (.* )?\"?$key( |\$)" "$SRC/man/heal-alert-receiver.8" || missing="$missing $key"
-    done
-    if [ -n "$keys" ] && [ -z "$missing" ]; then
-        echo "PASS docs: heal-alert-receiver(8) documents every key of [$section] ($(echo $keys | wc -w))"
-    else
-        echo "FAIL docs: heal-alert-receiver(8) lacks [$section] keys:${missing:- (no key list from heal-alert-receiver)}"
-    fi
+    keys_documented heal-alert-receiver.8 receiver.ini "$section" heal-alert-receiver --check
 done
 rm -rf "$T"
 # What the deployment files must say (each once got it wrong): systemctl stop lets actions finish
