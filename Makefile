@@ -60,7 +60,7 @@ BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls
         $(B)/heal-event-handler $(B)/heal-alert-receiver
 TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
 
-.PHONY: all binaries test-binaries deps deps-build deps-test deps-bench test demo bench \
+.PHONY: all binaries test-binaries deps deps-build deps-demo deps-test deps-bench test demo bench \
         install clean fuzz fuzz-binaries deb deps-deb
 # Packages first, then the build in a sub-make: with -j2 a compile must never race apt-get.
 all: deps-build
@@ -73,6 +73,8 @@ deps:
 	@scripts/heal-deps all
 deps-build:
 	@scripts/heal-deps build
+deps-demo:
+	@scripts/heal-deps demo
 deps-test:
 	@scripts/heal-deps test
 
@@ -198,7 +200,7 @@ fuzz: fuzz-binaries
 
 # The whole loop, live, with real nagios4 on throwaway certificates. It builds first, on every
 # core, one line per step; the compiler's full output goes to $(B)/build.log, shown on failure.
-demo: deps-test
+demo: deps-demo
 	@mkdir -p $(B)
 	@echo "heal demo: building first, on $(NPROC) cores (2 to 3 minutes on 2 cores the first time," \
 	      "seconds after); the compiler's output goes to $(B)/build.log"

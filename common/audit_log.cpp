@@ -94,6 +94,22 @@ bool AuditLog::write(const boost::json::object& record) {
     for (const auto& kv : record) line.insert(kv);
     std::string text = boost::json::serialize(line) + "\n";
 
+    // The gate writes where the operator looks: an open file that was deleted or replaced at
+    // its path (rm, mv, a link planted) is reopened at the path, safely, or the record is refused.
+    if (!at_path()) {
+        std::string error;
+        int fd = open_append(path_, error);
+        if (fd < 0) {
+            if (failures_++ == 0)
+                log::error("audit log '" + path_ + "': the open file was deleted or replaced, and the path cannot be "
+                           "opened: " + error + "; start, stop and restart are refused (audit_unavailable) until it can");
+            return false;
+        }
+        ::close(fd_);
+        fd_ = fd;
+        log::warning("audit log '" + path_ + "': the open file was deleted or replaced; reopened at its path");
+    }
+
     int err = 0;
     {
         FileLock lock(fd_);
@@ -121,6 +137,13 @@ bool AuditLog::write(const boost::json::object& record) {
         failures_ = 0;
     }
     return true;
+}
+
+bool AuditLog::at_path() const {
+    struct stat open {}, at {};
+    if (::fstat(fd_, &open) != 0 || open.st_nlink == 0) return false;
+    if (::lstat(path_.c_str(), &at) != 0) return false;
+    return open.st_dev == at.st_dev && open.st_ino == at.st_ino;
 }
 
 bool AuditLog::reopen() {

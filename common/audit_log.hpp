@@ -26,7 +26,10 @@ public:
     AuditLog& operator=(const AuditLog&) = delete;
 
     /// Adds "ts" (UTC, milliseconds) first and appends the record as one line, under an
-    /// exclusive flock shared with every other heal process. Returns false when the whole line
+    /// exclusive flock shared with every other heal process. First, when the open file is no
+    /// longer the one at the path (deleted, renamed away, replaced by a link), the path is
+    /// reopened as at start (no link, a regular file), or the record is refused: a record never
+    /// goes to a file nobody can find. Returns false when the whole line
     /// could not be written; a partial line is cut off again, so the file never holds a record
     /// glued to a fragment. The first failure of an episode is logged, and the recovery.
     bool write(const boost::json::object& record);
@@ -37,6 +40,8 @@ public:
     const std::string& path() const { return path_; }
 
 private:
+    /// The open file is still the one at the path (linked, same device and inode).
+    bool at_path() const;
     std::string path_;
     int fd_ = -1;
     unsigned failures_ = 0;  ///< records lost in the current episode

@@ -1,5 +1,7 @@
 #include "log.hpp"
 
+#include "text.hpp"
+
 #include <syslog.h>
 #include <unistd.h>
 
@@ -16,8 +18,11 @@ void use_syslog(const char* ident) {
     syslog_on = true;
 }
 
-void write(Level level, std::string_view message) {
+void write(Level level, std::string_view raw) {
     const char* tag = level == Level::error ? "error: " : level == Level::warning ? "warning: " : "";
+    // One record is one line: a newline, ESC or other control byte from a peer (an alert's
+    // label, a script's output) becomes '?', so nobody writes a forged line or moves the cursor.
+    const std::string message = without_controls(raw, "\t");
     if (syslog_on) {
         int prio = level == Level::error ? LOG_ERR : level == Level::warning ? LOG_WARNING : LOG_INFO;
         syslog(prio, "%s%.*s", tag, static_cast<int>(message.size()), message.data());

@@ -14,7 +14,21 @@ namespace {
 
 using sqlite::Stmt;
 
-constexpr int schema_version = 1;
+// 2: a problem's page in its own columns; the receiver's alert episodes.
+constexpr int schema_version = 2;
+constexpr const char* upgrade_from_1 =
+    "ALTER TABLE problems ADD COLUMN page TEXT; ALTER TABLE problems ADD COLUMN page_guard TEXT; "
+    "ALTER TABLE problems ADD COLUMN page_service TEXT; ALTER TABLE problems ADD COLUMN page_route TEXT; "
+    "ALTER TABLE problems ADD COLUMN page_fingerprint TEXT; ALTER TABLE problems ADD COLUMN page_sentence TEXT; "
+    "ALTER TABLE problems ADD COLUMN page_request TEXT;";
+constexpr const char* page_columns =
+    "coalesce(page, ''), coalesce(page_guard, ''), coalesce(page_service, ''), coalesce(page_route, ''), "
+    "coalesce(page_fingerprint, ''), coalesce(page_sentence, ''), coalesce(page_request, '')";
+
+StoredPage page_at(sqlite::Stmt& s, int first) {
+    return {s.text(first), s.text(first + 1), s.text(first + 2), s.text(first + 3),
+            s.text(first + 4), s.text(first + 5), s.text(first + 6)};
+}
 
 // (host, service) is the key as two columns: no joined string, so host "a_b" + service "c"
 // and host "a" + service "b_c" are different problems.
@@ -24,6 +38,13 @@ CREATE TABLE IF NOT EXISTS problems (
     service    TEXT NOT NULL,
     since_ms   INTEGER NOT NULL,
     decision   TEXT NOT NULL,
+    page       TEXT,
+    page_guard TEXT,
+    page_service TEXT,
+    page_route TEXT,
+    page_fingerprint TEXT,
+    page_sentence TEXT,
+    page_request TEXT,
     PRIMARY KEY (host, service)
 );
 CREATE TABLE IF NOT EXISTS heals (
@@ -37,22 +58,39 @@ CREATE TABLE IF NOT EXISTS heals (
     request_id  TEXT
 );
 CREATE INDEX IF NOT EXISTS heals_by_start ON heals (started_ms);
+CREATE TABLE IF NOT EXISTS episodes (
+    fingerprint TEXT NOT NULL,
+    starts_at   TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    open        INTEGER NOT NULL,
+    seen_ms     INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, starts_at)
+);
+CREATE INDEX IF NOT EXISTS episodes_by_problem ON episodes (host, service, open);
 )";
+
+/// Closed episodes are remembered this long, so that a late or repeated firing of one stays
+/// closed (Alertmanager retries a notification for minutes, an HA peer may send it hours late).
+constexpr std::int64_t closed_episode_kept_ms = 7LL * 86400 * 1000;
 
 }  // namespace
 
-sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, int version, const char* schema) {
+sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, int version, const char* schema,
+                         const std::map<int, const char*>& upgrades) {
     if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
         throw sqlite::Error("cannot create '" + state_dir + "': " + std::strerror(errno));
     int found = 0;
     sqlite::Db db = sqlite::open(state_dir, path, 0600, found);
-    sqlite::ensure_schema(db, found, version, schema, nullptr, "heal-event-handler");
+    const auto up = upgrades.find(found);
+    sqlite::ensure_schema(db, found, version, schema, up == upgrades.end() ? nullptr : up->second,
+                          "heal-event-handler");
     return db;
 }
 
 FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event-handler.db") {
     try {
-        db_ = open_state_db(state_dir, path_, schema_version, schema);
+        db_ = open_state_db(state_dir, path_, schema_version, schema, {{1, upgrade_from_1}});
     } catch (const sqlite::Error& e) {
         db_ = sqlite::Db();
         throw sqlite::Error("state store '" + path_ + "': " + e.what());
@@ -112,6 +150,111 @@ void FleetStore::amend(const std::string& host, const std::string& service, cons
     Stmt s(db_, "UPDATE problems SET decision = decision || ? WHERE host = ? AND service = ?");
     s.bind(1, more).bind(2, host).bind(3, service);
     s.step();
+}
+
+void FleetStore::set_page(const std::string& host, const std::string& service, const StoredPage& p) {
+    Stmt s(db_, "UPDATE problems SET page = ?, page_guard = ?, page_service = ?, page_route = ?, page_fingerprint = ?, "
+                "page_sentence = ?, page_request = ? WHERE host = ? AND service = ?");
+    s.bind(1, p.name).bind(2, p.guard).bind(3, p.service).bind(4, p.route).bind(5, p.fingerprint);
+    s.bind(6, p.sentence).bind(7, p.request_id).bind(8, host).bind(9, service);
+    s.step();
+}
+
+std::optional<OpenProblem> FleetStore::open_problem(const std::string& host, const std::string& service) {
+    const std::string q = std::string("SELECT decision, ") + page_columns + " FROM problems WHERE host = ? AND service = ?";
+    Stmt s(db_, q.c_str());
+    s.bind(1, host).bind(2, service);
+    if (!s.step()) return std::nullopt;
+    return OpenProblem{s.text(0), page_at(s, 1), host, service};
+}
+
+std::vector<OpenProblem> FleetStore::paged_problems() {
+    const std::string q = std::string("SELECT decision, ") + page_columns +
+                          ", host, service FROM problems WHERE coalesce(page, '') != '' ORDER BY host, service";
+    Stmt s(db_, q.c_str());
+    std::vector<OpenProblem> out;
+    while (s.step()) out.push_back({s.text(0), page_at(s, 1), s.text(8), s.text(9)});
+    return out;
+}
+
+Episode FleetStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
+                                  const std::string& service, std::int64_t now_ms) {
+    sqlite::Transaction t(db_);
+    Episode e;
+    {
+        Stmt s(db_, "SELECT open FROM episodes WHERE fingerprint = ? AND starts_at = ?");
+        s.bind(1, fingerprint).bind(2, starts_at);
+        if (s.step() && s.i64(0) == 0) {
+            e.closed_before = true;
+            return e;  // rolled back: nothing changes
+        }
+    }
+    // The same alert in another episode that is still open: that one ended (Alertmanager gives a
+    // new startsAt only after a resolution), its resolved notification lost.
+    std::vector<std::pair<std::string, std::string>> ended;
+    {
+        Stmt s(db_, "SELECT host, service FROM episodes WHERE fingerprint = ? AND starts_at != ? AND open = 1");
+        s.bind(1, fingerprint).bind(2, starts_at);
+        while (s.step()) ended.emplace_back(s.text(0), s.text(1));
+    }
+    {
+        Stmt s(db_, "UPDATE episodes SET open = 0, seen_ms = ? WHERE fingerprint = ? AND starts_at != ? AND open = 1");
+        s.bind(1, now_ms).bind(2, fingerprint).bind(3, starts_at);
+        s.step();
+    }
+    for (const auto& [h, sv] : ended)
+        if (auto p = close_if_unjoined(h, sv)) e.ended.push_back(std::move(*p));
+    {
+        Stmt s(db_, "INSERT INTO episodes (fingerprint, starts_at, host, service, open, seen_ms) VALUES (?, ?, ?, ?, 1, ?) "
+                    "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET seen_ms = excluded.seen_ms");
+        s.bind(1, fingerprint).bind(2, starts_at).bind(3, host).bind(4, service).bind(5, now_ms);
+        s.step();
+    }
+    {
+        Stmt s(db_, "DELETE FROM episodes WHERE open = 0 AND seen_ms < ?");
+        s.bind(1, now_ms - closed_episode_kept_ms);
+        s.step();
+    }
+    t.commit();
+    return e;
+}
+
+Resolution FleetStore::episode_resolves(const std::string& fingerprint, const std::string& starts_at,
+                                        const std::string& host, const std::string& service, std::int64_t now_ms) {
+    sqlite::Transaction t(db_);
+    {
+        // Remembered closed even when its firing never came here, so a late firing stays closed.
+        Stmt s(db_, "INSERT INTO episodes (fingerprint, starts_at, host, service, open, seen_ms) VALUES (?, ?, ?, ?, 0, ?) "
+                    "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET open = 0, seen_ms = excluded.seen_ms");
+        s.bind(1, fingerprint).bind(2, starts_at).bind(3, host).bind(4, service).bind(5, now_ms);
+        s.step();
+    }
+    Resolution r;
+    r.closed = close_if_unjoined(host, service);
+    if (!r.closed) {
+        Stmt s(db_, "SELECT count(*) FROM episodes WHERE host = ? AND service = ? AND open = 1");
+        s.bind(1, host).bind(2, service);
+        s.step();
+        r.still_open_by = static_cast<unsigned>(s.i64(0));
+    }
+    t.commit();
+    return r;
+}
+
+std::optional<OpenProblem> FleetStore::close_if_unjoined(const std::string& host, const std::string& service) {
+    {
+        Stmt s(db_, "SELECT 1 FROM episodes WHERE host = ? AND service = ? AND open = 1");
+        s.bind(1, host).bind(2, service);
+        if (s.step()) return std::nullopt;
+    }
+    const std::string q = std::string("DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision, ") + page_columns;
+    Stmt s(db_, q.c_str());
+    s.bind(1, host).bind(2, service);
+    std::optional<OpenProblem> closed;
+    if (s.step()) closed = OpenProblem{s.text(0), page_at(s, 1), host, service};
+    while (s.step()) {
+    }
+    return closed;
 }
 
 void FleetStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,

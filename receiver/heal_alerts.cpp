@@ -18,35 +18,30 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t max_unrouted_remembered = 10000;
-/// A page lasts this long unless posted again (every repeat of the alert does) or ended.
+/// A page lasts this long unless posted again (refresh_pages every page_refresh_s and every
+/// repeat of the alert do) or ended with its problem.
 constexpr double page_lasts_s = 3600;
 
-/// What the store remembers of a page, appended to the problem's decision ("; page
-/// HealBlocked guard=fleet"), so that a repeat posts it again and the resolution ends it.
-std::string page_note(const Page& p) {
-    return std::string("; page ") + (p.failed ? "HealFailed" : "HealBlocked") + (p.guard.empty() ? "" : " guard=" + p.guard);
+/// The problem in the fleet store is the heal's target: (host, "SERVICE VERB"). Every alert
+/// episode (fingerprint, startsAt) that asks for that heal joins it while it is open, so one
+/// outage seen by several alerts (rules, label sets, HA Prometheus pairs) is decided once.
+std::string target_key(const Route& route) { return route.service + " " + route.verb; }
+
+fleet::StoredPage stored(const Page& p) {
+    return {p.failed ? "HealFailed" : "HealBlocked", p.guard, p.service, p.route, p.fingerprint, p.sentence, p.request_id};
 }
 
-/// The page a remembered decision holds, if any (the last one noted).
-std::optional<Page> page_from_note(const std::string& decision) {
-    const auto at = decision.rfind("; page Heal");
-    if (at == std::string::npos) return std::nullopt;
+Page page_of(const fleet::OpenProblem& o) {
     Page p;
-    std::string_view rest = std::string_view(decision).substr(at + 7);
-    p.failed = rest.substr(0, 10) == "HealFailed";
-    const auto g = rest.find(" guard=");
-    if (g != std::string_view::npos) {
-        auto guard = rest.substr(g + 7);
-        p.guard = std::string(guard.substr(0, guard.find_first_of(" ;")));
-    }
+    p.failed = o.page.name == "HealFailed";
+    p.guard = o.page.guard;
+    p.host = o.host;
+    p.service = o.page.service;
+    p.route = o.page.route;
+    p.fingerprint = o.page.fingerprint;
+    p.sentence = o.page.sentence;
+    p.request_id = o.page.request_id;
     return p;
-}
-
-/// The problem in the fleet store: the alert (its fingerprint) in one firing episode (its
-/// startsAt). A resolved alert closes it; one that fires again starts afresh, even if the
-/// resolved notification between them was lost (send_resolved: false, a restart of Alertmanager).
-std::string problem_key(const Route& route, const alertmanager::Alert& a) {
-    return route.service + " alert " + a.fingerprint + " since " + a.starts_at;
 }
 
 std::string labels_text(const std::map<std::string, std::string>& labels) {
@@ -176,9 +171,45 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
         page(p, page_lasts_s);
         return {a.fingerprint + " blocked (route): " + why};
     }
-    const std::string key = problem_key(route, a);
+    const std::string key = target_key(route);
     const std::string what = route.verb + " " + route.service + " on " + *host + " for alert " + alertname + " " + a.fingerprint;
 
+    // The episode joins its target's problem; the store is asked before Prometheus, so a repeat
+    // or a second alert of an open problem costs no query.
+    std::optional<fleet::FleetStore> store;
+    std::optional<fleet::OpenProblem> open;
+    try {
+        store.emplace(cfg_.state_dir);
+        const auto ep = store->episode_fires(a.fingerprint, a.starts_at, *host, key, now_ms());
+        for (const auto& ended : ep.ended) end_page(ended, rid);
+        if (ep.closed_before) {
+            log::info("request " + rid + ": alert " + alertname + " " + a.fingerprint + " since " + a.starts_at +
+                      " fires after it was resolved (a late or repeated notification): acts on nothing");
+            count("late", "");
+            return {a.fingerprint + " already resolved: a late notification acts on nothing"};
+        }
+        open = store->open_problem(*host, key);
+    } catch (const std::exception& e) {
+        log::error("request " + rid + ": cannot decide " + what + ": the fleet store is unavailable: " + e.what());
+        count("undecided", "store");
+        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+    }
+    if (open) return repeat(*open, a);
+    return decide(a, route, *host, key, *store, rid, peer);
+}
+
+Receiver::Decided Receiver::repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a) {
+    // Nothing acts; a page of this problem is posted again, so it lasts as long.
+    if (!open.page.name.empty()) page(page_of(open), page_lasts_s);
+    count("already", "");
+    return {a.fingerprint + " already decided: " + open.decision};
+}
+
+Receiver::Decided Receiver::decide(const alertmanager::Alert& a, const Route& route, const std::string& host,
+                                   const std::string& key, fleet::FleetStore& store, const std::string& rid,
+                                   const std::string& peer) {
+    const std::string alertname = a.labels.count("alertname") ? a.labels.at("alertname") : "";
+    const std::string what = route.verb + " " + route.service + " on " + host + " for alert " + alertname + " " + a.fingerprint;
     // The fleet guard's two counts, then one atomic decision for the problem.
     bool prometheus_failed = false;
     const auto view = ask_prometheus(cfg_, route, prometheus_failed);
@@ -187,23 +218,21 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     std::string client_error;
     try {
         copt = client_options(cfg_.client_config, true,
-                              {.host = *host, .server_name = route.server_name.empty() ? *host : route.server_name});
+                              {.host = host, .server_name = route.server_name.empty() ? host : route.server_name});
     } catch (const std::exception& e) {
         client_error = e.what();
     }
-    std::optional<fleet::FleetStore> store;
     fleet::Claim claim;
     try {
-        store.emplace(cfg_.state_dir);
-        claim = store->claim({.host = *host,
-                              .service = key,
-                              .blocked_by = view.blocked_by,
-                              .decision = route.verb + " for alert " + alertname + " (request " + rid + ")",
-                              .dry_run = cfg_.dry_run,
-                              .last_chance = true,  // no later attempt is counted on: repeats never act
-                              .now_ms = now,
-                              .deadline_ms = now + to_ms(copt.timeout + 5)},
-                             {cfg_.fleet_budget.limit, to_ms(cfg_.fleet_budget.window_s), cfg_.fleet_concurrency});
+        claim = store.claim({.host = host,
+                             .service = key,
+                             .blocked_by = view.blocked_by,
+                             .decision = route.verb + " for alert " + alertname + " (request " + rid + ")",
+                             .dry_run = cfg_.dry_run,
+                             .last_chance = true,  // no later attempt is counted on: repeats never act
+                             .now_ms = now,
+                             .deadline_ms = now + to_ms(copt.timeout + 5)},
+                            {cfg_.fleet_budget.limit, to_ms(cfg_.fleet_budget.window_s), cfg_.fleet_concurrency});
     } catch (const std::exception& e) {
         log::error("request " + rid + ": cannot decide " + what + ": the fleet store is unavailable: " + e.what());
         count("undecided", "store");
@@ -211,18 +240,16 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     }
     const std::string seen = view.seen.empty() ? "" : " (" + view.seen + ")";
     json::object rec{{"record", "decision"}, {"id", rid},        {"peer", peer},       {"route", route.name},
-                     {"host", *host},        {"service", route.service}, {"verb", route.verb},
+                     {"host", host},         {"service", route.service}, {"verb", route.verb},
                      {"alertname", alertname}, {"fingerprint", a.fingerprint}, {"fleet", view.seen}};
+    Page p;
+    p.host = host;
+    p.service = route.service;
+    p.route = route.name;
+    p.fingerprint = a.fingerprint;
 
     if (claim.kind == fleet::Claim::Kind::already) {
-        // A repeat: nothing acts; a page of this problem is posted again, so it lasts as long.
-        if (auto earlier_page = page_from_note(claim.earlier)) {
-            Page again = p;
-            again.failed = earlier_page->failed;
-            again.guard = earlier_page->guard;
-            again.sentence = "still: " + claim.earlier;
-            page(again, page_lasts_s);
-        }
+        // Another call decided it meanwhile (an HA peer's delivery, a second alert).
         count("already", "");
         return {a.fingerprint + " already decided: " + claim.earlier};
     }
@@ -250,14 +277,9 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
         log::warning("request " + rid + ": blocked (" + guard + "): " + what + ": " + words);
         count("blocked", guard);
         p.guard = guard;
-        p.sentence = "heal did not " + route.verb + " " + route.service + " on " + *host + " (alert " + alertname +
+        p.sentence = "heal did not " + route.verb + " " + route.service + " on " + host + " (alert " + alertname +
                      "): fleet guard: " + words;
-        try {
-            store->amend(*host, key, page_note(p));
-        } catch (const std::exception& e) {
-            log::warning("request " + rid + ": cannot note the page with the problem: " + e.what());
-        }
-        page(p, page_lasts_s);
+        keep_page(store, key, p, rid);
         return {a.fingerprint + " blocked (" + guard + "): " + words};
     }
 
@@ -266,27 +288,34 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     if (!audit(rec)) {
         log::error("request " + rid + ": not healing, the audit log cannot take the decision: " + what);
         try {
-            store->finish(claim.heal_id, now_ms(), "not_audited", "");
-            store->close(*host, key);
+            store.finish(claim.heal_id, now_ms(), "not_audited", "");
+            store.close(host, key);
         } catch (const std::exception& e) {
             log::warning("request " + rid + ": " + e.what());
         }
         count("undecided", "audit");
         return {a.fingerprint + " undecided: the audit log is unavailable", true};
     }
-    log::info("request " + rid + ": healing: " + what + " (listener " + *host + ", certificate name " +
-              (route.server_name.empty() ? *host : route.server_name) + seen + ")");
+    log::info("request " + rid + ": healing: " + what + " (listener " + host + ", certificate name " +
+              (route.server_name.empty() ? host : route.server_name) + seen + ")");
     CallResult result;
     if (client_error.empty()) result = call_listener(copt, format_request(route.verb, route.service, false));
     else result.error = client_error;
     for (const auto& w : result.warnings) log::warning("request " + rid + ": " + w);
-    const Reply& r = result.reply;
-    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
+    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(result.reply.outcome));
     try {
-        store->finish(claim.heal_id, now_ms(), outcome, r.id);
+        store.finish(claim.heal_id, now_ms(), outcome, result.reply.id);
     } catch (const std::exception& e) {
         log::warning("request " + rid + ": cannot record the end of the heal: " + e.what());
     }
+    return healed_or_paged(result, route, alertname, what, store, key, p, rid);
+}
+
+Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const Route& route, const std::string& alertname,
+                                            const std::string& what, fleet::FleetStore& store, const std::string& key,
+                                            Page p, const std::string& rid) {
+    const Reply& r = result.reply;
+    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
     const bool listener_dry = result.answered && r.outcome == Outcome::dry_run;  // dry_run = yes on the listener
     const bool healed = result.answered && (r.outcome == Outcome::ok || listener_dry) && r.verified != false;
     const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error
@@ -295,7 +324,7 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
                                  : std::string(to_string(r.outcome)) +
                                        (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " +
                                        r.message;
-    json::object fin{{"record", "final"}, {"id", rid}, {"host", *host}, {"service", route.service},
+    json::object fin{{"record", "final"}, {"id", rid}, {"host", p.host}, {"service", route.service},
                      {"outcome", listener_dry ? "dry_run" : healed ? "healed" : "failed"}, {"listener_outcome", outcome},
                      {"listener_request", r.id}, {"message", printable(said, 500)}};
     audit(fin);
@@ -303,59 +332,83 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
         const std::string word = listener_dry ? "dry run at the listener" : "healed";
         log::info("request " + rid + ": " + word + ": " + what + ": " + said + " (listener request " + r.id + ")");
         count(listener_dry ? "dry_run" : "healed", "");
-        return {a.fingerprint + " " + word + ": " + said + " (listener request " + r.id + ")"};
+        return {p.fingerprint + " " + word + ": " + said + " (listener request " + r.id + ")"};
     }
     const bool partition = result.answered && r.outcome == Outcome::refused && r.reason == Reason::healthy_here;
     p.failed = !partition;
     p.guard = partition ? "healthy_here" : "";
     p.request_id = r.id;
-    p.sentence = partition ? "heal did not " + route.verb + " " + route.service + " on " + *host +
+    p.sentence = partition ? "heal did not " + route.verb + " " + route.service + " on " + p.host +
                                  ": Prometheus and the host disagree. The service's own status on the host says it is "
                                  "healthy, while alert " + alertname + " says it is failing: a network partition, or a "
                                  "rule that is wrong? Nothing was run. heal-listener: " + r.message
-                           : "heal could not fix " + route.service + " on " + *host + " (alert " + alertname + "): " + said +
+                           : "heal could not fix " + route.service + " on " + p.host + " (alert " + alertname + "): " + said +
                                  (r.id.empty() ? "" : " (listener request " + r.id + ")");
     log::warning("request " + rid + ": not healed: " + what + ": " + said);
     count(partition ? "blocked" : "failed", partition ? "healthy_here" : "");
+    keep_page(store, key, p, rid);
+    return {p.fingerprint + (partition ? " blocked (healthy_here): " : " failed: ") + said};
+}
+
+void Receiver::keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid) {
     try {
-        store->amend(*host, key, page_note(p));
+        store.set_page(p.host, key, stored(p));
     } catch (const std::exception& e) {
-        log::warning("request " + rid + ": cannot note the page with the problem: " + e.what());
+        log::warning("request " + rid + ": cannot keep the page with the problem: " + e.what());
     }
     page(p, page_lasts_s);
-    return {a.fingerprint + (partition ? " blocked (healthy_here): " : " failed: ") + said};
+}
+
+void Receiver::end_page(const fleet::OpenProblem& closed, const std::string& rid) {
+    audit({{"record", "resolved"}, {"id", rid}, {"host", closed.host}, {"problem", closed.service},
+           {"decided", printable(closed.decision, 500)}});
+    log::info("request " + rid + ": resolved: " + closed.service + " on " + closed.host +
+              " (problem closed; decided before: " + closed.decision + ")");
+    if (closed.page.name.empty()) return;
+    Page p = page_of(closed);
+    p.sentence = "resolved: " + closed.decision;
+    page(p, 0);
 }
 
 Receiver::Decided Receiver::resolved(const alertmanager::Alert& a, const Route& route, const std::string& request_id) {
     const std::string rid = request_id + "/" + a.fingerprint;
     std::string why;
     const auto host = host_of(route, a, why);
-    std::optional<std::string> earlier;
+    fleet::Resolution r;
     try {
-        earlier = fleet::FleetStore(cfg_.state_dir).close(host.value_or("unknown"), problem_key(route, a));
+        r = fleet::FleetStore(cfg_.state_dir)
+                .episode_resolves(a.fingerprint, a.starts_at, host.value_or("unknown"), target_key(route), now_ms());
     } catch (const std::exception& e) {
         log::error("request " + rid + ": cannot close the problem: the fleet store is unavailable: " + e.what());
         count("undecided", "store");
         return {a.fingerprint + " undecided: the fleet store is unavailable", true};
     }
-    if (!earlier) {
-        count("resolved", "");
-        return {a.fingerprint + " resolved"};
-    }
-    audit({{"record", "resolved"}, {"id", rid}, {"route", route.name}, {"host", host.value_or("unknown")},
-           {"service", route.service}, {"fingerprint", a.fingerprint}, {"decided", printable(*earlier, 500)}});
-    log::info("request " + rid + ": resolved: " + route.service + " on " + host.value_or("unknown") +
-              " (problem closed; decided before: " + *earlier + ")");
-    if (auto p = page_from_note(*earlier)) {
-        p->host = host.value_or("unknown");
-        p->service = route.service;
-        p->route = route.name;
-        p->fingerprint = a.fingerprint;
-        p->sentence = "resolved: " + *earlier;
-        page(*p, 0);
-    }
     count("resolved", "");
-    return {a.fingerprint + " resolved: problem closed"};
+    if (r.closed) {
+        end_page(*r.closed, rid);
+        return {a.fingerprint + " resolved: problem closed"};
+    }
+    if (r.still_open_by > 0)
+        return {a.fingerprint + " resolved; the problem stays open: " + std::to_string(r.still_open_by) +
+                " other alert(s) for it still fire"};
+    return {a.fingerprint + " resolved"};
+}
+
+void Receiver::reopen_audit() {
+    std::lock_guard lock(audit_mutex_);
+    if (audit_.reopen()) log::info("SIGHUP: reopened the audit log " + cfg_.audit_log);
+}
+
+void Receiver::refresh_pages() {
+    std::vector<fleet::OpenProblem> paged;
+    try {
+        paged = fleet::FleetStore(cfg_.state_dir).paged_problems();
+    } catch (const std::exception& e) {
+        log::warning("cannot post the pages of open problems again: the fleet store is unavailable: " +
+                     std::string(e.what()));
+        return;
+    }
+    for (const auto& o : paged) page(page_of(o), page_lasts_s);
 }
 
 std::string Receiver::metrics() {
@@ -369,7 +422,7 @@ std::string Receiver::metrics() {
            "# TYPE heal_receiver_requests_total counter\n";
     for (const auto& [status, n] : requests_) out << "heal_receiver_requests_total{code=\"" << status << "\"} " << n << "\n";
     out << "# HELP heal_receiver_decisions_total Decisions on alerts, by outcome (healed, failed, blocked, dry_run, "
-           "already, resolved, unrouted, undecided) and the guard that blocked.\n"
+           "already, late, resolved, unrouted, undecided) and the guard that blocked.\n"
            "# TYPE heal_receiver_decisions_total counter\n";
     for (const auto& [k, n] : decisions_)
         out << "heal_receiver_decisions_total{outcome=\"" << metric_label(k.first) << "\",guard=\""

@@ -3,15 +3,20 @@
 // problem in the fleet store, the heal through that host's listener, and pages back to
 // Alertmanager when a heal is blocked or fails. The server (webhook_server.hpp) only carries bytes.
 //
-// The problem is the alert in one firing episode: (host, "SERVICE alert FINGERPRINT since
-// STARTSAT") in the fleet store, decided once while the alert fires and forgotten when
-// Alertmanager says it resolved (an alert that fires again has a new startsAt: a new problem). A repeat of a
-// firing alert acts on nothing (it posts the page again, if there was one, so the page lives as
-// long as the problem). Every decision is audited before a heal is asked for: no record, no heal.
+// The problem is the heal's target, (host, "SERVICE VERB") in the fleet store. Every alert
+// episode (fingerprint, startsAt) asking for that heal joins the target's open problem, so five
+// alerts of one outage (distinct label sets, both Prometheus of an HA pair) heal once. The
+// problem closes when every episode that joined it resolved; a closed episode stays closed, so a
+// late or repeated firing of it acts on nothing, while the same alert firing again (a new
+// startsAt) is a new episode. A repeat acts on nothing and costs no Prometheus query (the store is
+// asked first); it posts the problem's page again. Every decision is audited before a heal is
+// asked for: no record, no heal.
 #pragma once
 
 #include "alertmanager.hpp"
 #include "audit_log.hpp"
+#include "client.hpp"
+#include "fleet_store.hpp"
 #include "pages.hpp"
 #include "routes.hpp"
 
@@ -47,6 +52,14 @@ public:
     /// failed handshake): audited and counted by `status` (0: no HTTP status, the TLS handshake).
     void refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id);
 
+    /// Posts the page of every open problem again (each ends an hour after its last post):
+    /// the server calls it every page_refresh_s, so a page lives as long as its problem and
+    /// no longer than an hour after the receiver stopped.
+    void refresh_pages();
+
+    /// SIGHUP: reopens the audit log at its path (after a rotation). Logs what it did.
+    void reopen_audit();
+
     /// Counts an answer sent, by HTTP status.
     void answered(unsigned status);
 
@@ -63,6 +76,16 @@ private:
     Decided firing(const alertmanager::Alert& a, const Route& route, const std::string& request_id,
                    const std::string& peer);
     Decided resolved(const alertmanager::Alert& a, const Route& route, const std::string& request_id);
+    Decided repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a);
+    Decided decide(const alertmanager::Alert& a, const Route& route, const std::string& host, const std::string& key,
+                   fleet::FleetStore& store, const std::string& rid, const std::string& peer);
+    Decided healed_or_paged(const CallResult& result, const Route& route, const std::string& alertname,
+                            const std::string& what, fleet::FleetStore& store, const std::string& key, Page p,
+                            const std::string& rid);
+    /// Keeps the page with the problem (its own columns) and posts it.
+    void keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid);
+    /// A problem closed: audited, logged, its page (if any) ended.
+    void end_page(const fleet::OpenProblem& closed, const std::string& rid);
     bool audit(boost::json::object record);
     void count(const std::string& outcome, const std::string& guard);
     /// Posts (or ends, `lasts_s` 0) a page; logs and counts how it went.

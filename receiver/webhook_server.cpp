@@ -56,7 +56,7 @@ class Server {
 public:
     Server(asio::io_context& ioc, Receiver& receiver)
         : ioc_(ioc), receiver_(receiver), cfg_(receiver.config()), pool_(worker_threads),
-          signals_(ioc, SIGTERM, SIGINT, SIGHUP), acceptor_(ioc) {
+          signals_(ioc, SIGTERM, SIGINT, SIGHUP), acceptor_(ioc), refresh_(ioc) {
         ctx_ = cfg_.client_ca.empty() ? server_context_without_client_certificates(cfg_.cert, cfg_.key)
                                       : make_server_context(cfg_.cert, cfg_.key, cfg_.client_ca);
         if (!cfg_.token_file.empty()) token_ = read_token(cfg_.token_file);
@@ -75,6 +75,7 @@ public:
                   (cfg_.dry_run ? "; dry run" : "") + ")");
         asio::co_spawn(ioc_, accept_loop(), log::escaped);
         asio::co_spawn(ioc_, signals(), log::escaped);
+        asio::co_spawn(ioc_, refresh_pages(), log::escaped);
     }
 
     void join() { pool_.join(); }
@@ -85,7 +86,11 @@ private:
             auto [ec, sig] = co_await signals_.async_wait(as_tuple(use_awaitable));
             if (ec) co_return;
             if (sig == SIGHUP) {
-                log::info("SIGHUP: ignored (restart heal-alert-receiver to read its configuration again)");
+                // Off the io thread: the audit lock may be held by a decision in progress.
+                co_await asio::co_spawn(pool_, [this]() -> asio::awaitable<void> {
+                    receiver_.reopen_audit();
+                    co_return;
+                }, use_awaitable);
                 continue;
             }
             log::info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -93,7 +98,21 @@ private:
             boost::system::error_code ignored;
             acceptor_.close(ignored);
             signals_.cancel();
+            refresh_.cancel();
             co_return;
+        }
+    }
+
+    /// The pages of open problems, posted again before they would end by themselves.
+    asio::awaitable<void> refresh_pages() {
+        for (;;) {
+            refresh_.expires_after(std::chrono::seconds(page_refresh_s));
+            auto [ec] = co_await refresh_.async_wait(as_tuple(use_awaitable));
+            if (ec || !acceptor_.is_open()) co_return;
+            co_await asio::co_spawn(pool_, [this]() -> asio::awaitable<void> {
+                receiver_.refresh_pages();
+                co_return;
+            }, use_awaitable);
         }
     }
 
@@ -228,6 +247,7 @@ private:
     asio::thread_pool pool_;
     asio::signal_set signals_;
     tcp::acceptor acceptor_;
+    asio::steady_timer refresh_;
     std::shared_ptr<asio::ssl::context> ctx_;
     std::string token_;
     unsigned open_ = 0;

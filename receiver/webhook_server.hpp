@@ -9,7 +9,8 @@
 //   GET  /metrics   Receiver::metrics
 //   GET  /-/healthy "ok"
 // → the answer, and the connection is closed. SIGTERM/SIGINT stop accepting and let calls in
-// progress finish; SIGHUP is logged and ignored (restart to reload).
+// progress finish; SIGHUP reopens the audit log (logrotate); the configuration is read at start.
+// Every page_refresh_s the pages of open problems are posted again, so they last as long.
 #pragma once
 
 #include "heal_alerts.hpp"
@@ -18,6 +19,7 @@ namespace heal::receiver {
 
 inline constexpr unsigned max_connections = 64;
 inline constexpr unsigned worker_threads = 4;  ///< webhook decisions at once
+inline constexpr unsigned page_refresh_s = 600;  ///< pages end an hour after their last post
 
 /// Serves until SIGTERM or SIGINT; returns the exit code. Throws std::runtime_error when it
 /// cannot start (certificates, token, the port).

@@ -26,6 +26,20 @@ sb_e2e_setup() { # SUITE COMMAND PACKAGE
     trap 'exit 1' INT TERM
 }
 
+# A peer that is installed but cannot run (exit 126/127, a missing library) is a broken setup,
+# said once as a FAIL naming why, never counted as the peer's answer. Returns 1 then.
+sb_peer_runs() { # SUITE PROGRAM ARG...
+    _suite=$1; shift
+    _out=$("$@" </dev/null 2>&1)
+    _rc=$?
+    case "$_rc:$_out" in
+        126:* | 127:* | *"error while loading shared libraries"*)
+            echo "FAIL $_suite setup: $1 cannot run (exit $_rc): $(printf '%s\n' "$_out" | head -n 1) — nothing was compared (make deps checks every peer runs)"
+            return 1 ;;
+    esac
+    return 0
+}
+
 sb_log() { printf '%s\n' "$*" >&2; }
 
 # heal-listener binds port 0 and says which port it got. The worker, nagios' dead port and xinetd

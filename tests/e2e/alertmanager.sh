@@ -289,6 +289,35 @@ else
     fail "refused calls audited: $refusals; $(tail -8 "$SB/receiver.log")"
 fi
 
+# 4b. One outage, five alerts (label sets that differ only in "replica", distinct fingerprints)
+#     in one webhook: one heal of the target (host, service, verb), the other four join it. All
+#     five resolved close it; a late repeat of a resolved firing acts on nothing.
+five() { # STATUS — a webhook with five alerts for the worker on 127.0.0.1
+    printf '{"version":"4","status":"%s","receiver":"heal","groupKey":"five","truncatedAlerts":0,"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://x","alerts":[' "$1"
+    for i in 1 2 3 4 5; do
+        [ $i = 1 ] || printf ','
+        printf '{"status":"%s","labels":{"alertname":"WorkerDown","job":"worker","instance":"127.0.0.1:%s","replica":"r%s"},"annotations":{},"startsAt":"2026-01-02T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://x","fingerprint":"00000000000005a%s"}' "$1" "$WORKER_PORT" $i $i
+    done
+    printf ']}'
+}
+before=$(restarts worker)
+heals_before=$(grep '"outcome":"heal"' "$SB/receiver-audit.jsonl" | grep -c '"fingerprint":"00000000000005a')
+r_five=$(five firing | post $mine -H "$token" --data-binary @-)
+five_answer=$(tr '\n' '|' <"$SB/answer")
+heals=$(($(grep '"outcome":"heal"' "$SB/receiver-audit.jsonl" | grep -c '"fingerprint":"00000000000005a') - heals_before))
+joined=$(grep -c 'already decided' "$SB/answer")
+r_resolved=$(five resolved | post $mine -H "$token" --data-binary @-)
+closed=$(grep -c 'problem closed' "$SB/answer")
+r_late=$(five firing | post $mine -H "$token" --data-binary @-)
+late=$(grep -c 'already resolved' "$SB/answer")
+if [ "$r_five" = 200 ] && [ "$heals" -eq 1 ] && [ "$joined" -eq 4 ] && [ "$(restarts worker)" -eq $((before + 1)) ] &&
+   [ "$r_resolved" = 200 ] && [ "$closed" -eq 1 ] && [ "$r_late" = 200 ] && [ "$late" -eq 5 ] &&
+   [ "$(restarts worker)" -eq $((before + 1)) ]; then
+    pass "five alerts of one outage in one webhook: 1 restart, 4 joined it; resolved: closed once; the same firings again, late: 0 restarts"
+else
+    fail "five alerts of one outage: $r_five, $heals heal decision(s), $joined joined, restarts $before → $(restarts worker); resolved $r_resolved ($closed closed); late $r_late ($late acted on nothing): $five_answer | $(tr '\n' '|' <"$SB/answer")"
+fi
+
 # 5. The dashboard's receiver panels have data from this Prometheus (prometheus.sh checks the rest).
 python3 -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' \
     "$SRC/etc/grafana/heal-dashboard.json" | grep heal_receiver_ >"$SB/exprs"

@@ -10,15 +10,20 @@ SRC=${HEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/scripts/heal-sandbox.sh" && sb_own_network "$0" "$@"  # its own loopback
 BUILD=${HEAL_BUILD:-$SRC/build}
 . "$SRC/scripts/heal-sandbox.sh"
-CHECK_HTTP=/usr/lib/nagios/plugins/check_http
-PATH=$PATH:/usr/lib/nagios/plugins  # where Debian puts check_http
-sb_e2e_setup check-http-compat check_http monitoring-plugins-basic
+# HEAL_CHECK_HTTP and HEAL_CHECK_CURL replace Debian's programs (tests/e2e/deps.sh gives a
+# broken one).
+CHECK_HTTP=${HEAL_CHECK_HTTP:-/usr/lib/nagios/plugins/check_http}
+PATH=$PATH:$(dirname "$CHECK_HTTP")  # where Debian puts check_http
+sb_e2e_setup check-http-compat "$(basename "$CHECK_HTTP")" monitoring-plugins-basic
 failed=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; failed=1; }
-CHECK_CURL=/usr/lib/nagios/plugins/check_curl
+CHECK_CURL=${HEAL_CHECK_CURL:-/usr/lib/nagios/plugins/check_curl}
 [ -x "$CHECK_CURL" ] ||
     echo "SKIP check_curl-compat: check_curl is not installed (apt-get install monitoring-plugins-standard) — check_curl WAS NOT COMPARED"
+# A peer that cannot run compares nothing: one setup failure, not a "difference" per line.
+sb_peer_runs check_http-compat "$CHECK_HTTP" --version || exit 1
+[ ! -x "$CHECK_CURL" ] || sb_peer_runs check_curl-compat "$CHECK_CURL" --version || exit 1
 
 for d in main other wrongname short; do
     case $d in
@@ -127,6 +132,15 @@ compare() {
     esac
 }
 
+# A peer that stops being able to run midway is a setup error too, never a difference.
+compare_ran() { # NAME WANT EXIT WHAT
+    case $3 in
+        126 | 127) fail "$1-compat setup: $1 could not run (exit $3): $(head -1 "$SB/other.out")"
+                   exit 1 ;;
+    esac
+    compare "$@"
+}
+
 n=0
 cases >"$SB/cases"
 while IFS='|' read -r want_http want_curl extra line; do
@@ -136,10 +150,10 @@ while IFS='|' read -r want_http want_curl extra line; do
     what="${extra:+[+$extra] }$line"
     eval "set -- $line"
     "$CHECK_HTTP" -t 5 "$@" >"$SB/other.out" 2>&1
-    compare check_http "$want_http" $? "$what"
+    compare_ran check_http "$want_http" $? "$what"
     if [ -x "$CHECK_CURL" ]; then
         "$CHECK_CURL" -t 5 "$@" >"$SB/other.out" 2>&1
-        compare check_curl "$want_curl" $? "$what"
+        compare_ran check_curl "$want_curl" $? "$what"
     fi
 done <"$SB/cases"
 [ "$n" -ge 60 ] || fail "only $n cases ran"

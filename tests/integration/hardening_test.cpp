@@ -197,6 +197,35 @@ TEST_F(HardeningTest, SighupReopensTheAuditLogEvenWhenTheReloadFails) {
     EXPECT_EQ(read_lines(dir_ / "audit.jsonl").size(), 2u) << "the new file after logrotate";
 }
 
+// The gate writes where the operator looks: before each record, the open audit file must still
+// be the one at its path. Deleted: made again at the path. Replaced by a link (SIGHUP's reopen
+// refused it): every action is refused audit_unavailable, nothing runs, the target is untouched.
+TEST_F(HardeningTest, TheAuditGateWritesOnlyToTheFileAtItsPath) {
+    const std::string audit = dir_ / "audit.jsonl", victim = dir_ / "victim";
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    std::remove(audit.c_str());
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    EXPECT_EQ(read_lines(audit).size(), 2u) << "start and final record, at the path, not in the deleted file";
+    EXPECT_TRUE(contains(log(), "the open file was deleted or replaced; reopened at its path")) << log();
+    const auto ran = read_lines(dir_ / "ran.log").size();
+    write_file(victim, "root's own file\n", 0644);
+    std::rename(audit.c_str(), (audit + ".1").c_str());
+    ASSERT_EQ(::symlink(victim.c_str(), audit.c_str()), 0);
+    listener_->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return contains(log(), "is a symbolic link"); })) << log();
+    for (int i = 0; i < 2; ++i) {
+        auto r = ctl({"--json", "restart", "web"});
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(str(parse_object(r.output), "reason"), "audit_unavailable") << r.output;
+    }
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), ran) << "no record, no action";
+    EXPECT_EQ(read_file(victim), "root's own file\n");
+    EXPECT_EQ(read_lines(audit + ".1").size(), 2u) << "nothing went to the file moved away either";
+    std::remove(audit.c_str());  // a plain file again: actions resume
+    ASSERT_EQ(ctl({"restart", "web"}).exit_code, 0);
+    EXPECT_EQ(read_lines(dir_ / "ran.log").size(), ran + 1);
+}
+
 // Started as root, the listener binds, loads its key, opens the audit log, then drops to
 // [listener] user for good; without `user` it refuses to run as root.
 class PrivilegesTest : public ListenerTest {

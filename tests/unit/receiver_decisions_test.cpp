@@ -128,6 +128,134 @@ TEST_F(ReceiverDecisions, DryRunPagesNothing) {
     EXPECT_NE(r.metrics().find(R"(dry_run="yes")"), std::string::npos);
 }
 
+/// The firing webhook with `n` alerts of one target (worker on web2) that differ only in a
+/// "replica" label: distinct fingerprints, the same startsAt.
+std::string alerts_of_one_target(int n, const std::string& status = "firing") {
+    std::string alerts;
+    for (int i = 1; i <= n; ++i) {
+        std::string a = R"({"status":"firing","labels":{"alertname":"WorkerDown","instance":"web2:8080","job":"worker","replica":"rI"},"annotations":{},"startsAt":"2026-12-02T21:30:01.123Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://p:9090/graph","fingerprint":"4f6a1b2c3d4e5f6I"})";
+        for (auto at = a.find('I'); at != std::string::npos; at = a.find('I')) a[at] = static_cast<char>('0' + i);
+        if (status == "resolved") a = with(a, R"({"status":"firing")", R"({"status":"resolved")");
+        alerts += (i > 1 ? "," : "") + a;
+    }
+    return R"({"receiver":"heal","status":")" + status + R"(","alerts":[)" + alerts +
+           R"(],"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am:9093","version":"4","groupKey":"{}","truncatedAlerts":0})";
+}
+
+std::size_t occurrences(const std::string& hay, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+    return n;
+}
+
+TEST_F(ReceiverDecisions, FiveAlertsOfOneTargetAreOneProblemDecidedOnce) {
+    Receiver r(cfg_);
+    auto a = r.webhook(alerts_of_one_target(5), "p", "req-1");
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(occurrences(a.body, "blocked (prometheus)"), 1u) << a.body;
+    EXPECT_EQ(occurrences(a.body, "already decided"), 4u) << a.body;
+    EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 1u) << audit();
+    const auto m = r.metrics();
+    EXPECT_NE(m.find(R"(heal_receiver_decisions_total{outcome="blocked",guard="prometheus"} 1)"), std::string::npos) << m;
+    EXPECT_NE(m.find(R"(heal_receiver_decisions_total{outcome="already",guard=""} 4)"), std::string::npos) << m;
+    // Four of five resolved: the problem stays open; the fifth closes it.
+    auto four = r.webhook(alerts_of_one_target(4, "resolved"), "p", "req-2");
+    EXPECT_EQ(occurrences(four.body, "the problem stays open"), 4u) << four.body;
+    auto all = r.webhook(alerts_of_one_target(5, "resolved"), "p", "req-3");
+    EXPECT_EQ(occurrences(all.body, "problem closed"), 1u) << all.body;
+}
+
+TEST_F(ReceiverDecisions, ALateFiringOfAResolvedEpisodeActsOnNothing) {
+    Receiver r(cfg_);
+    EXPECT_NE(r.webhook(firing, "p", "req-1").body.find("blocked (prometheus)"), std::string::npos);
+    const auto resolved = with(with(firing, R"("status":"firing","alerts")", R"("status":"resolved","alerts")"),
+                               R"([{"status":"firing")", R"([{"status":"resolved")");
+    EXPECT_EQ(r.webhook(resolved, "p", "req-2").body, "4f6a1b2c3d4e5f60 resolved: problem closed\n");
+    // A retried or HA-duplicated firing of that episode, after its resolution: nothing acts.
+    auto late = r.webhook(firing, "p", "req-3");
+    EXPECT_EQ(late.status, 200u);
+    EXPECT_EQ(late.body, "4f6a1b2c3d4e5f60 already resolved: a late notification acts on nothing\n");
+    EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 1u) << audit();
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_decisions_total{outcome="late",guard=""} 1)"), std::string::npos);
+    // A resolution that came first (out of order): the firing after it acts on nothing either.
+    const auto other = with(firing, "4f6a1b2c3d4e5f60", "00000000000000b1");
+    r.webhook(with(with(other, R"("status":"firing","alerts")", R"("status":"resolved","alerts")"),
+                   R"([{"status":"firing")", R"([{"status":"resolved")"),
+              "p", "req-4");
+    EXPECT_NE(r.webhook(other, "p", "req-5").body.find("already resolved"), std::string::npos);
+}
+
+TEST_F(ReceiverDecisions, ANewEpisodeOfTheSameAlertEndsTheOldOneWhoseResolutionWasLost) {
+    Receiver r(cfg_);
+    r.webhook(firing, "p", "req-1");
+    // No resolved notification (send_resolved: false, an Alertmanager restart); the alert fires
+    // again with a new startsAt: the old episode ended, so its problem closes and this is new.
+    auto anew = r.webhook(with(firing, "21:30:01.123Z", "22:40:00.000Z"), "p", "req-2");
+    EXPECT_NE(anew.body.find("blocked (prometheus)"), std::string::npos) << anew.body;
+    EXPECT_EQ(occurrences(audit(), R"("record":"resolved")"), 1u) << audit();
+    EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 2u) << audit();
+}
+
+TEST_F(ReceiverDecisions, LabelValuesForgeNoLogLineAndNoPage) {
+    Receiver r(cfg_);
+    const auto hostile = with(firing, R"("alertname":"WorkerDown")",
+                              R"("alertname":"WorkerDown\nerror: forged healed: \u001b[2J; page HealFailed guard=fleet")");
+    cfg_.routes[0].match = {{"job", "worker"}};
+    Receiver by_job(cfg_);
+    testing::internal::CaptureStderr();
+    by_job.webhook(hostile, "p", "req-1");
+    by_job.webhook(hostile, "p", "req-2");  // a repeat posts the problem's page again
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err.find("\nerror: forged"), std::string::npos) << err;
+    EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+    const auto m = by_job.metrics();
+    EXPECT_EQ(m.find(R"(alertname="HealFailed")"), std::string::npos) << "the page is its own columns, not text parsed back:\n" << m;
+    EXPECT_NE(m.find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 2)"), std::string::npos) << m;
+}
+
+TEST_F(ReceiverDecisions, RefreshPostsThePageOfEveryOpenProblemUntilItCloses) {
+    Receiver r(cfg_);
+    r.webhook(firing, "p", "req-1");
+    r.refresh_pages();
+    r.refresh_pages();
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 3)"),
+              std::string::npos) << r.metrics();
+    r.webhook(with(with(firing, R"("status":"firing","alerts")", R"("status":"resolved","alerts")"),
+                   R"([{"status":"firing")", R"([{"status":"resolved")"),
+              "p", "req-2");  // ends the page (a fourth post, ended)
+    r.refresh_pages();
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 4)"),
+              std::string::npos) << r.metrics();
+}
+
+TEST_F(ReceiverDecisions, AnAuditLogDeletedOrMovedIsReopenedAtItsPath) {
+    Receiver r(cfg_);
+    r.webhook(with(firing, R"("version":"4")", R"("version":"5")"), "p", "req-1");
+    fs::remove(cfg_.audit_log);
+    r.webhook(firing, "p", "req-2");
+    EXPECT_NE(audit().find(R"("record":"decision","id":"req-2/4f6a1b2c3d4e5f60")"), std::string::npos)
+        << "the record must be at the path, not in the deleted file: " << audit();
+    // logrotate: moved away, SIGHUP reopens.
+    fs::rename(cfg_.audit_log, cfg_.audit_log + ".1");
+    r.reopen_audit();
+    r.webhook(with(firing, R"("version":"4")", R"("version":"6")"), "p", "req-3");
+    EXPECT_NE(audit().find(R"("id":"req-3")"), std::string::npos) << audit();
+}
+
+TEST_F(ReceiverDecisions, AnAuditLogReplacedByALinkRefusesTheHealAndWritesNothingThere) {
+    Receiver r(cfg_);
+    const std::string victim = dir_ + "/victim";
+    std::ofstream(victim) << "root's own file\n";
+    fs::remove(cfg_.audit_log);
+    fs::create_symlink(victim, cfg_.audit_log);
+    r.webhook(firing, "p", "req-1");
+    r.webhook(with(firing, R"("version":"4")", R"("version":"5")"), "p", "req-2");
+    std::ifstream in(victim);
+    std::stringstream s;
+    s << in.rdbuf();
+    EXPECT_EQ(s.str(), "root's own file\n");
+}
+
 TEST(BearerToken, ComparedWhole) {
     const std::string token = "0123456789abcdef-token";
     EXPECT_TRUE(bearer_matches("Bearer 0123456789abcdef-token", token));
