@@ -23,7 +23,7 @@ struct Options {
     double timeout = 25;  ///< the listener call; below Nagios' event_handler_timeout (30)
     std::string command_file;  ///< Nagios' files: the command line, else nagios.cfg (main.cpp)
     std::string nagios_host, nagios_service, server_name;
-    std::string state_dir = "/var/lib/heal/event-handler";
+    std::string state_dir = "/var/lib/heal-event-handler";
     std::string log_file;  ///< empty: syslog
     // The fleet guard.
     std::string status_file, objects_file;

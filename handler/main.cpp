@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
                    "(default, also when empty: --nagios-host, else HOSTADDRESS)");
     app.add_option("--state-dir", o.state_dir,
                    "problems decided and fleet heals, shared by every handler "
-                   "(default /var/lib/heal/event-handler)");
+                   "(default /var/lib/heal-event-handler)");
     app.add_option("--log", o.log_file, "log decisions to FILE (default: syslog)");
     auto* status_opt = app.add_option("--status-file", o.status_file,
                                       "Nagios' status data (default: nagios.cfg's status_file)");

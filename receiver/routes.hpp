@@ -8,7 +8,7 @@
 //   cert = server.crt / key = server.key
 //   client_ca = ca.crt                  ; Alertmanager's client certificate must chain to it
 //   token_file = /etc/heal/receiver.token   ; and/or: "Authorization: Bearer <the file's line>"
-//   state_dir = /var/lib/heal/receiver
+//   state_dir = /var/lib/heal-receiver
 //   audit_log = /var/log/heal-receiver/audit.jsonl  ; every request refused and every decision
 //   client_config = /etc/heal/heal-ctl.ini  ; how to reach the listeners
 //   prometheus = http://127.0.0.1:9090      ; the fleet guard's source of truth
@@ -52,7 +52,7 @@ struct Config {
     boost::asio::ip::tcp::endpoint listen;
     Allowlist allow;
     std::string cert, key, client_ca, token_file;
-    std::string state_dir = "/var/lib/heal/receiver";
+    std::string state_dir = "/var/lib/heal-receiver";
     std::string audit_log = "/var/log/heal-receiver/audit.jsonl";
     std::string client_config = "/etc/heal/heal-ctl.ini";
     std::string prometheus, alertmanager;  ///< base URLs

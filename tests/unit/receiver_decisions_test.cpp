@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 using namespace heal::receiver;
 namespace fs = std::filesystem;
@@ -254,6 +257,42 @@ TEST_F(ReceiverDecisions, AnAuditLogReplacedByALinkRefusesTheHealAndWritesNothin
     std::stringstream s;
     s << in.rdbuf();
     EXPECT_EQ(s.str(), "root's own file\n");
+}
+
+// logrotate under load: four threads record refused calls while the log is moved away again
+// and again, half of the times reopened by SIGHUP's reopen_audit, the other half found moved by
+// the next record; every record is in one of the files, whole.
+TEST_F(ReceiverDecisions, ARotationUnderLoadLosesNoRecord) {
+    Receiver r(cfg_);
+    constexpr int threads = 4, per_thread = 500;
+    std::atomic<int> finished{0};
+    std::vector<std::thread> load;
+    for (int t = 0; t < threads; ++t)
+        load.emplace_back([&r, &finished, t] {
+            for (int i = 0; i < per_thread; ++i)
+                r.refused("127.0.0.1:" + std::to_string(t), 401, "no token", "req-" + std::to_string(t) + "-" + std::to_string(i));
+            ++finished;
+        });
+    int rotations = 0;
+    while (finished < threads) {
+        std::error_code ec;
+        fs::rename(cfg_.audit_log, cfg_.audit_log + "." + std::to_string(rotations + 1), ec);
+        if (!ec && ++rotations % 2) r.reopen_audit();
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+    for (auto& t : load) t.join();
+    EXPECT_GE(rotations, 2);
+    std::size_t records = 0;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+        if (e.path().filename().string().rfind("audit.jsonl", 0) != 0) continue;
+        std::ifstream in(e.path());
+        for (std::string line; std::getline(in, line);) {
+            EXPECT_EQ(line.rfind(R"({"ts":")", 0), 0u) << line;
+            EXPECT_EQ(line.back(), '}') << line;
+            ++records;
+        }
+    }
+    EXPECT_EQ(records, static_cast<std::size_t>(threads * per_thread)) << rotations << " rotations";
 }
 
 TEST(BearerToken, ComparedWhole) {

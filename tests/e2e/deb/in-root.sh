@@ -41,8 +41,8 @@ check "user and group heal exist, a system user: $(getent passwd heal)" \
     fail "/var/lib/heal: $(owner /var/lib/heal)"
 [ "$(owner /var/log/heal)" = "heal:heal 750" ] && pass "/var/log/heal: heal:heal 750" ||
     fail "/var/log/heal: $(owner /var/log/heal)"
-[ "$(owner /var/lib/heal/event-handler)" = "nagios:nagios 700" ] && pass "/var/lib/heal/event-handler: nagios:nagios 700" ||
-    fail "/var/lib/heal/event-handler: $(owner /var/lib/heal/event-handler)"
+[ "$(owner /var/lib/heal-event-handler)" = "nagios:nagios 700" ] && pass "/var/lib/heal-event-handler: nagios:nagios 700" ||
+    fail "/var/lib/heal-event-handler: $(owner /var/lib/heal-event-handler)"
 check "the unit is enabled (multi-user.target.wants), for when systemd runs" \
     test -L /etc/systemd/system/multi-user.target.wants/heal-listener.service
 check "conffiles: /etc/heal/heal.ini, /etc/heal/heal-ctl.ini, /etc/logrotate.d/heal" sh -c \
@@ -68,6 +68,16 @@ out=$(/usr/lib/nagios/plugins/check_worker -H 127.0.0.1 -p 1 -S -t 2 2>&1); rc=$
     pass "sudoers, polkit and xinetd examples are not active" || fail "an example is active in /etc"
 
 echo "; changed here before the upgrade" >>/etc/heal/heal.ini
+# User heal (and every script heal.ini runs) plants links where the old layout kept other
+# programs' state; it cannot plant one where the packages keep it now (root's /var/lib).
+runuser -u heal -- ln -s /etc /var/lib/heal/receiver
+runuser -u heal -- ln -s /etc /var/lib/heal/event-handler
+if runuser -u heal -- ln -s /etc /var/lib/heal-receiver 2>/dev/null; then
+    fail "user heal could plant a link at /var/lib/heal-receiver"; rm -f /var/lib/heal-receiver
+else
+    pass "user heal cannot plant a link where the receiver's state goes (/var/lib is root's)"
+fi
+etc_before=$(owner /etc)
 if apt install "$T"/debs/heal-*.deb; then
     pass "upgrade to this build: $(dpkg-query -W -f '${Version}' heal-listener)"
 else
@@ -80,9 +90,13 @@ grep -q "starts only once /etc/heal/receiver.ini" "$OUT/apt.log" &&
     fail "heal-alert-receiver's postinst said nothing about receiver.ini"
 check "user heal-receiver is a system user: $(getent passwd heal-receiver)" \
     sh -c 'getent passwd heal-receiver | awk -F: "\$3 < 1000 { ok = 1 } END { exit !ok }"'
-[ "$(owner /var/lib/heal/receiver) $(owner /var/log/heal-receiver)" = "heal-receiver:heal-receiver 700 heal-receiver:heal-receiver 750" ] &&
-    pass "/var/lib/heal/receiver (700) and /var/log/heal-receiver (750) belong to heal-receiver" ||
-    fail "receiver folders: $(owner /var/lib/heal/receiver), $(owner /var/log/heal-receiver)"
+[ "$(owner /var/lib/heal-receiver) $(owner /var/log/heal-receiver)" = "heal-receiver:heal-receiver 700 heal-receiver:heal-receiver 750" ] &&
+    pass "/var/lib/heal-receiver (700) and /var/log/heal-receiver (750) belong to heal-receiver" ||
+    fail "receiver folders: $(owner /var/lib/heal-receiver), $(owner /var/log/heal-receiver)"
+[ "$(owner /etc)" = "$etc_before" ] && [ "$etc_before" = "root:root 755" ] &&
+    pass "the links user heal planted were not followed: /etc is still $(owner /etc)" ||
+    fail "a maintainer script followed user heal's link: /etc was $etc_before, is $(owner /etc)"
+rm -f /var/lib/heal/receiver /var/lib/heal/event-handler
 check "heal-alert-receiver's unit is enabled, its man page and example installed" sh -c \
     'test -L /etc/systemd/system/multi-user.target.wants/heal-alert-receiver.service &&
      test -e /usr/share/man/man8/heal-alert-receiver.8.gz &&
@@ -246,18 +260,21 @@ kill "$nagios_pid" "$listener_pid" 2>/dev/null
 wait "$nagios_pid" "$listener_pid" 2>/dev/null
 
 check "logrotate accepts /etc/logrotate.d/heal (logrotate -d)" logrotate -d /etc/logrotate.d/heal
+check "heal-alert-receiver ships /etc/logrotate.d/heal-alert-receiver (a conffile) and logrotate accepts it" sh -c \
+    'dpkg-query -W -f "\${Conffiles}\n" heal-alert-receiver | grep -q " /etc/logrotate.d/heal-alert-receiver " &&
+     logrotate -d /etc/logrotate.d/heal-alert-receiver' 
 
 # 3. Remove keeps state and configuration; reinstall; purge removes them (the heal user stays).
 check "remove: apt-get remove heal-listener heal-nagios" apt remove heal-listener heal-nagios
 [ -f /var/lib/heal/heal.db ] && [ -f /etc/heal/heal.ini ] && [ -f /var/log/heal/audit.jsonl ] &&
-    [ -d /var/lib/heal/event-handler ] && pass "remove kept the state, the audit log and the configuration" ||
+    [ -d /var/lib/heal-event-handler ] && pass "remove kept the state, the audit log and the configuration" ||
     fail "remove lost something: $(ls -la /var/lib/heal /etc/heal /var/log/heal 2>&1 | tr '\n' ' ')"
 check "reinstall" apt install "$T"/debs/heal-listener_*.deb "$T"/debs/heal-nagios_*.deb
 check "reinstall kept the changed heal.ini" grep -q "^\[service worker\]" /etc/heal/heal.ini
 check "purge: apt-get purge heal-listener heal-client heal-plugins heal-nagios heal-alert-receiver" \
     apt purge heal-listener heal-client heal-plugins heal-nagios heal-alert-receiver
-left=$(ls -d /etc/heal/heal.ini /etc/heal/heal-ctl.ini /etc/logrotate.d/heal /var/lib/heal /var/log/heal \
-       /var/log/heal-receiver 2>/dev/null)
+left=$(ls -d /etc/heal/heal.ini /etc/heal/heal-ctl.ini /etc/logrotate.d/heal /etc/logrotate.d/heal-alert-receiver \
+       /var/lib/heal /var/log/heal /var/lib/heal-event-handler /var/lib/heal-receiver /var/log/heal-receiver 2>/dev/null)
 [ -z "$left" ] && pass "purge removed the conffiles, the state and the logs" || fail "purge left: $left"
 dpkg -l 'heal-*' 2>/dev/null | grep -q '^[ir]' && fail "packages left: $(dpkg -l 'heal-*' | grep '^[ir]')" ||
     pass "no heal package left"
