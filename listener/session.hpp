@@ -65,6 +65,7 @@ struct WatchState {
     std::string last_heal_id, last_heal_outcome;
     std::int64_t last_heal_ms = 0;
     bool reported_problem = false;  ///< the last report was not OK: a recovery gets one too
+    unsigned heals_unseen_ok = 0;   ///< heals that ran since the last OK status run
     std::map<std::string, std::uint64_t> runs;   ///< status runs by result (ok, failed)
     std::map<std::string, std::uint64_t> heals;  ///< heal attempts by outcome (ok, refused, ...)
 };

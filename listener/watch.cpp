@@ -43,15 +43,16 @@ std::chrono::steady_clock::duration jittered(double interval_s, std::minstd_rand
 
 std::string first_line(const std::string& text) { return printable(text.substr(0, text.find('\n')), 200); }
 
-/// Runs the report command for `r`, without waiting for it; its failures are logged.
-void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, const Reply& r, const std::string& verb) {
+/// Runs the report command for `r` with Nagios state `state`, without waiting for it; its
+/// failures are logged.
+void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, const Reply& r, const std::string& verb,
+            int state) {
     if (!rt.cfg.report) return;
     if (st.reports_in_flight >= max_reports_in_flight) {
         log::warning("watch " + r.service + ": report of " + r.id + " dropped: " +
                      std::to_string(max_reports_in_flight) + " reports still running");
         return;
     }
-    const int state = watch_state(r);
     ActionSpec spec{rt.cfg.report->argv, verb, r.service, r.id, "local", rt.cfg.report_timeout_s, 4096,
                     report_env(r, state)};
     ++st.reports_in_flight;
@@ -130,21 +131,32 @@ asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const Servic
     ws.last_heal_outcome = reply.outcome == Outcome::refused ? "refused: " + std::string(reason_string(reply))
                                                              : std::string(to_string(reply.outcome));
     ++ws.heals[std::string(to_string(reply.outcome))];
-    const int state = watch_state(reply);
+    // Healed only once the service is seen OK: a heal that ran is a warning until then, and a
+    // heal after one the service was never seen OK since is a crash loop, critical.
+    int state = watch_state(reply);
+    std::string since;
+    if (reply.outcome == Outcome::ok && ws.heals_unseen_ok > 0) {
+        state = 2;
+        since = "; not seen healthy since the previous " + reply.verb + " (" + std::to_string(ws.heals_unseen_ok + 1) +
+                " in a row)";
+    }
+    if (reply.outcome == Outcome::ok) ++ws.heals_unseen_ok;
     ws.reported_problem = state != 0;
     // For the monitoring server's screen: what happened, why, and the id to look it up by.
     Reply told = reply;
     told.message = (reply.outcome == Outcome::refused ? "did not " + reply.verb + " " + svc.name + ", refused: "
                                                        : reply.verb + " " + svc.name + " by the watch loop: ") +
-                   reply.message + " (after " + rec.trigger + "; request " + reply.id + ")";
-    report(st, co_await asio::this_coro::executor, *keep, told, reply.verb);
+                   reply.message + (state == 1 && reply.outcome == Outcome::ok ? ", not yet seen healthy" : "") + since +
+                   " (after " + rec.trigger + "; request " + reply.id + ")";
+    report(st, co_await asio::this_coro::executor, *keep, told, reply.verb, state);
 }
 
 }  // namespace
 
 int watch_state(const Reply& r) {
     switch (r.outcome) {
-        case Outcome::ok: return r.verified == false ? 2 : 0;
+        // Healed only when verify saw it healthy; else the next status run will tell.
+        case Outcome::ok: return r.verified == false ? 2 : r.verified == true ? 0 : 1;
         case Outcome::dry_run: return 1;
         case Outcome::refused:
             switch (r.reason) {
@@ -201,12 +213,13 @@ asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, s
         ++ws.runs[ws.last_ok ? "ok" : "failed"];
         if (ws.last_ok) {
             ws.failures = 0;
+            ws.heals_unseen_ok = 0;
             ws.holding.clear();
             if (ws.reported_problem) {  // the monitoring server saw a problem: tell it it is over
                 ws.reported_problem = false;
                 Reply healthy = r;
                 healthy.message = service + " is healthy again: " + ws.last_status;
-                report(st, ws.pause->get_executor(), *rt, healthy, "status");
+                report(st, ws.pause->get_executor(), *rt, healthy, "status", 0);
             }
             continue;
         }

@@ -85,9 +85,11 @@ TEST_F(WatchTest, HealsAfterHealAfterFailuresAsTheClientWatchThroughTheSamePath)
     EXPECT_TRUE(contains(history.output, "watch")) << history.output;
     EXPECT_TRUE(contains(history.output, id)) << history.output;
     // The monitoring server hears of it: the report command, with the result in its environment.
-    ASSERT_TRUE(eventually([&] { return !reports().empty(); })) << log();
-    EXPECT_EQ(reports().front(), "0|ok||restart|flaky|" + id + "|restart flaky by the watch loop: done (after 2 "
-                                 "non-OK status runs in a row: flaky DOWN; request " + id + ")");
+    // No verify command: WARNING until a status run sees it OK, then OK.
+    ASSERT_TRUE(eventually([&] { return reports().size() >= 2; })) << log();
+    EXPECT_EQ(reports().front(), "1|ok||restart|flaky|" + id + "|restart flaky by the watch loop: done, not yet seen "
+                                 "healthy (after 2 non-OK status runs in a row: flaky DOWN; request " + id + ")");
+    EXPECT_EQ(reports().at(1).substr(0, 12), "0|ok||status") << reports().at(1);
     // The budget counts it like any other restart.
     auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
     const auto& svc = info.at("info").at("services").at(0).as_object();
@@ -97,6 +99,23 @@ TEST_F(WatchTest, HealsAfterHealAfterFailuresAsTheClientWatchThroughTheSamePath)
     EXPECT_EQ(str(w.at("last_heal").as_object(), "id"), id) << json::serialize(w);
     EXPECT_EQ(str(w.at("last_heal").as_object(), "outcome"), "ok") << json::serialize(w);
     EXPECT_EQ(w.at("heal_after").as_int64(), 2);
+}
+
+// A status that never passes, no verify: each restart "works", the service never does. Only the
+// first is a WARNING (not yet seen healthy); every one after is CRITICAL, never OK.
+TEST_F(WatchTest, ACrashLoopIsReportedCriticalNeverHealed) {
+    touch("down");
+    touch("sticky");
+    watch("watch = 200ms\nheal_after = 2\nbudget = none\n");
+    ASSERT_TRUE(eventually([&] { return reports().size() >= 3; }, 10)) << log();
+    const auto r = reports();
+    EXPECT_EQ(r.at(0).substr(0, 5), "1|ok|") << r.at(0);
+    for (std::size_t i = 1; i < r.size(); ++i) {
+        EXPECT_EQ(r.at(i).substr(0, 5), "2|ok|") << r.at(i);
+        EXPECT_TRUE(contains(r.at(i), "not seen healthy since the previous restart (" + std::to_string(i + 1) +
+                                          " in a row)")) << r.at(i);
+    }
+    EXPECT_GE(restarts().size(), 3u);
 }
 
 TEST_F(WatchTest, AnOkResultResetsTheCountSoAFlapIsNotHealed) {
@@ -136,10 +155,14 @@ TEST_F(WatchTest, AQuarantineStopsHealingButNotWatchingUntilAnAdminResets) {
     touch("down");
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     EXPECT_EQ(restarts().size(), 2u);
+    const auto seen = reports().size();
     auto reset = ctl_as("ops", {"reset", "flaky"});
     ASSERT_EQ(reset.exit_code, 0) << reset.output;
     ASSERT_TRUE(eventually([&] { return restarts().size() == 3 && !exists(dir_ / "down"); }, 5)) << log();
-    ASSERT_TRUE(eventually([&] { return contains(reports().back(), "0|ok||restart|flaky|"); })) << reports().back();
+    // Restarted (WARNING: not yet seen healthy), then seen OK: two reports more.
+    ASSERT_TRUE(eventually([&] { return reports().size() >= seen + 2; })) << ::testing::PrintToString(reports());
+    EXPECT_EQ(reports().at(seen).substr(0, 20), "1|ok||restart|flaky|") << reports().at(seen);
+    EXPECT_EQ(reports().at(seen + 1).substr(0, 19), "0|ok||status|flaky|") << reports().at(seen + 1);
 }
 
 TEST_F(WatchTest, AWatchHealAndARemoteRestartNeverOverlap) {
