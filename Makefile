@@ -176,7 +176,7 @@ FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,unde
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp common/client_config.cpp checks/verdicts.cpp \
                checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp receiver/alertmanager.cpp receiver/routes.cpp \
-               common/audit_log.cpp common/log.cpp
+               common/audit_log.cpp common/log.cpp common/small_file.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_SECONDS ?= 60

@@ -1,5 +1,7 @@
 #include "ini_file.hpp"
 
+#include "small_file.hpp"
+
 #include <ini.h>
 
 #include <cerrno>
@@ -80,21 +82,9 @@ void prescan(const std::string& path, const std::string& text) {
 }  // namespace
 
 void parse_ini_file(const std::string& path, const IniHandler& handler) {
-    FILE* f = std::fopen(path.c_str(), "re");
-    if (!f) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
-    std::string text;
-    char buf[8192];
-    std::size_t got;
-    while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) {
-        text.append(buf, got);
-        if (text.size() > max_ini_bytes) {
-            std::fclose(f);
-            throw ConfigError(path + ": larger than " + std::to_string(max_ini_bytes) + " bytes");
-        }
-    }
-    bool failed = std::ferror(f);
-    std::fclose(f);
-    if (failed) throw ConfigError(path + ": cannot read file");
+    std::string text;  // a regular file (a FIFO never hangs the start), within max_ini_bytes
+    if (auto err = read_small_file(path, max_ini_bytes, text); !err.empty())
+        throw ConfigError(path + ": cannot open: " + err);
     if (text.find('\0') != std::string::npos) throw ConfigError(path + ": contains a NUL byte");
     prescan(path, text);
     State st{&handler, {}, {}};

@@ -1,5 +1,7 @@
 #include "icinga2.hpp"
 
+#include "small_file.hpp"
+
 #include "probe.hpp"
 #include "text.hpp"
 
@@ -29,19 +31,8 @@ constexpr std::size_t max_answer = 64 << 20;  // ~300 bytes a service: 200,000 s
 
 /// The password file: a regular file of at most 4 KiB, its first line without the newline.
 std::string read_password(const std::string& path, std::string& password) {
-    // O_NONBLOCK: a FIFO named here must not hang the handler (it is refused below).
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return "cannot read --icinga2-password-file '" + path + "': " + std::strerror(errno);
-    struct stat st {};
-    std::string text(4097, '\0');
-    ssize_t n = -1;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::read(fd, text.data(), text.size());
-    ::close(fd);
-    if (n < 0) return "--icinga2-password-file '" + path + "' is not a readable regular file";
-    if (n > 4096) return "--icinga2-password-file '" + path + "' is over 4 KiB";
-    text.resize(static_cast<std::size_t>(n));
-    password = text.substr(0, text.find('\n'));
-    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (auto err = read_first_line(path, 4096, password); !err.empty())
+        return "cannot read --icinga2-password-file '" + path + "': " + err;
     if (password.empty()) return "--icinga2-password-file '" + path + "' is empty";
     return {};
 }

@@ -1,11 +1,13 @@
 #include "nagios_cfg.hpp"
 
+#include "small_file.hpp"
 #include "status_file.hpp"
 #include "text.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <sys/stat.h>
 
@@ -71,22 +73,19 @@ Paths read_nagios_cfg(std::istream& in, const std::string& name, const Paths& de
 
 Located locate(const std::string& cfg, bool given) {
     Located r;
-    std::ifstream in(cfg, std::ios::binary);
-    if (!in) {
-        const int err = errno;
-        if (err == ENOENT && !given) {
-            r.source = "Debian's nagios4 defaults (" + cfg + " does not exist)";
-            return r;
-        }
-        r.error = "cannot read Nagios' configuration '" + cfg + "': " + std::strerror(err);
+    struct stat st {};
+    if (!given && ::lstat(cfg.c_str(), &st) != 0 && errno == ENOENT) {
+        r.source = "Debian's nagios4 defaults (" + cfg + " does not exist)";
         return r;
     }
-    struct stat st {};
-    if (::stat(cfg.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-        r.error = "Nagios' configuration '" + cfg + "' is not a regular file";
+    // A FIFO or a huge file named here must not hang or swamp the handler: one small regular file.
+    std::string text;
+    if (auto err = read_small_file(cfg, max_bytes, text); !err.empty()) {
+        r.error = "cannot read Nagios' configuration '" + cfg + "': " + err;
         return r;
     }
     try {
+        std::istringstream in(text);
         r.paths = read_nagios_cfg(in, cfg);
         r.source = cfg;
     } catch (const StatusError& e) {

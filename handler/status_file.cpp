@@ -1,5 +1,7 @@
 #include "status_file.hpp"
 
+#include "small_file.hpp"
+
 #include "text.hpp"
 
 #include <ext/stdio_filebuf.h>
@@ -106,8 +108,10 @@ std::optional<std::string_view> block_start(std::string_view line, std::string_v
 /// is read): `read` gets the stream and returns what it read.
 template <class Read>
 auto with_file(const std::string& path, const char* what, Read read) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) throw StatusError(std::string("cannot read ") + what + " '" + path + "': " + std::strerror(errno));
+    // Never blocks on a FIFO named here (nagios.cfg's status_file is whatever the file says).
+    std::string error;
+    int fd = open_regular(path, error);
+    if (fd < 0) throw StatusError(std::string("cannot read ") + what + " '" + path + "': " + error);
     __gnu_cxx::stdio_filebuf<char> buf(fd, std::ios::in | std::ios::binary);  // owns fd
     std::istream in(&buf);
     struct stat before {};

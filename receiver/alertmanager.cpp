@@ -68,6 +68,13 @@ bool is_hex(std::string_view s) {
     return true;
 }
 
+/// Two digits at s[at], within [lo, hi].
+bool two_digits(std::string_view s, std::size_t at, int lo, int hi) {
+    if (at + 2 > s.size() || s[at] < '0' || s[at] > '9' || s[at + 1] < '0' || s[at + 1] > '9') return false;
+    const int v = (s[at] - '0') * 10 + (s[at + 1] - '0');
+    return v >= lo && v <= hi;
+}
+
 Alert alert(const json::value& v, const std::string& where) {
     if (!v.is_object()) refuse(where, "not an object");
     const auto& o = v.as_object();
@@ -80,12 +87,37 @@ Alert alert(const json::value& v, const std::string& where) {
     if (a.fingerprint.size() != 16 || !is_hex(a.fingerprint))
         refuse(where + ".fingerprint", "'" + a.fingerprint.substr(0, 40) + "' is not 16 lower-case hex digits");
     a.starts_at = text(o, "startsAt", where, true, 64);
+    if (!is_rfc3339(a.starts_at))
+        refuse(where + ".startsAt", "'" + a.starts_at.substr(0, 40) + "' is not an RFC 3339 time");
     a.ends_at = text(o, "endsAt", where, false, 64);
+    if (o.contains("endsAt") && !is_rfc3339(a.ends_at))
+        refuse(where + ".endsAt", "'" + a.ends_at.substr(0, 40) + "' is not an RFC 3339 time");
     a.generator_url = text(o, "generatorURL", where, false);
     return a;
 }
 
 }  // namespace
+
+bool is_rfc3339(std::string_view s) {
+    // 2026-12-02T21:30:01.123456789Z, 2026-12-02T22:30:01+01:00 (Go's RFC3339Nano, as Alertmanager writes)
+    if (s.size() < 20 || s.size() > 35) return false;
+    for (std::size_t i : {0u, 1u, 2u, 3u})
+        if (s[i] < '0' || s[i] > '9') return false;
+    if (s[4] != '-' || !two_digits(s, 5, 1, 12) || s[7] != '-' || !two_digits(s, 8, 1, 31)) return false;
+    if ((s[10] != 'T' && s[10] != 't') || !two_digits(s, 11, 0, 23) || s[13] != ':' || !two_digits(s, 14, 0, 59) ||
+        s[16] != ':' || !two_digits(s, 17, 0, 60))
+        return false;
+    std::size_t at = 19;
+    if (s[at] == '.') {
+        const std::size_t digits = ++at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
+        if (at == digits || at - digits > 9) return false;
+    }
+    const std::string_view zone = s.substr(at);
+    if (zone == "Z" || zone == "z") return true;
+    return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && two_digits(zone, 1, 0, 23) && zone[3] == ':' &&
+           two_digits(zone, 4, 0, 59);
+}
 
 bool is_label_name(std::string_view name) {
     if (name.empty()) return false;

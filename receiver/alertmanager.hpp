@@ -41,4 +41,9 @@ std::optional<Webhook> parse_webhook(std::string_view body, std::string& error);
 /// Prometheus' label name rule: [a-zA-Z_][a-zA-Z0-9_]*.
 bool is_label_name(std::string_view name);
 
+/// An RFC 3339 time as Alertmanager writes startsAt and endsAt ("2026-12-02T21:30:01.123Z",
+/// up to nanoseconds, "Z" or "+HH:MM"): the problem's episode is keyed by it, so free text is
+/// refused.
+bool is_rfc3339(std::string_view s);
+
 }  // namespace heal::alertmanager

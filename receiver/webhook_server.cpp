@@ -1,6 +1,7 @@
 #include "webhook_server.hpp"
 
 #include "log.hpp"
+#include "small_file.hpp"
 #include "text.hpp"
 #include "tls.hpp"
 #include "version.hpp"
@@ -25,10 +26,9 @@ using asio::as_tuple;
 using asio::use_awaitable;
 
 std::string read_token(const std::string& path) {
-    std::ifstream in(path);
     std::string token;
-    if (!in || !std::getline(in, token)) throw std::runtime_error("token_file " + path + ": cannot be read");
-    if (!token.empty() && token.back() == '\r') token.pop_back();
+    if (auto err = read_first_line(path, 4096, token); !err.empty())
+        throw std::runtime_error("token_file " + path + ": cannot be read: " + err);
     if (token.size() < 16) throw std::runtime_error("token_file " + path + ": its first line is shorter than 16 characters");
     return token;
 }

@@ -102,6 +102,24 @@ TEST(Webhook, HostilePayloadsAreRefusedNamingTheField) {
               "alerts[0].labels: empty: an alert has at least its alertname");
 }
 
+TEST(Webhook, StartsAtAndEndsAtAreRfc3339Only) {
+    for (const char* good : {"2026-12-02T21:30:01Z", "2026-12-02T21:30:01.123Z", "2026-12-02T21:30:01.123456789Z",
+                             "2026-12-02t21:30:01z", "2026-12-02T22:30:01+01:00", "2026-12-02T16:00:00-05:30",
+                             "0001-01-01T00:00:00Z", "2016-12-31T23:59:60Z"})
+        EXPECT_TRUE(is_rfc3339(good)) << good;
+    for (const char* bad : {"", "now", "2026-12-02", "2026-12-02 21:30:01Z", "2026-13-02T21:30:01Z", "2026-12-32T21:30:01Z",
+                            "2026-12-02T24:30:01Z", "2026-12-02T21:60:01Z", "2026-12-02T21:30:01", "2026-12-02T21:30:01.Z",
+                            "2026-12-02T21:30:01.1234567890Z", "2026-12-02T21:30:01+0100", "2026-12-02T21:30:01Z ",
+                            "２026-12-02T21:30:01Z", "2026-12-02T21:30:01\nZ"})
+        EXPECT_FALSE(is_rfc3339(bad)) << bad;
+    const std::string real_starts = R"("startsAt":"2026-12-02T21:30:01.123Z")";
+    EXPECT_EQ(refused(with(real, real_starts, R"("startsAt":"")")), "alerts[0].startsAt: '' is not an RFC 3339 time");
+    EXPECT_EQ(refused(with(real, real_starts, R"("startsAt":"since lunch")")),
+              "alerts[0].startsAt: 'since lunch' is not an RFC 3339 time");
+    EXPECT_EQ(refused(with(real, R"("endsAt":"0001-01-01T00:00:00Z")", R"("endsAt":"never")")),
+              "alerts[0].endsAt: 'never' is not an RFC 3339 time");
+}
+
 TEST(Webhook, LabelNames) {
     for (const char* good : {"a", "_", "alertname", "heal_host", "A9_b"}) EXPECT_TRUE(is_label_name(good)) << good;
     for (const char* bad : {"", "9a", "a-b", "a b", "a.b", "é", "a\n"}) EXPECT_FALSE(is_label_name(bad)) << bad;

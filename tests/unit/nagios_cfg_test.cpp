@@ -102,7 +102,7 @@ TEST(NagiosCfg, AMissingDefaultMeansDebiansPathsAnyOtherFailureIsAnError) {
     where = nagios::locate(missing, true);  // named: an error that names it
     EXPECT_EQ(where.error, "cannot read Nagios' configuration '" + missing + "': No such file or directory");
     where = nagios::locate(t.path.string(), false);
-    EXPECT_EQ(where.error, "Nagios' configuration '" + t.path.string() + "' is not a regular file");
+    EXPECT_EQ(where.error, "cannot read Nagios' configuration '" + t.path.string() + "': is not a regular file (a folder)");
     std::ofstream(missing) << "status_file=/elsewhere/status.dat\nbroken\n";
     where = nagios::locate(missing, false);
     EXPECT_EQ(where.error, missing + ":2: expected key=value, got 'broken'");
