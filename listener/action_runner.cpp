@@ -366,6 +366,8 @@ asio::awaitable<ActionResult> Script::run() {
     while ((reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
     int wait_errno = reaped < 0 ? errno : 0;
+    // The group outlives its reaped leader while members are left; its id is not reused until then.
+    if (spec_.end_group) ::kill(-pid, SIGKILL);
     pid_ = -1;
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)

@@ -26,6 +26,9 @@ struct ActionSpec {
     double timeout = 30;  ///< seconds
     std::size_t max_output = max_output_bytes;  ///< output kept; the rest is read and dropped
     std::vector<std::string> env;  ///< more NAME=VALUE entries (the report command's HEAL_*)
+    /// When the script exits, what is left of its process group is killed (the report command:
+    /// nothing it started outlives it). Restarts leave theirs: a restart starts daemons.
+    bool end_group = false;
 };
 
 struct ActionResult {

@@ -54,7 +54,7 @@ void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, cons
         return;
     }
     ActionSpec spec{rt.cfg.report->argv, verb, r.service, r.id, "local", rt.cfg.report_timeout_s, 4096,
-                    report_env(r, state)};
+                    report_env(r, state), true};
     ++st.reports_in_flight;
     asio::co_spawn(
         ex,

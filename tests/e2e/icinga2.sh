@@ -196,7 +196,7 @@ chk=$(pw_check); rc=$?
     pass "--check: a password file others can read is a problem" || fail "password file mode (exit $rc): $chk"
 rm -f "$SB/heal-pw"; mkfifo -m 0600 "$SB/heal-pw"  # a FIFO nobody writes must not hang the handler
 chk=$(pw_check); rc=$?
-[ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "is not a readable regular file" &&
+[ $rc -eq 1 ] && printf '%s\n' "$chk" | grep -q "is not a regular file (a FIFO)" &&
     pass "a FIFO as the password file is refused at once" || fail "FIFO password file (exit $rc): $chk"
 rm -f "$SB/heal-pw"
 printf 'wrong\n' >"$SB/heal-pw"; chmod 0600 "$SB/heal-pw"
@@ -393,6 +393,23 @@ if [ $rc -eq 0 ] && [ "$seen" = '2 did not restart worker, refused: "budget" exh
 else
     fail "report-icinga2 (exit $rc): $out; Icinga 2 has: $seen"
 fi
+# Long messages: backslashes whose escapes a cut after escaping would split (once a lone
+# backslash: invalid JSON, refused), and a multi-byte character across the cut. Cut before
+# escaping, at 1000 bytes on a character boundary: Icinga 2 takes both.
+for text in '"a\\" * 700' '"x" + "é" * 600'; do
+    long=$(python3 -c "print($text, end='')")
+    want=$(python3 -c "print(($text).encode()[:1000].decode('utf-8', 'ignore'), end='')")
+    out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=1 HEAL_ID=x HEAL_VERB=restart HEAL_MESSAGE="$long" \
+          "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" \
+          --ca "$SB/icerts/ca.crt" -n worker-host 2>&1); rc=$?
+    seen=$(api /v1/objects/services '{"filter":"service.name==\"heal-worker\"","attrs":["state","last_check_result"]}' |
+           python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), r["last_check_result"]["output"], end="")' 2>&1)
+    if [ $rc -eq 0 ] && [ "$seen" = "1 $want" ]; then
+        pass "report-icinga2 cuts a long message (python: $text) at 1000 bytes before escaping it: Icinga 2 took it (${#want} characters)"
+    else
+        fail "report-icinga2 with a long message ($text, exit $rc): $(printf '%s' "$out" | cut -c1-200); Icinga 2 has: $(printf '%s' "$seen" | cut -c1-200)"
+    fi
+done
 out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=0 HEAL_MESSAGE=x \
       "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" -n worker-host 2>&1); rc=$?
 if [ $rc -ne 0 ] && [ -n "$out" ]; then

@@ -118,6 +118,22 @@ TEST_F(WatchTest, ACrashLoopIsReportedCriticalNeverHealed) {
     EXPECT_GE(restarts().size(), 3u);
 }
 
+// A report command that leaves a process behind (a detached send, a daemon by mistake): its
+// whole process group ends with it, so reports cannot pile up processes.
+TEST_F(WatchTest, AReportLeavesNoProcessBehind) {
+    const std::string d = dir_.path();
+    script("report", "sleep 300 &\necho $! >> " + d + "/report-children.pid\necho reported >> " + d + "/reports.log\n");
+    touch("down");
+    watch("watch = 200ms\nheal_after = 2\n");
+    ASSERT_TRUE(eventually([&] { return reports().size() >= 2; }, 10)) << log();
+    const auto pids = read_lines(dir_ / "report-children.pid");
+    ASSERT_GE(pids.size(), 2u);
+    for (const auto& p : pids) {
+        const pid_t pid = std::atoi(p.c_str());
+        EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 2)) << "the report's child " << pid << " still runs";
+    }
+}
+
 TEST_F(WatchTest, AnOkResultResetsTheCountSoAFlapIsNotHealed) {
     watch("watch = 100ms\nheal_after = 2\n", "[service flap]\nstatus = bin/flap\nrestart = bin/flaky\nwatch = 100ms\nheal_after = 2\n");
     ASSERT_TRUE(eventually([&] { return read_lines(dir_ / "flap-runs.log").size() >= 12; }, 6));
