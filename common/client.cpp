@@ -55,13 +55,20 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
     tcp_layer.expires_at(deadline);
     std::tie(ec) = co_await stream.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
     if (ec) {
+        // Not one byte came back for our ClientHello: the listener closed before any TLS work.
+        const bool before_tls = BIO_number_read(SSL_get_rbio(stream.native_handle())) == 0;
         out.error = "TLS handshake with " + where + " failed: " +
                     (ec == beast::error::timeout ? std::string("timed out")
-                                                 : describe_handshake_failure(
-                                                       stream.native_handle(), ec,
-                                                       "is this host on the listener's allowlist, "
-                                                       "and is our certificate signed by its "
-                                                       "client_ca?"));
+                     : before_tls && (ec == boost::asio::error::eof || ec == ssl::error::stream_truncated ||
+                                      ec == boost::asio::error::connection_reset)
+                         ? std::string("the listener closed the connection before TLS: is this host on its "
+                                       "allowlist? Or it had max_per_source connections from here for longer "
+                                       "than its io_timeout (a burst), or max_connections in all, or this "
+                                       "host's handshakes kept failing; its log and audit log say which")
+                         : describe_handshake_failure(stream.native_handle(), ec,
+                                                      "is this host on the listener's allowlist, "
+                                                      "and is our certificate signed by its "
+                                                      "client_ca?"));
         co_return;
     }
 

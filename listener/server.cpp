@@ -142,9 +142,10 @@ private:
                         continue;  // otherwise closed as `sock` goes
                     }
                     auto conn = ++st_.next_connection_id;
-                    if (!admit(st_, *rt_, peer, conn, true)) continue;  // closed as `sock` goes
+                    bool queued = false;
+                    if (!admit(st_, *rt_, peer, conn, true, &queued)) continue;  // closed as `sock` goes
                     sock.set_option(tcp::no_delay(true), pec);
-                    asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true),
+                    asio::co_spawn(ioc_, serve_connection(st_, rt_, std::move(sock), peer, conn, true, queued),
                                    log::escaped);
                 }
             } catch (const std::exception& e) {

@@ -29,14 +29,50 @@ namespace {
 
 
 
+/// The first live waiter of `source` (a connection queued at max_per_source) takes its turn.
+void wake_next(ListenerState& st, const std::string& source) {
+    auto q = st.source_queue.find(source);
+    if (q == st.source_queue.end()) return;
+    while (!q->second.empty()) {
+        auto turn = q->second.front().lock();
+        q->second.pop_front();
+        if (turn) {
+            turn->cancel();
+            break;
+        }
+    }
+    if (q->second.empty()) st.source_queue.erase(q);
+}
+
+/// Waits, in order of arrival, for a connection of `source` to end; false when `deadline`
+/// passed first. Takes the slot (per_source) on success.
+asio::awaitable<bool> source_turn(ListenerState& st, const Runtime& rt, const std::string& source,
+                                  std::chrono::steady_clock::time_point deadline) {
+    auto turn = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, deadline);
+    st.source_queue[source].push_back(turn);
+    for (;;) {
+        auto [ec] = co_await turn->async_wait(as_tuple(use_awaitable));
+        if (!ec || st.stopping) co_return false;  // the deadline, not our turn
+        if (st.per_source[source] < rt.cfg.max_per_source) break;
+        turn->expires_at(deadline);
+        st.source_queue[source].push_front(turn);  // someone else took it: first again
+    }
+    ++st.per_source[source];
+    co_return true;
+}
+
 struct ConnectionCount {
     ListenerState& st;
     std::string source;
     bool counted;
+    bool holds_source_slot = true;  ///< false while queued at max_per_source
     ~ConnectionCount() {
         if (!counted) return;
         --st.connections;
-        if (--st.per_source[source] == 0) st.per_source.erase(source);
+        if (holds_source_slot) {
+            if (--st.per_source[source] == 0) st.per_source.erase(source);
+            wake_next(st, source);
+        }
         // The last connection of a burst gone: give its memory back. glibc keeps freed heap
         // for reuse; after 500 connections that is 30 MiB held for ever (and every fork copies
         // its page tables). Once per burst (16 or more connections at once): a trim walks the
@@ -78,7 +114,7 @@ asio::awaitable<bool> handshake(ListenerState& st, TlsConnection& tls, Record& r
     refuse(rec.reply, Reason::tls_handshake_failed, "TLS handshake failed: " + why);
     // Only what the peer sent counts toward the cap; closing or stalling does not.
     const bool strike = ec.category() == asio::error::get_ssl_category();
-    if (first_in_window(st, source_key(peer), Reason::tls_handshake_failed, strike)) {
+    if (first_in_window(st, source_key(peer), Reason::tls_handshake_failed, strike, why)) {
         log::warning(tag + " handshake: " + why);
         audit(st, rec);
     }
@@ -225,10 +261,17 @@ RuntimePtr make_runtime(const std::string& config_path) {
 }
 
 asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::socket socket,
-                                       tcp::endpoint peer, std::uint64_t conn, bool counted) {
-    ConnectionCount count{st, source_key(peer), counted};
+                                       tcp::endpoint peer, std::uint64_t conn, bool counted, bool queued) {
+    ConnectionCount count{st, source_key(peer), counted, !queued};
     const auto io_timeout = steady_duration(rt->cfg.io_timeout);
     auto deadline = [&io_timeout] { return std::chrono::steady_clock::now() + io_timeout; };
+    if (queued) {
+        if (!co_await source_turn(st, *rt, count.source, deadline())) {
+            refuse_queued(st, *rt, peer, conn);
+            co_return;  // closed before TLS
+        }
+        count.holds_source_slot = true;
+    }
     const std::string tag = conn_tag(conn, peer);
     TlsConnection tls(std::move(socket), *rt->tls);
     Record rec;

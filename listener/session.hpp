@@ -50,6 +50,9 @@ struct DenialWindow {
     unsigned suppressed = 0;  ///< not written yet: the window's closing record counts them
     unsigned before_tls = 0;  ///< of those, connections closed before any TLS work
     unsigned strikes = 0;     ///< handshakes that failed on what the peer sent (admission.hpp)
+    /// Why the suppressed ones failed, counted per reason (OpenSSL's words; at most 8 kept,
+    /// the rest counted as "other").
+    std::map<std::string, unsigned> why;
 };
 
 /// One service's watch loop (watch.hpp), in the daemon's memory: what info, check_heal and
@@ -77,7 +80,10 @@ struct ListenerState {
     std::unique_ptr<StateStore> store;
     std::string store_error;  ///< why `store` is null
     std::map<std::string, std::shared_ptr<StatusFlight>> status_flights;
-    std::map<std::string, unsigned> per_source;  ///< peer address -> open connections
+    std::map<std::string, unsigned> per_source;  ///< peer address -> connections being served
+    /// Connections of an address at its max_per_source, waiting in order of arrival (within
+    /// io_timeout) for one of its connections to end: its timer is cancelled on its turn.
+    std::map<std::string, std::deque<std::weak_ptr<boost::asio::steady_timer>>> source_queue;
     std::map<std::pair<std::string, Reason>, DenialWindow> denials;  ///< (source, reason) -> window
     unsigned connections = 0;
     unsigned peak_connections = 0;  ///< most open at once since the last malloc_trim
@@ -104,10 +110,11 @@ struct Record;
 boost::asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Request& req,
                                       const Identity& who, Record& rec, const std::string& tag);
 
-/// Serves one admitted connection; releases its connection count when done.
+/// Serves one admitted connection; releases its connection count when done. `queued`: admitted
+/// at its address's max_per_source, it first waits its turn (within io_timeout).
 boost::asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt,
                                               boost::asio::ip::tcp::socket socket,
                                               boost::asio::ip::tcp::endpoint peer,
-                                              std::uint64_t conn, bool counted);
+                                              std::uint64_t conn, bool counted, bool queued = false);
 
 }  // namespace heal

@@ -12,7 +12,11 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/crypto.h>
 
+#include <atomic>
 #include <csignal>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <fstream>
 #include <map>
 
@@ -47,10 +51,25 @@ namespace {
 
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-std::string peer_text(const tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+/// The address as people write it: a v4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4.
+std::string address_text(asio::ip::address a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
 }
+
+std::string peer_text(const tcp::endpoint& ep) {
+    const std::string a = address_text(ep.address());
+    return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+}
+
+constexpr std::int64_t refusal_window_ms = 10'000;
+
+/// Refusals of one address and kind in a window: the first written, the rest counted by reason.
+struct Window {
+    std::int64_t until_ms = 0;
+    unsigned suppressed = 0;
+    std::map<std::string, unsigned> why;
+};
 
 class Server {
 public:
@@ -76,6 +95,7 @@ public:
         asio::co_spawn(ioc_, accept_loop(), log::escaped);
         asio::co_spawn(ioc_, signals(), log::escaped);
         asio::co_spawn(ioc_, refresh_pages(), log::escaped);
+        asio::co_spawn(ioc_, flush_loop(), log::escaped);
     }
 
     void join() { pool_.join(); }
@@ -99,6 +119,9 @@ private:
             acceptor_.close(ignored);
             signals_.cancel();
             refresh_.cancel();
+            flusher_.cancel();
+            for (auto& w : queue_)
+                if (auto t = w.first.lock()) t->cancel();
             co_return;
         }
     }
@@ -134,9 +157,9 @@ private:
                 denied(peer);
                 continue;  // closed before any TLS work
             }
-            if (open_ >= max_connections) {
-                log::warning("connection from " + peer_text(peer) + " closed: " + std::to_string(max_connections) +
-                             " connections already open");
+            if (open_ + waiting_ >= max_connections + max_waiting) {
+                refusal(peer, "busy", "connections closed before TLS: " + std::to_string(max_connections) +
+                                          " served and " + std::to_string(max_waiting) + " waiting already");
                 continue;
             }
             asio::co_spawn(ioc_, connection(std::move(sock), peer), log::escaped);
@@ -155,25 +178,174 @@ private:
                           new_uuid());
     }
 
-    asio::awaitable<void> connection(tcp::socket sock, tcp::endpoint peer) {
+    /// A refusal before the request was read (busy, a failed handshake, no HTTP, a wrong token):
+    /// the first of an address and kind in a 10 s window is logged and audited at once, the
+    /// rest are counted (per reason) into one record when the window ends, so a flood from an
+    /// allowed address can fill neither the log nor the disk.
+    void refusal(const tcp::endpoint& peer, const std::string& kind, const std::string& why, unsigned status = 0,
+                 const std::string& id = "") {
+        const auto now = now_ms();
+        const std::string addr = address_text(peer.address());
+        auto& w = windows_[{addr, kind}];
+        if (w.until_ms != 0 && now < w.until_ms) {
+            ++w.suppressed;
+            ++w.why[w.why.count(why) || w.why.size() < 8 ? why : "other"];
+            if (status == 0) receiver_.answered(0);  // an HTTP answer is counted by its caller
+            return;
+        }
+        flush(addr, kind, w);
+        w = Window{now + refusal_window_ms, 0, {}};
+        receiver_.refused(peer_text(peer), status, why, id.empty() ? new_uuid() : id);
+    }
+
+    void flush(const std::string& addr, const std::string& kind, Window& w) {
+        if (w.suppressed == 0) return;
+        std::string reasons;
+        for (const auto& [why, n] : w.why) reasons += (reasons.empty() ? "" : "; ") + std::to_string(n) + "x " + why;
+        receiver_.refused(addr, 0, std::to_string(w.suppressed) + " more refusal(s) (" + kind + ") from " + addr +
+                                       " in " + format_duration(refusal_window_ms / 1000.0) + ": " + reasons,
+                          new_uuid());
+        w.suppressed = 0;
+        w.why.clear();
+    }
+
+    void flush_windows(bool all) {
+        const auto now = now_ms();
+        for (auto it = windows_.begin(); it != windows_.end();) {
+            if (!all && now < it->second.until_ms) {
+                ++it;
+                continue;
+            }
+            flush(it->first.first, it->first.second, it->second);
+            it = windows_.erase(it);
+        }
+    }
+
+    asio::awaitable<void> flush_loop() {
+        for (;;) {
+            flusher_.expires_after(std::chrono::milliseconds(refusal_window_ms));
+            auto [ec] = co_await flusher_.async_wait(as_tuple(use_awaitable));
+            flush_windows(ec || !acceptor_.is_open());
+            if (ec || !acceptor_.is_open()) co_return;
+        }
+    }
+
+    /// A slot to be served in, waiting (in order of arrival, within io_timeout) while all
+    /// max_connections are in use or the address has its max_per_address: false when the
+    /// deadline passed first.
+    asio::awaitable<bool> slot(const std::string& addr, std::chrono::steady_clock::time_point deadline) {
+        auto free_for = [&] { return open_ < max_connections && per_address_[addr] < max_per_address; };
+        if (!free_for()) {
+            ++waiting_;
+            struct Waiting {
+                unsigned& n;
+                ~Waiting() { --n; }
+            } w{waiting_};
+            auto turn = std::make_shared<asio::steady_timer>(ioc_, deadline);
+            queue_.push_back({turn, addr});
+            for (;;) {
+                auto [ec] = co_await turn->async_wait(as_tuple(use_awaitable));
+                if (!ec || !acceptor_.is_open()) co_return false;
+                if (free_for()) break;
+                turn->expires_at(deadline);
+                queue_.push_front({turn, addr});
+            }
+        }
         ++open_;
-        struct Count {
-            unsigned& n;
-            ~Count() { --n; }
-        } count{open_};
+        ++per_address_[addr];
+        co_return true;
+    }
+
+    void release(const std::string& addr) {
+        --open_;
+        if (--per_address_[addr] == 0) per_address_.erase(addr);
+        for (auto it = queue_.begin(); it != queue_.end();) {
+            auto turn = it->first.lock();
+            if (!turn) {
+                it = queue_.erase(it);
+                continue;
+            }
+            if (per_address_[it->second] < max_per_address) {
+                queue_.erase(it);
+                turn->cancel();
+                break;
+            }
+            if (per_address_[it->second] == 0) per_address_.erase(it->second);
+            ++it;
+        }
+    }
+
+    /// POST /webhook's decision, on a worker thread, answered within answer_within_s whatever
+    /// Prometheus, the listeners or Alertmanager do: decided by then, its answer; still
+    /// deciding, 202 (it goes on, audited); not started by then (the workers busy), 503 and
+    /// dropped: Alertmanager sends it again. More than max_pending waiting: 503 at once.
+    asio::awaitable<Answer> decide(std::string body, std::string who, std::string id) {
+        if (pending_ >= max_pending)
+            co_return Answer{503, "busy: " + std::to_string(max_pending) + " webhook calls already wait; send again\n"};
+        struct Job {
+            std::mutex m;
+            bool started = false, abandoned = false;
+            std::optional<Answer> answer;
+        };
+        auto job = std::make_shared<Job>();
+        auto done = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(answer_within_s));
+        ++pending_;
+        asio::post(pool_, [this, job, done, body = std::move(body), who, id] {
+            {
+                std::lock_guard lock(job->m);
+                if (job->abandoned) {
+                    asio::post(ioc_, [this] { --pending_; });
+                    return;  // its caller was answered 503 and will send it again
+                }
+                job->started = true;
+            }
+            Answer a = receiver_.webhook(body, who, id);
+            asio::post(ioc_, [this, job, done, a = std::move(a)]() mutable {
+                --pending_;
+                std::lock_guard lock(job->m);
+                job->answer = std::move(a);
+                done->cancel();
+            });
+        });
+        co_await done->async_wait(as_tuple(use_awaitable));
+        std::lock_guard lock(job->m);
+        if (job->answer) co_return std::move(*job->answer);
+        if (!job->started) {
+            job->abandoned = true;
+            co_return Answer{503, "busy: not started within " + std::to_string(answer_within_s) +
+                                      " s (the workers wait on Prometheus or the listeners); send again\n"};
+        }
+        log::warning("request " + id + " from " + who + ": still deciding after " + std::to_string(answer_within_s) +
+                     " s; answered 202, the decision goes on (audited)");
+        co_return Answer{202, "accepted: still deciding after " + std::to_string(answer_within_s) +
+                                  " s; the audit log has the outcome (request " + id + ")\n"};
+    }
+
+    asio::awaitable<void> connection(tcp::socket sock, tcp::endpoint peer) {
+        const std::string addr = address_text(peer.address());
+        const auto io = std::chrono::milliseconds(to_ms(cfg_.io_timeout));
+        if (!co_await slot(addr, std::chrono::steady_clock::now() + io)) {
+            refusal(peer, "busy", "closed before TLS: no free connection within io_timeout (" +
+                                      std::to_string(max_connections) + " in all, " + std::to_string(max_per_address) +
+                                      " per address)");
+            co_return;
+        }
+        struct Release {
+            Server& s;
+            std::string addr;
+            ~Release() { s.release(addr); }
+        } release_at_end{*this, addr};
         const std::string who = peer_text(peer);
         const std::string id = new_uuid();
-        const auto io = std::chrono::milliseconds(to_ms(cfg_.io_timeout));
         Stream stream(std::move(sock), *ctx_);
         beast::get_lowest_layer(stream).expires_after(io);
         auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
         if (hec) {
             const long v = SSL_get_verify_result(stream.native_handle());
-            receiver_.refused(who, 0,
-                              "TLS handshake failed: " +
-                                  (v != X509_V_OK ? std::string("client certificate: ") + X509_verify_cert_error_string(v)
-                                                  : hec.message()),
-                              id);
+            refusal(peer, "tls", "TLS handshake failed: " +
+                                     (v != X509_V_OK ? std::string("client certificate: ") + X509_verify_cert_error_string(v)
+                                                     : hec.message()),
+                    0, id);
             co_return;
         }
         beast::flat_buffer buf;
@@ -190,7 +362,7 @@ private:
         auto refuse = [&](http::status status, const std::string& why) {
             res.result(status);
             res.body() = "refused: " + why + "\n";
-            receiver_.refused(who, static_cast<unsigned>(status), why, id);
+            refusal(peer, "http " + std::to_string(static_cast<unsigned>(status)), why, static_cast<unsigned>(status), id);
         };
         if (rec == http::error::body_limit) {
             refuse(http::status::payload_too_large,
@@ -199,7 +371,7 @@ private:
             refuse(http::status::request_header_fields_too_large, "the headers are larger than 8 KiB");
         } else if (rec) {
             // Slow, cut short or not HTTP: nothing to answer on.
-            receiver_.refused(who, 0, "no complete HTTP request: " + rec.message(), id);
+            refusal(peer, "http", "no complete HTTP request: " + rec.message(), 0, id);
             co_return;
         } else {
             const auto& req = parser.get();
@@ -212,9 +384,7 @@ private:
                     refuse(http::status::method_not_allowed, "POST only on /webhook");
                     res.set(http::field::allow, "POST");
                 } else {
-                    Answer ans = co_await asio::co_spawn(
-                        pool_, [&]() -> asio::awaitable<Answer> { co_return receiver_.webhook(req.body(), who, id); },
-                        use_awaitable);
+                    Answer ans = co_await decide(req.body(), who, id);
                     res.result(static_cast<http::status>(ans.status));
                     res.body() = std::move(ans.body);
                 }
@@ -250,8 +420,13 @@ private:
     asio::steady_timer refresh_;
     std::shared_ptr<asio::ssl::context> ctx_;
     std::string token_;
-    unsigned open_ = 0;
+    unsigned open_ = 0, waiting_ = 0;
+    std::atomic<unsigned> pending_{0};  ///< webhook calls posted to the workers, not yet decided
+    std::map<std::string, unsigned> per_address_;
+    std::deque<std::pair<std::weak_ptr<asio::steady_timer>, std::string>> queue_;
     std::map<std::string, std::int64_t> denied_at_;
+    std::map<std::pair<std::string, std::string>, Window> windows_;
+    asio::steady_timer flusher_{ioc_};
 };
 
 }  // namespace

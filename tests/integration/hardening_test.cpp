@@ -676,8 +676,14 @@ TEST_F(CertificateTest, AVerifyFailureSaysWhyInTheAuditTheLogAndHealCtl) {
     EXPECT_TRUE(contains(stranger.output, "is it signed by the listener's client_ca?")) << stranger.output;
     stop_listener();  // writes the window's closing record
     bool named = false;
-    for (const auto& o : handshake_failures())
-        named |= contains(str(o, "message"), "more failed TLS handshake(s) from 127.0.0.1");
+    for (const auto& o : handshake_failures()) {
+        if (!contains(str(o, "message"), "more failed TLS handshake(s) from 127.0.0.1")) continue;
+        named = true;
+        // The aggregated ones keep their reasons, counted per reason.
+        EXPECT_TRUE(contains(str(o, "message"), "the client's certificate: certificate has expired")) << str(o, "message");
+        ASSERT_TRUE(o.contains("reasons")) << json::serialize(o);
+        EXPECT_EQ(o.at("reasons").as_object().size(), 2u) << json::serialize(o);
+    }
     EXPECT_TRUE(named) << read_file(dir_ / "audit.jsonl");
 }
 
