@@ -181,7 +181,7 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     try {
         store.emplace(cfg_.state_dir);
         const auto ep = store->episode_fires(a.fingerprint, a.starts_at, *host, key, now_ms());
-        for (const auto& ended : ep.ended) end_page(ended, rid);
+        for (const auto& ended : ep.ended) end_page(ended, route, rid);
         if (ep.closed_before) {
             log::info("request " + rid + ": alert " + alertname + " " + a.fingerprint + " since " + a.starts_at +
                       " fires after it was resolved (a late or repeated notification): acts on nothing");
@@ -359,9 +359,9 @@ void Receiver::keep_page(fleet::FleetStore& store, const std::string& key, const
     page(p, page_lasts_s);
 }
 
-void Receiver::end_page(const fleet::OpenProblem& closed, const std::string& rid) {
-    audit({{"record", "resolved"}, {"id", rid}, {"host", closed.host}, {"problem", closed.service},
-           {"decided", printable(closed.decision, 500)}});
+void Receiver::end_page(const fleet::OpenProblem& closed, const Route& route, const std::string& rid) {
+    audit({{"record", "resolved"}, {"id", rid}, {"route", route.name}, {"host", closed.host}, {"service", route.service},
+           {"verb", route.verb}, {"decided", printable(closed.decision, 500)}});
     log::info("request " + rid + ": resolved: " + closed.service + " on " + closed.host +
               " (problem closed; decided before: " + closed.decision + ")");
     if (closed.page.name.empty()) return;
@@ -385,7 +385,7 @@ Receiver::Decided Receiver::resolved(const alertmanager::Alert& a, const Route& 
     }
     count("resolved", "");
     if (r.closed) {
-        end_page(*r.closed, rid);
+        end_page(*r.closed, route, rid);
         return {a.fingerprint + " resolved: problem closed"};
     }
     if (r.still_open_by > 0)

@@ -85,7 +85,7 @@ private:
     /// Keeps the page with the problem (its own columns) and posts it.
     void keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid);
     /// A problem closed: audited, logged, its page (if any) ended.
-    void end_page(const fleet::OpenProblem& closed, const std::string& rid);
+    void end_page(const fleet::OpenProblem& closed, const Route& route, const std::string& rid);
     bool audit(boost::json::object record);
     void count(const std::string& outcome, const std::string& guard);
     /// Posts (or ends, `lasts_s` 0) a page; logs and counts how it went.

@@ -210,11 +210,14 @@ else
     fail "no healed line with its request id in the receiver's log: $(tail -5 "$SB/receiver.log")"
 fi
 
-# 2. 3 of 4 workers down (a shared cause): the fleet guard blocks every heal; each problem is
-#    paged once as HealBlocked, however often Alertmanager repeats (repeat_interval 2 s).
+# 2. 3 of 4 workers down (a shared cause): the fleet guard blocks the heal. The three alerts ask
+#    for one heal here (the sandbox's workers share host 127.0.0.1: one target, worker on
+#    127.0.0.1), so they are one problem, blocked and paged once as HealBlocked, however often
+#    Alertmanager repeats (repeat_interval 2 s).
 before=$(restarts worker)
+blocked_before=$(records '"outcome":"blocked","guard":"fleet"')
 kill "$P2" "$P3" "$P4"
-three_blocked() { [ "$(records '"outcome":"blocked","guard":"fleet"')" -ge 3 ]; }
+three_blocked() { [ "$(records '"outcome":"blocked","guard":"fleet"')" -ge 1 ]; }
 wait_until 30 three_blocked
 sleep 3  # repeats come every 2 s
 blocked=$(records '"outcome":"blocked","guard":"fleet"')
@@ -223,8 +226,8 @@ distinct=$(am_alerts heal_fingerprint | tr ' ' '\n' | grep '^HealBlocked/' | sor
 already=$(curl -sS --cacert "$SB/certs/ca.crt" --cert "$SB/certs/client.crt" --key "$SB/certs/client.key" \
     -H "Authorization: Bearer $(cat "$SB/receiver.token")" "https://127.0.0.1:$RECEIVER_PORT/metrics" |
     sed -n 's/^heal_receiver_decisions_total{outcome="already",guard=""} //p')
-if [ "$(restarts worker)" -eq "$before" ] && [ "$blocked" -eq 3 ] && [ "$pages" -eq 3 ] && [ "$distinct" -eq 3 ] && [ "${already:-0}" -ge 1 ]; then
-    pass "3 of 4 workers down: 0 restarts, 3 problems, 3 HealBlocked alerts in Alertmanager (one per problem; $already repeats acted on nothing): $(grep -m1 '"guard":"fleet"' "$SB/receiver-audit.jsonl" | sed -n 's/.*"why":"\([^"]*\)".*/\1/p')"
+if [ "$(restarts worker)" -eq "$before" ] && [ "$blocked" -eq $((blocked_before + 1)) ] && [ "$pages" -eq 1 ] && [ "$distinct" -eq 1 ] && [ "${already:-0}" -ge 2 ]; then
+    pass "3 of 4 workers down: 0 restarts, one problem (one target), one HealBlocked alert in Alertmanager ($already alerts and repeats joined it, acting on nothing): $(grep -m1 '"guard":"fleet"' "$SB/receiver-audit.jsonl" | sed -n 's/.*"why":"\([^"]*\)".*/\1/p')"
 else
     fail "3 of 4 down: restarts $before → $(restarts worker), blocked decisions $blocked, HealBlocked in Alertmanager $pages ($distinct distinct), repeats $already: $(am_alerts guard)"
 fi
@@ -282,13 +285,6 @@ if [ $ok_outside = 1 ] && [ $ok_foreign = 1 ] && [ $ok_nocert = 1 ] && [ "$r_not
 else
     fail "callers that may not act: outside '$r_outside', foreign '$r_foreign', no cert '$r_nocert', no token '$r_notoken', wrong token '$r_badtoken', hostile '$r_hostile' ($hostile_answer), 2 MB '$r_big', restarts $before → $(restarts worker)"
 fi
-refusals=$(records '"record":"refused"')
-if [ "$refusals" -ge 6 ]; then
-    pass "every refused call is in the receiver's audit log ($refusals records): $(grep '"record":"refused"' "$SB/receiver-audit.jsonl" | grep '"status":400' | head -1 | sed -n 's/.*"why":"\([^"]*\)".*/\1/p')"
-else
-    fail "refused calls audited: $refusals; $(tail -8 "$SB/receiver.log")"
-fi
-
 # 4b. One outage, five alerts (label sets that differ only in "replica", distinct fingerprints)
 #     in one webhook: one heal of the target (host, service, verb), the other four join it. All
 #     five resolved close it; a late repeat of a resolved firing acts on nothing.
@@ -338,6 +334,15 @@ if wait_until 10 sb_wait_for "$SB/receiver.log" "heal-alert-receiver stopped" 1 
     pass "SIGTERM stops the receiver"
 else
     fail "the receiver did not stop on SIGTERM: $(tail -3 "$SB/receiver.log")"
+fi
+# Every refused call of 4. is in the audit log: one by one, or counted in its window's record
+# (written at the latest when the receiver stops).
+one_by_one=$(grep '"record":"refused"' "$SB/receiver-audit.jsonl" | grep -vc 'more refusal(s)')
+counted=$(grep -o '"why":"[0-9]* more refusal(s)' "$SB/receiver-audit.jsonl" | tr -dc '0-9\n' | awk '{ n += $1 } END { print n + 0 }')
+if [ $((one_by_one + counted)) -ge 7 ]; then
+    pass "every refused call is in the receiver's audit log ($one_by_one records, $counted more counted in aggregated ones): $(grep '"record":"refused"' "$SB/receiver-audit.jsonl" | grep '"status":400' | head -1 | sed -n 's/.*"why":"\([^"]*\)".*/\1/p')"
+else
+    fail "refused calls audited: $one_by_one one by one, $counted counted; $(grep '"record":"refused"' "$SB/receiver-audit.jsonl" | tail -5)"
 fi
 
 if [ "$failed" = 1 ]; then
