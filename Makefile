@@ -50,6 +50,8 @@ VERSION := $(shell scripts/heal-version)
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
+# check_worker-tls needs only the probe and its verdicts; the deciders' HTTP calls are theirs.
+PLUGIN_OBJ   := $(filter-out $(B)/checks/http_call.o $(B)/checks/http_url.o,$(CHECKS_OBJ))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildcard handler/*.cpp)))
 RECEIVER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out receiver/main.cpp,$(wildcard receiver/*.cpp)))
@@ -113,13 +115,13 @@ $(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
 # The event handler links the client (heal-ctl's library), reads Nagios' files itself and asks
 # Icinga 2's API with check_worker's HTTPS client.
 $(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
-                         $(B)/checks/http_response.o $(B)/libheal.a
+                         $(B)/checks/http_response.o $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # The Alertmanager receiver: the fleet guard's code, the listeners' client, and check_worker's
 # HTTP(S) client for Prometheus and Alertmanager.
 $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
-                          $(B)/checks/http_response.o $(B)/libheal.a
+                          $(B)/checks/http_response.o $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # check_worker is built twice. check_worker: without TLS (HEAL_NO_TLS), so that no OpenSSL is
@@ -136,7 +138,7 @@ $(B)/check_worker: $(LEAN_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic \
 	  $(filter-out -lssl -lcrypto,$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
 	@! readelf -d $@ | grep -q 'libssl\|libcrypto' || { echo "$@ must not link OpenSSL" >&2; rm -f $@; exit 1; }
-$(B)/check_worker-tls: $(B)/checks/check_worker.o $(CHECKS_OBJ) $(B)/libheal.a
+$(B)/check_worker-tls: $(B)/checks/check_worker.o $(PLUGIN_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
 	  -Wl,-z,pack-relative-relocs
 
@@ -175,7 +177,7 @@ FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,unde
 # coroutines ("Cannot represent a difference across sections"; fuzz_http_response runs one).
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp common/client_config.cpp checks/verdicts.cpp \
-               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp receiver/alertmanager.cpp receiver/routes.cpp \
+               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp checks/http_url.cpp receiver/alertmanager.cpp receiver/routes.cpp \
                common/audit_log.cpp common/log.cpp common/small_file.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))

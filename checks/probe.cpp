@@ -165,6 +165,12 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
 /// check_worker's words for a certificate that fails verification.
 TlsAdvice advice(const Target& t) {
     TlsAdvice a;
+    if (!t.ca_option.empty()) {  // another program's options
+        a.untrusted = t.ca.empty() ? "not signed by a CA in the system store; give its CA with " + t.ca_option
+                                   : "not signed by the CA in " + t.ca + " (" + t.ca_option + ")";
+        a.wrong_name = "give one of them with " + t.name_option;
+        return a;
+    }
     a.untrusted = t.ca.empty() ? "not signed by a CA in the system store; give its CA with --ca FILE, or --insecure"
                                : "not signed by a CA in --ca " + t.ca;
     a.wrong_name = "give one of them with -H; -I ADDRESS still says where to connect";

@@ -28,6 +28,10 @@ struct Target {
     std::string proxy_host;   ///< "" for none
     unsigned short proxy_port = 0;
     std::string proxy_authorization;  ///< a Proxy-Authorization value, or ""
+    /// What to tell the user when the certificate fails verification, in the caller's own
+    /// option names: how to give the CA ("--ca FILE", "prometheus_ca in [receiver]") and the
+    /// name ("-H", "--icinga2-name"). Empty: check_worker's.
+    std::string ca_option, name_option;
 };
 
 struct HttpRequest {

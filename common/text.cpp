@@ -148,6 +148,8 @@ std::string without_controls(std::string_view s, std::string_view keep, char rep
     return out;
 }
 
+std::string first_line(std::string_view text) { return printable(text.substr(0, text.find('\n')), 200); }
+
 std::string terminal_safe(std::string_view s) { return without_controls(s, "\n\t"); }
 
 std::string printable(std::string_view s, std::size_t max_len) {

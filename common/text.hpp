@@ -35,6 +35,10 @@ std::string seconds_text(double seconds);
 /// Parses "yes"/"no" (also true/false, on/off, 1/0).
 bool parse_bool(std::string_view s, bool& out);
 
+/// The first line of a script's or a peer's output, cleaned for a one-line message (printable,
+/// at most 200 bytes; "" when silent).
+std::string first_line(std::string_view text);
+
 /// Text from a peer made safe for a one-line message and for JSON: control characters become
 /// '?', invalid UTF-8 becomes U+FFFD, and it is cut at `max_len` bytes (then "..." follows).
 std::string printable(std::string_view s, std::size_t max_len = 200);

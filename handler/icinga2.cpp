@@ -1,5 +1,6 @@
 #include "icinga2.hpp"
 
+#include "http_call.hpp"
 #include "small_file.hpp"
 
 #include "probe.hpp"
@@ -79,6 +80,8 @@ std::string call(const Api& api, const std::string& path, const std::string& bod
     t.port = u.port;
     t.tls = true;
     t.ca = api.ca;
+    t.ca_option = "--icinga2-ca FILE";
+    t.name_option = "--icinga2-name NAME";
     t.cert = api.cert;
     t.key = api.key;
     plugin::HttpRequest req;
@@ -86,7 +89,6 @@ std::string call(const Api& api, const std::string& path, const std::string& bod
     req.path = path;
     req.body = body_json;
     req.content_type = "application/json";
-    req.max_body = max_answer;
     req.headers.emplace_back("Accept", "application/json");
     if (get) req.headers.emplace_back("X-HTTP-Method-Override", "GET");
     if (!api.user.empty()) {
@@ -94,14 +96,9 @@ std::string call(const Api& api, const std::string& path, const std::string& bod
         if (auto err = read_password(api.password_file, password); !err.empty()) return err;
         req.headers.emplace_back("Authorization", "Basic " + base64(api.user + ":" + password));
     }
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(api.timeout));
-    const auto r = plugin::probe_http(t, req, deadline);
+    const auto r = plugin::http_call(t, std::move(req), api.timeout, max_answer);
     const std::string where = "Icinga 2's API at " + api.url;
     if (!r.error.empty()) return where + ": " + r.error;
-    if (r.body_over_limit) return where + ": an answer over " + std::to_string(max_answer >> 20) + " MiB";
-    if (r.declared_length && *r.declared_length != r.body_bytes) return where + ": the answer was cut short";
     if (r.status != 200) {
         std::string words = "HTTP " + std::to_string(r.status) + " for " + path + ": " + error_words(r.body);
         // Icinga 2.13 answers a permission the ApiUser lacks with 404, like a missing object.

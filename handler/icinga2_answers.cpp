@@ -1,6 +1,7 @@
 // The pure half of heal-event-handler's Icinga 2 mode: its options and Icinga 2's answers, read
 // strictly (tests/fuzz/fuzz_icinga2 runs these without a network).
 #include "icinga2.hpp"
+#include "http_url.hpp"
 
 #include "text.hpp"
 
@@ -30,33 +31,13 @@ using answers::whole;
 
 std::string parse_url(const std::string& url, Url& out) {
     out = Url{};
-    const std::string scheme = "https://";
-    if (url.rfind(scheme, 0) != 0) return "--icinga2-url must start with https:// (got '" + printable(url, 80) + "')";
-    std::string rest = url.substr(scheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    if (rest.find('/') != std::string::npos || rest.find('@') != std::string::npos ||
-        rest.find_first_of("?# \t\r\n") != std::string::npos)
-        return "--icinga2-url is https://HOST[:PORT], without a path or user (got '" + printable(url, 80) + "')";
-    std::string port;
-    if (!rest.empty() && rest.front() == '[') {
-        const auto close = rest.find(']');
-        if (close == std::string::npos) return "--icinga2-url: no ']' after an IPv6 address";
-        out.host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size()) {
-            if (rest[close + 1] != ':') return "--icinga2-url: expected ':PORT' after ']'";
-            port = rest.substr(close + 2);
-        }
-    } else {
-        const auto colon = rest.find(':');
-        out.host = rest.substr(0, colon);
-        if (colon != std::string::npos) port = rest.substr(colon + 1);
-    }
-    if (out.host.empty()) return "--icinga2-url has no host";
-    if (!port.empty()) {
-        unsigned long long p = 0;
-        if (!parse_uint(port, 1, 65535, p)) return "--icinga2-url: port '" + printable(port, 20) + "' is not 1-65535";
-        out.port = static_cast<unsigned short>(p);
-    }
+    if (url.rfind("https://", 0) != 0) return "--icinga2-url must start with https:// (got '" + printable(url, 80) + "')";
+    plugin::HttpUrl u;
+    if (auto err = plugin::parse_http_url(url, u); !err.empty()) return "--icinga2-url: " + err;
+    if (!u.prefix.empty())
+        return "--icinga2-url is https://HOST[:PORT], without a path (got '" + printable(url, 80) + "')";
+    out.host = u.host;
+    if (u.port_given) out.port = u.port;
     return {};
 }
 

@@ -54,11 +54,6 @@ ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id
     return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc), max_output_bytes, {}};
 }
 
-/// The first line of a status script's output, cleaned for a message ("" when silent).
-std::string first_line(const std::string& output) {
-    return printable(output.substr(0, output.find('\n')), 200);
-}
-
 /// `verify = yes`: after a start or restart that succeeded, run status every verify_interval
 /// until it exits 0 or verify_timeout passes; the reply says which, how soon and the last line.
 /// Runs while the action still holds the service, so nothing else acts on it meanwhile.

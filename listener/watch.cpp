@@ -41,8 +41,6 @@ std::chrono::steady_clock::duration jittered(double interval_s, std::minstd_rand
     return steady_duration(interval_s * spread(rng));
 }
 
-std::string first_line(const std::string& text) { return printable(text.substr(0, text.find('\n')), 200); }
-
 /// Runs the report command for `r` with Nagios state `state`, without waiting for it; its
 /// failures are logged.
 void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, const Reply& r, const std::string& verb,

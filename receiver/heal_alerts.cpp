@@ -103,7 +103,7 @@ void Receiver::refused(const std::string& peer, unsigned status, const std::stri
 void Receiver::page(const Page& p, double lasts_s) {
     const std::string name = p.failed ? "HealFailed" : "HealBlocked";
     std::string err = cfg_.dry_run && lasts_s > 0 ? "dry run" : "";
-    if (err.empty()) err = post_alerts(cfg_.alertmanager, alerts_body({p}, now_ms(), lasts_s), cfg_.io_timeout, "");
+    if (err.empty()) err = post_alerts(cfg_.alertmanager, alerts_body({p}, now_ms(), lasts_s), cfg_.io_timeout, cfg_.alertmanager_ca);
     const std::string what = (lasts_s > 0 ? "page " : "page ended ") + name + " host=" + p.host + " service=" + p.service +
                              (p.guard.empty() ? "" : " guard=" + p.guard);
     if (err == "dry run") log::info("dry run: would post " + what + ": " + p.sentence);

@@ -81,7 +81,7 @@ void check_client(const receiver::Config& cfg, Report& r) {
 }
 
 void check_routes(const receiver::Config& cfg, Report& r) {
-    const std::string up = receiver::ready(cfg.prometheus, cfg.io_timeout, "");
+    const std::string up = receiver::ready(cfg.prometheus, cfg.io_timeout, cfg.prometheus_ca, "prometheus_ca");
     r.line(up.empty(), "prometheus", up.empty() ? cfg.prometheus + ": ready" : up);
     for (const auto& route : cfg.routes) {
         bool failed = false;
@@ -91,7 +91,7 @@ void check_routes(const receiver::Config& cfg, Report& r) {
         else if (view.blocked_by) r.line(true, what, view.seen + ": a heal now would be blocked: " + *view.blocked_by);
         else r.line(true, what, view.seen + ": a heal now would go on to the listener");
     }
-    const std::string am = receiver::ready(cfg.alertmanager, cfg.io_timeout, "");
+    const std::string am = receiver::ready(cfg.alertmanager, cfg.io_timeout, cfg.alertmanager_ca, "alertmanager_ca");
     r.line(am.empty(), "alertmanager", am.empty() ? cfg.alertmanager + ": ready" : am);
 }
 
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
         p.sentence = "a fire drill from heal-alert-receiver --test-page: pages about heals reach you this way";
         p.fingerprint = "0000000000000000";
         const auto err = receiver::post_alerts(cfg.alertmanager, receiver::alerts_body({p}, heal::now_ms(), 300),
-                                               cfg.io_timeout, "");
+                                               cfg.io_timeout, cfg.alertmanager_ca);
         if (!err.empty()) {
             std::cout << "test page not posted: " << err << "\n";
             return 1;

@@ -39,9 +39,9 @@ handler::FleetView fleet_view(const Config& cfg, const Route& route, std::option
 
 handler::FleetView ask_prometheus(const Config& cfg, const Route& route, bool& query_failed) {
     std::string why;
-    const auto size = query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, "", why);
+    const auto size = query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, cfg.prometheus_ca, why);
     std::optional<double> unhealthy;
-    if (size) unhealthy = query_number(cfg.prometheus, route.group_unhealthy, 0.0, cfg.io_timeout, "", why);
+    if (size) unhealthy = query_number(cfg.prometheus, route.group_unhealthy, 0.0, cfg.io_timeout, cfg.prometheus_ca, why);
     query_failed = !size || !unhealthy;
     return fleet_view(cfg, route, size, unhealthy, why);
 }

@@ -3,21 +3,16 @@
 // a deadline per call and answers capped at 1 MiB.
 #pragma once
 
+#include "http_call.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace heal::receiver {
 
-struct HttpUrl {
-    bool tls = false;
-    std::string host;
-    unsigned short port = 80;
-    std::string prefix;  ///< a path the API lives under ("" or "/prometheus"), no trailing '/'
-};
-
-/// http[s]://HOST[:PORT][/PREFIX]: "" or why not (user info, a query or a fragment, a bad port).
-std::string parse_http_url(std::string_view url, HttpUrl& out);
+using plugin::HttpUrl;
+using plugin::parse_http_url;
 
 /// application/x-www-form-urlencoded: letters, digits and -._~ as they are, the rest %XX.
 std::string form_encode(std::string_view text);
@@ -34,6 +29,7 @@ std::string post_alerts(const std::string& base_url, const std::string& body_jso
                         const std::string& ca);
 
 /// GET PREFIX/-/ready (Prometheus and Alertmanager both answer it): "" when 200, else why.
-std::string ready(const std::string& base_url, double timeout_s, const std::string& ca);
+/// `ca_key` names the key that gives `ca` (prometheus_ca, alertmanager_ca) in TLS advice.
+std::string ready(const std::string& base_url, double timeout_s, const std::string& ca, const std::string& ca_key);
 
 }  // namespace heal::receiver

@@ -59,15 +59,17 @@ struct Builder {
             cfg.allow = *a;
             have_allow = true;
         } else if (key == "cert" || key == "key" || key == "client_ca" || key == "token_file" || key == "state_dir" ||
-                   key == "client_config" || key == "audit_log") {
+                   key == "client_config" || key == "audit_log" || key == "prometheus_ca" || key == "alertmanager_ca") {
             if (value.empty()) return std::string(key) + ": empty";
-            (key == "cert"          ? cfg.cert
-             : key == "key"         ? cfg.key
-             : key == "client_ca"   ? cfg.client_ca
-             : key == "token_file"  ? cfg.token_file
-             : key == "state_dir"   ? cfg.state_dir
-             : key == "audit_log"   ? cfg.audit_log
-                                    : cfg.client_config) = resolve_path(dir, value);
+            (key == "cert"              ? cfg.cert
+             : key == "key"             ? cfg.key
+             : key == "client_ca"       ? cfg.client_ca
+             : key == "token_file"      ? cfg.token_file
+             : key == "state_dir"       ? cfg.state_dir
+             : key == "audit_log"       ? cfg.audit_log
+             : key == "prometheus_ca"   ? cfg.prometheus_ca
+             : key == "alertmanager_ca" ? cfg.alertmanager_ca
+                                        : cfg.client_config) = resolve_path(dir, value);
         } else if (key == "prometheus" || key == "alertmanager") {
             if (value.substr(0, 7) != "http://" && value.substr(0, 8) != "https://")
                 return std::string(key) + ": expected an http:// or https:// URL, got '" + printable(value, 80) + "'";
@@ -91,8 +93,8 @@ struct Builder {
                 return "io_timeout: expected a duration (e.g. 10s), got '" + printable(value, 40) + "'";
         } else {
             return "unknown key '" + printable(key) + "' in [receiver] (known: listen, allow, cert, key, client_ca, "
-                   "token_file, state_dir, audit_log, client_config, prometheus, alertmanager, max_unhealthy, fleet_budget, "
-                   "fleet_concurrency, dry_run, io_timeout)";
+                   "token_file, state_dir, audit_log, client_config, prometheus, prometheus_ca, alertmanager, "
+                   "alertmanager_ca, max_unhealthy, fleet_budget, fleet_concurrency, dry_run, io_timeout)";
         }
         return {};
     }

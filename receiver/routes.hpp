@@ -56,6 +56,9 @@ struct Config {
     std::string audit_log = "/var/log/heal-receiver/audit.jsonl";
     std::string client_config = "/etc/heal/heal-ctl.ini";
     std::string prometheus, alertmanager;  ///< base URLs
+    /// The CA an https:// Prometheus's or Alertmanager's certificate is verified against (""
+    /// means the system's store, /etc/ssl/certs).
+    std::string prometheus_ca, alertmanager_ca;
     fleet::UnhealthyLimit max_unhealthy;
     fleet::Budget fleet_budget;
     unsigned fleet_concurrency = 2;

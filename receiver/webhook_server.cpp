@@ -1,5 +1,6 @@
 #include "webhook_server.hpp"
 
+#include "address.hpp"
 #include "log.hpp"
 #include "small_file.hpp"
 #include "text.hpp"
@@ -52,15 +53,9 @@ namespace {
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
 /// The address as people write it: a v4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4.
-std::string address_text(asio::ip::address a) {
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a.to_string();
-}
+std::string address_text(const asio::ip::address& a) { return unmap(a).to_string(); }
 
-std::string peer_text(const tcp::endpoint& ep) {
-    const std::string a = address_text(ep.address());
-    return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
-}
+std::string peer_text(const tcp::endpoint& ep) { return endpoint_text(ep); }
 
 constexpr std::int64_t refusal_window_ms = 10'000;
 

@@ -178,5 +178,29 @@ if [ "$log_lines" -le 8 ] && [ "$records" -le 8 ] && [ -n "$counted" ]; then
 else
     fail "refusals not aggregated: $log_lines log lines, $records records for 270 connections; $counted"
 fi
+# 5. An https:// Prometheus signed by a private CA: verified against prometheus_ca; without it,
+#    --check says which key to set.
+TLS_PORT=$(sb_free_port)
+cat >"$SB/tls_prometheus.py" <<'EOF'
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "5"); self.end_headers(); self.wfile.write(b"ready")
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[2], sys.argv[3])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+EOF
+sb_spawn "$SB/tls-prometheus.log" python3 "$SB/tls_prometheus.py" "$TLS_PORT" "$SB/certs/server.crt" "$SB/certs/server.key" >/dev/null
+sleep 0.5
+sed "s|^prometheus = .*|prometheus = https://127.0.0.1:$TLS_PORT|" "$SB/receiver.ini" >"$SB/tls.ini"
+without=$("$BUILD/heal-alert-receiver" --check -c "$SB/tls.ini" 2>&1 | grep " prometheus ")
+sed -i "s|^prometheus = .*|&\nprometheus_ca = certs/ca.crt|" "$SB/tls.ini"
+with=$("$BUILD/heal-alert-receiver" --check -c "$SB/tls.ini" 2>&1 | grep " prometheus ")
+case "$without|$with" in
+    *PROBLEM*"prometheus_ca in [receiver]"*"|"*"ok "*ready*) pass "an https:// Prometheus of a private CA: refused without prometheus_ca (the advice names it), ready with it" ;;
+    *) fail "prometheus_ca: without: '$without'; with: '$with'" ;;
+esac
 [ "$failed" = 1 ] && tail -30 "$SB/receiver.log"
 exit $failed

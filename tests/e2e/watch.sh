@@ -195,20 +195,26 @@ case $final in
     *) fail "no audited watch restart of the worker: $final" ;;
 esac
 # Nagios logs the command as NSCA wrote it (its PASSIVE SERVICE CHECK line shows the previous output).
-if line=$(sb_wait_for "$NLOG" "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;worker-host;heal-worker;0;restart worker by the watch loop: " 15); then
+# Without verify, the restart is a WARNING until a status run sees the worker OK; then OK.
+if line=$(sb_wait_for "$NLOG" "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;worker-host;heal-worker;1;restart worker by the watch loop: done, not yet seen healthy" 15); then
     case $line in
-        *"request $id)"*) pass "Nagios got the passive result through NSCA, naming the request: ${line#*PROCESS_SERVICE_CHECK_RESULT;}" ;;
+        *"request $id)"*) pass "Nagios got the passive result through NSCA (WARNING until seen OK), naming the request: ${line#*PROCESS_SERVICE_CHECK_RESULT;}" ;;
         *) fail "the passive result does not name request $id: $line" ;;
     esac
 else
     fail "no passive result for heal-worker in Nagios within 15 s ($(tail -3 "$SB/listener.log"))"
 fi
+if line=$(sb_wait_for "$NLOG" "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;worker-host;heal-worker;0;worker is healthy again" 15); then
+    pass "then OK once the loop saw it healthy: ${line#*PROCESS_SERVICE_CHECK_RESULT;}"
+else
+    fail "no OK passive result for heal-worker after the restart"
+fi
 i=0  # status.dat is written once a second
-until out=$(plugin_output heal-worker); case $out in *"request $id)"*) true ;; *) [ $i -ge 50 ] ;; esac; do
+until out=$(plugin_output heal-worker); case $out in *"healthy again"*) true ;; *) [ $i -ge 50 ] ;; esac; do
     sleep 0.1; i=$((i + 1))
 done
 case $out in
-    *"request $id)"*) pass "Nagios' status shows it: $out" ;;
+    *"healthy again"*) pass "Nagios' status shows it: $out" ;;
     *) fail "status.dat's heal-worker output: '$out'" ;;
 esac
 

@@ -95,7 +95,8 @@ TEST(Icinga2, UrlsAndOptions) {
     EXPECT_EQ(u.port, 5665);
     EXPECT_NE(icinga2::parse_url("http://m1:5665", u).find("must start with https://"), std::string::npos);
     EXPECT_NE(icinga2::parse_url("https://m1:5665/v1", u).find("without a path"), std::string::npos);
-    EXPECT_NE(icinga2::parse_url("https://root:pw@m1:5665", u).find("without a path or user"), std::string::npos);
+    EXPECT_NE(icinga2::parse_url("https://root:pw@m1:5665", u).find("no user info"), std::string::npos);
+    EXPECT_NE(icinga2::parse_url("https://m1:5665 ", u).find("spaces"), std::string::npos);
     EXPECT_NE(icinga2::parse_url("https://m1:99999", u).find("is not 1-65535"), std::string::npos);
     EXPECT_NE(icinga2::parse_url("https://:5665", u).find("no host"), std::string::npos);
 

@@ -67,8 +67,10 @@ alertmanager::Alert alert(std::map<std::string, std::string> labels) {
 }  // namespace
 
 TEST_F(ReceiverConfigTest, LoadsARouteWithItsDefaults) {
-    auto cfg = load(base + "fleet_budget = 5/30m\nmax_unhealthy = 2\n" + route);
+    auto cfg = load(base + "fleet_budget = 5/30m\nmax_unhealthy = 2\nprometheus_ca = p-ca.crt\nalertmanager_ca = /etc/am-ca.crt\n" + route);
     EXPECT_EQ(cfg.listen.port(), 9466);
+    EXPECT_EQ(cfg.prometheus_ca, dir_ + "/p-ca.crt");
+    EXPECT_EQ(cfg.alertmanager_ca, "/etc/am-ca.crt");
     EXPECT_EQ(cfg.client_ca, dir_ + "/ca.crt") << "relative to the file's folder";
     EXPECT_EQ(cfg.fleet_budget.limit, 5u);
     EXPECT_EQ(cfg.fleet_budget.window_s, 1800);
