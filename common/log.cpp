@@ -33,12 +33,17 @@ void write(Level level, std::string_view raw) {
     [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
 }
 
-void escaped(std::exception_ptr e) {
+void escaped(std::exception_ptr e) { escaped_at(e, {}); }
+
+void escaped_at(std::exception_ptr e, std::string_view where) {
     if (!e) return;
+    const std::string prefix = where.empty() ? "" : std::string(where) + ": ";
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-        error(std::string("internal error: ") + ex.what());
+        error(prefix + "internal error: " + ex.what());
+    } catch (...) {
+        error(prefix + "internal error: an exception of an unknown type");
     }
 }
 

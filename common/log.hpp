@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <string>
 #include <string_view>
 
 namespace heal::log {
@@ -17,7 +18,14 @@ inline void warning(std::string_view m) { write(Level::warning, m); }
 inline void info(std::string_view m) { write(Level::info, m); }
 
 /// The completion handler of a detached coroutine (asio::co_spawn): what escaped it is logged
-/// as an internal error, and the process goes on.
+/// as an internal error ("WHERE: internal error: ..." when `where` is given), and the process
+/// goes on.
 void escaped(std::exception_ptr e);
+void escaped_at(std::exception_ptr e, std::string_view where);
+
+/// escaped() naming where: asio::co_spawn(ex, loop(), log::escaped_in("watch web")).
+inline auto escaped_in(std::string where) {
+    return [where = std::move(where)](std::exception_ptr e) { escaped_at(e, where); };
+}
 
 }  // namespace heal::log

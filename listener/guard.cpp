@@ -181,7 +181,7 @@ json::value watch_info(ListenerState& st, const ServiceConfig& svc) {
     }
     const WatchState& ws = it->second;
     w["state"] = ws.holding.empty() ? std::string("watching") : "not healing: " + ws.holding;
-    w["failures"] = ws.failures;
+    w["failures"] = ws.count.failures;
     w["last_run"] = ws.last_run_ms ? json::value(utc_iso(ws.last_run_ms)) : json::value(nullptr);
     w["last_ok"] = ws.last_ok;
     w["last_status"] = ws.last_status;

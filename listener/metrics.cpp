@@ -112,7 +112,7 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
             watch_heals += "heal_watch_heals_total{service=\"" + name + "\",outcome=\"" + label(outcome) + "\"} " +
                            std::to_string(n) + "\n";
         if (ws.running)
-            watch_failures += "heal_watch_failures{service=\"" + name + "\"} " + std::to_string(ws.failures) + "\n";
+            watch_failures += "heal_watch_failures{service=\"" + name + "\"} " + std::to_string(ws.count.failures) + "\n";
     }
     family(out, "heal_watch_runs_total", "counter", "Status runs of the watch loop, by service and result (ok, failed).");
     out += watch_runs;

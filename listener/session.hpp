@@ -57,18 +57,23 @@ struct DenialWindow {
 
 /// One service's watch loop (watch.hpp), in the daemon's memory: what info, check_heal and
 /// /metrics show of it.
+/// The watch loop's memory of one service between status runs (watch_step's state).
+struct WatchCount {
+    unsigned failures = 0;          ///< non-OK status results in a row
+    unsigned heals_unseen_ok = 0;   ///< heals that ran since the last OK status run
+    bool reported_problem = false;  ///< the last report was not OK: a recovery gets one too
+};
+
 struct WatchState {
     bool running = false;  ///< a loop is on it
     std::shared_ptr<boost::asio::steady_timer> pause;  ///< its wait, cancelled on SIGTERM
-    unsigned failures = 0;  ///< non-OK status results in a row
+    WatchCount count;  ///< failures in a row, heals not yet seen OK, a problem reported (watch.hpp)
     std::int64_t last_run_ms = 0;
     bool last_ok = true;
     std::string last_status;  ///< the first line of the last status run, or how it ended
     std::string holding;      ///< why it does not heal now (quarantine, pause); "" when it may
     std::string last_heal_id, last_heal_outcome;
     std::int64_t last_heal_ms = 0;
-    bool reported_problem = false;  ///< the last report was not OK: a recovery gets one too
-    unsigned heals_unseen_ok = 0;   ///< heals that ran since the last OK status run
     std::map<std::string, std::uint64_t> runs;   ///< status runs by result (ok, failed)
     std::map<std::string, std::uint64_t> heals;  ///< heal attempts by outcome (ok, refused, ...)
 };

@@ -73,7 +73,7 @@ void report(ListenerState& st, asio::any_io_executor ex, const Runtime& rt, cons
                                        : "exit " + std::to_string(res.exit_code.value_or(-1))) +
                            "): " + first_line(res.output));
         },
-        asio::detached);
+        log::escaped_in("watch " + r.service + ": report of " + r.id));
 }
 
 /// Why the loop must not heal `service` now (paused, quarantined), read from the store without
@@ -109,7 +109,7 @@ asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const Servic
     Record rec;
     rec.peer = "local";
     rec.client = watch_client;
-    rec.trigger = std::to_string(ws.failures) + " non-OK status run" + (ws.failures == 1 ? "" : "s") +
+    rec.trigger = std::to_string(ws.count.failures) + " non-OK status run" + (ws.count.failures == 1 ? "" : "s") +
                   " in a row: " + ws.last_status;
     Reply& reply = rec.reply;
     reply.id = new_uuid();
@@ -129,17 +129,8 @@ asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const Servic
     ws.last_heal_outcome = reply.outcome == Outcome::refused ? "refused: " + std::string(reason_string(reply))
                                                              : std::string(to_string(reply.outcome));
     ++ws.heals[std::string(to_string(reply.outcome))];
-    // Healed only once the service is seen OK: a heal that ran is a warning until then, and a
-    // heal after one the service was never seen OK since is a crash loop, critical.
-    int state = watch_state(reply);
     std::string since;
-    if (reply.outcome == Outcome::ok && ws.heals_unseen_ok > 0) {
-        state = 2;
-        since = "; not seen healthy since the previous " + reply.verb + " (" + std::to_string(ws.heals_unseen_ok + 1) +
-                " in a row)";
-    }
-    if (reply.outcome == Outcome::ok) ++ws.heals_unseen_ok;
-    ws.reported_problem = state != 0;
+    const int state = healed_state(ws.count, reply, since);
     // For the monitoring server's screen: what happened, why, and the id to look it up by.
     Reply told = reply;
     told.message = (reply.outcome == Outcome::refused ? "did not " + reply.verb + " " + svc.name + ", refused: "
@@ -166,6 +157,33 @@ int watch_state(const Reply& r) {
             }
         default: return 2;
     }
+}
+
+WatchAction watch_step(WatchCount& c, bool ok, unsigned heal_after) {
+    if (ok) {
+        c.failures = 0;
+        c.heals_unseen_ok = 0;
+        const bool recovered = c.reported_problem;
+        c.reported_problem = false;
+        return recovered ? WatchAction::report_recovery : WatchAction::nothing;
+    }
+    if (c.failures < heal_after) ++c.failures;
+    return c.failures < heal_after ? WatchAction::nothing : WatchAction::heal;
+}
+
+int healed_state(WatchCount& c, const Reply& r, std::string& why) {
+    // Healed only once the service is seen OK: a heal that ran is a warning until then, and a
+    // heal after one the service was never seen OK since is a crash loop, critical.
+    int state = watch_state(r);
+    why.clear();
+    if (r.outcome == Outcome::ok && c.heals_unseen_ok > 0) {
+        state = 2;
+        why = "; not seen healthy since the previous " + r.verb + " (" + std::to_string(c.heals_unseen_ok + 1) +
+              " in a row)";
+    }
+    if (r.outcome == Outcome::ok) ++c.heals_unseen_ok;
+    c.reported_problem = state != 0;
+    return state;
 }
 
 std::vector<std::string> report_env(const Reply& r, int state) {
@@ -209,20 +227,14 @@ asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, s
         ws.last_status = first_line(r.output);
         if (ws.last_status.empty()) ws.last_status = r.message;
         ++ws.runs[ws.last_ok ? "ok" : "failed"];
-        if (ws.last_ok) {
-            ws.failures = 0;
-            ws.heals_unseen_ok = 0;
-            ws.holding.clear();
-            if (ws.reported_problem) {  // the monitoring server saw a problem: tell it it is over
-                ws.reported_problem = false;
-                Reply healthy = r;
-                healthy.message = service + " is healthy again: " + ws.last_status;
-                report(st, ws.pause->get_executor(), *rt, healthy, "status", 0);
-            }
-            continue;
+        if (ws.last_ok) ws.holding.clear();
+        const WatchAction next = watch_step(ws.count, ws.last_ok, svc->heal_after);
+        if (next == WatchAction::report_recovery) {  // the monitoring server saw a problem: it is over
+            Reply healthy = r;
+            healthy.message = service + " is healthy again: " + ws.last_status;
+            report(st, ws.pause->get_executor(), *rt, healthy, "status", 0);
         }
-        if (ws.failures < svc->heal_after) ++ws.failures;
-        if (ws.failures < svc->heal_after) continue;
+        if (next != WatchAction::heal) continue;
         const std::string hold = holding(st, rt->cfg, *svc);
         if (!hold.empty()) {
             if (ws.holding != hold) log::warning("watch " + service + ": failing, not healed: " + hold);
@@ -231,7 +243,7 @@ asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, s
         }
         ws.holding.clear();
         co_await heal(st, rt, *svc, ws);
-        ws.failures = 0;
+        ws.count.failures = 0;
     }
 }
 
@@ -241,14 +253,7 @@ void start_watches(ListenerState& st, const RuntimePtr& current, asio::any_io_ex
         log::info("watching " + name + " every " + format_duration(svc.watch_s) + "; " +
                   std::string(to_string(svc.heal_verb)) + " after " + std::to_string(svc.heal_after) +
                   " non-OK status run" + (svc.heal_after == 1 ? "" : "s") + " in a row");
-        asio::co_spawn(ex, watch_loop(st, current, name), [name](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& err) {
-                log::error("watch " + name + ": internal error: " + err.what());
-            }
-        });
+        asio::co_spawn(ex, watch_loop(st, current, name), log::escaped_in("watch " + name));
     }
 }
 

@@ -24,9 +24,25 @@ void start_watches(ListenerState& st, const RuntimePtr& current, boost::asio::an
 /// Wakes every loop's wait so that it sees `st.stopping` and ends.
 void stop_watches(ListenerState& st);
 
-/// The Nagios state (0-3) a watch result stands for: OK healed, WARNING held back for now
-/// (cooldown, busy, cap, dry run), CRITICAL failed or quarantined.
+/// The Nagios state (0-3) a watch result stands for: OK healed (verified), WARNING ran but not
+/// yet seen healthy or held back for now (cooldown, busy, cap, dry run), CRITICAL failed or
+/// quarantined.
 int watch_state(const Reply& r);
+
+/// What the loop does after one status run.
+enum class WatchAction {
+    nothing,          ///< healthy, or not yet heal_after failures in a row
+    report_recovery,  ///< healthy again after a problem the monitoring server was told of
+    heal,             ///< heal_after failures in a row: heal, unless held (pause, quarantine)
+};
+
+/// One status run's result (`ok`) against the loop's memory `c` (updated): pure, unit-tested.
+WatchAction watch_step(WatchCount& c, bool ok, unsigned heal_after);
+
+/// A heal the loop ran, as the report tells it: its Nagios state (a heal again while the
+/// service was never seen OK since the last one is a crash loop, CRITICAL), and `why` the words
+/// that say so ("" otherwise). Updates `c`. Pure, unit-tested.
+int healed_state(WatchCount& c, const Reply& r, std::string& why);
 
 /// The report command's environment for one result: HEAL_OUTCOME, HEAL_REASON, HEAL_ID,
 /// HEAL_MESSAGE (one printable line) and HEAL_STATE.

@@ -21,7 +21,8 @@ protected:
         const std::string d = dir_.path();
         // status fails while D/down exists; restart removes it unless D/sticky exists.
         script("flaky", "case \"$1\" in\n"
-                        "status) if [ -e " + d + "/down ]; then echo 'flaky DOWN'; exit 2; fi; echo 'flaky OK';;\n"
+                        "status) echo run >> " + d + "/status-runs.log\n"
+                        "  if [ -e " + d + "/down ]; then echo 'flaky DOWN'; exit 2; fi; echo 'flaky OK';;\n"
                         "restart|start) echo \"$HEAL_REQUEST_ID $HEAL_PEER $(date +%s%N)\" >> " + d + "/restarts.log\n"
                         "  [ -e " + d + "/slow ] && sleep 0.3\n"
                         "  [ -e " + d + "/sticky ] || rm -f " + d + "/down\n"
@@ -53,6 +54,15 @@ protected:
     }
 
     void touch(const std::string& name) { write_file(dir_ / name, ""); }
+
+    /// Waits until the status script ran `more` times more: a test that asserts something did
+    /// not happen first sees the loop at work, so a slow machine cannot pass it empty.
+    void wait_status_runs(std::size_t more) {
+        const std::size_t want = read_lines(dir_ / "status-runs.log").size() + more;
+        ASSERT_TRUE(eventually([&] { return read_lines(dir_ / "status-runs.log").size() >= want; }, 10))
+            << "the loop ran status " << read_lines(dir_ / "status-runs.log").size() << " times, not " << want << "\n"
+            << log();
+    }
     static bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
     static std::size_t count_of(const std::string& hay, const std::string& needle) {
         std::size_t n = 0;
@@ -64,7 +74,7 @@ protected:
 TEST_F(WatchTest, HealsAfterHealAfterFailuresAsTheClientWatchThroughTheSamePath) {
     watch("watch = 200ms\nheal_after = 2\n");
     EXPECT_TRUE(contains(log(), "watching flaky every 0.2s; restart after 2 non-OK status runs in a row")) << log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    wait_status_runs(4);
     EXPECT_TRUE(restarts().empty()) << "healthy: nothing to heal";
     touch("down");
     ASSERT_TRUE(eventually([&] { return restarts().size() == 1 && !exists(dir_ / "down"); }, 5)) << log();
@@ -152,7 +162,7 @@ TEST_F(WatchTest, AQuarantineStopsHealingButNotWatchingUntilAnAdminResets) {
     EXPECT_EQ(restarts().size(), 2u);
     // Watching goes on, healing does not: no restart and no refusal per round.
     const auto before = read_file(dir_ / "audit.jsonl").size();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    wait_status_runs(8);
     EXPECT_EQ(restarts().size(), 2u);
     EXPECT_EQ(read_file(dir_ / "audit.jsonl").size(), before) << "no record per round while quarantined";
     EXPECT_TRUE(contains(log(), "watch flaky: failing, not healed: quarantined: quarantined after 2 restarts in 1h")) << log();
@@ -169,7 +179,7 @@ TEST_F(WatchTest, AQuarantineStopsHealingButNotWatchingUntilAnAdminResets) {
     EXPECT_EQ(reports().back().substr(0, 19), "0|ok||status|flaky|");
     // Failing again while quarantined: not healed until an admin resets; then the next round heals.
     touch("down");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    wait_status_runs(4);
     EXPECT_EQ(restarts().size(), 2u);
     const auto seen = reports().size();
     auto reset = ctl_as("ops", {"reset", "flaky"});
@@ -286,7 +296,7 @@ TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
     EXPECT_TRUE(contains(paused.output, "the watch loop goes on watching and heals nothing")) << paused.output;
     EXPECT_EQ(str(last_audit(), "verb"), "pause");
     touch("down");
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    wait_status_runs(4);
     EXPECT_TRUE(restarts().empty());
     EXPECT_TRUE(watch_finals().empty()) << "no refusal per round while paused";
     auto info = ctl({"info", "flaky"});
@@ -300,7 +310,7 @@ TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
     // Persisted in the store: a restarted listener still holds off.
     stop_listener();
     start_listener();
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    wait_status_runs(3);
     EXPECT_TRUE(restarts().empty());
     auto resumed = ctl_as("ops", {"resume", "flaky"});
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
@@ -309,7 +319,7 @@ TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
     // watch_paused = yes holds it from the file; resume says so.
     watch("watch = 100ms\nheal_after = 1\nwatch_paused = yes\n");
     touch("down");
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    wait_status_runs(3);
     EXPECT_EQ(restarts().size(), 1u);
     auto still = ctl_as("ops", {"resume", "flaky"});
     EXPECT_TRUE(contains(still.output, "but watch_paused = yes in heal.ini still holds it")) << still.output;

@@ -1,6 +1,7 @@
 // decide(): every guard at its edges, with a chosen clock. Monit's users report off-by-one
 // "restarts within" counters; these tests pin the semantics to the millisecond.
 #include "decide.hpp"
+#include "watch.hpp"
 #include "text.hpp"
 
 #include <gtest/gtest.h>
@@ -284,4 +285,54 @@ TEST_F(DecideTest, APauseHoldsTheWatchLoopOnlyAndPauseIsForAdminsOfWatchedServic
     EXPECT_EQ(pause(as("ops"), down).reason, Reason::state_unavailable);
     EXPECT_EQ(decide(Request{Verb::resume, "web"}, as("ops"), cfg_, {}, T0).decision, Decision::run);
     EXPECT_EQ(decide(Request{Verb::resume, "nope"}, as("ops"), cfg_, {}, T0).reason, Reason::unknown_service);
+}
+
+// The watch loop's policy, pure: a status run's result against the loop's memory.
+namespace {
+
+heal::Reply heal_reply(heal::Outcome o, std::optional<bool> verified = std::nullopt) {
+    heal::Reply r;
+    r.outcome = o;
+    r.verb = "restart";
+    r.verified = verified;
+    return r;
+}
+
+}  // namespace
+
+TEST(WatchStep, HealsOnlyAfterHealAfterFailuresInARow) {
+    heal::WatchCount c;
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::nothing);
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::nothing);
+    EXPECT_EQ(heal::watch_step(c, true, 3), heal::WatchAction::nothing) << "an OK run resets the count";
+    EXPECT_EQ(c.failures, 0u);
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::nothing);
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::nothing);
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::heal);
+    EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::heal) << "still failing (held): heal when it may";
+    EXPECT_EQ(c.failures, 3u) << "the count stops at heal_after";
+    heal::WatchCount one;
+    EXPECT_EQ(heal::watch_step(one, false, 1), heal::WatchAction::heal);
+}
+
+TEST(WatchStep, AHealIsHealedOnlyWhenSeenOkAndACrashLoopIsCritical) {
+    heal::WatchCount c;
+    std::string why;
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok, true), why), 0) << "verify saw it healthy";
+    EXPECT_EQ(why, "");
+    EXPECT_EQ(heal::watch_step(c, true, 2), heal::WatchAction::nothing) << "nothing was reported as a problem";
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok), why), 1) << "ran, not yet seen healthy";
+    EXPECT_EQ(heal::watch_step(c, false, 2), heal::WatchAction::nothing);
+    EXPECT_EQ(heal::watch_step(c, false, 2), heal::WatchAction::heal);
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok), why), 2) << "never seen OK since the last one";
+    EXPECT_EQ(why, "; not seen healthy since the previous restart (2 in a row)");
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok), why), 2);
+    EXPECT_EQ(why, "; not seen healthy since the previous restart (3 in a row)");
+    EXPECT_EQ(heal::watch_step(c, true, 2), heal::WatchAction::report_recovery) << "the monitoring hears it is over";
+    EXPECT_EQ(heal::watch_step(c, true, 2), heal::WatchAction::nothing) << "once";
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok), why), 1) << "seen OK in between: no loop";
+    heal::Reply refused = heal_reply(heal::Outcome::refused);
+    refused.reason = heal::Reason::budget_exhausted;
+    EXPECT_EQ(heal::healed_state(c, refused, why), 2);
+    EXPECT_EQ(heal::healed_state(c, heal_reply(heal::Outcome::ok, false), why), 2) << "still failing after verify";
 }
