@@ -7,11 +7,11 @@
 #include "client.hpp"
 #include "client_config.hpp"
 #include "json_get.hpp"
+#include "options.hpp"
 #include "plugin.hpp"
 #include "text.hpp"
 #include "version.hpp"
 
-#include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <unistd.h>
 
@@ -21,6 +21,8 @@
 #include <set>
 #include <vector>
 #include <iostream>
+
+namespace ctl = heal::ctl;
 
 namespace {
 
@@ -205,144 +207,69 @@ std::string format_status(const heal::Reply& r, int code, const std::string& hea
     return res.format();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"heal-ctl - ask a heal-listener to start, stop, restart or report a service"};
-    app.set_help_flag("-h,--help", "print this help and exit");
-    app.allow_extras();  // unknown options are named below, before missing arguments
-    heal::ClientOptions cli;
-    std::string config = "/etc/heal/heal-ctl.ini", verb, service, since;
-    bool json = false, force = false;
-    unsigned limit = 50;
-    auto* o_host = app.add_option("-H,--host", cli.host,
-                                  "listener host name or address (default localhost)");
-    auto* o_port = app.add_option("-p,--port", cli.port, "listener port (default 5669)")
-                       ->check(CLI::Range(1, 65535));
-    auto* o_cert = app.add_option("--cert", cli.cert, "client certificate (PEM)");
-    auto* o_key = app.add_option("--key", cli.key, "client private key (PEM)");
-    auto* o_ca = app.add_option("--ca", cli.ca, "CA that signed the listener's certificate");
-    auto* o_crl = app.add_option("--crl", cli.crl,
-                                 "CRLs (PEM) the listener's certificate is checked against");
-    auto* o_name = app.add_option("--server-name", cli.server_name,
-                                  "name the listener's certificate must carry (default: HOST)");
-    auto* o_bind = app.add_option("-b,--bind", cli.bind, "local source address (default: any)");
-    auto* o_timeout = app.add_option("-t,--timeout", cli.timeout,
-                                     "seconds for the whole call (default 30)")
-                          ->check(CLI::Range(0.001, 3600.0));
-    auto* o_config = app.add_option("-c,--config", config,
-                                    "client configuration file (default /etc/heal/heal-ctl.ini, "
-                                    "used when it exists)");
-    app.add_flag("--json", json, "print the listener's reply as JSON");
-    app.add_flag("--force", force,
-                 "admins only: act past the service's budget, cooldown and quarantine "
-                 "(never past its lock); audited as forced");
-    auto* o_since = app.add_option("--since", since,
-                                   "history: only this recent, a duration such as 90m, 6h or 2d "
-                                   "(default: everything kept)");
-    auto* o_limit = app.add_option("--limit", limit, "history: at most this many lines (default 50)")
-                        ->check(CLI::Range(1u, heal::max_history));
-    app.add_option("VERB", verb, "start, stop, restart, status, info, reset, pause, resume, diagnostics or history");
-    app.add_option("SERVICE", service,
-                   "service name as configured on the listener (for info: only this one; "
-                   "for history: only this one); for "
-                   "diagnostics, the request id of a restart or stop");
-    app.set_version_flag("-V,--version", std::string("heal-ctl ") + HEAL_VERSION);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        return usage_error(e.what());
-    }
-    if (auto extra = app.remaining(); !extra.empty()) {
-        const std::string first = extra.front();
-        return usage_error((first.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") +
-                           first + "'");
-    }
-    if (verb.empty()) return usage_error("VERB is required (start, stop, restart, status, info, reset)");
-
-    heal::ClientOverrides over;
-    auto given = [](CLI::Option* o) { return o->count() > 0; };
-    if (given(o_host)) over.host = cli.host;
-    if (given(o_port)) over.port = cli.port;
-    if (given(o_cert)) over.cert = cli.cert;
-    if (given(o_key)) over.key = cli.key;
-    if (given(o_ca)) over.ca = cli.ca;
-    if (given(o_crl)) over.crl = cli.crl;
-    if (given(o_name)) over.server_name = cli.server_name;
-    if (given(o_bind)) over.bind = cli.bind;
-    if (given(o_timeout)) over.timeout = cli.timeout;
-    heal::ClientOptions opt;
-    try {
-        opt = heal::client_options(config, given(o_config), over);
-    } catch (const heal::ConfigError& e) {
-        return usage_error(e.what());
-    }
-    // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
-    if (service.empty() && verb != "history" && verb != "info")
-        return usage_error(verb == "diagnostics" ? "diagnostics needs a REQUEST-ID" : "SERVICE is required");
-    if ((o_since->count() || o_limit->count()) && verb != "history")
-        return usage_error("--since and --limit apply to history only");
-    double since_s = 0;
-    if (o_since->count() && !heal::parse_duration(since, 100.0 * 365 * 86400, since_s))
-        return usage_error("--since expects a duration such as 90m, 6h or 2d, got '" +
-                           heal::printable(since, 40) + "'");
-    if (force && verb != "start" && verb != "stop" && verb != "restart")
-        return usage_error("--force applies to start, stop and restart only");
-    for (const auto& s : {verb, service})
-        if (s.find_first_of(" \r\n\t") != std::string::npos || s.find('\0') != std::string::npos)
-            return usage_error("VERB and SERVICE must be single words");
-
-    auto started = std::chrono::steady_clock::now();
-    auto result = heal::call_listener(
-        opt, verb == "history"
-                 ? heal::format_history_request(service.empty() ? "*" : service, limit,
-                                                static_cast<std::uint64_t>(since_s + 0.999))
-                 : heal::format_request(verb, service, force));
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const std::string what = verb + (service.empty() ? "" : " " + service);
+/// Prints the listener's answer (or that none came) as heal-ctl does; returns the exit code.
+int print_reply(const ctl::Options& o, const heal::CallResult& result, const std::string& host, double seconds) {
+    const std::string what = o.verb + (o.service.empty() ? "" : " " + o.service);
     for (const auto& w : result.warnings) std::cerr << "heal-ctl: warning: " << heal::printable(w, 400) << "\n";
     if (!result.answered) {
-        if (json)
+        if (o.json)
             std::cout << R"({"outcome":"no_answer","message":)"
                       << boost::json::serialize(boost::json::string(result.error)) << "}\n";
         else
-            std::cout << "HEAL UNKNOWN: " << what << " on " << opt.host
-                      << ": no answer: " << heal::printable(result.error, 400) << "\n";
+            std::cout << "HEAL UNKNOWN: " << what << " on " << host << ": no answer: " << heal::printable(result.error, 400)
+                      << "\n";
         return exit_unknown;
     }
     const auto& r = result.reply;
-    int code = exit_code_for(verb, r);
-    if (json) {
+    const int code = exit_code_for(o.verb, r);
+    if (o.json) {
         std::cout << heal::to_json_line(r);
         return code;
     }
-    if (verb == "info" && r.outcome == Outcome::ok && r.info) {
-        print_info(*r.info, opt.host);
+    if (o.verb == "info" && r.outcome == Outcome::ok && r.info) {
+        print_info(*r.info, host);
         return 0;
     }
-    if (verb == "history" && r.outcome == Outcome::ok && r.history) {
-        print_history(*r.history, opt.host, r.message);
+    if (o.verb == "history" && r.outcome == Outcome::ok && r.history) {
+        print_history(*r.history, host, r.message);
         return 0;
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.3f", static_cast<double>(r.duration_ms) / 1000.0);
-    const std::string head = what + (r.forced ? " (forced)" : "") + " on " + opt.host + ": ";
-    const std::string tail = std::string(" (") + secs + " s, id " + r.id + ")" +
-                             (r.truncated ? " [output truncated]" : "") +
-                             (!r.diagnostics.empty() && verb != "diagnostics" ? " [diagnostics kept]" : "");
-    if (verb == "status") {
+    const std::string head = what + (r.forced ? " (forced)" : "") + " on " + host + ": ";
+    const std::string tail = std::string(" (") + secs + " s, id " + r.id + ")" + (r.truncated ? " [output truncated]" : "") +
+                             (!r.diagnostics.empty() && o.verb != "diagnostics" ? " [diagnostics kept]" : "");
+    if (o.verb == "status") {
         std::cout << format_status(r, code, head, tail, seconds);
         return code;
     }
     // For people: the whole output, safe for a terminal (--json is exact).
     std::string output = heal::terminal_safe(r.output);
-    std::cout << "HEAL " << word_for(r) << ": " << head << heal::printable(r.message, 300)
-              << tail << "\n"
-              << output;
+    std::cout << "HEAL " << word_for(r) << ": " << head << heal::printable(r.message, 300) << tail << "\n" << output;
     if (!output.empty() && output.back() != '\n') std::cout << "\n";
     return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto parsed = ctl::parse_options(std::vector<std::string>(argv + 1, argv + argc));
+    if (parsed.exit) return *parsed.exit;
+    if (!parsed.error.empty()) return usage_error(parsed.error);
+    const ctl::Options& o = *parsed.options;
+    heal::ClientOptions opt;
+    try {
+        opt = heal::client_options(o.config, o.config_given, o.over);
+    } catch (const heal::ConfigError& e) {
+        return usage_error(e.what());
+    }
+    double since_s = 0;
+    if (auto err = ctl::validate(o, since_s); !err.empty()) return usage_error(err);
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = heal::call_listener(
+        opt, o.verb == "history" ? heal::format_history_request(o.service.empty() ? "*" : o.service, o.limit,
+                                                                static_cast<std::uint64_t>(since_s + 0.999))
+                                 : heal::format_request(o.verb, o.service, o.force));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return print_reply(o, result, opt.host, seconds);
 }
