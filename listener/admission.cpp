@@ -64,7 +64,7 @@ bool first_in_window(ListenerState& st, const std::string& source, Reason reason
         return false;
     }
     if (it != st.denials.end()) write_window(st, *it);
-    st.denials[key] = DenialWindow{now + denial_window_ms, 0, 0, strike ? 1u : 0u};
+    st.denials[key] = DenialWindow{now + denial_window_ms, 0, 0, strike ? 1u : 0u, {}};
     return true;
 }
 
