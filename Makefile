@@ -51,7 +51,7 @@ COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
 CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
 # check_worker-tls needs only the probe and its verdicts; the deciders' HTTP calls are theirs.
-PLUGIN_OBJ   := $(filter-out $(B)/checks/http_call.o $(B)/checks/http_url.o,$(CHECKS_OBJ))
+PLUGIN_OBJ   := $(filter-out $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/checks/listener_info.o,$(CHECKS_OBJ))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildcard handler/*.cpp)))
 RECEIVER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out receiver/main.cpp,$(wildcard receiver/*.cpp)))
@@ -109,7 +109,7 @@ $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 
 # RE2 (linear-time regex for -r) linked statically: a plugin's start-up is its cost.
 # check_heal asks a listener like heal-ctl does (its client configuration included).
-$(B)/check_heal: $(B)/checks/check_heal.o $(CTL_OBJ) $(B)/libheal.a
+$(B)/check_heal: $(B)/checks/check_heal.o $(B)/checks/listener_info.o $(CTL_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 # The event handler links the client (heal-ctl's library), reads Nagios' files itself and asks
