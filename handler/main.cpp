@@ -5,6 +5,7 @@
 //   heal-event-handler --check [OPTIONS] [ARGS]
 // Exit 0 for every event (Nagios ignores an event handler's exit code), 1 when a comment or page
 // could not reach the monitoring, 3 for a usage error; --check: 0 all usable, 1 a problem.
+#include "command_line.hpp"
 #include "event_handler.hpp"
 #include "icinga2.hpp"
 #include "nagios_cfg.hpp"
@@ -27,10 +28,6 @@ int usage_error(const std::string& message) {
     log_line("usage error: " + message);
     std::cerr << "heal-event-handler: " << message << " (see heal-event-handler --help)\n";
     return 3;
-}
-
-bool name_ok_for_nagios(const std::string& s) {
-    return s.find_first_of(";\n\r") == std::string::npos && s.find('\0') == std::string::npos;
 }
 
 }  // namespace
@@ -125,17 +122,7 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     }
     heal::handler::open_log(o.log_file);
-    auto limit = heal::fleet::parse_unhealthy_limit(unhealthy);
-    if (!limit) return usage_error("--max-unhealthy expects N or P% (such as 1 or 25%), got '" +
-                                   heal::printable(unhealthy, 40) + "'");
-    o.max_unhealthy = *limit;
-    auto b = heal::fleet::parse_budget(budget);
-    if (!b) return usage_error("--fleet-budget expects N/WINDOW (such as 10/1h), got '" +
-                               heal::printable(budget, 40) + "'");
-    o.fleet_budget = *b;
-    if (!heal::parse_duration(status_age, 86400, o.max_status_age))
-        return usage_error("--max-status-age expects a duration such as 60s, got '" +
-                           heal::printable(status_age, 40) + "'");
+    if (auto err = heal::handler::parse_values(o, unhealthy, budget, status_age); !err.empty()) return usage_error(err);
     const bool use_icinga = icinga_opt->count() > 0;
     if (use_icinga)
         if (auto err = heal::icinga2::check_options(icinga); !err.empty()) return usage_error(err);
@@ -170,29 +157,11 @@ int main(int argc, char** argv) {
     if (args.size() != 5)
         return usage_error("expected 5 arguments (STATE STATETYPE ATTEMPT HOSTADDRESS SERVICE), got " +
                            std::to_string(args.size()));
-
     // Macro contents from Nagios: checked and parsed before they go anywhere, never evaluated.
-    const std::string ignored = "ignored: ";
-    const auto state = heal::plugin::parse_state_word(args[0]);
-    const auto type = heal::handler::parse_state_type(args[1]);
-    unsigned long long attempt = 0;
-    if (!state) return log_line(ignored + "bad state '" + heal::printable(args[0], 40) + "'"), 0;
-    if (!type) return log_line(ignored + "bad state type '" + heal::printable(args[1], 40) + "'"), 0;
-    if (!heal::parse_uint(args[2], 0, 1000000, attempt))
-        return log_line(ignored + "bad attempt '" + heal::printable(args[2], 40) + "'"), 0;
-    heal::handler::Event e{*state, *type, static_cast<unsigned>(attempt), args[3], args[4]};
-    if (e.address.empty() || e.address.front() == '-' ||
-        e.address.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:_-") !=
-            std::string::npos)
-        return log_line(ignored + "bad host address '" + heal::printable(e.address, 80) + "'"), 0;
-    if (!heal::is_valid_service_name(e.service))
-        return log_line(ignored + "bad service name '" + heal::printable(e.service, 80) + "'"), 0;
-    // Nagios leaves the macro of a custom variable a host does not define as it is ("$_HOSTHEAL_NAME$",
-    // or "$" once a shell has read it): no certificate name has a '$', so it means "not given".
-    if (o.server_name.find('$') != std::string::npos) o.server_name.clear();
-    for (const auto* s : {&o.nagios_host, &o.nagios_service, &o.server_name})
-        if (!name_ok_for_nagios(*s))
-            return log_line(ignored + "';' or a newline in a Nagios host or service name"), 0;
+    std::string ignored;
+    const auto event = heal::handler::parse_event(args, o, ignored);
+    if (!event) return log_line("ignored: " + ignored), 0;
+    const heal::handler::Event& e = *event;
     if (use_icinga) {
         heal::icinga2::Source source(o, icinga);
         heal::icinga2::Notifier notifier(icinga);
