@@ -168,7 +168,7 @@ test-binaries: deps-test
 	@$(if $(SANITIZE),:,DEB_BUILD_OPTIONS="$(strip $(DEB_BUILD_OPTIONS) noddebs)" scripts/heal-deb $(B) --no-lintian)
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
-# `make test` runs each on its corpus for 2 s (tests/fuzz/regression.sh); `make fuzz` longer.
+# `make test` replays each corpus and fuzzes 1 s (tests/fuzz/regression.sh); `make fuzz` longer.
 FZ          := $(B)-fuzz
 FUZZ_CXX    ?= clang++
 FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -73,6 +73,9 @@ CREATE INDEX IF NOT EXISTS episodes_by_problem ON episodes (host, service, open)
 /// Closed episodes are remembered this long, so that a late or repeated firing of one stays
 /// closed (Alertmanager retries a notification for minutes, an HA peer may send it hours late).
 constexpr std::int64_t closed_episode_kept_ms = 7LL * 86400 * 1000;
+/// An open episode not seen firing for this long (three of Alertmanager's default
+/// repeat_interval, 4 h) has ended unseen.
+constexpr std::int64_t stale_episode_ms = 12LL * 3600 * 1000;
 
 }  // namespace
 
@@ -204,6 +207,17 @@ Episode FleetStore::episode_fires(const std::string& fingerprint, const std::str
     }
     for (const auto& [h, sv] : ended)
         if (auto p = close_if_unjoined(h, sv)) e.ended.push_back(std::move(*p));
+    // Episodes of this target not seen for stale_episode_ms: their resolution was lost (a firing
+    // alert is sent again every repeat_interval, 4 h by default), so they keep the problem open
+    // no longer, or the target would never be healed again.
+    {
+        Stmt s(db_, "UPDATE episodes SET open = 0 WHERE host = ? AND service = ? AND open = 1 AND seen_ms < ? "
+                    "AND NOT (fingerprint = ? AND starts_at = ?)");
+        s.bind(1, host).bind(2, service).bind(3, now_ms - stale_episode_ms).bind(4, fingerprint).bind(5, starts_at);
+        s.step();
+        if (sqlite3_changes(db_) > 0)
+            if (auto p = close_if_unjoined(host, service)) e.ended.push_back(std::move(*p));
+    }
     {
         Stmt s(db_, "INSERT INTO episodes (fingerprint, starts_at, host, service, open, seen_ms) VALUES (?, ?, ?, ?, 1, ?) "
                     "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET seen_ms = excluded.seen_ms");

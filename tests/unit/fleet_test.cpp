@@ -351,6 +351,45 @@ TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
     EXPECT_EQ(s.close("a_b", "c"), std::nullopt);
 }
 
+// The receiver's alert episodes: they join their target's problem, which closes when none of
+// them fires; a resolved one stays closed; one unseen for 12 h (its resolution lost) keeps the
+// target's problem open no longer.
+TEST(FleetStore, AlertEpisodesJoinTheirTargetsProblem) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    fleet::Limits l;
+    l.concurrency = 10;  // the heals below never finish
+    const std::int64_t t0 = 1'000'000'000'000;
+    EXPECT_FALSE(s.episode_fires("a1", "T", "web1", "worker restart", t0).closed_before);
+    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "restart", false, l, t0, t0 + 1000).kind,
+              fleet::Claim::Kind::heal);
+    EXPECT_FALSE(s.episode_fires("b2", "T", "web1", "worker restart", t0 + 1).closed_before);
+    EXPECT_TRUE(s.open_problem("web1", "worker restart"));
+    auto r = s.episode_resolves("a1", "T", "web1", "worker restart", t0 + 2);
+    EXPECT_FALSE(r.closed);
+    EXPECT_EQ(r.still_open_by, 1u);
+    EXPECT_TRUE(s.episode_fires("a1", "T", "web1", "worker restart", t0 + 3).closed_before) << "a late firing";
+    r = s.episode_resolves("b2", "T", "web1", "worker restart", t0 + 4);
+    ASSERT_TRUE(r.closed);
+    EXPECT_EQ(r.closed->decision, "restart");
+    EXPECT_FALSE(s.open_problem("web1", "worker restart"));
+    // Lost resolutions: a1's next episode (a new startsAt) ends its old one; a c3 never resolved
+    // and unseen for 12 h no longer holds the target.
+    EXPECT_FALSE(s.episode_fires("a1", "T2", "web1", "worker restart", t0 + 5).closed_before);
+    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "again", false, l, t0 + 5, t0 + 1000).kind,
+              fleet::Claim::Kind::heal);
+    auto next = s.episode_fires("a1", "T3", "web1", "worker restart", t0 + 6);
+    ASSERT_EQ(next.ended.size(), 1u);
+    EXPECT_EQ(next.ended[0].decision, "again");
+    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "third", false, l, t0 + 6, t0 + 1000).kind,
+              fleet::Claim::Kind::heal);
+    const std::int64_t later = t0 + 6 + 12LL * 3600 * 1000 + 1;
+    auto other = s.episode_fires("d4", "T", "web1", "worker restart", later);
+    ASSERT_EQ(other.ended.size(), 1u) << "a1/T3 unseen for 12 h";
+    EXPECT_EQ(other.ended[0].decision, "third");
+    EXPECT_FALSE(s.open_problem("web1", "worker restart"));
+}
+
 // Nagios runs no event handler while event handlers are disabled, so a recovery can pass
 // unseen: a decision older than the service's last OK is a finished problem's, and is dropped.
 TEST(FleetStore, ADecisionOlderThanTheServicesLastOkIsDropped) {
