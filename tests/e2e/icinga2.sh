@@ -381,13 +381,19 @@ done
 # 3b. The watch loop's Icinga 2 reporter, as heal-listener runs it (a fixed environment): the
 #     result reaches the passive service, quotes and backslashes intact, the password never in argv.
 printf 'test-only\n' >"$SB/api.pass"
-out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=2 HEAL_OUTCOME=refused HEAL_REASON=budget_exhausted \
-      HEAL_ID=0f0e0d0c-0000-4000-8000-000000000001 HEAL_VERB=restart \
-      HEAL_MESSAGE='did not restart worker, refused: "budget" exhausted \ (request 0f0e0d0c)' \
-      "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" \
-      --ca "$SB/icerts/ca.crt" -n worker-host 2>&1); rc=$?
-seen=$(api /v1/objects/services '{"filter":"service.name==\"heal-worker\"","attrs":["state","last_check_result"]}' |
-       python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), r["last_check_result"]["output"])' 2>&1)
+report_icinga2() { # NAME=VALUE... — the reporter as heal-listener runs it, these in its environment
+    env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_VERB=restart "$@" "$SRC/listener/reporters/report-icinga2" \
+        -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" \
+        --ca "$SB/icerts/ca.crt" -n worker-host 2>&1
+}
+heal_worker_seen() { # "STATE OUTPUT" of the passive heal-worker in Icinga 2
+    api /v1/objects/services '{"filter":"service.name==\"heal-worker\"","attrs":["state","last_check_result"]}' |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), r["last_check_result"]["output"], end="")' 2>&1
+}
+out=$(report_icinga2 HEAL_STATE=2 HEAL_OUTCOME=refused HEAL_REASON=budget_exhausted \
+      HEAL_ID=0f0e0d0c-0000-4000-8000-000000000001 \
+      HEAL_MESSAGE='did not restart worker, refused: "budget" exhausted \ (request 0f0e0d0c)'); rc=$?
+seen=$(heal_worker_seen)
 if [ $rc -eq 0 ] && [ "$seen" = '2 did not restart worker, refused: "budget" exhausted \ (request 0f0e0d0c)' ]; then
     pass "report-icinga2 sets the passive heal-worker CRITICAL with the message intact: $seen"
 else
@@ -399,11 +405,8 @@ fi
 for text in '"a\\" * 700' '"x" + "é" * 600'; do
     long=$(python3 -c "print($text, end='')")
     want=$(python3 -c "print(($text).encode()[:1000].decode('utf-8', 'ignore'), end='')")
-    out=$(env -i PATH=/usr/bin:/bin HEAL_SERVICE=worker HEAL_STATE=1 HEAL_ID=x HEAL_VERB=restart HEAL_MESSAGE="$long" \
-          "$SRC/listener/reporters/report-icinga2" -a "https://127.0.0.1:$API_PORT" --name icinga-test -u test-admin -P "$SB/api.pass" \
-          --ca "$SB/icerts/ca.crt" -n worker-host 2>&1); rc=$?
-    seen=$(api /v1/objects/services '{"filter":"service.name==\"heal-worker\"","attrs":["state","last_check_result"]}' |
-           python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]["attrs"]; print(int(r["state"]), r["last_check_result"]["output"], end="")' 2>&1)
+    out=$(report_icinga2 HEAL_STATE=1 HEAL_ID=x HEAL_MESSAGE="$long"); rc=$?
+    seen=$(heal_worker_seen)
     if [ $rc -eq 0 ] && [ "$seen" = "1 $want" ]; then
         pass "report-icinga2 cuts a long message (python: $text) at 1000 bytes before escaping it: Icinga 2 took it (${#want} characters)"
     else
