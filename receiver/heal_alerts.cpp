@@ -195,7 +195,7 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
         return {a.fingerprint + " undecided: the fleet store is unavailable", true};
     }
     if (open) return repeat(*open, a);
-    return decide(a, route, *host, key, *store, rid, peer);
+    return decide(a, route, *host, key, alertname, what, *store, rid, peer);
 }
 
 Receiver::Decided Receiver::repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a) {
@@ -206,10 +206,8 @@ Receiver::Decided Receiver::repeat(const fleet::OpenProblem& open, const alertma
 }
 
 Receiver::Decided Receiver::decide(const alertmanager::Alert& a, const Route& route, const std::string& host,
-                                   const std::string& key, fleet::FleetStore& store, const std::string& rid,
-                                   const std::string& peer) {
-    const std::string alertname = a.labels.count("alertname") ? a.labels.at("alertname") : "";
-    const std::string what = route.verb + " " + route.service + " on " + host + " for alert " + alertname + " " + a.fingerprint;
+                                   const std::string& key, const std::string& alertname, const std::string& what,
+                                   fleet::FleetStore& store, const std::string& rid, const std::string& peer) {
     // The fleet guard's two counts, then one atomic decision for the problem.
     bool prometheus_failed = false;
     const auto view = ask_prometheus(cfg_, route, prometheus_failed);
@@ -308,14 +306,14 @@ Receiver::Decided Receiver::decide(const alertmanager::Alert& a, const Route& ro
     } catch (const std::exception& e) {
         log::warning("request " + rid + ": cannot record the end of the heal: " + e.what());
     }
-    return healed_or_paged(result, route, alertname, what, store, key, p, rid);
+    return healed_or_paged(result, outcome, route, alertname, what, store, key, p, rid);
 }
 
-Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const Route& route, const std::string& alertname,
-                                            const std::string& what, fleet::FleetStore& store, const std::string& key,
-                                            Page p, const std::string& rid) {
+Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const std::string& outcome, const Route& route,
+                                            const std::string& alertname, const std::string& what,
+                                            fleet::FleetStore& store, const std::string& key, Page p,
+                                            const std::string& rid) {
     const Reply& r = result.reply;
-    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
     const bool listener_dry = result.answered && r.outcome == Outcome::dry_run;  // dry_run = yes on the listener
     const bool healed = result.answered && (r.outcome == Outcome::ok || listener_dry) && r.verified != false;
     const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error

@@ -77,11 +77,14 @@ private:
                    const std::string& peer);
     Decided resolved(const alertmanager::Alert& a, const Route& route, const std::string& request_id);
     Decided repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a);
+    /// A new problem of target `key`: the fleet guard's counts, the claim, the audit, the heal.
     Decided decide(const alertmanager::Alert& a, const Route& route, const std::string& host, const std::string& key,
-                   fleet::FleetStore& store, const std::string& rid, const std::string& peer);
-    Decided healed_or_paged(const CallResult& result, const Route& route, const std::string& alertname,
-                            const std::string& what, fleet::FleetStore& store, const std::string& key, Page p,
-                            const std::string& rid);
+                   const std::string& alertname, const std::string& what, fleet::FleetStore& store,
+                   const std::string& rid, const std::string& peer);
+    /// How the heal ended (`outcome`: the listener's, or no_answer): the final record, a page.
+    Decided healed_or_paged(const CallResult& result, const std::string& outcome, const Route& route,
+                            const std::string& alertname, const std::string& what, fleet::FleetStore& store,
+                            const std::string& key, Page p, const std::string& rid);
     /// Keeps the page with the problem (its own columns) and posts it.
     void keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid);
     /// A problem closed: audited, logged, its page (if any) ended.
