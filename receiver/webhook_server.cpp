@@ -55,8 +55,6 @@ using Stream = beast::ssl_stream<beast::tcp_stream>;
 /// The address as people write it: a v4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4.
 std::string address_text(const asio::ip::address& a) { return unmap(a).to_string(); }
 
-std::string peer_text(const tcp::endpoint& ep) { return endpoint_text(ep); }
-
 constexpr std::int64_t refusal_window_ms = 10'000;
 
 /// Refusals of one address and kind in a window: the first written, the rest counted by reason.
@@ -82,7 +80,7 @@ public:
     }
 
     void start() {
-        log::info("heal-alert-receiver " HEAL_VERSION " listening on https://" + peer_text(acceptor_.local_endpoint()) +
+        log::info("heal-alert-receiver " HEAL_VERSION " listening on https://" + endpoint_text(acceptor_.local_endpoint()) +
                   "/webhook (" + std::to_string(cfg_.routes.size()) + " route(s); callers prove themselves with " +
                   (cfg_.client_ca.empty() ? "" : "a client certificate") +
                   (cfg_.client_ca.empty() || token_.empty() ? "" : " and ") + (token_.empty() ? "" : "a bearer token") +
@@ -169,7 +167,7 @@ private:
         auto& last = denied_at_[addr];
         if (last != 0 && now - last < 60'000) return;
         last = now;
-        receiver_.refused(peer_text(peer), 0, "not in [receiver] allow (further refusals of it are not logged for a minute)",
+        receiver_.refused(endpoint_text(peer), 0, "not in [receiver] allow (further refusals of it are not logged for a minute)",
                           new_uuid());
     }
 
@@ -190,7 +188,7 @@ private:
         }
         flush(addr, kind, w);
         w = Window{now + refusal_window_ms, 0, {}};
-        receiver_.refused(peer_text(peer), status, why, id.empty() ? new_uuid() : id);
+        receiver_.refused(endpoint_text(peer), status, why, id.empty() ? new_uuid() : id);
     }
 
     void flush(const std::string& addr, const std::string& kind, Window& w) {
@@ -330,7 +328,7 @@ private:
             std::string addr;
             ~Release() { s.release(addr); }
         } release_at_end{*this, addr};
-        const std::string who = peer_text(peer);
+        const std::string who = endpoint_text(peer);
         const std::string id = new_uuid();
         Stream stream(std::move(sock), *ctx_);
         beast::get_lowest_layer(stream).expires_after(io);
