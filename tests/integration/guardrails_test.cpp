@@ -27,9 +27,10 @@ protected:
     void SetUp() override {
         ListenerTest::SetUp();
         const std::string d = dir_.path();
-        // Runs until the "hold" file goes: long enough to be caught in flight.
-        script("held", "echo $$ > " + d + "/held.pid\necho \"$HEAL_REQUEST_ID\" >> " + d +
-                           "/held.log\nwhile [ -e " + d + "/hold ]; do sleep 0.05; done\necho released\n");
+        // Runs until the "hold" file goes: long enough to be caught in flight. held.pid is
+        // written last, so a test that saw it can read held.log whole.
+        script("held", "echo \"$HEAL_REQUEST_ID\" >> " + d + "/held.log\necho $$ > " + d +
+                           "/held.pid\nwhile [ -e " + d + "/hold ]; do sleep 0.05; done\necho released\n");
         script("burst", "echo run >> " + d + "/burst-runs.log\nsleep 0.5\necho 'BURST OK | n=1'\n");
     }
 
