@@ -130,7 +130,7 @@ $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(HANDLER_OBJ) $(
 # (checks/http_response.cpp). Relative relocations packed (DT_RELR, glibc 2.36): less to read
 # and relocate at every start (make bench).
 LEAN_OBJ := $(B)/lean/checks/check_worker.o $(B)/lean/checks/probe.o $(B)/lean/checks/http_response.o \
-            $(B)/checks/verdicts.o
+            $(B)/checks/verdicts.o $(B)/checks/worker_options.o
 $(B)/lean/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
 	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ichecks -c $< -o $@
@@ -143,7 +143,7 @@ $(B)/check_worker-tls: $(B)/checks/check_worker.o $(PLUGIN_OBJ) $(B)/libheal.a
 	  -Wl,-z,pack-relative-relocs
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz -lre2 $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)

@@ -4,6 +4,9 @@
 #pragma once
 
 #include "event_handler.hpp"
+#include "icinga2.hpp"
+#include "nagios_cfg.hpp"
+#include "setup_check.hpp"
 
 #include <optional>
 #include <string>
@@ -20,5 +23,28 @@ std::string parse_values(Options& o, const std::string& max_unhealthy, const std
 /// of `o`, which would forge a command). A "$" in --server-name (a custom variable the host does
 /// not define, passed on unexpanded) clears it.
 std::optional<Event> parse_event(const std::vector<std::string>& args, Options& o, std::string& ignored);
+
+/// The whole command line (CLI11): the options, Icinga 2's API, the event's words.
+struct CommandLine {
+    Options o;
+    icinga2::Api icinga;
+    bool use_icinga = false;  ///< --icinga2-url given
+    bool check = false;       ///< --check
+    std::vector<std::string> args;
+    std::string nagios_cfg = nagios::debian_nagios_cfg;
+    bool cfg_given = false;
+    /// The flag that named each of Nagios' files ("--status-file"), or "" for nagios.cfg's.
+    std::string status_flag, objects_flag, command_flag;
+    std::string error;        ///< a usage error in words, or ""
+    std::optional<int> exit;  ///< --help or --version: printed, exit with this
+};
+
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+/// Nagios' files: the command line wins, then nagios.cfg, then Debian's defaults (into c.o).
+nagios::Located locate_files(CommandLine& c);
+
+/// What --check reports about where each file came from.
+SetupFacts setup_facts(const CommandLine& c, const nagios::Located& where);
 
 }  // namespace heal::handler

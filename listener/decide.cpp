@@ -119,10 +119,8 @@ Verdict decide_lookup(const Request& req, const Identity& who, const GuardState&
     return allow();
 }
 
-}  // namespace
-
-Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
-               const GuardState& st, std::int64_t now_ms) {
+Verdict decide_request(const Request& req, const Identity& who, const ListenerConfig& cfg,
+                       const GuardState& st, std::int64_t now_ms) {
     // 1. Who: with [client] sections, a certificate must match one.
     if (auto why = unmatched_certificate(who); !why.empty()) return refuse(Reason::not_authorized, why);
     if (req.verb == Verb::info)
@@ -228,6 +226,23 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
                                             svc.scripts.at(req.verb).text() + ")" +
                                             (req.force ? ", forced" : ""));
     return allow();
+}
+
+}  // namespace
+
+Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
+               const GuardState& st, std::int64_t now_ms) {
+    const bool action = is_state_changing(req.verb);
+    Verdict v = st.stopping && action ? refuse(Reason::shutting_down, "the listener is shutting down")
+                                      : decide_request(req, who, cfg, st, now_ms);
+    const bool admin_verb = req.verb == Verb::reset || req.verb == Verb::pause || req.verb == Verb::resume;
+    v.recorded = v.decision == Decision::refuse && (action || admin_verb);
+    if (v.decision == Decision::run && (req.verb == Verb::restart || req.verb == Verb::stop) && !req.force &&
+        who.name() != watch_client) {
+        const auto& svc = cfg.services.at(req.service);  // allowed: the service exists
+        v.confirm_first = svc.confirm && svc.scripts.count(Verb::status) > 0;
+    }
+    return v;
 }
 
 }  // namespace heal

@@ -43,6 +43,7 @@ struct PastAction {
 
 /// What the state store and the kernel locks say about one service at the time of a request.
 struct GuardState {
+    bool stopping = false;  ///< the listener is shutting down: no new action starts
     bool store_ok = true;
     std::string store_error;
     bool locked_elsewhere = false;  ///< another action (any process) holds the service
@@ -65,6 +66,8 @@ struct Verdict {
     Reason reason = Reason::none;
     std::string message;
     std::optional<Quarantine> quarantine_now;  ///< set: quarantine the service (budget exhausted)
+    bool recorded = false;       ///< a refusal the store keeps (history): of an action or an admin verb
+    bool confirm_first = false;  ///< run: ask the service's own status here first (`confirm = yes`)
 };
 
 /// The budget's view of `st` at `now`: actions that count, and when the next one is allowed.
@@ -85,8 +88,10 @@ double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_
 /// without [client] sections. (Whole-host history lists only those services.)
 bool may_see_history(const Identity& who, const std::string& service);
 
-/// Every authorization and guard, for every verb. For status and info `st` does not matter;
-/// reset, diagnostics and history need st.store_ok; diagnostics st.action_service.
+/// Every authorization and guard, for every verb, and what follows from the verdict: whether a
+/// refusal is recorded, whether a remote restart or stop confirms first. For status and info
+/// `st` does not matter; reset, diagnostics and history need st.store_ok; diagnostics
+/// st.action_service. While st.stopping, every start, stop and restart is refused.
 Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cfg,
                const GuardState& st, std::int64_t now_ms);
 

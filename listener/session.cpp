@@ -159,8 +159,7 @@ asio::awaitable<std::optional<Request>> read_request(TlsConnection& tls, Record&
 
 /// A refusal's marks in the store: the refused heal for history, a quarantine decide() imposed.
 void record_refusal(ListenerState& st, const Request& req, const Verdict& v, Record& rec, const std::string& tag) {
-    if (st.store && (is_state_changing(req.verb) || req.verb == Verb::reset || req.verb == Verb::pause ||
-                     req.verb == Verb::resume))
+    if (st.store && v.recorded)
         with_store(tag, "record the refusal " + rec.reply.id, [&] {
             st.store->refused(rec.reply.id, now_ms(), req.service, req.verb, rec.client, v.reason);
         });
@@ -170,15 +169,10 @@ void record_refusal(ListenerState& st, const Request& req, const Verdict& v, Rec
         log::warning(tag + " " + req.service + " quarantined: " + v.quarantine_now->why);
 }
 
-/// `confirm = yes`: a remote restart or stop (not forced) asks the service's own status here
-/// first, sharing a run in flight, while the service's lock is held. Exit 0 refuses the request
-/// (true): the monitoring server and this host disagree. Nothing ran, no budget is used.
-asio::awaitable<bool> healthy_here(ListenerState& st, const Runtime& rt, const Request& req, const Identity& who,
-                                   Record& rec) {
-    if ((req.verb != Verb::restart && req.verb != Verb::stop) || req.force || who.name() == watch_client)
-        co_return false;
-    const auto& svc = rt.cfg.services.at(req.service);  // decide() allowed it: the service exists
-    if (!svc.confirm || !svc.scripts.count(Verb::status)) co_return false;
+/// `confirm = yes` (decide() said to confirm first): a remote restart or stop asks the service's
+/// own status here, sharing a run in flight, while the service's lock is held. Exit 0 refuses the
+/// request (true): the monitoring server and this host disagree. Nothing ran, no budget is used.
+asio::awaitable<bool> healthy_here(ListenerState& st, const Runtime& rt, const Request& req, Record& rec) {
     Request status = req;
     status.verb = Verb::status;
     Record probe;
@@ -209,21 +203,21 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
     const auto now = now_ms();
     Claim claim;  // the service lock and a slot, held until the script is reaped
     GuardState gs;
-    Verdict v{Decision::refuse, Reason::shutting_down, "the listener is shutting down", std::nullopt};
-    if (!(st.stopping && is_state_changing(req.verb))) {
-        gs = gather(st, rt.cfg, req, claim, now);
-        v = decide(req, who, rt.cfg, gs, now);
-    }
+    if (!(st.stopping && is_state_changing(req.verb))) gs = gather(st, rt.cfg, req, claim, now);  // no lock taken
+    gs.stopping = st.stopping;
+    const Verdict v = decide(req, who, rt.cfg, gs, now);
     if (v.decision == Decision::refuse) {
         refuse(reply, v.reason, v.message);
         if (v.reason == Reason::busy) reply.running_id = gs.running_id;
         record_refusal(st, req, v, rec, tag);
         co_return;
     }
-    if (v.decision == Decision::run) {
-        const bool healthy = co_await healthy_here(st, rt, req, who, rec);  // no co_await in a condition (GCC 12)
+    if (v.confirm_first) {
+        const bool healthy = co_await healthy_here(st, rt, req, rec);  // no co_await in a condition (GCC 12)
         if (healthy) {
-            record_refusal(st, req, {Decision::refuse, Reason::healthy_here, reply.message, std::nullopt}, rec, tag);
+            Verdict here{Decision::refuse, Reason::healthy_here, reply.message, std::nullopt};
+            here.recorded = true;
+            record_refusal(st, req, here, rec, tag);
             co_return;
         }
     }

@@ -95,6 +95,25 @@ void check_routes(const receiver::Config& cfg, Report& r) {
     r.line(am.empty(), "alertmanager", am.empty() ? cfg.alertmanager + ": ready" : am);
 }
 
+/// --test-page: one HealBlocked alert (guard=test, ending in 5 minutes) posted to Alertmanager.
+int test_page_drill(const receiver::Config& cfg) {
+    receiver::Page p;
+    p.host = "heal-alert-receiver";
+    p.service = "test";
+    p.route = "test";
+    p.guard = "test";
+    p.sentence = "a fire drill from heal-alert-receiver --test-page: pages about heals reach you this way";
+    p.fingerprint = "0000000000000000";
+    const auto err = receiver::post_alerts(cfg.alertmanager, receiver::alerts_body({p}, heal::now_ms(), 300),
+                                           cfg.io_timeout, cfg.alertmanager_ca);
+    if (!err.empty()) {
+        std::cout << "test page not posted: " << err << "\n";
+        return 1;
+    }
+    std::cout << "test page posted to " << cfg.alertmanager << ": alertname=HealBlocked guard=test, ending in 5 minutes\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,23 +150,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (test_page) {
-        receiver::Page p;
-        p.host = "heal-alert-receiver";
-        p.service = "test";
-        p.route = "test";
-        p.guard = "test";
-        p.sentence = "a fire drill from heal-alert-receiver --test-page: pages about heals reach you this way";
-        p.fingerprint = "0000000000000000";
-        const auto err = receiver::post_alerts(cfg.alertmanager, receiver::alerts_body({p}, heal::now_ms(), 300),
-                                               cfg.io_timeout, cfg.alertmanager_ca);
-        if (!err.empty()) {
-            std::cout << "test page not posted: " << err << "\n";
-            return 1;
-        }
-        std::cout << "test page posted to " << cfg.alertmanager << ": alertname=HealBlocked guard=test, ending in 5 minutes\n";
-        return 0;
-    }
+    if (test_page) return test_page_drill(cfg);
     Report r;
     r.line(true, "configuration", config + ": " + std::to_string(cfg.routes.size()) + " route(s)" +
                                       (cfg.dry_run ? ", dry run" : ""));

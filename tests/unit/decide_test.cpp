@@ -287,6 +287,34 @@ TEST_F(DecideTest, APauseHoldsTheWatchLoopOnlyAndPauseIsForAdminsOfWatchedServic
     EXPECT_EQ(decide(Request{Verb::resume, "nope"}, as("ops"), cfg_, {}, T0).reason, Reason::unknown_service);
 }
 
+TEST_F(DecideTest, ShuttingDownConfirmingFirstAndWhatIsRecordedAreDecidedHere) {
+    GuardState stopping;
+    stopping.stopping = true;
+    auto v = restart(stopping, T0);
+    EXPECT_EQ(v.reason, Reason::shutting_down);
+    EXPECT_TRUE(v.recorded) << "a refused action is kept in the history";
+    EXPECT_EQ(decide(Request{Verb::status, "web"}, {}, cfg_, stopping, T0).decision, Decision::run)
+        << "status still answers while the listener stops";
+
+    EXPECT_FALSE(restart(GuardState{}, T0).confirm_first) << "confirm = no";
+    web().confirm = true;
+    EXPECT_TRUE(restart(GuardState{}, T0).confirm_first);
+    EXPECT_TRUE(decide(Request{Verb::stop, "web"}, {}, cfg_, {}, T0).confirm_first);
+    EXPECT_FALSE(restart(GuardState{}, T0, true).confirm_first) << "--force acts on the admin's word";
+    add_client("watch", {Verb::restart});
+    add_client("ops", {Verb::restart}, true);
+    EXPECT_FALSE(restart(GuardState{}, T0, false, as("watch")).confirm_first) << "the loop saw it here itself";
+    EXPECT_FALSE(restart(GuardState{}, T0, true, as("ops")).confirm_first);
+    web().scripts.erase(Verb::status);
+    EXPECT_FALSE(restart(GuardState{}, T0).confirm_first) << "no status script: nothing to ask";
+
+    EXPECT_FALSE(decide(Request{Verb::status, "nope"}, {}, cfg_, {}, T0).recorded)
+        << "a refused status is in the audit, not the history";
+    EXPECT_FALSE(decide(Request{Verb::info, "nope"}, {}, cfg_, {}, T0).recorded);
+    EXPECT_TRUE(decide(Request{Verb::reset, "web"}, as("watch"), cfg_, {}, T0).recorded);
+    EXPECT_FALSE(restart(GuardState{}, T0).recorded) << "what runs is recorded by the run, not as a refusal";
+}
+
 // The watch loop's policy, pure: a status run's result against the loop's memory.
 namespace {
 

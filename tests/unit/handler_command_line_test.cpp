@@ -55,3 +55,47 @@ TEST(HandlerCommandLine, TheEventsMacrosAreCheckedBeforeTheyGoAnywhere) {
     EXPECT_TRUE(parse_event({"CRITICAL", "SOFT", "2", "h", "worker"}, unexpanded, ignored));
     EXPECT_EQ(unexpanded.server_name, "") << "an unexpanded macro means: not given";
 }
+
+namespace {
+
+CommandLine parse(std::vector<const char*> words) {
+    words.insert(words.begin(), "heal-event-handler");
+    return parse_command_line(static_cast<int>(words.size()), words.data());
+}
+
+}  // namespace
+
+TEST(HandlerCommandLine, TheWholeCommandLineParsedWithWhereEachFileComesFrom) {
+    auto c = parse({"--fleet-budget", "3/10m", "--status-file", "/tmp/s.dat", "--verb", "start", "CRITICAL",
+                    "SOFT", "2", "192.0.2.1", "web"});
+    ASSERT_EQ(c.error, "");
+    EXPECT_FALSE(c.exit);
+    EXPECT_EQ(c.o.fleet_budget.limit, 3u);
+    EXPECT_EQ(c.o.verb, "start");
+    EXPECT_EQ(c.args.size(), 5u);
+    EXPECT_EQ(c.status_flag, "--status-file");
+    EXPECT_EQ(c.objects_flag, "") << "not given: nagios.cfg's";
+    EXPECT_FALSE(c.use_icinga);
+    // Every file named: nagios.cfg is not read at all, even when it does not exist.
+    auto named = parse({"--nagios-cfg", "/nonexistent/nagios.cfg", "--status-file", "/tmp/s", "--objects-file",
+                        "/tmp/o", "--command-file", "/tmp/c"});
+    auto where = locate_files(named);
+    EXPECT_EQ(where.error, "");
+    EXPECT_EQ(named.o.status_file, "/tmp/s");
+    EXPECT_EQ(setup_facts(named, where).status_from, "--status-file");
+    // A nagios.cfg named that cannot be read is an error that names it.
+    auto missing = parse({"--nagios-cfg", "/nonexistent/nagios.cfg"});
+    EXPECT_TRUE(missing.cfg_given);
+    EXPECT_NE(locate_files(missing).error.find("/nonexistent/nagios.cfg"), std::string::npos);
+}
+
+TEST(HandlerCommandLine, WrongCommandLinesAreUsageErrorsInWords) {
+    EXPECT_NE(parse({"--verb", "reboot"}).error.find("--verb"), std::string::npos);
+    EXPECT_NE(parse({"--bogus"}).error.find("--bogus"), std::string::npos);
+    EXPECT_NE(parse({"--timeout", "0"}).error.find("--timeout"), std::string::npos);
+    EXPECT_EQ(parse({"--max-unhealthy", "-1"}).error,
+              "--max-unhealthy expects N or P% (such as 1 or 25%), got '-1'");
+    auto icinga = parse({"--icinga2-url", "http://icinga:5665"});
+    EXPECT_TRUE(icinga.use_icinga);
+    EXPECT_FALSE(icinga.error.empty()) << "Icinga 2's API over plain HTTP is refused";
+}
