@@ -41,8 +41,13 @@ InfoJudged judge_info(Result& res, const json::object& info, const std::set<std:
             }
             if (const auto* p = s.if_contains("paused"); p && p->is_object()) {
                 rank = std::max(rank, 2);
-                res.raise(warning, name + "'s watch loop is paused by " + heal::json_text(p->as_object(), "by") +
-                                       " (heal-ctl resume " + name + ")");
+                const auto& po = p->as_object();
+                const auto* all = po.if_contains("all");
+                const bool host = all && all->is_bool() && all->as_bool();
+                res.raise(warning, heal::paused_words(po, name) +
+                                       (po.if_contains("until") && po.at("until").is_string()
+                                            ? " (heal-ctl resume " + (host ? std::string("--all") : name) + ")"
+                                            : ""));
             }
             std::optional<std::int64_t> used, limit;
             if (const auto* b = s.if_contains("budget"); b && b->is_object()) {

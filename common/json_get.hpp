@@ -3,6 +3,8 @@
 // which must be well formed, protocol.hpp's parse_reply is strict.
 #pragma once
 
+#include "text.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -33,6 +35,20 @@ inline double json_number(const boost::json::value* v) {
     if (v && v->is_double()) return v->as_double();
     if (auto i = json_int(v)) return static_cast<double>(*i);
     return 0;
+}
+
+/// info's "paused" object in words, of `subject` ("" for none): "web is paused until T by client
+/// ops (disk swap), every service: only admins' heals run", or "web's watch loop is paused
+/// (watch_paused = yes in heal.ini)".
+inline std::string paused_words(const boost::json::object& p, const std::string& subject = "") {
+    const auto* w = p.if_contains("watch_only");
+    if (w && w->is_bool() && w->as_bool())
+        return (subject.empty() ? "its" : subject + "'s") + " watch loop is paused (" + printable(json_text(p, "by"), 80) + ")";
+    const auto* all = p.if_contains("all");
+    const std::string reason = printable(json_text(p, "reason"), 160);
+    return (subject.empty() ? "" : subject + " is ") + "paused until " + printable(json_text(p, "until"), 40) +
+           " by " + printable(json_text(p, "by"), 80) + (reason.empty() ? "" : " (" + reason + ")") +
+           (all && all->is_bool() && all->as_bool() ? ", every service" : "") + ": only admins' heals run";
 }
 
 }  // namespace heal

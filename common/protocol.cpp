@@ -115,6 +115,19 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     if (line.size() >= max_request_bytes)
         return refuse(Reason::request_too_long,
                       "request longer than " + std::to_string(max_request_bytes - 1) + " bytes");
+    // A pause's reason is free text: the rest of the line after "HEAL/1 pause SERVICE SECONDS ".
+    std::string_view reason;
+    bool has_reason = false;
+    if (line.starts_with(std::string(protocol_version) + " pause ")) {
+        std::size_t at = 0;  // the 4th blank, after SECONDS
+        for (int blank = 0; blank < 4 && at != std::string_view::npos; ++blank)
+            at = line.find(' ', blank == 0 ? 0 : at + 1);
+        if (at != std::string_view::npos) {
+            reason = line.substr(at + 1);
+            has_reason = true;
+            line = line.substr(0, at);
+        }
+    }
     // Words separated by single blanks: 2 (info), 3 (VERB SERVICE) or 4 (VERB SERVICE force).
     std::vector<std::string_view> words;
     for (std::size_t at = 0;;) {
@@ -158,6 +171,33 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     }
     if (words.size() < 3) return malformed();
     r.service = std::string(words[2]);
+    if (r.verb == Verb::pause || r.verb == Verb::resume) {
+        const bool pause = r.verb == Verb::pause;
+        if (words.size() != (pause ? 4u : 3u))
+            return refuse(Reason::malformed_request, pause ? "expected 'HEAL/1 pause SERVICE|* SECONDS[ REASON]'"
+                                                           : "expected 'HEAL/1 resume SERVICE|*'");
+        if (pause) {
+            unsigned long long n = 0;
+            if (!parse_uint(words[3], 1, max_hold_s, n))
+                return refuse(Reason::malformed_request, "pause: SECONDS is a number from 1 to " +
+                                                             std::to_string(max_hold_s) + " (7 days)");
+            r.for_s = n;
+            if (has_reason) {
+                if (auto why = hold_reason_error(reason); !why.empty())
+                    return refuse(Reason::malformed_request, "pause: REASON " + why);
+                r.reason = std::string(reason);
+            }
+        }
+        if (r.service == "*") {
+            r.service.clear();
+            return r;
+        }
+        if (!is_valid_service_name(r.service))
+            return refuse(Reason::bad_service_name,
+                          "bad service name '" + printable(r.service, 80) +
+                              "' (letters, digits, '.', '_', '-'; at most 64; or * for all)");
+        return r;
+    }
     if (r.verb == Verb::history) {
         unsigned long long n = 0;
         if (words.size() >= 4) {
@@ -194,6 +234,21 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                       "bad service name '" + printable(r.service, 80) +
                           "' (letters, digits, '.', '_', '-'; at most 64)");
     return r;
+}
+
+std::string hold_reason_error(std::string_view reason) {
+    if (reason.size() > max_hold_reason)
+        return "is " + std::to_string(reason.size()) + " bytes; at most " + std::to_string(max_hold_reason);
+    if (valid_utf8(reason) != reason) return "is not UTF-8";
+    if (without_controls(reason) != reason) return "contains a control character";
+    return {};
+}
+
+std::string format_pause_request(std::string_view service, std::uint64_t for_s, std::string_view reason) {
+    std::string line = std::string(protocol_version) + " pause " + std::string(service.empty() ? "*" : service) +
+                       " " + std::to_string(for_s);
+    if (!reason.empty()) line += " " + std::string(reason);
+    return line + "\n";
 }
 
 std::string format_history_request(std::string_view service, unsigned limit, std::uint64_t since_s) {

@@ -29,7 +29,8 @@ inline constexpr unsigned short default_port = 5669;
 /// info and reset are answered by the listener itself, without a script.
 /// diagnostics fetches what `diagnose` kept for a request (its id in place of SERVICE).
 /// history lists recent actions and refusals (SERVICE or * for all, then a limit and an age).
-/// pause and resume (admins) stop and let go on the watch loop's heals of a service.
+/// pause and resume (admins): a hold on a service (or every service) for a time, during which
+/// only admins' heals run; resume ends it early.
 enum class Verb { start, stop, restart, status, info, reset, diagnostics, history, pause, resume };
 std::string_view to_string(Verb v);
 std::optional<Verb> parse_verb(std::string_view s);
@@ -70,7 +71,17 @@ struct Request {
     bool force = false;   ///< admins only: past budget, cooldown and quarantine
     unsigned limit = 50;  ///< history: at most this many lines (1-1000)
     std::uint64_t since_s = 0;  ///< history: only the last this many seconds (0: all kept)
+    std::uint64_t for_s = 0;    ///< pause: how long the hold lasts (1 s to max_hold_s)
+    std::string reason;         ///< pause: why, in the operator's words (may be empty)
 };
+
+/// A hold lasts at most 7 days: one without an end is forgotten.
+inline constexpr std::uint64_t max_hold_s = 7 * 86400;
+/// A hold's reason: at most this many bytes of UTF-8 without control characters.
+inline constexpr std::size_t max_hold_reason = 160;
+
+/// "" or why `reason` cannot be a hold's reason (too long, a control byte, not UTF-8).
+std::string hold_reason_error(std::string_view reason);
 
 inline constexpr unsigned max_history = 1000;
 
@@ -86,6 +97,9 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal);
 
 /// "HEAL/1 history SERVICE|* LIMIT SINCE\n".
 std::string format_history_request(std::string_view service, unsigned limit, std::uint64_t since_s);
+
+/// "HEAL/1 pause SERVICE|* SECONDS[ REASON]\n": the reason is the rest of the line, blanks and all.
+std::string format_pause_request(std::string_view service, std::uint64_t for_s, std::string_view reason);
 
 /// "HEAL/1 VERB SERVICE[ force]\n"; for info, "HEAL/1 info[ SERVICE]\n".
 std::string format_request(std::string_view verb, std::string_view service, bool force = false);

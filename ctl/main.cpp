@@ -130,11 +130,7 @@ void print_info(const boost::json::object& info, const std::string& host) {
             if (qo.if_contains("until"))
                 r.state += " (lifts at " + printable(heal::json_text(qo.if_contains("until")), 40) + ")";
         } else if (auto* p = s.if_contains("paused"); p && p->is_object()) {
-            const auto& po = p->as_object();
-            r.state = "PAUSED (the watch loop heals nothing) by " + printable(heal::json_text(po.if_contains("by")), 80) +
-                      (po.if_contains("since") && po.at("since").is_string()
-                           ? " since " + printable(heal::json_text(po.if_contains("since")), 40)
-                           : "");
+            r.state = "PAUSED: " + heal::paused_words(p->as_object());
         } else if (auto* f = s.if_contains("in_flight"); f && f->is_string()) {
             r.state = "busy: " + printable(heal::json_text(f), 40);
         } else {
@@ -263,13 +259,10 @@ int main(int argc, char** argv) {
     } catch (const heal::ConfigError& e) {
         return usage_error(e.what());
     }
-    double since_s = 0;
-    if (auto err = ctl::validate(o, since_s); !err.empty()) return usage_error(err);
+    ctl::Durations d;
+    if (auto err = ctl::validate(o, d); !err.empty()) return usage_error(err);
     const auto started = std::chrono::steady_clock::now();
-    const auto result = heal::call_listener(
-        opt, o.verb == "history" ? heal::format_history_request(o.service.empty() ? "*" : o.service, o.limit,
-                                                                static_cast<std::uint64_t>(since_s + 0.999))
-                                 : heal::format_request(o.verb, o.service, o.force));
+    const auto result = heal::call_listener(opt, ctl::request_line(o, d));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return print_reply(o, result, opt.host, seconds);
 }

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace heal::ctl {
 
@@ -37,6 +38,11 @@ Parsed parse_options(const std::vector<std::string>& args) {
                    "history: only this recent, a duration such as 90m, 6h or 2d (default: everything kept)");
     auto* o_limit = app.add_option("--limit", o.limit, "history: at most this many lines (default 50)")
                         ->check(CLI::Range(1u, max_history));
+    app.add_flag("--all", o.all, "pause, resume: every service on the host (admins)");
+    auto* o_for = app.add_option("--for", o.for_text,
+                                 "pause: how long the hold lasts, such as 30m, 2h or 1d (required, at most 7d)");
+    auto* o_reason = app.add_option("--reason", o.reason,
+                                    "pause: why, for whoever meets the hold (at most 160 bytes, no control characters)");
     app.add_option("VERB", o.verb, "start, stop, restart, status, info, reset, pause, resume, diagnostics or history");
     app.add_option("SERVICE", o.service,
                    "service name as configured on the listener (for info: only this one; for history: only this "
@@ -78,13 +84,48 @@ Parsed parse_options(const std::vector<std::string>& args) {
     o.config_given = given(o_config);
     o.limit_given = given(o_limit);
     o.since_given = given(o_since);
+    o.for_given = given(o_for);
+    o.reason_given = given(o_reason);
     p.options = std::move(o);
     return p;
 }
 
+namespace {
+
+/// pause and resume: SERVICE or --all, and pause's --for and --reason.
+std::string validate_hold(const Options& o, Durations& d) {
+    const bool pause = o.verb == "pause";
+    if (o.all && !o.service.empty()) return "--all and SERVICE exclude each other";
+    if (!o.all && o.service.empty()) return o.verb + " needs SERVICE or --all";
+    if (!pause) return o.for_given || o.reason_given ? "--for and --reason apply to pause only" : "";
+    if (!o.for_given)
+        return "pause needs --for DURATION (such as 2h; at most 7d): a hold without an end is forgotten";
+    double seconds = 0;
+    if (!parse_duration(o.for_text, static_cast<double>(max_hold_s), seconds) || seconds <= 0)
+        return "--for expects a duration from 1s to 7d, such as 30m, 2h or 1d, got '" + printable(o.for_text, 40) + "'";
+    d.for_s = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(seconds)));
+    if (auto why = hold_reason_error(o.reason); !why.empty()) return "--reason " + why;
+    return {};
+}
+
+}  // namespace
+
 std::string validate(const Options& o, double& since_s) {
+    Durations d;
+    auto err = validate(o, d);
+    since_s = d.since_s;
+    return err;
+}
+
+std::string validate(const Options& o, Durations& d) {
+    double& since_s = d.since_s;
     since_s = 0;
     // Verbs and names are the listener's to judge; only refuse what cannot be framed at all.
+    for (const auto& s : {o.verb, o.service})
+        if (s.find_first_of(" \r\n\t") != std::string::npos || s.find('\0') != std::string::npos)
+            return "VERB and SERVICE must be single words";
+    if (o.verb == "pause" || o.verb == "resume") return validate_hold(o, d);
+    if (o.all || o.for_given || o.reason_given) return "--all, --for and --reason apply to pause and resume only";
     if (o.service.empty() && o.verb != "history" && o.verb != "info")
         return o.verb == "diagnostics" ? "diagnostics needs a REQUEST-ID" : "SERVICE is required";
     if ((o.since_given || o.limit_given) && o.verb != "history") return "--since and --limit apply to history only";
@@ -92,10 +133,16 @@ std::string validate(const Options& o, double& since_s) {
         return "--since expects a duration such as 90m, 6h or 2d, got '" + printable(o.since, 40) + "'";
     if (o.force && o.verb != "start" && o.verb != "stop" && o.verb != "restart")
         return "--force applies to start, stop and restart only";
-    for (const auto& s : {o.verb, o.service})
-        if (s.find_first_of(" \r\n\t") != std::string::npos || s.find('\0') != std::string::npos)
-            return "VERB and SERVICE must be single words";
     return {};
+}
+
+std::string request_line(const Options& o, const Durations& d) {
+    if (o.verb == "history")
+        return format_history_request(o.service.empty() ? "*" : o.service, o.limit,
+                                      static_cast<std::uint64_t>(d.since_s + 0.999));
+    if (o.verb == "pause") return format_pause_request(o.all ? "" : o.service, d.for_s, o.reason);
+    if (o.verb == "resume") return format_request(o.verb, o.all ? "*" : o.service);
+    return format_request(o.verb, o.service, o.force);
 }
 
 }  // namespace heal::ctl

@@ -5,6 +5,7 @@
 
 #include "client_config.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,11 @@ struct Options {
     bool since_given = false;
     unsigned limit = 50;
     bool limit_given = false;
+    bool all = false;       ///< pause/resume --all: every service on the host
+    std::string for_text;   ///< pause --for, as given
+    bool for_given = false;
+    std::string reason;     ///< pause --reason
+    bool reason_given = false;
 };
 
 /// What parsing gave: Options, an error in words (a usage error), or an exit code when the
@@ -33,9 +39,20 @@ struct Parsed {
 
 Parsed parse_options(const std::vector<std::string>& args);
 
+/// What validate() read from the durations given.
+struct Durations {
+    double since_s = 0;       ///< history --since
+    std::uint64_t for_s = 0;  ///< pause --for, whole seconds (rounded up)
+};
+
 /// What the listener cannot be asked, in words, or "": SERVICE missing, --since or --limit
-/// without history, a bad --since, --force on a verb it does not apply to, words with spaces.
-/// `since_s` gets --since in seconds.
+/// without history, a bad --since, --force on a verb it does not apply to, words with spaces,
+/// pause without --for or beyond 7 days, a --reason too long or with control characters,
+/// --all with a SERVICE or another verb.
+std::string validate(const Options& o, Durations& d);
 std::string validate(const Options& o, double& since_s);
+
+/// The request line for these options (validated, `d` from validate()).
+std::string request_line(const Options& o, const Durations& d);
 
 }  // namespace heal::ctl

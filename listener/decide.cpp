@@ -83,6 +83,17 @@ std::optional<Quarantine> active_quarantine(const ServiceConfig& svc, const Guar
     return st.quarantine;
 }
 
+std::optional<Hold> active_hold(const GuardState& st, std::int64_t now_ms) {
+    std::optional<Hold> out;
+    for (const auto* h : {&st.hold, &st.hold_all})
+        if (*h && (*h)->until_ms > now_ms && (!out || (*h)->until_ms > out->until_ms)) out = **h;
+    return out;
+}
+
+std::string hold_text(const Hold& h) {
+    return "paused by " + h.by + " until " + utc_iso(h.until_ms) + (h.reason.empty() ? "" : " (" + h.reason + ")");
+}
+
 double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_t now_ms) {
     if (svc.cooldown_s <= 0 || !st.last_end_ms) return 0;
     auto left = *st.last_end_ms + to_ms(svc.cooldown_s) - now_ms;
@@ -102,6 +113,23 @@ namespace {
 
 /// diagnostics (whoever may start, stop or restart the action's service, or an admin) and
 /// history (see may_see_history): lookups in the store, no script.
+/// "" when `who` is an admin, else why `what` needs one.
+std::string not_admin(const Identity& who, const std::string& what) {
+    if (!who.rules_configured)
+        return what + " needs a [client] section with admin = yes in the listener's heal.ini; there is none";
+    if (!who.admin()) return what + " needs an admin; " + who_text(who) + " is not (admin = no)";
+    return {};
+}
+
+/// pause --all and resume --all: admins, with the store.
+Verdict decide_hold(const Request& req, const Identity& who, const GuardState& st) {
+    const std::string verb(to_string(req.verb));
+    if (auto why = not_admin(who, verb + " --all"); !why.empty()) return refuse(Reason::not_authorized, why);
+    if (!st.store_ok)
+        return refuse(Reason::state_unavailable, "state store unavailable (" + st.store_error + "); nothing to " + verb);
+    return allow();
+}
+
 Verdict decide_lookup(const Request& req, const Identity& who, const GuardState& st) {
     if (req.verb == Verb::history && !req.service.empty() && !may_see_history(who, req.service))
         return refuse(Reason::not_authorized, who_text(who) + " may not see the history of " + req.service +
@@ -128,6 +156,7 @@ Verdict decide_request(const Request& req, const Identity& who, const ListenerCo
                    ? allow()
                    : refuse(Reason::unknown_service, "unknown service '" + req.service + "'");
     if (req.verb == Verb::diagnostics || req.verb == Verb::history) return decide_lookup(req, who, st);
+    if ((req.verb == Verb::pause || req.verb == Verb::resume) && req.service.empty()) return decide_hold(req, who, st);
 
     // 2. What: the service and its verb exist.
     auto it = cfg.services.find(req.service);
@@ -139,19 +168,10 @@ Verdict decide_request(const Request& req, const Identity& who, const ListenerCo
     // 3. May this client do it?
     const bool admin_verb = req.verb == Verb::reset || req.verb == Verb::pause || req.verb == Verb::resume;
     if (admin_verb || req.force) {
-        const std::string what = req.force && !admin_verb ? "--force" : verb;
-        if (!who.rules_configured)
-            return refuse(Reason::not_authorized,
-                          std::string(what) + " needs a [client] section with admin = yes in the "
-                                              "listener's heal.ini; there is none");
-        if (!who.admin())
-            return refuse(Reason::not_authorized, std::string(what) + " needs an admin; " +
-                                                      who_text(who) + " is not (admin = no)");
+        if (auto why = not_admin(who, req.force && !admin_verb ? "--force" : verb); !why.empty())
+            return refuse(Reason::not_authorized, why);
     }
     if (admin_verb) {
-        if (req.verb == Verb::pause && svc.watch_s <= 0)
-            return refuse(Reason::verb_not_allowed, "service '" + req.service + "' is not watched (no watch key): "
-                                                    "there is no watch loop to pause");
         if (!st.store_ok)
             return refuse(Reason::state_unavailable,
                           "state store unavailable (" + st.store_error + "); nothing to " + verb);
@@ -177,11 +197,14 @@ Verdict decide_request(const Request& req, const Identity& who, const ListenerCo
     if (st.locked_elsewhere)
         return refuse(Reason::busy, "service '" + req.service + "' is busy with action " +
                                         (st.running_id.empty() ? "(unknown id)" : st.running_id));
-    if (who.name() == watch_client && (svc.watch_paused || st.paused))
-        return refuse(Reason::paused, "the watch loop of " + req.service + " is paused (" +
-                                          (st.paused ? "by " + st.paused->why + " since " + utc_iso(st.paused->since_ms)
-                                                     : std::string("watch_paused = yes in heal.ini")) +
-                                          "); 'heal-ctl resume " + req.service + "' lets it heal again");
+    // A human's hold: only admins act (the operator's own restart during the work).
+    if (auto h = active_hold(st, now_ms); h && !who.admin())
+        return refuse(Reason::paused, (h->service.empty() ? "every service on this host" : req.service) + " is " +
+                                          hold_text(*h) + ": only admins' heals run; 'heal-ctl resume " +
+                                          (h->service.empty() ? "--all" : req.service) + "' ends it early");
+    if (who.name() == watch_client && svc.watch_paused)
+        return refuse(Reason::paused, "the watch loop of " + req.service +
+                                          " is paused (watch_paused = yes in heal.ini)");
     if (!req.force) {
         if (auto q = active_quarantine(svc, st, now_ms)) {
             std::string msg = req.service + " is quarantined (" + q->why + ", since " +

@@ -36,6 +36,14 @@ struct Quarantine {
     std::string why;  ///< e.g. "quarantined after 3 restarts in 1h"
 };
 
+/// A hold (heal-ctl pause): until `until_ms`, only admins' heals run on the service.
+struct Hold {
+    std::string service;  ///< "" for every service on the host (pause --all)
+    std::int64_t since_ms = 0, until_ms = 0;
+    std::string by;       ///< "client ops"
+    std::string reason;   ///< the operator's words, or ""
+};
+
 struct PastAction {
     std::int64_t started_ms = 0;
     Verb verb = Verb::restart;
@@ -53,7 +61,8 @@ struct GuardState {
     std::vector<PastAction> recent;    ///< actions that ran, oldest first (at least the window)
     std::optional<std::int64_t> last_end_ms;
     std::optional<Quarantine> quarantine;
-    std::optional<Quarantine> paused;  ///< `heal-ctl pause`: since when, and by whom (`why`)
+    std::optional<Hold> hold;      ///< `heal-ctl pause SERVICE`, as stored (it may have ended)
+    std::optional<Hold> hold_all;  ///< `heal-ctl pause --all`, as stored
     /// diagnostics: the service and verb of the action the request id names (none: no such).
     std::optional<std::string> action_service;
     std::string action_verb;
@@ -80,6 +89,12 @@ BudgetUse budget_use(const Budget& b, const GuardState& st, std::int64_t now_ms)
 /// The quarantine in force at `now` (quarantine_for may have ended it), if any.
 std::optional<Quarantine> active_quarantine(const ServiceConfig& svc, const GuardState& st,
                                             std::int64_t now_ms);
+
+/// The hold in force at `now`: the service's own or the host's, whichever ends later.
+std::optional<Hold> active_hold(const GuardState& st, std::int64_t now_ms);
+
+/// "paused by client ops until 2026-12-07T10:00:00.000Z (disk swap)".
+std::string hold_text(const Hold& h);
 
 /// Seconds of cooldown left at `now` (0 when none).
 double cooldown_left(const ServiceConfig& svc, const GuardState& st, std::int64_t now_ms);

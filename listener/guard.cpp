@@ -56,6 +56,34 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     if (st.audit) st.audit->write(rec);
 }
 
+/// info's "paused": the hold in force (the service's or the host's), else watch_paused = yes
+/// (the watch loop only, no end), else null.
+json::value paused_info(const ServiceConfig& svc, GuardState g, const std::map<std::string, Hold>& holds,
+                        std::int64_t now_ms) {
+    for (auto [key, slot] : {std::pair{std::string(), &g.hold_all}, {svc.name, &g.hold}})
+        if (auto it = holds.find(key); it != holds.end()) *slot = it->second;
+    json::object po;
+    if (auto h = active_hold(g, now_ms)) {
+        po["since"] = utc_iso(h->since_ms);
+        po["until"] = utc_iso(h->until_ms);
+        po["until_epoch_s"] = h->until_ms / 1000;
+        po["by"] = h->by;
+        po["reason"] = h->reason;
+        po["all"] = h->service.empty();
+        po["watch_only"] = false;
+    } else if (svc.watch_paused) {
+        po["since"] = nullptr;
+        po["until"] = nullptr;
+        po["by"] = "watch_paused = yes in heal.ini";
+        po["reason"] = "";
+        po["all"] = false;
+        po["watch_only"] = true;
+    } else {
+        return nullptr;
+    }
+    return po;
+}
+
 void close_lost_of(ListenerState& st, const std::string& service, std::int64_t now) {
     for (const auto& a : st.store->unended(service)) close_lost(st, a, now);
 }
@@ -211,6 +239,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
     // as lost here (the next action on the service, or the next start, does that).
     std::string state = "ok";
     std::map<std::string, GuardState> summaries;
+    std::map<std::string, Hold> holds;  // a service not in summaries may be held (pause --all)
     std::map<double, std::map<std::string, std::int64_t>> refusals;  // by window
     if (!ensure_store(st, cfg)) {
         state = "unavailable: " + st.store_error;
@@ -223,6 +252,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
                            refusals.emplace(w, std::map<std::string, std::int64_t>{});
                        }
                    summaries = st.store->summaries(now_ms - to_ms(longest), only);
+                   holds = st.store->holds();
                    for (auto& [window, counts] : refusals)
                        counts = st.store->refusals_by_service(now_ms - to_ms(window), only);
                });
@@ -277,14 +307,7 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
             s["quarantine"] = nullptr;
         }
         s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
-        if (svc.watch_paused || g.paused) {
-            json::object po;
-            po["since"] = g.paused ? json::value(utc_iso(g.paused->since_ms)) : json::value(nullptr);
-            po["by"] = g.paused ? g.paused->why : std::string("watch_paused = yes in heal.ini");
-            s["paused"] = std::move(po);
-        } else {
-            s["paused"] = nullptr;
-        }
+        s["paused"] = paused_info(svc, g, holds, now_ms);
         s["watch"] = watch_info(st, svc);
         // Refused heals in the budget window (the last hour without a budget): for check_heal.
         const double window_s = svc.budget ? svc.budget->window_s : 3600;

@@ -73,15 +73,18 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
     // Per service, as `heal-ctl info` sees it (budget, quarantine).
     Identity anyone;
     auto info = service_info(st, cfg, anyone, now_ms());
-    std::string quarantined, paused, used, limit;
+    std::string quarantined, paused, paused_until, used, limit;
     if (auto* services = info.if_contains("services"); services && services->is_array()) {
         for (const auto& v : services->as_array()) {
             const auto& s = v.as_object();
             const std::string name = label(std::string(s.at("name").as_string()));
             const bool q = s.at("quarantine").is_object();
             quarantined += "heal_quarantined{service=\"" + name + "\"} " + (q ? "1" : "0") + "\n";
-            if (s.at("watch").is_object())
-                paused += "heal_watch_paused{service=\"" + name + "\"} " + (s.at("paused").is_object() ? "1" : "0") + "\n";
+            const auto& p = s.at("paused");
+            paused += "heal_paused{service=\"" + name + "\"} " + (p.is_object() ? "1" : "0") + "\n";
+            if (const auto* u = p.is_object() ? p.as_object().if_contains("until_epoch_s") : nullptr)
+                paused_until += "heal_paused_until_seconds{service=\"" + name + "\"} " +
+                                std::to_string(u->to_number<std::int64_t>()) + "\n";
             if (const auto& b = s.at("budget"); b.is_object()) {
                 const auto& bo = b.as_object();
                 limit += "heal_budget_limit{service=\"" + name + "\"} " +
@@ -94,8 +97,11 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
     }
     family(out, "heal_quarantined", "gauge", "1 while a service is quarantined.");
     out += quarantined;
-    family(out, "heal_watch_paused", "gauge", "1 while a watched service's loop is paused (heal-ctl pause, watch_paused).");
+    family(out, "heal_paused", "gauge",
+           "1 while a service is held: heal-ctl pause (only admins' heals run) or watch_paused (its watch loop).");
     out += paused;
+    family(out, "heal_paused_until_seconds", "gauge", "When a service's hold (heal-ctl pause) ends, Unix time.");
+    out += paused_until;
     family(out, "heal_budget_used", "gauge", "State-changing actions in the service's budget window.");
     out += used;
     family(out, "heal_budget_limit", "gauge", "The service's budget (absent with budget = none).");

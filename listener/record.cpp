@@ -35,6 +35,15 @@ json::object Record::to_json(bool start) const {
     if (pid) o["pid"] = *pid;
     if (!request.empty()) o["request"] = request;
     if (!trigger.empty()) o["trigger"] = trigger;
+    if (hold) {
+        boost::json::object h;
+        h["service"] = hold->service.empty() ? "*" : hold->service;
+        h["since"] = utc_iso(hold->since_ms);
+        h["until"] = utc_iso(hold->until_ms);
+        h["by"] = hold->by;
+        h["reason"] = hold->reason;
+        o["hold"] = std::move(h);
+    }
     return o;
 }
 

@@ -2,6 +2,7 @@
 // path uses with it: refuse a reply, write the record, name the connection in the log.
 #pragma once
 
+#include "decide.hpp"
 #include "protocol.hpp"
 #include "session.hpp"
 #include "tls.hpp"
@@ -30,6 +31,8 @@ struct Record {
     std::optional<pid_t> pid;
     /// The watch loop's heals: what made it act ("3 failed status runs in a row: ...").
     std::string trigger;
+    /// pause: the hold made; resume: the hold it ended (none when there was none).
+    std::optional<Hold> hold;
 
     /// The final record of a request; `start` gives the record written before a script runs.
     boost::json::object to_json(bool start = false) const;

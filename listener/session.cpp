@@ -234,7 +234,7 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
             break;
         case Verb::reset: serve_reset(st, req, gs, rec, tag); break;
         case Verb::pause:
-        case Verb::resume: serve_pause(st, rt.cfg, req, gs, rec, tag); break;
+        case Verb::resume: serve_pause(st, rt.cfg, req, rec, tag); break;
         case Verb::diagnostics: serve_diagnostics(rt, req, gs, reply); break;
         case Verb::history: serve_history(st, who, req, reply, tag); break;
         case Verb::status: co_await run_status(st, rt, req, rec); break;

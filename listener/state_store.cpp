@@ -2,6 +2,7 @@
 
 #include "clock.hpp"
 #include "sqlite.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 
@@ -13,6 +14,11 @@ namespace heal {
 namespace {
 
 using sqlite::Stmt;
+
+std::optional<Hold> holds_of(const std::map<std::string, Hold>& holds, const std::string& service) {
+    auto it = holds.find(service);
+    return it == holds.end() ? std::nullopt : std::optional<Hold>(it->second);
+}
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS actions (
@@ -56,6 +62,13 @@ CREATE TABLE IF NOT EXISTS services (
     paused_ms       INTEGER,
     paused_by       TEXT
 );
+CREATE TABLE IF NOT EXISTS holds (
+    service  TEXT PRIMARY KEY,
+    since_ms INTEGER NOT NULL,
+    until_ms INTEGER NOT NULL,
+    held_by  TEXT NOT NULL,
+    reason   TEXT NOT NULL
+);
 )";
 
 }  // namespace
@@ -79,11 +92,19 @@ StateStore::StateStore(const std::string& state_dir) : path_(state_dir + "/heal.
         const std::string v4 =
             "ALTER TABLE services ADD COLUMN paused_ms INTEGER;"
             "ALTER TABLE services ADD COLUMN paused_by TEXT;";
+        // A pause without an end (schema 4) becomes a hold that ends in 7 days.
+        const std::string v5 =
+            "CREATE TABLE holds (service TEXT PRIMARY KEY, since_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL, "
+            "held_by TEXT NOT NULL, reason TEXT NOT NULL);"
+            "INSERT INTO holds SELECT service, paused_ms, " + std::to_string(now_ms() + to_ms(static_cast<double>(max_hold_s))) +
+            ", COALESCE(paused_by, ''), 'paused before holds had an end' FROM services WHERE paused_ms IS NOT NULL;"
+            "UPDATE services SET paused_ms = NULL, paused_by = NULL;";
         const std::string upgrade =
             version == 1 ? "ALTER TABLE actions ADD COLUMN verified INTEGER;"
-                           "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;" + v3 + v4
-            : version == 2 ? v3 + v4
-            : version == 3 ? v4
+                           "ALTER TABLE actions ADD COLUMN diagnostics INTEGER NOT NULL DEFAULT 0;" + v3 + v4 + v5
+            : version == 2 ? v3 + v4 + v5
+            : version == 3 ? v4 + v5
+            : version == 4 ? v5
                            : "";
         sqlite::ensure_schema(db_, version, state_schema_version, schema,
                               upgrade.empty() ? nullptr : upgrade.c_str(), "heal-listener");
@@ -106,7 +127,10 @@ void StateStore::check_integrity() {
 GuardState StateStore::guard_state(const std::string& service, std::int64_t since_ms) {
     auto all = summaries(since_ms, service);
     auto it = all.find(service);
-    return it == all.end() ? GuardState{} : std::move(it->second);
+    if (it != all.end()) return std::move(it->second);
+    GuardState g;
+    g.hold_all = holds_of(holds(), "");
+    return g;
 }
 
 void StateStore::begin(const ActionStart& a) {
@@ -189,7 +213,7 @@ std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
     std::map<std::string, GuardState> out;
     {
         Stmt s(db_, ("SELECT service, budget_epoch_ms, quarantined_ms, quarantine_why, COALESCE(boot_id, ''), "
-                     "epoch_boot_ms, quarantined_boot_ms, paused_ms, COALESCE(paused_by, '') FROM services" +
+                     "epoch_boot_ms, quarantined_boot_ms FROM services" +
                      std::string(one ? " WHERE service = ?1" : ""))
                         .c_str());
         if (one) s.bind(1, service);
@@ -198,7 +222,6 @@ std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
             const std::string boot = s.text(4);
             g.budget_epoch_ms = clock.wall_of(s.i64(1), boot, opt(s, 5));
             if (!s.null(2)) g.quarantine = Quarantine{clock.wall_of(s.i64(2), boot, opt(s, 6)), s.text(3)};
-            if (!s.null(7)) g.paused = Quarantine{s.i64(7), s.text(8)};
         }
     }
     {
@@ -224,6 +247,11 @@ std::map<std::string, GuardState> StateStore::summaries(std::int64_t since_ms,
         while (s.step()) out[s.text(0)].last_end_ms = clock.wall_of(s.i64(1), s.text(2), opt(s, 3));
     }
     for (const auto& a : unended(service)) out[a.service].running_id = a.id;  // oldest first: the newest stays
+    const auto held = holds();
+    for (const auto& [name, h] : held)
+        if (!name.empty() && (!one || name == service)) out[name].hold = h;
+    const auto every = holds_of(held, "");
+    for (auto& [name, g] : out) g.hold_all = every;
     for (auto& [name, g] : out)  // decide() counts them oldest first
         std::stable_sort(g.recent.begin(), g.recent.end(),
                          [](const PastAction& x, const PastAction& y) { return x.started_ms < y.started_ms; });
@@ -298,17 +326,28 @@ void StateStore::reset(const std::string& service, std::int64_t now_ms) {
     s.step();
 }
 
-void StateStore::pause(const std::string& service, std::int64_t now_ms, const std::string& by) {
-    Stmt s(db_, "INSERT INTO services (service, paused_ms, paused_by) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (service) DO UPDATE SET paused_ms = ?2, paused_by = ?3");
-    s.bind(1, service).bind(2, now_ms).bind(3, by);
+void StateStore::hold(const Hold& h) {
+    Stmt s(db_, "INSERT OR REPLACE INTO holds (service, since_ms, until_ms, held_by, reason) VALUES (?1, ?2, ?3, ?4, ?5)");
+    s.bind(1, h.service.empty() ? "*" : h.service).bind(2, h.since_ms).bind(3, h.until_ms).bind(4, h.by).bind(5, h.reason);
     s.step();
 }
 
-void StateStore::resume(const std::string& service) {
-    Stmt s(db_, "UPDATE services SET paused_ms = NULL, paused_by = NULL WHERE service = ?");
-    s.bind(1, service);
+std::optional<Hold> StateStore::release(const std::string& service) {
+    auto was = holds_of(holds(), service);
+    Stmt s(db_, "DELETE FROM holds WHERE service = ?");
+    s.bind(1, service.empty() ? "*" : service);
     s.step();
+    return was;
+}
+
+std::map<std::string, Hold> StateStore::holds() {
+    std::map<std::string, Hold> out;
+    Stmt s(db_, "SELECT service, since_ms, until_ms, held_by, reason FROM holds");
+    while (s.step()) {
+        Hold h{s.text(0) == "*" ? "" : s.text(0), s.i64(1), s.i64(2), s.text(3), s.text(4)};
+        out[h.service] = h;
+    }
+    return out;
 }
 
 std::optional<ActionStart> StateStore::action(const std::string& id) {

@@ -28,8 +28,10 @@ using StoreError = sqlite::Error;
 
 /// 1: actions, services. 2: actions.verified and .diagnostics, refusals (for history).
 /// 3: the boot clock beside every wall-clock time the guards measure from (boot_id, *_boot_ms).
-/// 4: services.paused_ms and paused_by (heal-ctl pause).
-inline constexpr int state_schema_version = 4;
+/// 4: services.paused_ms and paused_by (heal-ctl pause, the watch loop only, no end).
+/// 5: holds (heal-ctl pause --for: until when, by whom, why; '*' for every service); a pause
+///    of schema 4 becomes a hold of 7 days from the upgrade.
+inline constexpr int state_schema_version = 5;
 
 struct ActionStart {
     std::string id, service, client, subject;
@@ -107,9 +109,12 @@ public:
     void quarantine(const std::string& service, const Quarantine& q);
     /// Lifts a quarantine and starts a fresh budget window at `now_ms`.
     void reset(const std::string& service, std::int64_t now_ms);
-    /// The watch loop of `service` stops healing it (pause) or goes on (resume).
-    void pause(const std::string& service, std::int64_t now_ms, const std::string& by);
-    void resume(const std::string& service);
+    /// A hold on h.service ("" for every service), replacing the one it had.
+    void hold(const Hold& h);
+    /// Ends the hold on `service` ("" for every service's); the hold that was stored, if any.
+    std::optional<Hold> release(const std::string& service);
+    /// Every hold stored, by service ("" for every service's), ended ones included.
+    std::map<std::string, Hold> holds();
 
     /// Actions started and never ended (all services when `service` is empty).
     std::vector<ActionStart> unended(const std::string& service = "");

@@ -271,25 +271,35 @@ void serve_reset(ListenerState& st, const Request& req, const GuardState& gs, Re
     log::warning(tag + " " + rec.reply.id + " reset " + req.service + " by client " + rec.client);
 }
 
-/// pause or resume, once decide() allowed it (admins): persisted in the store, for every process.
-void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& req, const GuardState& gs, Record& rec,
-                 const std::string& tag) {
+/// pause or resume, once decide() allowed it (admins): a hold in the store, for every process
+/// and across restarts, until its end or a resume.
+void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& req, Record& rec, const std::string& tag) {
     const bool pause = req.verb == Verb::pause;
-    const auto error = with_store(tag, std::string(to_string(req.verb)) + " " + req.service, [&] {
-        if (pause) st.store->pause(req.service, now_ms(), "client " + rec.client);
-        else st.store->resume(req.service);
+    const std::string target = req.service.empty() ? "every service on this host" : req.service;
+    const std::string resume_arg = req.service.empty() ? "--all" : req.service;
+    const auto now = now_ms();
+    Hold h{req.service, now, now + to_ms(static_cast<double>(req.for_s)), "client " + rec.client, req.reason};
+    std::optional<Hold> was;
+    const auto error = with_store(tag, std::string(to_string(req.verb)) + " " + target, [&] {
+        was = st.store->release(req.service);
+        if (pause) st.store->hold(h);
     });
     if (!error.empty()) return refuse(rec.reply, Reason::state_unavailable, "state store unavailable: " + error);
-    const auto& svc = cfg.services.at(req.service);
+    if (was && was->until_ms <= now) was.reset();  // it had ended by itself
     rec.reply.outcome = Outcome::ok;
+    rec.hold = pause ? std::optional<Hold>(h) : was;
+    const bool watch_only = !req.service.empty() && cfg.services.at(req.service).watch_paused;
     if (pause)
-        rec.reply.message = req.service + ": the watch loop goes on watching and heals nothing until 'heal-ctl resume " +
-                            req.service + "'" + (gs.paused ? " (it was paused already, by " + gs.paused->why + ")" : "");
+        rec.reply.message = target + " is " + hold_text(h) + ": only admins' heals run (the watch loop, the event handler's "
+                            "and the receiver's are refused 'paused'); it ends by itself, or with 'heal-ctl resume " +
+                            resume_arg + "'" + (was ? "; it replaces the hold by " + was->by + " until " +
+                                                          utc_iso(was->until_ms) : "");
     else
-        rec.reply.message = req.service + (gs.paused ? ": resumed; the watch loop heals again" : ": was not paused") +
-                            (svc.watch_paused ? ", but watch_paused = yes in heal.ini still holds it" : "");
-    log::warning(tag + " " + rec.reply.id + " " + std::string(to_string(req.verb)) + " " + req.service + " by client " +
-                 rec.client);
+        rec.reply.message = target + (was ? ": resumed, heals run again (it was " + hold_text(*was) + ")"
+                                          : ": was not paused") +
+                            (watch_only ? "; watch_paused = yes in heal.ini still holds its watch loop" : "");
+    log::warning(tag + " " + rec.reply.id + " " + std::string(to_string(req.verb)) + " " + target + " by client " +
+                 rec.client + (pause ? " until " + utc_iso(h.until_ms) + (h.reason.empty() ? "" : ": " + printable(h.reason)) : ""));
 }
 
 }  // namespace heal

@@ -28,9 +28,8 @@ void serve_diagnostics(const Runtime& rt, const Request& req, const GuardState& 
 void serve_history(ListenerState& st, const Identity& who, const Request& req, Reply& reply,
                    const std::string& tag);
 
-/// pause / resume (admins): the watch loop stops healing the service, or goes on.
-void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& req, const GuardState& gs, Record& rec,
-                 const std::string& tag);
+/// pause / resume (admins): a hold on the service (or every service) until its end, or its end now.
+void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& req, Record& rec, const std::string& tag);
 
 /// Lifts the quarantine and starts a fresh budget window.
 void serve_reset(ListenerState& st, const Request& req, const GuardState& gs, Record& rec, const std::string& tag);

@@ -86,7 +86,7 @@ std::string holding(ListenerState& st, const ListenerConfig& cfg, const ServiceC
     with_store("watch " + svc.name, "read the quarantine", [&] {
         const auto now = now_ms();
         GuardState g = st.store->guard_state(svc.name, now);
-        if (g.paused) why = "paused by " + g.paused->why + " since " + utc_iso(g.paused->since_ms);
+        if (auto h = active_hold(g, now)) why = hold_text(*h);
         else if (auto q = active_quarantine(svc, g, now)) why = "quarantined: " + q->why;
     });
     return why;

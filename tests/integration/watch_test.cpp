@@ -284,46 +284,107 @@ TEST_F(WatchTest, ConfirmRefusesARemoteRestartOfAServiceHealthyHere) {
     EXPECT_EQ(ctl({"restart", "noconfirm"}).exit_code, 0);
 }
 
-TEST_F(WatchTest, PauseHoldsTheLoopAcrossRestartsUntilResumeAndOnlyForAdmins) {
-    watch("watch = 100ms\nheal_after = 1\n", "[service unwatched]\nrestart = bin/ok\n");
-    auto denied = ctl({"--json", "pause", "flaky"});
+TEST_F(WatchTest, APauseHoldsEveryHealButAnAdminsAcrossProcessesAndRestartsUntilResume) {
+    watch("watch = 100ms\nheal_after = 1\n");
+    auto denied = ctl({"--json", "pause", "flaky", "--for", "1h"});
     EXPECT_EQ(denied.exit_code, 2);
     EXPECT_EQ(str(parse_object(denied.output), "reason"), "not_authorized") << denied.output;
-    auto unwatched = ctl_as("ops", {"--json", "pause", "unwatched"});
-    EXPECT_EQ(str(parse_object(unwatched.output), "reason"), "verb_not_allowed") << unwatched.output;
-    auto paused = ctl_as("ops", {"pause", "flaky"});
+    auto paused = ctl_as("ops", {"pause", "flaky", "--for", "1h", "--reason", "disk swap"});
     ASSERT_EQ(paused.exit_code, 0) << paused.output;
-    EXPECT_TRUE(contains(paused.output, "the watch loop goes on watching and heals nothing")) << paused.output;
-    EXPECT_EQ(str(last_audit(), "verb"), "pause");
+    EXPECT_TRUE(contains(paused.output, "flaky is paused by client ops until ")) << paused.output;
+    EXPECT_TRUE(contains(paused.output, "(disk swap): only admins' heals run")) << paused.output;
+    auto record = last_audit();
+    EXPECT_EQ(str(record, "verb"), "pause");
+    ASSERT_TRUE(record.contains("hold")) << json::serialize(record);
+    EXPECT_EQ(str(record.at("hold").as_object(), "by"), "client ops");
+    EXPECT_EQ(str(record.at("hold").as_object(), "reason"), "disk swap");
+
+    // The watch loop holds, without a refusal per round.
     touch("down");
     wait_status_runs(4);
     EXPECT_TRUE(restarts().empty());
     EXPECT_TRUE(watch_finals().empty()) << "no refusal per round while paused";
+    // A non-admin's heal (the event handler's, the receiver's) is refused 'paused', saying by whom,
+    // until when and why; in this process and in an --inetd one.
+    auto remote = ctl({"--json", "restart", "flaky"});
+    EXPECT_EQ(remote.exit_code, 2) << remote.output;
+    EXPECT_EQ(str(parse_object(remote.output), "reason"), "paused") << remote.output;
+    EXPECT_TRUE(contains(str(parse_object(remote.output), "message"), "flaky is paused by client ops until "))
+        << remote.output;
+    auto inetd = inetd_calls({{"--json", "restart", "flaky"}})[0].client;
+    EXPECT_EQ(str(parse_object(inetd.output), "reason"), "paused") << "the hold is in the store: " << inetd.output;
     auto info = ctl({"info", "flaky"});
-    EXPECT_TRUE(contains(info.output, "PAUSED (the watch loop heals nothing) by client ops since")) << info.output;
-    EXPECT_TRUE(contains(info.output, "watched every 0.1s: not healing: paused by client ops")) << info.output;
+    EXPECT_TRUE(contains(info.output, "PAUSED: paused until ")) << info.output;
+    EXPECT_TRUE(contains(info.output, "by client ops (disk swap): only admins' heals run")) << info.output;
     auto check = run({bin("check_heal"), "-H", "127.0.0.1", "-p", std::to_string(port_), "--cert", cert("main", "client.crt"),
                       "--key", cert("main", "client.key"), "--ca", cert("main", "ca.crt"), "-s", "flaky"});
     EXPECT_EQ(check.exit_code, 1) << check.output;
-    EXPECT_TRUE(contains(check.output, "flaky's watch loop is paused by client ops (heal-ctl resume flaky)")) << check.output;
-    EXPECT_TRUE(contains(check.output, "flaky_watch_failures=1;;1;0")) << check.output;
+    EXPECT_TRUE(contains(check.output, "flaky is paused until ")) << check.output;
+    EXPECT_TRUE(contains(check.output, "(disk swap): only admins' heals run (heal-ctl resume flaky)")) << check.output;
     // Persisted in the store: a restarted listener still holds off.
     stop_listener();
     start_listener();
     wait_status_runs(3);
     EXPECT_TRUE(restarts().empty());
+    // The operator's own restart during the work acts.
+    auto own = ctl_as("ops", {"restart", "flaky"});
+    EXPECT_EQ(own.exit_code, 0) << own.output;
+    EXPECT_EQ(restarts().size(), 1u);
     auto resumed = ctl_as("ops", {"resume", "flaky"});
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-    EXPECT_TRUE(contains(resumed.output, "resumed; the watch loop heals again")) << resumed.output;
-    ASSERT_TRUE(eventually([&] { return restarts().size() == 1; }, 5)) << log();
-    // watch_paused = yes holds it from the file; resume says so.
+    EXPECT_TRUE(contains(resumed.output, "flaky: resumed, heals run again (it was paused by client ops")) << resumed.output;
+    EXPECT_EQ(str(last_audit(), "verb"), "resume");
+    touch("down");
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 2; }, 5)) << log();
+}
+
+TEST_F(WatchTest, APauseEndsByItselfAndPauseAllHoldsEveryService) {
+    watch("watch = 100ms\nheal_after = 1\n", "[service other]\nrestart = bin/ok\n");
+    auto paused = ctl_as("ops", {"pause", "--all", "--for", "3s", "--reason", "window"});
+    ASSERT_EQ(paused.exit_code, 0) << paused.output;
+    EXPECT_TRUE(contains(paused.output, "every service on this host is paused by client ops")) << paused.output;
+    touch("down");
+    wait_status_runs(3);
+    EXPECT_TRUE(restarts().empty());
+    auto other = ctl({"--json", "restart", "other"});
+    EXPECT_EQ(str(parse_object(other.output), "reason"), "paused") << other.output;
+    EXPECT_TRUE(contains(str(parse_object(other.output), "message"), "'heal-ctl resume --all' ends it early"))
+        << other.output;
+    // Nobody resumes: the hold ends by itself and the loop heals.
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 1; }, 8)) << log();
+    EXPECT_EQ(ctl({"restart", "other"}).exit_code, 0);
+}
+
+TEST_F(WatchTest, WatchPausedHoldsTheLoopOnlyAndHostileHoldsAreRefusedNamingTheOption) {
     watch("watch = 100ms\nheal_after = 1\nwatch_paused = yes\n");
     touch("down");
     wait_status_runs(3);
-    EXPECT_EQ(restarts().size(), 1u);
+    EXPECT_TRUE(restarts().empty());
+    auto info = ctl({"info", "flaky"});
+    EXPECT_TRUE(contains(info.output, "PAUSED: its watch loop is paused (watch_paused = yes in heal.ini)")) << info.output;
     auto still = ctl_as("ops", {"resume", "flaky"});
-    EXPECT_TRUE(contains(still.output, "but watch_paused = yes in heal.ini still holds it")) << still.output;
-    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "a remote restart is not held by the pause";
+    EXPECT_TRUE(contains(still.output, "watch_paused = yes in heal.ini still holds its watch loop")) << still.output;
+    EXPECT_EQ(ctl({"restart", "flaky"}).exit_code, 0) << "watch_paused holds the loop only";
+
+    const std::string ten_kb(10240, 'x');
+    const std::vector<std::pair<std::vector<std::string>, std::string>> hostile = {
+        {{"pause", "flaky"}, "pause needs --for DURATION"},
+        {{"pause", "flaky", "--for", "0"}, "--for expects a duration from 1s to 7d"},
+        {{"pause", "flaky", "--for", "-5m"}, "--for expects a duration from 1s to 7d"},
+        {{"pause", "flaky", "--for", "8d"}, "--for expects a duration from 1s to 7d"},
+        {{"pause", "flaky", "--for", "1h", "--reason", ten_kb}, "--reason is 10240 bytes; at most 160"},
+        {{"pause", "flaky", "--for", "1h", "--reason", "a\x1b[2Jb"}, "--reason contains a control character"},
+        {{"pause", "--all", "flaky", "--for", "1h"}, "--all and SERVICE exclude each other"},
+        {{"restart", "flaky", "--for", "1h"}, "--all, --for and --reason apply to pause and resume only"},
+        {{"resume", "flaky", "--reason", "x"}, "--for and --reason apply to pause only"},
+    };
+    for (const auto& [args, words] : hostile) {
+        auto r = ctl_as("ops", args);
+        EXPECT_EQ(r.exit_code, 3) << r.output;
+        EXPECT_TRUE(contains(r.output, words)) << words << " / " << r.output;
+    }
+    EXPECT_TRUE(ctl({"--json", "info", "flaky"}).output.find("\"until\":null") != std::string::npos)
+        << "no hostile pause was stored";
 }
 
 TEST_F(WatchTest, ASighupStartsAndEndsLoops) {

@@ -55,3 +55,34 @@ TEST(CtlOptions, HostileAndWrongCommandLinesAreRefusedInWords) {
     EXPECT_EQ(error_of({"restart", std::string("web\0x", 5)}), "VERB and SERVICE must be single words");
     EXPECT_EQ(parse_options({"--version"}).exit, 0);
 }
+
+TEST(CtlOptions, PauseNeedsAnEndAndResumeATarget) {
+    auto p = parse_options({"pause", "web", "--for", "90m", "--reason", "disk swap"});
+    ASSERT_TRUE(p.options) << p.error;
+    heal::ctl::Durations d;
+    EXPECT_EQ(validate(*p.options, d), "");
+    EXPECT_EQ(d.for_s, 5400u);
+    EXPECT_EQ(request_line(*p.options, d), "HEAL/1 pause web 5400 disk swap\n");
+    auto all = parse_options({"pause", "--all", "--for", "1.5s"});
+    ASSERT_TRUE(all.options) << all.error;
+    EXPECT_EQ(validate(*all.options, d), "");
+    EXPECT_EQ(request_line(*all.options, d), "HEAL/1 pause * 2\n") << "whole seconds, rounded up";
+    auto resume = parse_options({"resume", "--all"});
+    ASSERT_TRUE(resume.options);
+    EXPECT_EQ(validate(*resume.options, d), "");
+    EXPECT_EQ(request_line(*resume.options, d), "HEAL/1 resume *\n");
+
+    EXPECT_EQ(error_of({"pause", "web"}).rfind("pause needs --for DURATION", 0), 0u);
+    for (const char* bad : {"0", "-5m", "8d", "forever", "7d1s", ""})
+        EXPECT_EQ(error_of({"pause", "web", "--for", bad}).rfind("--for expects a duration from 1s to 7d", 0), 0u) << bad;
+    EXPECT_EQ(error_of({"pause", "web", "--for", "7d"}), "") << "7 days is the most";
+    EXPECT_EQ(error_of({"pause", "web", "--for", "1h", "--reason", std::string(10240, 'x')}),
+              "--reason is 10240 bytes; at most 160");
+    EXPECT_EQ(error_of({"pause", "web", "--for", "1h", "--reason", "a\nb"}), "--reason contains a control character");
+    EXPECT_EQ(error_of({"pause", "web", "--for", "1h", "--reason", "\x1b[2J"}), "--reason contains a control character");
+    EXPECT_EQ(error_of({"pause", "--for", "1h"}), "pause needs SERVICE or --all");
+    EXPECT_EQ(error_of({"resume"}), "resume needs SERVICE or --all");
+    EXPECT_EQ(error_of({"resume", "--all", "web"}), "--all and SERVICE exclude each other");
+    EXPECT_EQ(error_of({"resume", "web", "--for", "1h"}), "--for and --reason apply to pause only");
+    EXPECT_EQ(error_of({"restart", "web", "--all"}), "--all, --for and --reason apply to pause and resume only");
+}

@@ -257,34 +257,55 @@ TEST_F(DecideTest, IdentifyPrefersTheFingerprint) {
     EXPECT_EQ(identify(cfg_, "CN=x", "", "CC").rule, nullptr) << "no CN (or two) matches no cn";
 }
 
-TEST_F(DecideTest, APauseHoldsTheWatchLoopOnlyAndPauseIsForAdminsOfWatchedServices) {
+TEST_F(DecideTest, AHoldRefusesEveryHealButAnAdminsUntilItEndsAndPauseIsForAdmins) {
     add_client("watch", {Verb::restart});  // as the loop names itself (config refuses it from a file)
-    add_client("nagios", {Verb::restart});
+    add_client("nagios", {Verb::restart, Verb::status});
     add_client("ops", {Verb::restart}, true);
     GuardState g;
-    g.paused = Quarantine{T0 - 60 * S, "client ops"};
-    auto v = restart(g, T0, false, as("watch"));
-    EXPECT_EQ(v.reason, Reason::paused);
-    EXPECT_NE(v.message.find("paused (by client ops since "), std::string::npos) << v.message;
-    EXPECT_NE(v.message.find("'heal-ctl resume web'"), std::string::npos) << v.message;
-    EXPECT_EQ(restart(g, T0, false, as("nagios")).decision, Decision::run) << "a remote request is not held";
+    g.hold = Hold{"web", T0 - 60 * S, T0 + 3600 * S, "client ops", "disk swap"};
+    for (const char* who : {"watch", "nagios"}) {
+        auto v = restart(g, T0, false, as(who));
+        EXPECT_EQ(v.reason, Reason::paused) << who;
+        EXPECT_EQ(v.message, "web is paused by client ops until " + utc_iso(T0 + 3600 * S) +
+                                 " (disk swap): only admins' heals run; 'heal-ctl resume web' ends it early");
+    }
+    EXPECT_EQ(restart(g, T0, false, as("ops")).decision, Decision::run) << "the operator's own restart acts";
+    EXPECT_EQ(restart(g, T0 + 3600 * S, false, as("nagios")).decision, Decision::run) << "ended at until_ms";
+    EXPECT_EQ(restart(g, T0 + 3600 * S - 1, false, as("nagios")).reason, Reason::paused) << "1 ms before";
+    // The host's hold (pause --all) holds every service; whichever ends later is in force.
+    GuardState all;
+    all.hold_all = Hold{"", T0, T0 + 60 * S, "client ops", ""};
+    auto v = restart(all, T0, false, as("nagios"));
+    EXPECT_EQ(v.message, "every service on this host is paused by client ops until " + utc_iso(T0 + 60 * S) +
+                             ": only admins' heals run; 'heal-ctl resume --all' ends it early");
+    all.hold = Hold{"web", T0, T0 + 120 * S, "client ops", "longer"};
+    EXPECT_EQ(active_hold(all, T0)->reason, "longer");
+    EXPECT_EQ(active_hold(all, T0 + 90 * S)->reason, "longer");
+    EXPECT_FALSE(active_hold(all, T0 + 120 * S));
+    // A hold does not stand in the way of status.
+    EXPECT_EQ(decide(Request{Verb::status, "web"}, as("nagios"), cfg_, g, T0).decision, Decision::run);
+    // watch_paused = yes holds the loop only.
     web().watch_paused = true;
     EXPECT_EQ(restart(GuardState{}, T0, false, as("watch")).reason, Reason::paused) << "watch_paused = yes";
+    EXPECT_EQ(restart(GuardState{}, T0, false, as("nagios")).decision, Decision::run);
 
-    // pause: admins only, a watched service only, the store needed.
-    auto pause = [&](const Identity& who, const GuardState& st = {}) {
-        return decide(Request{Verb::pause, "web"}, who, cfg_, st, T0);
+    // pause and resume: admins only, the store needed; any service, or every one ("").
+    auto verb = [&](Verb vb, const std::string& service, const Identity& who, const GuardState& st = {}) {
+        Request r{vb, service};
+        r.for_s = 60;
+        return decide(r, who, cfg_, st, T0);
     };
-    EXPECT_EQ(pause(as("nagios")).reason, Reason::not_authorized);
-    EXPECT_EQ(pause(as("ops")).reason, Reason::verb_not_allowed) << "web is not watched";
-    web().watch_s = 1;
-    EXPECT_EQ(pause(as("ops")).decision, Decision::run);
+    EXPECT_EQ(verb(Verb::pause, "web", as("nagios")).reason, Reason::not_authorized);
+    EXPECT_EQ(verb(Verb::pause, "", as("nagios")).reason, Reason::not_authorized);
+    EXPECT_EQ(verb(Verb::pause, "web", as("ops")).decision, Decision::run) << "watched or not";
+    EXPECT_EQ(verb(Verb::pause, "", as("ops")).decision, Decision::run);
     GuardState down;
     down.store_ok = false;
     down.store_error = "disk full";
-    EXPECT_EQ(pause(as("ops"), down).reason, Reason::state_unavailable);
-    EXPECT_EQ(decide(Request{Verb::resume, "web"}, as("ops"), cfg_, {}, T0).decision, Decision::run);
-    EXPECT_EQ(decide(Request{Verb::resume, "nope"}, as("ops"), cfg_, {}, T0).reason, Reason::unknown_service);
+    EXPECT_EQ(verb(Verb::pause, "web", as("ops"), down).reason, Reason::state_unavailable);
+    EXPECT_EQ(verb(Verb::resume, "", as("ops"), down).reason, Reason::state_unavailable);
+    EXPECT_EQ(verb(Verb::resume, "web", as("ops")).decision, Decision::run);
+    EXPECT_EQ(verb(Verb::resume, "nope", as("ops")).reason, Reason::unknown_service);
 }
 
 TEST_F(DecideTest, ShuttingDownConfirmingFirstAndWhatIsRecordedAreDecidedHere) {

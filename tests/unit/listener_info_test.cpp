@@ -31,8 +31,22 @@ TEST(ListenerInfo, QuarantinePauseBudgetAndTheStoreRaiseTheirStates) {
     EXPECT_EQ(judged(R"({"state":"unavailable","services":[]})").rfind("HEAL CRITICAL", 0), 0u);
     const auto q = judged(R"({"state":"ok","services":[{"name":"web","quarantine":{"since":"t","why":"3 restarts"}}]})");
     EXPECT_NE(q.find("HEAL CRITICAL: web quarantined since t: 3 restarts"), std::string::npos) << q;
-    const auto p = judged(R"({"state":"ok","services":[{"name":"web","paused":{"by":"client ops"}}]})");
-    EXPECT_NE(p.find("HEAL WARNING: web's watch loop is paused by client ops (heal-ctl resume web)"), std::string::npos) << p;
+    const auto p = judged(R"({"state":"ok","services":[{"name":"web","paused":{"by":"client ops",
+        "until":"2026-12-07T10:00:00.000Z","reason":"disk swap","all":false,"watch_only":false}}]})");
+    EXPECT_NE(p.find("HEAL WARNING: web is paused until 2026-12-07T10:00:00.000Z by client ops (disk swap): only admins' "
+                     "heals run (heal-ctl resume web)"),
+              std::string::npos)
+        << p;
+    const auto all = judged(R"({"state":"ok","services":[{"name":"web","paused":{"by":"client ops",
+        "until":"2026-12-07T10:00:00.000Z","reason":"","all":true,"watch_only":false}}]})");
+    EXPECT_NE(all.find("HEAL WARNING: web is paused until 2026-12-07T10:00:00.000Z by client ops, every service: only "
+                       "admins' heals run (heal-ctl resume --all)"),
+              std::string::npos)
+        << all;
+    const auto loop = judged(R"({"state":"ok","services":[{"name":"web","paused":{"by":"watch_paused = yes in heal.ini",
+        "until":null,"watch_only":true}}]})");
+    EXPECT_NE(loop.find("HEAL WARNING: web's watch loop is paused (watch_paused = yes in heal.ini)"), std::string::npos)
+        << loop;
     const auto b = judged(R"({"state":"ok","services":[{"name":"web","budget":{"used":2,"limit":3}}]})");
     EXPECT_NE(b.find("HEAL WARNING: web used 2 of its budget of 3"), std::string::npos) << b;
     const auto missing = judged(R"({"state":"ok","services":[{"name":"web"}]})", {"db"});

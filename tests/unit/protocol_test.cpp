@@ -307,3 +307,48 @@ TEST(Request, HistoryTakesAServiceOrStarThenALimitAndAnAge) {
                             "HEAL/1 history web force"})
         EXPECT_FALSE(parse_request(bad, why)) << bad;
 }
+
+TEST(Request, APauseCarriesItsLengthAndItsReasonAndResumeItsTarget) {
+    Refusal r;
+    auto p = parse_request("HEAL/1 pause web 3600 disk swap, ticket  OPS-12", r);
+    ASSERT_TRUE(p) << r.message;
+    EXPECT_EQ(p->verb, Verb::pause);
+    EXPECT_EQ(p->service, "web");
+    EXPECT_EQ(p->for_s, 3600u);
+    EXPECT_EQ(p->reason, "disk swap, ticket  OPS-12") << "the rest of the line, blanks and all";
+    auto all = parse_request("HEAL/1 pause * 60", r);
+    ASSERT_TRUE(all) << r.message;
+    EXPECT_EQ(all->service, "") << "* is every service";
+    EXPECT_EQ(all->reason, "");
+    EXPECT_EQ(format_pause_request("", 60, "x y"), "HEAL/1 pause * 60 x y\n");
+    std::string line = format_pause_request("db", 7 * 86400, "swap é");
+    ASSERT_EQ(line.back(), '\n');
+    line.pop_back();
+    auto round = parse_request(line, r);
+    ASSERT_TRUE(round) << r.message;
+    EXPECT_EQ(round->reason, "swap é");
+    auto resume = parse_request("HEAL/1 resume *", r);
+    ASSERT_TRUE(resume) << r.message;
+    EXPECT_EQ(resume->service, "");
+}
+
+TEST(Request, HostilePausesAreRefused) {
+    Refusal r;
+    for (const char* line : {"HEAL/1 pause web", "HEAL/1 pause web 0", "HEAL/1 pause web -5", "HEAL/1 pause web 604801",
+                             "HEAL/1 pause web 1e3", "HEAL/1 pause web 60\x1b[2J", "HEAL/1 pause web 60 a\x01",
+                             "HEAL/1 pause web 60 \xc3", "HEAL/1 pause web 60 \xc2\x9b", "HEAL/1 resume web 60",
+                             "HEAL/1 resume", "HEAL/1 pause ../x 60", "HEAL/1 pause web 60 force"}) {
+        auto p = parse_request(line, r);
+        if (std::string_view(line) == "HEAL/1 pause web 60 force") {
+            ASSERT_TRUE(p) << "'force' is a reason here, not a flag";
+            EXPECT_FALSE(p->force);
+            continue;
+        }
+        EXPECT_FALSE(p) << line;
+    }
+    EXPECT_FALSE(parse_request("HEAL/1 pause web 60 " + std::string(161, 'x'), r));
+    EXPECT_EQ(r.message, "pause: REASON is 161 bytes; at most 160");
+    EXPECT_TRUE(parse_request("HEAL/1 pause web 60 " + std::string(160, 'x'), r)) << r.message;
+    EXPECT_EQ(hold_reason_error("a\x7f"), "contains a control character");
+    EXPECT_EQ(hold_reason_error("\xff"), "is not UTF-8");
+}
