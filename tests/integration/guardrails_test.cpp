@@ -671,6 +671,29 @@ TEST_F(HistoryTest, AVersion1StoreIsMigratedAndKeepsItsActions) {
     EXPECT_EQ(history("ops", {}).size(), 2u);
 }
 
+TEST_F(HistoryTest, AVersion4PauseWithoutAnEndBecomesAHoldOfSevenDays) {
+    ASSERT_EQ(ctl_as("ops", {"restart", "web"}).exit_code, 0) << log();  // the store exists
+    stop_listener();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "state/heal.db").c_str(), &db), SQLITE_OK);
+    // As schema 4 left it: a pause in services, no holds table.
+    const std::string sql = "DROP TABLE holds; INSERT OR REPLACE INTO services (service, paused_ms, paused_by) "
+                            "VALUES ('web', 1700000000000, 'client ops'); PRAGMA user_version=4;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    start_listener();
+    auto held = ctl_as("viewer", {"--json", "info", "web"});
+    auto paused = parse_object(held.output).at("info").at("services").at(0).at("paused");
+    ASSERT_TRUE(paused.is_object()) << held.output;
+    EXPECT_EQ(str(paused.as_object(), "by"), "client ops");
+    EXPECT_EQ(str(paused.as_object(), "reason"), "paused before holds had an end");
+    const auto until_s = paused.as_object().at("until_epoch_s").as_int64();
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_NEAR(static_cast<double>(until_s - now_s), 7 * 86400.0, 60) << "7 days from the upgrade";
+    EXPECT_EQ(ctl_as("ops", {"resume", "web"}).exit_code, 0);
+}
+
 // check_heal: Nagios watching heal itself.
 class CheckHealTest : public GuardrailsTest {
 protected:
