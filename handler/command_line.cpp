@@ -1,11 +1,13 @@
 #include "command_line.hpp"
 
 #include "fleet_guard.hpp"
+#include "protocol.hpp"
+#include "text.hpp"
 #include "version.hpp"
 
 #include <CLI/CLI.hpp>
-#include "protocol.hpp"
-#include "text.hpp"
+
+#include <tuple>
 
 namespace heal::handler {
 
@@ -121,6 +123,17 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     app.add_option("--fleet-concurrency", o.fleet_concurrency, "at most N heals at once (default 2)")
         ->check(CLI::Range(1u, 1000u));
     app.add_flag("--dry-run", o.dry_run, "decide, log and comment, act on nothing (pages become comments)");
+    app.add_flag("--heal-in-downtime", o.heal_in_downtime,
+                 "heal a service in scheduled downtime, or on a host in one (default: hold, and say so once)");
+    app.add_flag("--heal-acknowledged", o.heal_acknowledged,
+                 "heal a problem a human has acknowledged (default: hold, and say so once)");
+    std::string service_downtime, host_downtime;
+    auto* sd_opt = app.add_option("--service-downtime", service_downtime,
+                                  "$SERVICEDOWNTIME$: the service's downtimes in effect, live at the event "
+                                  "(default: status.dat's, as old as its last write)");
+    auto* hd_opt = app.add_option("--host-downtime", host_downtime,
+                                  "$HOSTDOWNTIME$: the host's downtimes in effect, live at the event "
+                                  "(default: status.dat's)");
     icinga2::Api& icinga = c.icinga;
     auto* icinga_opt = app.add_option("--icinga2-url", icinga.url,
                                       "Icinga 2 mode: its REST API, https://HOST:5665 (Nagios' files and "
@@ -156,6 +169,16 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         return c;
     }
     c.error = parse_values(o, unhealthy, budget, status_age);
+    // A macro's value from the monitoring: a count, else status.dat's is used (and the log says
+    // why); never a reason to refuse the event.
+    for (auto [opt, text, out] : {std::tuple{sd_opt, &service_downtime, &o.service_downtime},
+                                  {hd_opt, &host_downtime, &o.host_downtime}}) {
+        unsigned long long n = 0;
+        if (!opt->count()) continue;
+        if (parse_uint(*text, 0, 1000000, n)) *out = static_cast<unsigned>(n);
+        else c.warnings.push_back(opt->get_name() + " '" + printable(*text, 40) +
+                                  "' is not a count (a macro the monitoring did not expand?): status.dat's is used");
+    }
     c.use_icinga = icinga_opt->count() > 0;
     if (c.error.empty() && c.use_icinga) c.error = icinga2::check_options(icinga);
     c.cfg_given = cfg_opt->count() > 0;

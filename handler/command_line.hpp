@@ -36,6 +36,7 @@ struct CommandLine {
     /// The flag that named each of Nagios' files ("--status-file"), or "" for nagios.cfg's.
     std::string status_flag, objects_flag, command_flag;
     std::string error;        ///< a usage error in words, or ""
+    std::vector<std::string> warnings;  ///< values set aside (an unexpanded macro), for the log
     std::optional<int> exit;  ///< --help or --version: printed, exit with this
 };
 

@@ -141,6 +141,22 @@ void heal(const Options& o, const Event& e, const std::string& host, const Words
     tell.page(cannot_fix + cause + ": " + detail + after + diag);
 }
 
+/// A human holds the heal: said once per problem (a comment, never a page: nobody is paged for
+/// a maintenance they planned), logged every time.
+int held(const Options& o, const std::string& host, const std::string& desc, const std::string& why,
+         const FleetView& view, const Words& w, const Tell& tell) {
+    unsigned events = 1;
+    try {
+        events = fleet::FleetStore(o.state_dir).note_hold(host, desc, why, now_ms(), view.last_ok * 1000);
+    } catch (const sqlite::Error& err) {
+        log_line("warning: cannot remember the hold: " + std::string(err.what()));
+    }
+    log_line("held: " + w.what + ": " + why + (events > 1 ? " (event " + std::to_string(events) +
+                                                                 " of this problem held; said once)" : ""));
+    if (events == 1) tell.comment("heal: held, " + why + w.not_doing);
+    return tell.exit_code();
+}
+
 }  // namespace
 
 std::optional<StateType> parse_state_type(std::string_view w) {
@@ -188,6 +204,19 @@ FleetView judge(const fleet::UnhealthyLimit& max_unhealthy, const fleet::GroupHe
     return v;
 }
 
+std::optional<std::string> human_hold(const Options& o, const FleetView& v, const std::string& host,
+                                      const std::string& service) {
+    const auto& h = v.human;
+    const auto note = [](const std::string& words) { return words.empty() ? std::string() : " (" + words + ")"; };
+    if (!o.heal_in_downtime && o.service_downtime.value_or(h.downtime_depth) > 0)
+        return service + " on " + host + " is in scheduled downtime" + note(h.downtime_note);
+    if (!o.heal_in_downtime && o.host_downtime.value_or(h.host_downtime_depth) > 0)
+        return "host " + host + " is in scheduled downtime" + note(h.host_downtime_note);
+    if (!o.heal_acknowledged && h.acknowledged)
+        return "the problem of " + service + " on " + host + " is acknowledged" + note(h.ack_note);
+    return std::nullopt;
+}
+
 int handle(const Options& o, const Event& e, StatusSource& source, Notifier& notifier) {
     const std::string host = o.nagios_host.empty() ? e.address : o.nagios_host;
     const std::string desc = o.nagios_service.empty() ? e.service : o.nagios_service;
@@ -199,10 +228,12 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
         return log_line("no action: " + w.what + " (waiting for SOFT attempt " + std::to_string(o.attempt) + ")"), 0;
     const Tell tell{notifier, host, desc};
 
-    // A candidate. The fleet guard first, then the problem is claimed once, atomically.
+    // A candidate. A human's hold first, then the fleet guard, then the problem is claimed
+    // once, atomically.
     const FleetView view = source.view(host, desc, false);
     const std::int64_t now = now_ms();
     std::optional<fleet::FleetStore> store;
+    if (auto why = human_hold(o, view, host, desc)) return held(o, host, desc, *why, view, w, tell);
     fleet::Claim claim;
     try {
         store.emplace(o.state_dir);

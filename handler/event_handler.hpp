@@ -33,6 +33,11 @@ struct Options {
     fleet::Budget fleet_budget;
     unsigned fleet_concurrency = 2;
     bool dry_run = false;
+    // Human intent: a downtime or an acknowledgement holds the heal unless these say otherwise.
+    bool heal_in_downtime = false, heal_acknowledged = false;
+    /// $SERVICEDOWNTIME$ and $HOSTDOWNTIME$ as Nagios passed them (live at the event); unset:
+    /// status.dat's scheduled_downtime_depth (as old as its last write).
+    std::optional<unsigned> service_downtime, host_downtime;
 };
 
 /// Nagios' service states, as plugins return them (plugin::parse_state_word, state_word).
@@ -55,7 +60,17 @@ struct FleetView {
     std::optional<std::string> blocked_by;  ///< the fleet guard's reason not to heal, in words
     std::string seen;                       ///< "1 of 4 'worker' services not OK"
     std::int64_t last_ok = 0;               ///< when the service was last seen OK (epoch s)
+    /// What humans hold on the service and its host (acknowledged, downtime depths, who and
+    /// why), as the source read it; all zero when it could not be read.
+    fleet::MemberEntry human;
 };
+
+/// Why a human holds the heal of `service` on `host` ("web on web1 is in scheduled downtime
+/// (ops: disk swap)"), or nullopt: the service's or its host's downtime (the event's live
+/// depths when given, else the view's), or an acknowledged problem, unless --heal-in-downtime
+/// or --heal-acknowledged turn that hold off.
+std::optional<std::string> human_hold(const Options& o, const FleetView& v, const std::string& host,
+                                      const std::string& service);
 
 /// The fleet guard's view of a group's health as a source read it: the words, the service's
 /// last OK time, and the reason to block (a member without a state, or more not OK than

@@ -55,6 +55,24 @@ Entries entries(const nagios::Members& members, const nagios::StatusData& status
         // PENDING (never checked) is not known to be OK: it counts against healing.
         e.not_ok = !st.checked || st.state != nagios::ServiceState::ok;
         e.last_ok = st.last_ok;
+        e.acknowledged = st.acknowledged;
+        e.downtime_depth = st.downtime_depth;
+        if (auto h = status.host_downtime.find(st.host); h != status.host_downtime.end())
+            e.host_downtime_depth = h->second;
+    }
+    // Who and why: the first note of each kind (a second downtime adds nothing a human needs).
+    for (const auto& n : status.notes) {
+        const std::string words = n.author.empty() ? n.comment : n.author + ": " + n.comment;
+        using Kind = nagios::HumanNote::Kind;
+        if (n.kind == Kind::host_downtime) {
+            for (auto& [name, e] : group)
+                if (name.first == n.host && e.host_downtime_note.empty()) e.host_downtime_note = words;
+            continue;
+        }
+        auto it = group.find({n.host, n.service});
+        if (it == group.end()) continue;
+        std::string& note = n.kind == Kind::acknowledgement ? it->second.ack_note : it->second.downtime_note;
+        if (note.empty()) note = words;
     }
     return {group.begin(), group.end()};
 }

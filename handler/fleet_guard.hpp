@@ -57,6 +57,10 @@ struct MemberEntry {
     bool has_state = false;
     bool not_ok = false;     ///< has a state, and it is not OK or never checked
     std::int64_t last_ok = 0;
+    // What humans hold, as status.dat said (Nagios writes it every status_update_interval).
+    bool acknowledged = false;
+    unsigned downtime_depth = 0, host_downtime_depth = 0;
+    std::string downtime_note, host_downtime_note, ack_note;  ///< "ops: disk swap", or ""
 };
 /// Every member's entry, in (host, service) order.
 using Entries = std::vector<std::pair<std::pair<std::string, std::string>, MemberEntry>>;

@@ -14,8 +14,8 @@ namespace {
 
 using sqlite::Stmt;
 
-// 2: a problem's page in its own columns; the receiver's alert episodes.
-constexpr int schema_version = 2;
+// 2: a problem's page in its own columns; the receiver's alert episodes. 3: holds.
+constexpr int schema_version = 3;
 constexpr const char* upgrade_from_1 =
     "ALTER TABLE problems ADD COLUMN page TEXT; ALTER TABLE problems ADD COLUMN page_guard TEXT; "
     "ALTER TABLE problems ADD COLUMN page_service TEXT; ALTER TABLE problems ADD COLUMN page_route TEXT; "
@@ -68,6 +68,14 @@ CREATE TABLE IF NOT EXISTS episodes (
     PRIMARY KEY (fingerprint, starts_at)
 );
 CREATE INDEX IF NOT EXISTS episodes_by_problem ON episodes (host, service, open);
+CREATE TABLE IF NOT EXISTS holds (
+    host     TEXT NOT NULL,
+    service  TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    why      TEXT NOT NULL,
+    events   INTEGER NOT NULL,
+    PRIMARY KEY (host, service)
+);
 )";
 
 /// Closed episodes are remembered this long, so that a late or repeated firing of one stays
@@ -278,7 +286,23 @@ void FleetStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::st
     s.step();
 }
 
+unsigned FleetStore::note_hold(const std::string& host, const std::string& service, const std::string& why,
+                               std::int64_t now_ms, std::int64_t last_ok_ms) {
+    sqlite::Transaction t(db_);
+    Stmt(db_, "DELETE FROM holds WHERE host = ? AND service = ? AND since_ms < ?")
+        .bind(1, host).bind(2, service).bind(3, last_ok_ms).step();
+    Stmt s(db_, "INSERT INTO holds (host, service, since_ms, why, events) VALUES (?1, ?2, ?3, ?4, 1) "
+                "ON CONFLICT (host, service) DO UPDATE SET events = events + 1 RETURNING events");
+    s.bind(1, host).bind(2, service).bind(3, now_ms).bind(4, why);
+    const unsigned events = s.step() ? static_cast<unsigned>(s.i64(0)) : 1;
+    while (s.step()) {
+    }
+    t.commit();
+    return events;
+}
+
 std::optional<std::string> FleetStore::close(const std::string& host, const std::string& service) {
+    Stmt(db_, "DELETE FROM holds WHERE host = ? AND service = ?").bind(1, host).bind(2, service).step();
     Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision");
     s.bind(1, host).bind(2, service);
     std::optional<std::string> earlier;

@@ -5,6 +5,7 @@
 //   problems  one row per problem (host, service) decided on, until the service is OK again
 //             (its recovery event, or a last_time_ok in status.dat after the decision)
 //   heals     every heal started, for the fleet budget and the heals in flight
+//   holds     one row per problem a human holds (downtime, acknowledgement, pause): said once
 //   episodes  heal-alert-receiver: each alert episode (fingerprint, startsAt), the problem it
 //             joined and whether it is still firing; a problem closes when none of its
 //             episodes is, and a closed episode stays closed (kept 7 days)
@@ -88,6 +89,12 @@ public:
     void finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
                 const std::string& request_id);
 
+    /// A human holds the problem of host and service (a downtime, an acknowledgement, a pause
+    /// on the host), for `why`: how many events of this problem were held, this one included
+    /// (1: the first, say so). A hold noted before the service was last seen OK (`last_ok_ms`)
+    /// belonged to an earlier problem and starts again.
+    unsigned note_hold(const std::string& host, const std::string& service, const std::string& why,
+                       std::int64_t now_ms, std::int64_t last_ok_ms);
     /// The service is OK again: forgets the problem. Returns what had been decided, if anything.
     std::optional<std::string> close(const std::string& host, const std::string& service);
 

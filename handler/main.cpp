@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     heal::handler::Options& o = c.o;
     heal::handler::open_log(o.log_file);
     if (!c.error.empty()) return usage_error(c.error);
+    for (const auto& warning : c.warnings) log_line("warning: " + warning);
     const auto where = heal::handler::locate_files(c);
     if (c.check) {
         if (!c.args.empty() && c.args.size() != 5)

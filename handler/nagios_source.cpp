@@ -85,6 +85,7 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
         }
     }
     v.last_ok = handled.last_ok;
+    v.human = handled;
     const std::int64_t now = std::time(nullptr);
     const double age = static_cast<double>(now - created);
     if (age > o.max_status_age || age < -o.max_status_age) {
@@ -94,8 +95,10 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
                        "): is Nagios running?";
         return v;
     }
-    return judge(o.max_unhealthy, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok, label,
-                 "Nagios' status file '" + o.status_file + "'");
+    FleetView judged = judge(o.max_unhealthy, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok,
+                             label, "Nagios' status file '" + o.status_file + "'");
+    judged.human = handled;
+    return judged;
 }
 
 std::string NagiosCommands::comment(const std::string& host, const std::string& service, const std::string& text) {

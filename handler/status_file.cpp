@@ -141,7 +141,9 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
         const std::string type(*block);
         const std::size_t start = lines.number();
         // The fields heal reads; every other field is skipped unread.
-        std::optional<std::string> host, service, state, checked, last_ok, created;
+        std::optional<std::string> host, service, state, checked, last_ok, created, acked, depth, author, comment,
+            entry_type;
+        const bool note_block = type == "servicedowntime" || type == "hostdowntime" || type == "servicecomment";
         const bool closed = read_block(lines, [&](std::string_view field_line) {
             auto eq = field_line.find('=');
             if (eq == std::string_view::npos || eq == 0)
@@ -156,6 +158,17 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
                 else if (key == "current_state") field = &state;
                 else if (key == "has_been_checked") field = &checked;
                 else if (key == "last_time_ok") field = &last_ok;
+                else if (key == "problem_has_been_acknowledged") field = &acked;
+                else if (key == "scheduled_downtime_depth") field = &depth;
+            } else if (type == "hoststatus") {
+                if (key == "host_name") field = &host;
+                else if (key == "scheduled_downtime_depth") field = &depth;
+            } else if (note_block) {
+                if (key == "host_name") field = &host;
+                else if (key == "service_description") field = &service;
+                else if (key == "author") field = &author;
+                else if (key == "comment" || key == "comment_data") field = &comment;
+                else if (key == "entry_type") field = &entry_type;
             } else if (type == "info" && key == "created") {
                 field = &created;
             }
@@ -184,6 +197,13 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
             if (last_ok && !parse_uint(*last_ok, 0, 1ULL << 40, ok_at))
                 lines.fail(start, "last_time_ok of '" + printable(*service, 60) + "' on '" +
                                       printable(*host, 60) + "' is not a time");
+            unsigned long long ack = 0, dt = 0;
+            if (acked && !parse_uint(*acked, 0, 1, ack))
+                lines.fail(start, "problem_has_been_acknowledged of '" + printable(*service, 60) + "' on '" +
+                                      printable(*host, 60) + "' is not 0 or 1");
+            if (depth && !parse_uint(*depth, 0, 1000000, dt))
+                lines.fail(start, "scheduled_downtime_depth of '" + printable(*service, 60) + "' on '" +
+                                      printable(*host, 60) + "' is not a count");
             if (!seen.emplace(*host, *service).second)
                 lines.fail(start, "'" + printable(*service, 60) + "' on '" + printable(*host, 60) +
                                       "' appears twice");
@@ -192,8 +212,25 @@ StatusData read_status(std::istream& in, const ServiceFilter& keep, const Limits
                     lines.fail(start, "more than " + std::to_string(limits.max_services) + " services");
                 data.services.push_back({std::move(*host), std::move(*service),
                                          static_cast<ServiceState>(st), ch == 1,
-                                         static_cast<std::int64_t>(ok_at)});
+                                         static_cast<std::int64_t>(ok_at), ack == 1, static_cast<unsigned>(dt)});
             }
+        } else if (type == "hoststatus") {
+            unsigned long long dt = 0;
+            if (!host || host->empty()) lines.fail(start, "a hoststatus block without host_name");
+            if (depth && !parse_uint(*depth, 0, 1000000, dt))
+                lines.fail(start, "scheduled_downtime_depth of host '" + printable(*host, 60) + "' is not a count");
+            if (dt > 0) data.host_downtime[*host] = static_cast<unsigned>(dt);
+        } else if (note_block) {
+            // Who and why, for the words of a hold; a note heal cannot use is skipped, not fatal.
+            const bool host_note = type == "hostdowntime";
+            const bool ack = type == "servicecomment";
+            if (!host || (!host_note && !service) || (ack && entry_type != "4")) continue;
+            if (!host_note && !keep(*host, *service)) continue;
+            if (data.notes.size() >= limits.max_services) continue;
+            using Kind = HumanNote::Kind;
+            data.notes.push_back({host_note ? Kind::host_downtime : ack ? Kind::acknowledgement : Kind::service_downtime,
+                                  std::move(*host), host_note ? std::string() : std::move(*service),
+                                  author.value_or(""), comment.value_or("")});
         }
     }
     if (!have_info) throw StatusError("status file: no info block with its created= time (not a Nagios status file, or empty)");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <istream>
 #include <stdexcept>
 #include <string>
@@ -32,11 +33,23 @@ struct ServiceStatus {
     ServiceState state = ServiceState::ok;
     bool checked = false;  ///< has_been_checked: false while PENDING
     std::int64_t last_ok = 0;  ///< last_time_ok: the last OK check (epoch seconds), 0 if never
+    bool acknowledged = false;       ///< problem_has_been_acknowledged
+    unsigned downtime_depth = 0;     ///< scheduled_downtime_depth: downtimes in effect
+};
+
+/// Who put a human hold in place and why, from status.dat's servicedowntime, hostdowntime and
+/// servicecomment (entry_type=4: an acknowledgement) blocks.
+struct HumanNote {
+    enum class Kind { service_downtime, host_downtime, acknowledgement } kind = Kind::service_downtime;
+    std::string host, service;  ///< service empty for a host downtime
+    std::string author, comment;
 };
 
 struct StatusData {
     std::int64_t created = 0;  ///< info { created= }: when Nagios wrote the file (epoch seconds)
     std::vector<ServiceStatus> services;  ///< those the filter kept, in file order
+    std::map<std::string, unsigned> host_downtime;  ///< hosts with downtimes in effect (depth > 0)
+    std::vector<HumanNote> notes;  ///< host downtimes, and the kept services' downtimes and acks
     std::uint64_t bytes = 0;   ///< read to the end: every byte of the file
 };
 

@@ -9,7 +9,10 @@ namespace heal::handler {
 
 namespace {
 
-constexpr int schema_version = 1;
+// 2: what humans hold (acknowledged, downtime depths, their notes). A cache: an older one is
+// dropped, not converted.
+constexpr int schema_version = 2;
+constexpr const char* drop_version_1 = "DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS views;";
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS views (
     key TEXT PRIMARY KEY,
@@ -28,12 +31,18 @@ CREATE TABLE IF NOT EXISTS members (
     has_state INTEGER NOT NULL,
     not_ok INTEGER NOT NULL,
     last_ok INTEGER NOT NULL,
+    acknowledged INTEGER NOT NULL,
+    downtime_depth INTEGER NOT NULL,
+    host_downtime_depth INTEGER NOT NULL,
+    downtime_note TEXT NOT NULL,
+    host_downtime_note TEXT NOT NULL,
+    ack_note TEXT NOT NULL,
     PRIMARY KEY (key, host, service)
 ) WITHOUT ROWID;
 )";
 
 sqlite::Db open_db(const std::string& dir) {
-    return fleet::open_state_db(dir, dir + "/nagios-view.db", schema_version, schema);
+    return fleet::open_state_db(dir, dir + "/nagios-view.db", schema_version, schema, {{1, drop_version_1}});
 }
 
 }  // namespace
@@ -69,10 +78,17 @@ std::optional<CachedGroup> ViewCache::find(const std::string& key, const std::st
                 at = nl == std::string::npos ? nl : nl + 1;
             }
         }
-        sqlite::Stmt s(db, "SELECT has_state, not_ok, last_ok FROM members WHERE key = ? AND host = ? AND service = ?");
+        sqlite::Stmt s(db, "SELECT has_state, not_ok, last_ok, acknowledged, downtime_depth, host_downtime_depth, "
+                           "downtime_note, host_downtime_note, ack_note FROM members WHERE key = ? AND host = ? AND service = ?");
         s.bind(1, key).bind(2, host).bind(3, service);
         if (s.step()) {
-            g.handled = {.in_group = true, .has_state = s.i64(0) != 0, .not_ok = s.i64(1) != 0, .last_ok = s.i64(2)};
+            const auto depth = [&](int col) {
+                if (s.i64(col) < 0 || s.i64(col) > 1000000) throw sqlite::Error("a downtime depth out of range");
+                return static_cast<unsigned>(s.i64(col));
+            };
+            g.handled = {.in_group = true, .has_state = s.i64(0) != 0, .not_ok = s.i64(1) != 0, .last_ok = s.i64(2),
+                         .acknowledged = s.i64(3) != 0, .downtime_depth = depth(4), .host_downtime_depth = depth(5),
+                         .downtime_note = s.text(6), .host_downtime_note = s.text(7), .ack_note = s.text(8)};
             if (g.handled.not_ok && !g.handled.has_state) throw sqlite::Error("a member not OK without a state");
         }
         return g;
@@ -110,10 +126,15 @@ void ViewCache::keep(const std::string& generation, const std::string& key, std:
             .bind(7, names)
             .bind(8, static_cast<std::int64_t>(all.size()))
             .step();
-        sqlite::Stmt row(db, "INSERT INTO members (key, host, service, has_state, not_ok, last_ok) VALUES (?, ?, ?, ?, ?, ?)");
+        sqlite::Stmt row(db, "INSERT INTO members (key, host, service, has_state, not_ok, last_ok, acknowledged, "
+                             "downtime_depth, host_downtime_depth, downtime_note, host_downtime_note, ack_note) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         for (const auto& [name, e] : all) {
             row.bind(1, key).bind(2, name.first).bind(3, name.second);
             row.bind(4, std::int64_t{e.has_state ? 1 : 0}).bind(5, std::int64_t{e.not_ok ? 1 : 0}).bind(6, e.last_ok);
+            row.bind(7, std::int64_t{e.acknowledged ? 1 : 0}).bind(8, std::int64_t{e.downtime_depth});
+            row.bind(9, std::int64_t{e.host_downtime_depth}).bind(10, e.downtime_note).bind(11, e.host_downtime_note);
+            row.bind(12, e.ack_note);
             row.step();
             row.reset();
         }

@@ -329,7 +329,7 @@ define command {
 }
 define command {
     command_name heal-event-handler
-    command_line \$USER1\$/heal-event-handler --client-config \$USER3\$/heal-ctl.ini --nagios-cfg \$USER3\$/nagios/nagios.cfg --state-dir \$USER3\$/nagios/${SB_EH_STATE:-eh-state} --log \$USER3\$/event-handler.log --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" --server-name "\$_HOSTHEAL_NAME\$" ${SB_EH_OPTS:-} \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
+    command_line \$USER1\$/heal-event-handler --client-config \$USER3\$/heal-ctl.ini --nagios-cfg \$USER3\$/nagios/nagios.cfg --state-dir \$USER3\$/nagios/${SB_EH_STATE:-eh-state} --log \$USER3\$/event-handler.log --timeout 15 --nagios-host "\$HOSTNAME\$" --nagios-service "\$SERVICEDESC\$" --server-name "\$_HOSTHEAL_NAME\$" --service-downtime "\$SERVICEDOWNTIME\$" --host-downtime "\$HOSTDOWNTIME\$" ${SB_EH_OPTS:-} \$SERVICESTATE\$ \$SERVICESTATETYPE\$ \$SERVICEATTEMPT\$ \$HOSTADDRESS\$ \$ARG1\$
 }
 define command {
     command_name notify-file

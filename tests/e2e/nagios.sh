@@ -194,6 +194,124 @@ else
     fail "no heal after the reset ($(crashy_finals | tail -n 1 | cut -c1-200))"
 fi
 
+# 5. Human intent first. Passive results drive the worker's state here (its active checks off),
+#    so each step is a known Nagios event, not a race with the check schedule.
+cmd() { printf '[%s] %s\n' "$(date +%s)" "$1" >"$SB/nagios/rw/nagios.cmd"; }
+passive() { cmd "PROCESS_SERVICE_CHECK_RESULT;worker-host;worker;$1;$2"; }
+worker_restarts() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"worker"'; }
+mark() { MARK_N=$(wc -l <"$NLOG"); MARK_E=$(wc -l <"$SB/event-handler.log"); }
+since() { # FILE: its lines after the mark
+    case $1 in "$NLOG") tail -n "+$((MARK_N + 1))" "$NLOG" ;; *) tail -n "+$((MARK_E + 1))" "$1" ;; esac
+}
+wait_new() { # FILE TEXT TIMEOUT
+    _end=$(( $(date +%s) + $3 ))
+    while [ "$(date +%s)" -le "$_end" ]; do
+        since "$1" | grep -F -m1 -- "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_status() { # AWK-CONDITION on the worker's servicestatus block or a downtime block, TIMEOUT
+    _end=$(( $(date +%s) + $2 ))
+    while [ "$(date +%s)" -le "$_end" ]; do
+        grep -q -- "$1" "$SB/nagios/status.dat" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# Drives the worker from OK to CRITICAL HARD; every alert seen in Nagios' log.
+to_hard() { # WHY
+    for _a in "SOFT;1" "SOFT;2" "HARD;3"; do
+        passive 2 "$1"
+        wait_new "$NLOG" "SERVICE ALERT: worker-host;worker;CRITICAL;$_a;" 10 >/dev/null || return 1
+    done
+}
+recover() {
+    passive 0 "worker OK again"
+    wait_new "$NLOG" "SERVICE ALERT: worker-host;worker;OK;" 10 >/dev/null
+}
+sb_wait_service_ok worker 20
+cmd "DISABLE_SVC_CHECK;worker-host;worker"
+before=$(worker_restarts)
+
+# 5a. A service downtime: held at SOFT 2, said once in a comment, not again at HARD; nobody paged.
+mark
+t=$(date +%s)
+cmd "SCHEDULE_SVC_DOWNTIME;worker-host;worker;$t;$((t + 3600));1;0;3600;ops;disk swap"
+wait_new "$NLOG" "SERVICE DOWNTIME ALERT: worker-host;worker;STARTED" 10 >/dev/null
+wait_status "comment=disk swap" 10  # the handler reads who and why from status.dat
+to_hard "down for the disk swap" || fail "the passive results did not reach CRITICAL HARD"
+held="heal: held, worker on worker-host is in scheduled downtime (ops: disk swap). Not restarting worker on worker-host."
+if wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;$held" 10 >/dev/null &&
+   wait_new "$SB/event-handler.log" "held: CRITICAL HARD attempt 3, restart worker on worker-host: worker on worker-host is in scheduled downtime (ops: disk swap) (event 2 of this problem held; said once)" 10 >/dev/null; then
+    pass "a service downtime holds the heal and says why once: $held"
+else
+    fail "no hold comment for the service downtime: $(since "$SB/event-handler.log" | tail -3)"
+fi
+n=$(since "$NLOG" | grep -c "ADD_SVC_COMMENT;worker-host;worker;1;heal;heal: held")
+pages=$(since "$NLOG" | grep -c "SEND_CUSTOM_SVC_NOTIFICATION;worker-host;worker;\|SERVICE NOTIFICATION: oncall;worker-host;worker;")
+if [ "$n" -eq 1 ] && [ "$pages" -eq 0 ] && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "held: one comment for the problem, no page, no restart"
+else
+    fail "during the downtime: $n hold comments, $pages pages, $(( $(worker_restarts) - before )) restarts"
+fi
+# The window ends with the service still down: Nagios runs no event handler (no state change)
+# and notifies a human; heal does nothing.
+mark
+cmd "DEL_DOWNTIME_BY_HOST_NAME;worker-host;worker"
+wait_new "$NLOG" "SERVICE DOWNTIME ALERT: worker-host;worker;CANCELLED" 10 >/dev/null
+passive 2 "still down after the window"
+if wait_new "$NLOG" "SERVICE NOTIFICATION: oncall;worker-host;worker;CRITICAL" 15 >/dev/null &&
+   ! since "$NLOG" | grep -q "SERVICE EVENT HANDLER: worker-host;worker;" && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "a downtime that ends with the service down heals nothing: Nagios notifies a human"
+else
+    fail "after the downtime: $(since "$NLOG" | grep 'worker-host;worker;' | tail -4)"
+fi
+recover
+
+# 5b. A host downtime holds every service of the host.
+mark
+t=$(date +%s)
+cmd "SCHEDULE_HOST_DOWNTIME;worker-host;$t;$((t + 3600));1;0;3600;ops;rack move"
+wait_new "$NLOG" "HOST DOWNTIME ALERT: worker-host;STARTED" 10 >/dev/null
+wait_status "comment=rack move" 10
+to_hard "down for the rack move" >/dev/null
+held="heal: held, host worker-host is in scheduled downtime (ops: rack move). Not restarting worker on worker-host."
+if wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;$held" 10 >/dev/null && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "a host downtime holds the heal: $held"
+else
+    fail "no hold for the host downtime: $(since "$SB/event-handler.log" | tail -3)"
+fi
+cmd "DEL_DOWNTIME_BY_HOST_NAME;worker-host"
+wait_new "$NLOG" "HOST DOWNTIME ALERT: worker-host;CANCELLED" 10 >/dev/null
+recover
+
+# 5c. An acknowledged problem: a human has taken it.
+mark
+passive 2 "looking into it"
+wait_new "$NLOG" "SERVICE ALERT: worker-host;worker;CRITICAL;SOFT;1;" 10 >/dev/null
+cmd "ACKNOWLEDGE_SVC_PROBLEM;worker-host;worker;1;0;0;ops;replacing the disk"
+wait_status "problem_has_been_acknowledged=1" 10
+passive 2 "looking into it"
+held="heal: held, the problem of worker on worker-host is acknowledged (ops: replacing the disk). Not restarting worker on worker-host."
+if wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;$held" 10 >/dev/null && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "an acknowledged problem holds the heal: $held"
+else
+    fail "no hold for the acknowledgement: $(since "$SB/event-handler.log" | tail -3)"
+fi
+recover
+
+# 5d. Outside any window the next problem heals as before.
+mark
+cmd "ENABLE_SVC_CHECK;worker-host;worker"
+kill "$(cat "$SB/worker/worker.pid")"
+if wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;heal: restart worker done" 30 >/dev/null &&
+   [ "$(worker_restarts)" -eq $((before + 1)) ]; then
+    pass "after the windows the next problem heals as before"
+else
+    fail "no heal after the windows ($(since "$SB/event-handler.log" | tail -3))"
+fi
+
 if [ "$failed" = 1 ]; then
     echo "--- nagios.log"; tail -40 "$NLOG"
     echo "--- event-handler.log"; cat "$SB/event-handler.log" 2>/dev/null
