@@ -127,7 +127,8 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
         query["filter_vars"] = {{"heal_service", desc}};
         label = "'" + desc + "' services";
     }
-    query["attrs"] = {"host_name", "name", "state", "last_check", "last_state_ok"};
+    query["attrs"] = {"host_name", "name", "state", "last_check", "last_state_ok", "downtime_depth", "acknowledgement"};
+    query["joins"] = {"host.downtime_depth"};  // a host downtime holds its services (objects/query/Host)
     std::string answer;
     if (auto err = call(api_, "/v1/objects/services", json::serialize(query), true, answer); !err.empty()) {
         v.blocked_by = "cannot use Icinga 2's state: " + err;
@@ -144,6 +145,9 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
         v.blocked_by = "Icinga 2 lists no " + label + ": the fleet group is empty";
         return v;
     }
+    if (!status.hosts_joined)
+        handler::log_line("warning: Icinga 2's answer has no host.downtime_depth (the ApiUser lacks objects/query/Host?): "
+                          "a host downtime cannot hold heals");
     // The answer is the group, live: who is in it and their states come together.
     nagios::Members members;
     for (const auto& s : status.services) members.emplace_back(s.host, s.service);
@@ -151,8 +155,10 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
     status.created = std::time(nullptr);
     const auto all = fleet::entries(members, status);
     const auto handled = fleet::entry_of(all, host, desc);
-    return handler::judge(o.max_unhealthy, fleet::health(fleet::summarize(all), handled, host, desc, service_ok), handled.last_ok,
-                          label, "Icinga 2's answer");
+    auto judged = handler::judge(o.max_unhealthy, fleet::health(fleet::summarize(all), handled, host, desc, service_ok),
+                                 handled.last_ok, label, "Icinga 2's answer");
+    judged.human = handled;
+    return judged;
 }
 
 std::string Notifier::comment(const std::string& host, const std::string& service, const std::string& text) {

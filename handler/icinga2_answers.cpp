@@ -95,6 +95,25 @@ nagios::StatusData parse_services(const std::string& body, std::size_t max) {
         const auto* lo = attrs->if_contains("last_state_ok");
         if (!lo || !whole(*lo, -1, 1e11, last_ok)) throw nagios::StatusError(at + "last_state_ok of " + which + " is not a time");
         s.last_ok = last_ok > 0 ? static_cast<std::int64_t>(last_ok) : 0;
+        // What humans hold: absent in an older answer means none.
+        double depth = 0, ack = 0, host_depth = 0;
+        if (const auto* dd = attrs->if_contains("downtime_depth"); dd && !whole(*dd, 0, 1e6, depth))
+            throw nagios::StatusError(at + "downtime_depth of " + which + " is not a count");
+        if (const auto* a = attrs->if_contains("acknowledgement"); a && !whole(*a, 0, 2, ack))
+            throw nagios::StatusError(at + "acknowledgement of " + which + " is not 0, 1 or 2");
+        s.downtime_depth = static_cast<unsigned>(depth);
+        s.acknowledged = ack > 0;  // 1 normal, 2 sticky
+        const json::value* joins_v = e->if_contains("joins");
+        const json::object* joins = joins_v ? joins_v->if_object() : nullptr;
+        const json::value* host_v = joins ? joins->if_contains("host") : nullptr;
+        const json::object* jh = host_v ? host_v->if_object() : nullptr;
+        if (jh && jh->contains("downtime_depth")) d.hosts_joined = true;
+        if (jh)
+            if (const auto* hd = jh->if_contains("downtime_depth")) {
+                if (!whole(*hd, 0, 1e6, host_depth))
+                    throw nagios::StatusError(at + "the host's downtime_depth of " + which + " is not a count");
+                if (host_depth > 0) d.host_downtime[s.host] = static_cast<unsigned>(host_depth);
+            }
         seen.emplace_back(s.host, s.service);
         d.services.push_back(std::move(s));
     }

@@ -50,6 +50,7 @@ struct StatusData {
     std::vector<ServiceStatus> services;  ///< those the filter kept, in file order
     std::map<std::string, unsigned> host_downtime;  ///< hosts with downtimes in effect (depth > 0)
     std::vector<HumanNote> notes;  ///< host downtimes, and the kept services' downtimes and acks
+    bool hosts_joined = false;     ///< Icinga 2: its answer joined the hosts (their downtimes known)
     std::uint64_t bytes = 0;   ///< read to the end: every byte of the file
 };
 

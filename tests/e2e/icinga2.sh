@@ -56,6 +56,7 @@ object ApiUser "heal-pw" {
     password = "s3cret heal"
     permissions = [
         { permission = "objects/query/Service"; filter = {{ "heal-service" in service.templates }} },
+        { permission = "objects/query/Host" },
         { permission = "actions/add-comment"; filter = {{ "heal-service" in service.templates }} },
         { permission = "actions/send-custom-notification"; filter = {{ "heal-service" in service.templates }} },
     ]
@@ -86,6 +87,7 @@ template Service "heal-test" {
     vars.heal_client_config = "$SB/heal-ctl.ini"
     vars.heal_state_dir = "$SB/eh-state"
     vars.heal_timeout = 15
+    vars.heal_log = "$SB/eh-state.log"
 }
 object Service "worker" {
     import "heal-test"
@@ -207,7 +209,7 @@ chk=$(pw_check); rc=$?
 # Least privilege: heal's ApiUser may query services and add comments and custom
 # notifications, nothing else (Icinga 2.13 answers a missing permission with 404).
 denied=""
-for probe in "/v1/objects/hosts|{}|get" "/v1/objects/comments|{}|get" "/v1/objects/services|{\"filter\":\"service.name==\\\"other\\\"\"}|get" \
+for probe in "/v1/objects/comments|{}|get" "/v1/objects/services|{\"filter\":\"service.name==\\\"other\\\"\"}|get" \
              "/v1/actions/reschedule-check|{\"type\":\"Service\",\"filter\":\"true\"}|" \
              "/v1/actions/remove-comment|{\"type\":\"Service\",\"filter\":\"true\"}|" \
              "/v1/actions/acknowledge-problem|{\"type\":\"Service\",\"filter\":\"true\",\"author\":\"x\",\"comment\":\"x\"}|" \
@@ -224,7 +226,7 @@ case $(api /v1/objects/comments '{"filter":"comment.service_name==\"other\""}') 
 esac
 allowed=$(as_heal /v1/objects/services '{"filter":"service.name==\"worker\"","attrs":["state"]}' get)
 case $allowed in
-    *" 200") [ -z "$denied" ] && pass "least privilege: heal's ApiUser sees and comments only services importing heal-service; hosts, comments, reschedule, remove-comment, acknowledge, config refused; its query works" ||
+    *" 200") [ -z "$denied" ] && pass "least privilege: heal's ApiUser sees and comments only services importing heal-service (and reads hosts, for their downtimes); comments, reschedule, remove-comment, acknowledge, config refused; its query works" ||
                  fail "heal's ApiUser may do more than it needs:$denied" ;;
     *) fail "heal's ApiUser cannot query services: $allowed" ;;
 esac
@@ -250,6 +252,91 @@ sleep 3  # Icinga 2's HARD 1 and the recovery ran their event commands meanwhile
 n=$(grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"worker"' || true)
 [ "$n" -eq 1 ] && pass "one restart for the problem (SOFT 1, SOFT 2, HARD 1, then OK: acted once)" ||
     fail "restarts for one problem: $n"
+
+# 2b. Human intent first: a downtime and an acknowledgement, set through the API as an operator
+#     would, hold the heal; one comment says why; removed, the next problem heals. Passive results
+#     drive the worker's state (its active checks off), so each event is a known one.
+worker_restarts() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"worker"' || true; }
+svc_post() { # ACTION JSON-FIELDS — on the worker service, as the test's administrator
+    curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+        -H 'Accept: application/json' -X POST \
+        -d "{\"type\":\"Service\",\"filter\":\"service.name==\\\"worker\\\"\"$2}" "https://icinga-test:$API_PORT/v1/actions/$1"
+}
+held_comments() { api /v1/objects/comments '{"filter":"comment.service_name==\"worker\"","attrs":["text"]}' | grep -o 'heal: held, [^"]*'; }
+held_lines() { _n=$(grep -c 'held: .*restart worker' "$SB/eh-state.log" 2>/dev/null); echo "${_n:-0}"; }
+critical_until() { # N — passive CRITICAL results until the handler's log has N "held:" lines
+    _end=$(( $(date +%s) + 20 ))
+    while [ "$(held_lines)" -lt "$1" ] && [ "$(date +%s)" -le $_end ]; do
+        svc_post process-check-result ',"exit_status":2,"plugin_output":"down for the work"' >/dev/null
+        sleep 1.2
+    done
+}
+wait_attr() { # ATTR VALUE SECONDS — the worker's attribute as Icinga 2 answers it
+    _end=$(( $(date +%s) + $3 ))
+    until api /v1/objects/services "{\"filter\":\"service.name==\\\"worker\\\"\",\"attrs\":[\"$1\"]}" |
+          grep -q "\"$1\":$2[,.}]"; do
+        [ "$(date +%s)" -gt $_end ] && return 1
+        sleep 0.2
+    done
+}
+recover_worker() {
+    svc_post process-check-result ',"exit_status":0,"plugin_output":"back"' >/dev/null
+    wait_state worker "0 1" 10
+}
+curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+    -H 'Accept: application/json' -X POST -d '{"attrs":{"enable_active_checks":false}}' \
+    "https://icinga-test:$API_PORT/v1/objects/services/worker-host!worker" >/dev/null
+before=$(worker_restarts)
+now_s=$(date +%s)
+svc_post schedule-downtime ",\"start_time\":$now_s,\"end_time\":$((now_s + 3600)),\"fixed\":true,\"author\":\"ops\",\"comment\":\"disk swap\"" >/dev/null
+wait_attr downtime_depth 1 10
+critical_until 2
+if held_comments | grep -qx 'heal: held, worker on worker-host is in scheduled downtime. Not restarting worker on worker-host.' &&
+   [ "$(held_comments | wc -l)" -eq 1 ] && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "an Icinga 2 downtime holds the heal, one comment for the problem: $(held_comments)"
+else
+    fail "downtime: comments '$(held_comments)', $(( $(worker_restarts) - before )) restarts; $(tail -3 "$SB/eh-state.log" 2>&1)"
+fi
+svc_post remove-downtime '' >/dev/null
+recover_worker
+svc_post process-check-result ',"exit_status":2,"plugin_output":"looking into it"' >/dev/null
+sleep 0.5
+svc_post acknowledge-problem ',"author":"ops","comment":"replacing the disk"' >/dev/null
+critical_until 3
+if held_comments | grep -qx 'heal: held, the problem of worker on worker-host is acknowledged. Not restarting worker on worker-host.' &&
+   [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "an Icinga 2 acknowledgement holds the heal"
+else
+    fail "acknowledgement: comments '$(held_comments)', $(( $(worker_restarts) - before )) restarts; $(tail -3 "$SB/eh-state.log" 2>&1)"
+fi
+svc_post remove-acknowledgement '' >/dev/null
+recover_worker
+# A host downtime holds every service of the host (host.downtime_depth, joined to the query).
+curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+    -H 'Accept: application/json' -X POST \
+    -d "{\"type\":\"Host\",\"filter\":\"host.name==\\\"worker-host\\\"\",\"start_time\":$now_s,\"end_time\":$((now_s + 3600)),\"fixed\":true,\"author\":\"dc\",\"comment\":\"rack move\"}" \
+    "https://icinga-test:$API_PORT/v1/actions/schedule-downtime" >/dev/null
+sleep 1
+critical_until 5
+if held_comments | grep -qx 'heal: held, host worker-host is in scheduled downtime. Not restarting worker on worker-host.' &&
+   [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "an Icinga 2 host downtime holds the heal of its services"
+else
+    fail "host downtime: comments '$(held_comments)', $(( $(worker_restarts) - before )) restarts; $(tail -3 "$SB/eh-state.log" 2>&1)"
+fi
+curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+    -H 'Accept: application/json' -X POST -d '{"type":"Host","filter":"host.name==\"worker-host\""}' \
+    "https://icinga-test:$API_PORT/v1/actions/remove-downtime" >/dev/null
+recover_worker
+curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
+    -H 'Accept: application/json' -X POST -d '{"attrs":{"enable_active_checks":true}}' \
+    "https://icinga-test:$API_PORT/v1/objects/services/worker-host!worker" >/dev/null
+kill "$(cat "$SB/worker/worker.pid")"
+end=$(($(date +%s) + 30))
+until [ "$(worker_restarts)" -gt "$before" ] || [ "$(date +%s)" -gt $end ]; do sleep 0.3; done
+[ "$(worker_restarts)" -eq $((before + 1)) ] && wait_state worker "0 1" 20 &&
+    pass "removed, the next problem heals as before" ||
+    fail "no heal after the downtime and the acknowledgement were removed: $(( $(worker_restarts) - before )) restarts"
 
 # The fleet guard: 3 of 4 down is a wider outage: no restart, one page per problem.
 sb_wait_for "$SB/notifications.log" "CUSTOM fleet" 30 >/dev/null

@@ -1,5 +1,6 @@
 // The fleet guard's parts: Nagios' status.dat and objects.cache as nagios4 writes them (and as
 // nobody should), its limits, and the event handler's store under concurrent handlers.
+#include "event_handler.hpp"
 #include "fleet_guard.hpp"
 #include "fleet_store.hpp"
 #include "nagios_command.hpp"
@@ -606,4 +607,84 @@ TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
     EXPECT_FALSE(damaged.find("gen2\nk", "h1", "web"));
     EXPECT_NE(damaged.warning.find("cannot be read"), std::string::npos) << damaged.warning;
     std::filesystem::remove_all(dir);
+}
+
+// Human holds: what status.dat says of downtimes and acknowledgements, who and why, through the
+// view cache, and the words human_hold() makes of them.
+TEST(StatusFile, DowntimesAcknowledgementsAndTheirNotes) {
+    const std::string text =
+        "info {\n\tcreated=1796222000\n}\n"
+        "hoststatus {\n\thost_name=web1\n\tscheduled_downtime_depth=1\n}\n"
+        "hoststatus {\n\thost_name=web2\n\tscheduled_downtime_depth=0\n}\n"
+        "servicestatus {\n\thost_name=web1\n\tservice_description=worker\n\tcurrent_state=2\n\thas_been_checked=1\n"
+        "\tproblem_has_been_acknowledged=1\n\tscheduled_downtime_depth=2\n}\n"
+        "servicestatus {\n\thost_name=web2\n\tservice_description=worker\n\tcurrent_state=0\n\thas_been_checked=1\n}\n"
+        "servicecomment {\n\thost_name=web1\n\tservice_description=worker\n\tentry_type=1\n\tauthor=bob\n"
+        "\tcomment_data=just a note\n}\n"
+        "servicecomment {\n\thost_name=web1\n\tservice_description=worker\n\tentry_type=4\n\tauthor=ops\n"
+        "\tcomment_data=replacing the disk\n}\n"
+        "servicedowntime {\n\thost_name=web1\n\tservice_description=worker\n\tauthor=ops\n\tcomment=disk swap\n}\n"
+        "hostdowntime {\n\thost_name=web1\n\tauthor=dc\n\tcomment=rack move\n}\n";
+    const auto d = read(text);
+    ASSERT_EQ(d.services.size(), 2u);
+    EXPECT_TRUE(d.services[0].acknowledged);
+    EXPECT_EQ(d.services[0].downtime_depth, 2u);
+    EXPECT_FALSE(d.services[1].acknowledged) << "absent: none";
+    EXPECT_EQ(d.host_downtime.size(), 1u) << "only hosts in a downtime";
+    const nagios::Members members{{"web1", "worker"}, {"web2", "worker"}};
+    const auto all = fleet::entries(members, d);
+    const auto e = fleet::entry_of(all, "web1", "worker");
+    EXPECT_EQ(e.host_downtime_depth, 1u);
+    EXPECT_EQ(e.downtime_note, "ops: disk swap");
+    EXPECT_EQ(e.host_downtime_note, "dc: rack move");
+    EXPECT_EQ(e.ack_note, "ops: replacing the disk") << "a plain comment is not an acknowledgement";
+    EXPECT_EQ(fleet::entry_of(all, "web2", "worker").host_downtime_note, "");
+
+    // Through the view cache, as another handler of the same generation reads it.
+    TempDir dir;
+    handler::ViewCache cache(dir.path());
+    cache.keep("g", "g\nk", d.created, fleet::summarize(all), all);
+    const auto c = cache.find("g\nk", "web1", "worker");
+    ASSERT_TRUE(c) << cache.warning;
+    EXPECT_TRUE(c->handled.acknowledged);
+    EXPECT_EQ(c->handled.downtime_depth, 2u);
+    EXPECT_EQ(c->handled.ack_note, "ops: replacing the disk");
+
+    // The words, and the options that turn each hold off.
+    handler::Options o;
+    handler::FleetView v;
+    v.human = e;
+    EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"), "worker on web1 is in scheduled downtime (ops: disk swap)");
+    o.service_downtime = 0;  // the live macro wins over status.dat
+    EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"), "host web1 is in scheduled downtime (dc: rack move)");
+    o.host_downtime = 0;
+    EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"),
+              "the problem of worker on web1 is acknowledged (ops: replacing the disk)");
+    o.heal_acknowledged = true;
+    EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"), std::nullopt);
+    o.service_downtime = 1;
+    EXPECT_NE(handler::human_hold(o, v, "web1", "worker"), std::nullopt);
+    o.heal_in_downtime = true;
+    EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"), std::nullopt);
+
+    // Hostile values are errors that say where.
+    EXPECT_NE(error_of("info {\n\tcreated=1\n}\nservicestatus {\n\thost_name=a\n\tservice_description=b\n\tcurrent_state=0\n"
+                       "\thas_been_checked=1\n\tproblem_has_been_acknowledged=2\n}\n")
+                  .find("problem_has_been_acknowledged of 'b' on 'a' is not 0 or 1"),
+              std::string::npos);
+    EXPECT_NE(error_of("info {\n\tcreated=1\n}\nhoststatus {\n\thost_name=a\n\tscheduled_downtime_depth=-1\n}\n")
+                  .find("scheduled_downtime_depth of host 'a' is not a count"),
+              std::string::npos);
+}
+
+TEST(FleetStore, AHoldIsSaidOncePerProblem) {
+    TempDir dir;
+    fleet::FleetStore s(dir.path());
+    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 1000, 0), 1u) << "the first event: say so";
+    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 2000, 0), 2u) << "the HARD event: said already";
+    EXPECT_EQ(s.note_hold("web2", "worker", "in downtime", 2000, 0), 1u) << "another problem";
+    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 9000, 5000), 1u)
+        << "seen OK after the hold: that problem ended unseen, this is a new one";
+    s.close("web1", "worker");
+    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 9500, 0), 1u) << "a recovery forgets the hold";
 }
