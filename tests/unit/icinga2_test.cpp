@@ -115,3 +115,33 @@ TEST(Icinga2, UrlsAndOptions) {
     api.cert = "c.crt";
     EXPECT_EQ(icinga2::check_options(api), "--icinga2-cert and --icinga2-key go together");
 }
+
+// What humans hold, as the query with "downtime_depth", "acknowledgement" and the joined
+// "host.downtime_depth" answers it; hostile values are errors, absent ones mean none.
+TEST(Icinga2, DowntimesAndAcknowledgementsFromTheQuery) {
+    auto entry = [](const std::string& host, const std::string& extra, const std::string& joins) {
+        return R"({"attrs":{"host_name":")" + host + R"(","name":"worker","state":2.0,"last_check":1796222000,)"
+               R"("last_state_ok":1796221000)" + extra + R"(},"joins":)" + joins + "}";
+    };
+    const auto d = icinga2::parse_services(
+        R"({"results":[)" + entry("web1", R"(,"downtime_depth":1.0,"acknowledgement":2.0)", R"({"host":{"downtime_depth":0.0}})") +
+        "," + entry("web2", R"(,"downtime_depth":0.0,"acknowledgement":0.0)", R"({"host":{"downtime_depth":2.0}})") + "]}");
+    ASSERT_EQ(d.services.size(), 2u);
+    EXPECT_EQ(d.services[0].downtime_depth, 1u);
+    EXPECT_TRUE(d.services[0].acknowledged) << "2: sticky";
+    EXPECT_FALSE(d.services[1].acknowledged);
+    EXPECT_TRUE(d.hosts_joined);
+    EXPECT_EQ(d.host_downtime.count("web1"), 0u);
+    EXPECT_EQ(d.host_downtime.at("web2"), 2u);
+    EXPECT_FALSE(icinga2::parse_services(R"({"results":[)" + entry("web1", "", "{}") + "]}").hosts_joined)
+        << "no host joined: the ApiUser lacks objects/query/Host";
+    EXPECT_NE(error_of(R"({"results":[)" + entry("web1", R"(,"acknowledgement":3)", "{}") + "]}")
+                  .find("acknowledgement of 'worker' on 'web1' is not 0, 1 or 2"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"results":[)" + entry("web1", R"(,"downtime_depth":-1)", "{}") + "]}")
+                  .find("downtime_depth of 'worker' on 'web1' is not a count"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"results":[)" + entry("web1", "", R"({"host":{"downtime_depth":"lots"}})") + "]}")
+                  .find("the host's downtime_depth of 'worker' on 'web1' is not a count"),
+              std::string::npos);
+}
