@@ -121,6 +121,16 @@ void heal(const Options& o, const Event& e, const std::string& host, const Words
     }
     if (r.outcome == Outcome::dry_run)
         return tell.comment("heal: " + o.verb + " " + e.service + " dry run only (nothing ran: dry_run = yes on the listener)" + after);
+    if (r.outcome == Outcome::refused && r.reason == Reason::paused) {
+        // A human holds the service on its host (heal-ctl pause): a hold, not a failure; nobody
+        // is paged, and the problem stays decided.
+        try {
+            store.amend(tell.host, tell.service, "; held: paused on the host (request " + r.id + ")");
+        } catch (const sqlite::Error& err) {
+            log_line("warning: cannot record the hold with the problem: " + std::string(err.what()));
+        }
+        return tell.comment("heal: held on the host, " + r.message + after);
+    }
     if (r.outcome == Outcome::refused && r.reason == Reason::healthy_here) {
         // Not a heal that failed: two views of one service that disagree. Remembered for the
         // problem, so later checks of it do not ask again; a human decides.

@@ -316,6 +316,7 @@ Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const std:
     const Reply& r = result.reply;
     const bool listener_dry = result.answered && r.outcome == Outcome::dry_run;  // dry_run = yes on the listener
     const bool healed = result.answered && (r.outcome == Outcome::ok || listener_dry) && r.verified != false;
+    const bool held = result.answered && r.outcome == Outcome::refused && r.reason == Reason::paused;
     const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error
                              : r.outcome == Outcome::ok && !r.verify_status.empty() && r.verified == false
                                  ? "the " + route.verb + " ran, but the service is still failing: " + r.verify_status
@@ -323,7 +324,8 @@ Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const std:
                                        (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " +
                                        r.message;
     json::object fin{{"record", "final"}, {"id", rid}, {"host", p.host}, {"service", route.service},
-                     {"outcome", listener_dry ? "dry_run" : healed ? "healed" : "failed"}, {"listener_outcome", outcome},
+                     {"outcome", listener_dry ? "dry_run" : healed ? "healed" : held ? "held" : "failed"},
+                     {"listener_outcome", outcome},
                      {"listener_request", r.id}, {"message", printable(said, 500)}};
     audit(fin);
     if (healed) {
@@ -331,6 +333,13 @@ Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const std:
         log::info("request " + rid + ": " + word + ": " + what + ": " + said + " (listener request " + r.id + ")");
         count(listener_dry ? "dry_run" : "healed", "");
         return {p.fingerprint + " " + word + ": " + said + " (listener request " + r.id + ")"};
+    }
+    if (held) {
+        // A human holds the service on its host (heal-ctl pause): not a failure, nobody is paged;
+        // the problem stays decided until its alerts resolve.
+        log::info("request " + rid + ": held: " + what + ": " + r.message + " (listener request " + r.id + ")");
+        count("held", "paused");
+        return {p.fingerprint + " held (paused): " + r.message};
     }
     const bool partition = result.answered && r.outcome == Outcome::refused && r.reason == Reason::healthy_here;
     p.failed = !partition;
@@ -419,8 +428,8 @@ std::string Receiver::metrics() {
            "# HELP heal_receiver_requests_total Requests answered, by HTTP status (0: refused at the TLS handshake).\n"
            "# TYPE heal_receiver_requests_total counter\n";
     for (const auto& [status, n] : requests_) out << "heal_receiver_requests_total{code=\"" << status << "\"} " << n << "\n";
-    out << "# HELP heal_receiver_decisions_total Decisions on alerts, by outcome (healed, failed, blocked, dry_run, "
-           "already, late, resolved, unrouted, undecided) and the guard that blocked.\n"
+    out << "# HELP heal_receiver_decisions_total Decisions on alerts, by outcome (healed, failed, held, blocked, "
+           "dry_run, already, late, resolved, unrouted, undecided) and the guard that blocked or held.\n"
            "# TYPE heal_receiver_decisions_total counter\n";
     for (const auto& [k, n] : decisions_)
         out << "heal_receiver_decisions_total{outcome=\"" << metric_label(k.first) << "\",guard=\""

@@ -314,6 +314,47 @@ else
     fail "five alerts of one outage: $r_five, $heals heal decision(s), $joined joined, restarts $before → $(restarts worker); resolved $r_resolved ($closed closed); late $r_late ($late acted on nothing): $five_answer | $(tr '\n' '|' <"$SB/answer")"
 fi
 
+# 4c. Human intent. A hold on the host (heal-ctl pause) refuses the receiver's heal 'paused':
+#     a hold, not a failure (no HealFailed page). An Alertmanager silence keeps the alert from
+#     reaching the receiver at all; when it expires, the still-firing alert heals.
+ctl_ops() { "$BUILD/heal-ctl" -c "$SB/heal-ctl-ops.ini" -H 127.0.0.1 "$@"; }
+resolved_n=$(records '"record":"resolved".*"service":"worker"')
+worker_back() { [ "$(records '"record":"resolved".*"service":"worker"')" -gt "$resolved_n" ]; }
+ctl_ops pause worker --for 5m --reason "disk swap" >/dev/null
+before=$(restarts worker)
+kill "$(cat "$SB/worker/worker.pid")"
+if wait_until 30 grep -q '"outcome":"held"' "$SB/receiver-audit.jsonl" && [ "$(restarts worker)" -eq "$before" ] &&
+   ! am_alerts service | grep -q "HealFailed/worker/active" &&
+   grep -q ": held: restart worker on 127.0.0.1 for alert WorkerDown.*worker is paused by client ops until .*(disk swap)" "$SB/receiver.log"; then
+    pass "a pause on the host holds the receiver's heal: no restart, no HealFailed page: $(grep -m1 ': held: ' "$SB/receiver.log" | sed 's/.*: held: //' | cut -c1-140)"
+else
+    fail "pause and the receiver: restarts $before → $(restarts worker), alerts $(am_alerts service); $(tail -3 "$SB/receiver.log")"
+fi
+ctl_ops resume worker >/dev/null
+ctl_ops restart worker >/dev/null  # the operator brings it back; WorkerDown resolves
+wait_until 30 worker_back || fail "WorkerDown did not resolve after the operator's restart"
+
+silence=$(python3 -c 'import json,sys,datetime as d; n=d.datetime.now(d.timezone.utc); print(json.dumps({"matchers":[{"name":"alertname","value":"WorkerDown","isRegex":False,"isEqual":True},{"name":"instance","value":sys.argv[1],"isRegex":False,"isEqual":True}],"startsAt":n.isoformat(),"endsAt":(n+d.timedelta(minutes=10)).isoformat(),"createdBy":"ops","comment":"disk swap"}))' "127.0.0.1:$WORKER_PORT")
+sid=$(curl -sS --max-time 5 -H 'Content-Type: application/json' -d "$silence" "http://127.0.0.1:$AM_PORT/api/v2/silences" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["silenceID"])' 2>&1)
+before=$(restarts worker)
+decisions=$(grep -c '"record":"decision"' "$SB/receiver-audit.jsonl")
+kill "$(cat "$SB/worker/worker.pid")"
+suppressed() { am_alerts instance | grep -q "WorkerDown/127.0.0.1:$WORKER_PORT/suppressed"; }
+if wait_until 30 suppressed && sleep 4 && [ "$(restarts worker)" -eq "$before" ] &&
+   [ "$(grep -c '"record":"decision"' "$SB/receiver-audit.jsonl")" -eq "$decisions" ]; then
+    pass "an Alertmanager silence holds: WorkerDown fires, is suppressed, never reaches the receiver; no restart"
+else
+    fail "the silence ($sid): alerts $(am_alerts instance), restarts $before → $(restarts worker)"
+fi
+curl -sS --max-time 5 -X DELETE "http://127.0.0.1:$AM_PORT/api/v2/silence/$sid" >/dev/null
+healed_after() { [ "$(restarts worker)" -eq $((before + 1)) ]; }
+if wait_until 30 healed_after; then
+    pass "the silence expired: the still-firing WorkerDown reaches the receiver and heals"
+else
+    fail "no heal after the silence expired: restarts $before → $(restarts worker); $(tail -3 "$SB/receiver.log")"
+fi
+
 # 5. The dashboard's receiver panels have data from this Prometheus (prometheus.sh checks the rest).
 python3 -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' \
     "$SRC/etc/grafana/heal-dashboard.json" | grep heal_receiver_ >"$SB/exprs"

@@ -198,7 +198,7 @@ fi
 #    so each step is a known Nagios event, not a race with the check schedule.
 cmd() { printf '[%s] %s\n' "$(date +%s)" "$1" >"$SB/nagios/rw/nagios.cmd"; }
 passive() { cmd "PROCESS_SERVICE_CHECK_RESULT;worker-host;worker;$1;$2"; }
-worker_restarts() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep -c '"service":"worker"'; }
+worker_restarts() { grep '"record":"final"' "$SB/audit.jsonl" | grep '"verb":"restart"' | grep '"outcome":"ok"' | grep -c '"service":"worker"'; }
 mark() { MARK_N=$(wc -l <"$NLOG"); MARK_E=$(wc -l <"$SB/event-handler.log"); }
 since() { # FILE: its lines after the mark
     case $1 in "$NLOG") tail -n "+$((MARK_N + 1))" "$NLOG" ;; *) tail -n "+$((MARK_E + 1))" "$1" ;; esac
@@ -311,6 +311,22 @@ if wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;heal: restart wor
 else
     fail "no heal after the windows ($(since "$SB/event-handler.log" | tail -3))"
 fi
+
+# 5e. A hold on the host (heal-ctl pause) meets the event handler too: a comment, no page.
+sb_wait_service_ok worker 20
+mark
+ctl_ops pause worker --for 10m --reason "swapping the disk" >/dev/null
+before=$(worker_restarts)
+kill "$(cat "$SB/worker/worker.pid")"
+if comment=$(wait_new "$NLOG" "ADD_SVC_COMMENT;worker-host;worker;1;heal;heal: held on the host, worker is paused by client ops until " 30) &&
+   printf '%s' "$comment" | grep -qF "(swapping the disk): only admins' heals run" &&
+   ! since "$NLOG" | grep -q "SEND_CUSTOM_SVC_NOTIFICATION;worker-host;worker;" && [ "$(worker_restarts)" -eq "$before" ]; then
+    pass "a pause on the host holds the event handler's heal: a comment, no page: ${comment##*;heal;}"
+else
+    fail "pause and the event handler: $(since "$SB/event-handler.log" | tail -3)"
+fi
+ctl_ops resume worker >/dev/null
+ctl_ops restart worker >/dev/null  # the operator brings it back
 
 if [ "$failed" = 1 ]; then
     echo "--- nagios.log"; tail -40 "$NLOG"
