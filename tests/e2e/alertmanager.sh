@@ -332,6 +332,7 @@ else
 fi
 ctl_ops resume worker >/dev/null
 ctl_ops restart worker >/dev/null  # the operator brings it back; WorkerDown resolves
+ctl_ops reset worker >/dev/null    # and starts a fresh budget window (3 restarts so far)
 wait_until 30 worker_back || fail "WorkerDown did not resolve after the operator's restart"
 
 silence=$(python3 -c 'import json,sys,datetime as d; n=d.datetime.now(d.timezone.utc); print(json.dumps({"matchers":[{"name":"alertname","value":"WorkerDown","isRegex":False,"isEqual":True},{"name":"instance","value":sys.argv[1],"isRegex":False,"isEqual":True}],"startsAt":n.isoformat(),"endsAt":(n+d.timedelta(minutes=10)).isoformat(),"createdBy":"ops","comment":"disk swap"}))' "127.0.0.1:$WORKER_PORT")
