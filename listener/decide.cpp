@@ -111,8 +111,6 @@ bool may_see_history(const Identity& who, const std::string& service) {
 
 namespace {
 
-/// diagnostics (whoever may start, stop or restart the action's service, or an admin) and
-/// history (see may_see_history): lookups in the store, no script.
 /// "" when `who` is an admin, else why `what` needs one.
 std::string not_admin(const Identity& who, const std::string& what) {
     if (!who.rules_configured)
@@ -130,6 +128,8 @@ Verdict decide_hold(const Request& req, const Identity& who, const GuardState& s
     return allow();
 }
 
+/// diagnostics (whoever may start, stop or restart the action's service, or an admin) and
+/// history (see may_see_history): lookups in the store, no script.
 Verdict decide_lookup(const Request& req, const Identity& who, const GuardState& st) {
     if (req.verb == Verb::history && !req.service.empty() && !may_see_history(who, req.service))
         return refuse(Reason::not_authorized, who_text(who) + " may not see the history of " + req.service +

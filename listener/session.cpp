@@ -161,7 +161,8 @@ asio::awaitable<std::optional<Request>> read_request(TlsConnection& tls, Record&
 void record_refusal(ListenerState& st, const Request& req, const Verdict& v, Record& rec, const std::string& tag) {
     if (st.store && v.recorded)
         with_store(tag, "record the refusal " + rec.reply.id, [&] {
-            st.store->refused(rec.reply.id, now_ms(), req.service, req.verb, rec.client, v.reason);
+            st.store->refused(rec.reply.id, now_ms(), req.service.empty() ? "*" : req.service, req.verb, rec.client,
+                              v.reason);
         });
     if (v.quarantine_now && with_store(tag, "quarantine " + req.service,
                                        [&] { st.store->quarantine(req.service, *v.quarantine_now); })

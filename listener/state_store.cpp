@@ -326,10 +326,12 @@ void StateStore::reset(const std::string& service, std::int64_t now_ms) {
     s.step();
 }
 
-void StateStore::hold(const Hold& h) {
+std::optional<Hold> StateStore::hold(const Hold& h) {
+    auto was = holds_of(holds(), h.service);
     Stmt s(db_, "INSERT OR REPLACE INTO holds (service, since_ms, until_ms, held_by, reason) VALUES (?1, ?2, ?3, ?4, ?5)");
     s.bind(1, h.service.empty() ? "*" : h.service).bind(2, h.since_ms).bind(3, h.until_ms).bind(4, h.by).bind(5, h.reason);
     s.step();
+    return was;
 }
 
 std::optional<Hold> StateStore::release(const std::string& service) {

@@ -109,8 +109,9 @@ public:
     void quarantine(const std::string& service, const Quarantine& q);
     /// Lifts a quarantine and starts a fresh budget window at `now_ms`.
     void reset(const std::string& service, std::int64_t now_ms);
-    /// A hold on h.service ("" for every service), replacing the one it had.
-    void hold(const Hold& h);
+    /// A hold on h.service ("" for every service), replacing (in one statement) the one it had,
+    /// which it returns.
+    std::optional<Hold> hold(const Hold& h);
     /// Ends the hold on `service` ("" for every service's); the hold that was stored, if any.
     std::optional<Hold> release(const std::string& service);
     /// Every hold stored, by service ("" for every service's), ended ones included.

@@ -281,8 +281,7 @@ void serve_pause(ListenerState& st, const ListenerConfig& cfg, const Request& re
     Hold h{req.service, now, now + to_ms(static_cast<double>(req.for_s)), "client " + rec.client, req.reason};
     std::optional<Hold> was;
     const auto error = with_store(tag, std::string(to_string(req.verb)) + " " + target, [&] {
-        was = st.store->release(req.service);
-        if (pause) st.store->hold(h);
+        was = pause ? st.store->hold(h) : st.store->release(req.service);
     });
     if (!error.empty()) return refuse(rec.reply, Reason::state_unavailable, "state store unavailable: " + error);
     if (was && was->until_ms <= now) was.reset();  // it had ended by itself
