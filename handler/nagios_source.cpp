@@ -1,5 +1,6 @@
 #include "nagios_source.hpp"
 
+#include "clock.hpp"
 #include "nagios_command.hpp"
 #include "status_file.hpp"
 #include "view_cache.hpp"
@@ -44,6 +45,16 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
     std::optional<CachedGroup> cached;
     if (!key.empty()) cached = cache.find(key, host, desc);
     if (!cache.warning.empty()) log_line("warning: " + std::exchange(cache.warning, {}));
+    // A generation nobody has kept yet: one handler reads it, the others wait for its view
+    // (bounded by half the listener's timeout, so that a heal still has its time).
+    std::optional<ReadTurn> turn;
+    if (!cached && !key.empty()) {
+        turn.emplace(o.state_dir, std::chrono::steady_clock::now() + steady_duration(o.timeout / 2));
+        if (!turn->warning.empty()) log_line("warning: reading Nagios' files myself: " + turn->warning);
+        if (turn->held()) cached = cache.find(key, host, desc);  // kept while this one waited
+        if (!cache.warning.empty()) log_line("warning: " + std::exchange(cache.warning, {}));
+        if (!cached) log_line("reading Nagios' files for this generation (waited " + seconds_text(turn->waited_s) + ")");
+    }
     fleet::GroupSummary summary;
     fleet::MemberEntry handled;
     std::int64_t created = 0;

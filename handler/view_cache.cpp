@@ -3,7 +3,14 @@
 #include "fleet_store.hpp"
 #include "sqlite.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
 
 namespace heal::handler {
 
@@ -142,6 +149,37 @@ void ViewCache::keep(const std::string& generation, const std::string& key, std:
     } catch (const sqlite::Error& e) {
         warning = "the view cache in '" + dir_ + "' cannot be written (" + e.what() + ")";
     }
+}
+
+ReadTurn::ReadTurn(const std::string& state_dir, std::chrono::steady_clock::time_point deadline) {
+    const std::string path = state_dir + "/nagios-view.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    if (fd_ < 0) {
+        warning = "cannot open '" + path + "' (" + std::strerror(errno) + ")";
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    // Polled, so that the wait has its bound; the reader holds it for about one read.
+    for (auto pause = std::chrono::milliseconds(2);; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
+        if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+            held_ = true;
+            break;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            warning = "cannot lock '" + path + "' (" + std::strerror(errno) + ")";
+            break;
+        }
+        if (std::chrono::steady_clock::now() + pause > deadline) {
+            warning = "another handler's read of this generation took longer than the wait allows";
+            break;
+        }
+        std::this_thread::sleep_for(pause);
+    }
+    waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ReadTurn::~ReadTurn() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
 }  // namespace heal::handler

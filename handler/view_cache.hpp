@@ -8,6 +8,7 @@
 
 #include "fleet_guard.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,26 @@ public:
 
 private:
     std::string dir_;
+};
+
+/// One reader per generation: a handler that misses the cache takes this turn (an flock on
+/// STATE_DIR/nagios-view.lock) before it reads Nagios' files, and keeps it until it has kept its
+/// view; the others wait for the turn and then find that view (a wide outage starts hundreds of
+/// handlers on one new status.dat: one reads it). The wait is bounded: past `deadline` the
+/// handler reads the files itself, as without the lock; any failure to lock is the same.
+class ReadTurn {
+public:
+    ReadTurn(const std::string& state_dir, std::chrono::steady_clock::time_point deadline);
+    ~ReadTurn();
+    ReadTurn(const ReadTurn&) = delete;
+    ReadTurn& operator=(const ReadTurn&) = delete;
+    bool held() const { return held_; }
+    double waited_s = 0;  ///< how long it waited for the turn
+    std::string warning;  ///< why it does not hold the turn, or ""
+
+private:
+    int fd_ = -1;
+    bool held_ = false;
 };
 
 }  // namespace heal::handler

@@ -330,6 +330,35 @@ logged "cannot use Nagios' status data" && ! logged "acting:" &&
     pass "a new generation of status.dat is read again (and this one is refused)" ||
     fail "view cache, new generation: $(cat "$T/log")"
 
+# A wide outage: 20 handlers start at once on a status.dat generation nobody has kept (10,000
+# services). One reads Nagios' files; the others wait for its turn (STATE_DIR/nagios-view.lock)
+# and use the view it kept, instead of each reading the file.
+awk 'BEGIN {
+    for (i = 1; i <= 10000; i++) printf "define service {\n\thost_name\th%d\n\tservice_description\tweb\n\tcheck_command\tx\n\t}\n\n", i > "'"$T/objects.cache"'"
+    printf "info {\n\tcreated=%d\n\tversion=4.4.6\n\t}\n\n", systime()
+    for (i = 1; i <= 10000; i++)
+        printf "servicestatus {\n\thost_name=h%d\n\tservice_description=web\n\thas_been_checked=1\n\tcurrent_state=%d\n\tlast_time_ok=0\n\tplugin_output=x\n\t}\n\n", i, (i <= 20) ? 2 : 0
+}' >"$T/status.dat"
+: >"$T/wide.log"
+mkdir -p "$T/wide-state"
+i=1
+while [ $i -le 20 ]; do
+    "$BUILD/heal-event-handler" --dry-run --client-config "$T/ctl.ini" --command-file "$T/wide.cmd" \
+        --state-dir "$T/wide-state" --status-file "$T/status.dat" --objects-file "$T/objects.cache" \
+        --log "$T/wide.log" --timeout 10 --fleet-budget 100/1h --nagios-host "h$i" CRITICAL HARD 1 127.0.0.1 web \
+        >/dev/null 2>&1 &
+    i=$((i + 1))
+done
+wait
+reads=$(grep -c "reading Nagios' files for this generation" "$T/wide.log")
+decided=$(grep -c "dry run: would restart: CRITICAL HARD attempt 1" "$T/wide.log")
+if [ "$reads" -eq 1 ] && [ "$decided" -eq 20 ]; then
+    pass "a wide outage costs one read: 20 handlers at once on a new generation of 10,000 services, 1 read it, 20 decided"
+else
+    fail "20 handlers at once: $reads read the files, $decided decided: $(grep -v 'dry run' "$T/wide.log" | tail -5)"
+fi
+status_dat web 4 0
+
 # A Nagios that does not read its command FIFO must not hang the handler.
 rm -f "$T/nagios.cmd"; mkfifo "$T/nagios.cmd"
 exec 5<>"$T/nagios.cmd"  # a reader that never reads: the pipe fills
