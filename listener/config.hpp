@@ -62,7 +62,8 @@ struct ServiceConfig {
     /// Before a remotely requested restart or stop, run status here: exit 0 refuses the
     /// request `healthy_here` (a second opinion against a partition or a wrong check).
     bool confirm = false;
-    /// `watch_paused = yes`: the loop watches but does not heal (as `heal-ctl pause`, from the file).
+    /// `watch_paused = yes`: the loop watches but does not heal, with no end (`heal-ctl pause`
+    /// holds every non-admin heal, for a time).
     bool watch_paused = false;
 };
 
