@@ -263,7 +263,9 @@ else
     fail "calm: $(cat "$SB/worker/calm.log" 2>/dev/null) $(grep '"service":"calm"' "$SB/audit.jsonl" | tail -1)"
 fi
 sb_wait_for "$NLOG" "SERVICE EVENT HANDLER: worker-host;calm;CRITICAL;HARD;3;" 15 >/dev/null
-if sb_wait_for "$SB/event-handler.log" "already decided for this problem: restart at CRITICAL SOFT 2; refused healthy_here" 10 >/dev/null &&
+# (HARD 3 may run while SOFT 2's call is still out: the remembered decision is then the claim,
+# before the refusal is added to it.)
+if sb_wait_for "$SB/event-handler.log" "already decided for this problem: restart at CRITICAL SOFT 2" 10 >/dev/null &&
    [ "$(grep '"service":"calm"' "$SB/audit.jsonl" | grep -c '"record":"final"')" -eq 1 ]; then
     pass "the decision is remembered for the problem: asked once"
 else
