@@ -12,14 +12,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (why.reason != heal::Reason::none) std::abort();
         if (req->service.size() > 64) std::abort();
         // What parses, formats back into a line that parses the same.
-        auto again = req->verb == heal::Verb::history
-                         ? heal::format_history_request(req->service.empty() ? "*" : req->service,
-                                                        req->limit, req->since_s)
-                         : heal::format_request(heal::to_string(req->verb), req->service, req->force);
+        std::string again;
+        if (req->verb == heal::Verb::history)
+            again = heal::format_history_request(req->service.empty() ? "*" : req->service, req->limit, req->since_s);
+        else if (req->verb == heal::Verb::pause)
+            again = heal::format_pause_request(req->service, req->for_s, req->reason);
+        else if (req->verb == heal::Verb::resume)
+            again = heal::format_request("resume", req->service.empty() ? "*" : req->service);
+        else
+            again = heal::format_request(heal::to_string(req->verb), req->service, req->force);
         heal::Refusal r2;
         auto back = heal::parse_request(std::string_view(again).substr(0, again.size() - 1), r2);
-        if (!back || back->verb != req->verb || back->service != req->service ||
-            back->force != req->force || back->limit != req->limit || back->since_s != req->since_s)
+        if (!back || back->verb != req->verb || back->service != req->service || back->force != req->force ||
+            back->limit != req->limit || back->since_s != req->since_s || back->for_s != req->for_s ||
+            back->reason != req->reason)
             std::abort();
     } else if (why.reason == heal::Reason::none || why.message.empty()) {
         std::abort();
