@@ -171,6 +171,18 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
     }
     if (words.size() < 3) return malformed();
     r.service = std::string(words[2]);
+    // SERVICE, or * for every service (kept as ""): the history, pause and resume lines.
+    auto service_or_all = [&]() -> std::optional<Request> {
+        if (r.service == "*") {
+            r.service.clear();
+            return r;
+        }
+        if (!is_valid_service_name(r.service))
+            return refuse(Reason::bad_service_name,
+                          "bad service name '" + printable(r.service, 80) +
+                              "' (letters, digits, '.', '_', '-'; at most 64; or * for all)");
+        return r;
+    };
     if (r.verb == Verb::pause || r.verb == Verb::resume) {
         const bool pause = r.verb == Verb::pause;
         if (words.size() != (pause ? 4u : 3u))
@@ -188,15 +200,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                 r.reason = std::string(reason);
             }
         }
-        if (r.service == "*") {
-            r.service.clear();
-            return r;
-        }
-        if (!is_valid_service_name(r.service))
-            return refuse(Reason::bad_service_name,
-                          "bad service name '" + printable(r.service, 80) +
-                              "' (letters, digits, '.', '_', '-'; at most 64; or * for all)");
-        return r;
+        return service_or_all();
     }
     if (r.verb == Verb::history) {
         unsigned long long n = 0;
@@ -211,15 +215,7 @@ std::optional<Request> parse_request(std::string_view line, Refusal& refusal) {
                 return refuse(Reason::malformed_request, "history: SINCE is a number of seconds");
             r.since_s = n;
         }
-        if (r.service == "*") {
-            r.service.clear();
-            return r;
-        }
-        if (!is_valid_service_name(r.service))
-            return refuse(Reason::bad_service_name,
-                          "bad service name '" + printable(r.service, 80) +
-                              "' (letters, digits, '.', '_', '-'; at most 64; or * for all)");
-        return r;
+        return service_or_all();
     }
     if (words.size() == 5) return malformed();
     if (words.size() == 4) {
