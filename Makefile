@@ -26,12 +26,14 @@ endif
 # PR #2861; the code after the assert is right): with asserts on, a slow status page made
 # check_worker abort. Found by tests/fuzz/fuzz_http_response; pinned by an integration test.
 HEAL_FLAGS := -std=c++20 -Wall -Wextra -Wshadow -Wno-psabi -Wno-mismatched-new-delete \
-              -Icommon -MMD -MP -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG
+              -I. -isystem /usr/include/postgresql -MMD -MP -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG
 # libstdc++ and Boost.JSON linked statically: a Nagios plugin is started thousands of times an
 # hour, and this halves its start-up (measured with make bench).
 LIBS       := -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -linih -lsqlite3 -lssl -lcrypto \
               -static-libstdc++ -static-libgcc -pthread -Wl,-O1,--as-needed
 GTEST_LIBS := -lgtest -lgtest_main -pthread
+# The deciders' shared fleet store (fleet/pg_store.cpp): Debian's libpq, a library dependency only.
+PQ_LIBS    := -lpq
 
 # V=0: one line per step ("  CXX  common/text.cpp") instead of the compiler's command line
 # (`make demo` builds that way, the full log going to a file).
@@ -53,6 +55,7 @@ CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp c
 # check_worker-tls needs only the probe and its verdicts; the deciders' HTTP calls are theirs.
 PLUGIN_OBJ   := $(filter-out $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/checks/listener_info.o,$(CHECKS_OBJ))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
+FLEET_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard fleet/*.cpp))
 HANDLER_OBJ  := $(patsubst %.cpp,$(B)/%.o,$(filter-out handler/main.cpp,$(wildcard handler/*.cpp)))
 RECEIVER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out receiver/main.cpp,$(wildcard receiver/*.cpp)))
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
@@ -89,7 +92,7 @@ $(B)/flags: FORCE
 
 $(B)/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ilistener -Ictl -Ichecks -Ihandler -Ireceiver -c $< -o $@
+	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B) -c $< -o $@
 
 # Rewritten only when the version changes: a new changelog entry rebuilds what prints it.
 $(B)/gen/version.hpp: debian/changelog
@@ -112,17 +115,17 @@ $(B)/heal-ctl: $(B)/ctl/main.o $(CTL_OBJ) $(B)/libheal.a
 $(B)/check_heal: $(B)/checks/check_heal.o $(B)/checks/listener_info.o $(CTL_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
-# The event handler links the client (heal-ctl's library), reads Nagios' files itself and asks
-# Icinga 2's API with check_worker's HTTPS client.
-$(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
+# The deciders: a source and a notifier (handler/: Nagios' files, Icinga 2's API; receiver/:
+# Alertmanager and Prometheus) around the decision core (fleet/), which calls the listeners with
+# the client (common/). Both ask over HTTP(S) with check_worker's client (checks/). The receiver
+# links no Nagios code.
+$(B)/heal-event-handler: $(B)/handler/main.o $(HANDLER_OBJ) $(FLEET_OBJ) $(B)/checks/probe.o \
                          $(B)/checks/http_response.o $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(PQ_LIBS) $(LIBS) $(LDFLAGS)
 
-# The Alertmanager receiver: the fleet guard's code, the listeners' client, and check_worker's
-# HTTP(S) client for Prometheus and Alertmanager.
-$(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(HANDLER_OBJ) $(CTL_OBJ) $(B)/checks/probe.o \
+$(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(FLEET_OBJ) $(B)/checks/probe.o \
                           $(B)/checks/http_response.o $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(PQ_LIBS) $(LIBS) $(LDFLAGS)
 
 # check_worker is built twice. check_worker: without TLS (HEAL_NO_TLS), so that no OpenSSL is
 # loaded or bound at its start; it hands TLS checks to check_worker-tls, the same program with
@@ -133,7 +136,7 @@ LEAN_OBJ := $(B)/lean/checks/check_worker.o $(B)/lean/checks/probe.o $(B)/lean/c
             $(B)/checks/verdicts.o $(B)/checks/worker_options.o
 $(B)/lean/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B)/gen -Ichecks -c $< -o $@
+	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B) -c $< -o $@
 $(B)/check_worker: $(LEAN_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic \
 	  $(filter-out -lssl -lcrypto,$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
@@ -142,8 +145,8 @@ $(B)/check_worker-tls: $(B)/checks/check_worker.o $(PLUGIN_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
 	  -Wl,-z,pack-relative-relocs
 
-$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz -lre2 $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
+$(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(FLEET_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz -lre2 $(PQ_LIBS) $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
 
 $(B)/integration-tests: $(INTEG_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
@@ -172,13 +175,13 @@ test-binaries: deps-test
 FZ          := $(B)-fuzz
 FUZZ_CXX    ?= clang++
 FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined -Icommon -Ilistener -Ichecks -Ictl -Ihandler -Ireceiver -MMD -MP \
+               -fno-sanitize-recover=undefined -I. -MMD -MP \
                -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG -fno-sanitize=function
 # As shipped; ASan/UBSan watch memory. Not UBSan's "function" check: clang 14 cannot emit it for
 # coroutines ("Cannot represent a difference across sections"; fuzz_http_response runs one).
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp common/client_config.cpp checks/verdicts.cpp \
-               checks/http_response.cpp handler/status_file.cpp handler/fleet_guard.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp checks/http_url.cpp receiver/alertmanager.cpp receiver/routes.cpp \
+               checks/http_response.cpp handler/status_file.cpp fleet/guard.cpp handler/nagios_group.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp checks/http_url.cpp receiver/alertmanager.cpp receiver/routes.cpp \
                common/audit_log.cpp common/log.cpp common/small_file.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))

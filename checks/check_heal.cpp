@@ -3,13 +3,13 @@
 // is quarantined, the state store is unavailable or the listener cannot be reached; WARNING when
 // a service has used more than half its restart budget or the listener's certificate expires
 // soon; else OK. Perfdata per service: actions in the budget window, the budget, refusals.
-#include "client.hpp"
-#include "client_config.hpp"
-#include "json_get.hpp"
-#include "listener_info.hpp"
-#include "plugin.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "common/client.hpp"
+#include "common/client_config.hpp"
+#include "common/json_get.hpp"
+#include "checks/listener_info.hpp"
+#include "common/plugin.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <boost/json.hpp>
 #include <getopt.h>

@@ -1,12 +1,12 @@
 // check_worker: Nagios plugin for worker status endpoints (HTTP status servlets, JSON health
 // documents, TCP status lines). Options follow check_http where the meaning is the same.
-#include "clock.hpp"
-#include "plugin.hpp"
-#include "probe.hpp"
-#include "verdicts.hpp"
-#include "worker_options.hpp"
+#include "common/clock.hpp"
+#include "common/plugin.hpp"
+#include "checks/probe.hpp"
+#include "checks/verdicts.hpp"
+#include "checks/worker_options.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "http_call.hpp"
+#include "checks/http_call.hpp"
 
 #include <chrono>
 

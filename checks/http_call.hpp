@@ -3,8 +3,8 @@
 // deadline, an answer capped, a short or oversized answer an error in words.
 #pragma once
 
-#include "http_url.hpp"
-#include "probe.hpp"
+#include "checks/http_url.hpp"
+#include "checks/probe.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "http_response.hpp"
+#include "checks/http_response.hpp"
 
 #include <boost/beast/http/field.hpp>
 

@@ -4,7 +4,7 @@
 // and the fuzzer (from bytes).
 #pragma once
 
-#include "probe.hpp"
+#include "checks/probe.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>

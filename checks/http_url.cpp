@@ -1,6 +1,6 @@
-#include "http_url.hpp"
+#include "checks/http_url.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 namespace heal::plugin {
 

@@ -1,6 +1,6 @@
-#include "listener_info.hpp"
+#include "checks/listener_info.hpp"
 
-#include "json_get.hpp"
+#include "common/json_get.hpp"
 
 #include <algorithm>
 #include <optional>

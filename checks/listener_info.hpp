@@ -2,7 +2,7 @@
 // service's quarantine, pause, budget and refusals, and perfdata worst first.
 #pragma once
 
-#include "plugin.hpp"
+#include "common/plugin.hpp"
 
 #include <boost/json/object.hpp>
 

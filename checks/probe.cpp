@@ -1,10 +1,10 @@
-#include "probe.hpp"
+#include "checks/probe.hpp"
 
-#include "http_response.hpp"
+#include "checks/http_response.hpp"
 
-#include "connect.hpp"
-#include "run.hpp"
-#include "version.hpp"
+#include "common/connect.hpp"
+#include "common/run.hpp"
+#include "gen/version.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -12,7 +12,7 @@
 // Built with HEAL_NO_TLS for the plain-only check_worker: no OpenSSL linked, loaded or bound at
 // its start (check_worker.cpp hands TLS to check_worker-tls, built without it).
 #ifndef HEAL_NO_TLS
-#include "tls.hpp"
+#include "common/tls.hpp"
 
 #include <boost/beast/ssl.hpp>
 #endif

@@ -1,8 +1,8 @@
 // One network exchange with a worker's status endpoint: HTTP(S) GET, or a TCP status line.
 #pragma once
 
-#include "connect.hpp"
-#include "cert_validity.hpp"
+#include "common/connect.hpp"
+#include "common/cert_validity.hpp"
 
 #include <chrono>
 #include <cstdint>

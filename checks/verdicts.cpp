@@ -1,9 +1,9 @@
-#include "verdicts.hpp"
+#include "checks/verdicts.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,7 @@
 // Pure decisions of check_worker: no I/O here, so every rule has a unit test.
 #pragma once
 
-#include "plugin.hpp"
+#include "common/plugin.hpp"
 
 #include <optional>
 #include <string>

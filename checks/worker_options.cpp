@@ -1,9 +1,9 @@
 // check_worker's options: parsed and planned, pure (see worker_options.hpp).
-#include "worker_options.hpp"
+#include "checks/worker_options.hpp"
 
-#include "clock.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "common/clock.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <getopt.h>
 

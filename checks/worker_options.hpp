@@ -3,9 +3,9 @@
 // pure and unit-tested (tests/unit/worker_options_test.cpp); main() probes, judges and prints.
 #pragma once
 
-#include "plugin.hpp"
-#include "probe.hpp"
-#include "verdicts.hpp"
+#include "common/plugin.hpp"
+#include "checks/probe.hpp"
+#include "checks/verdicts.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,6 +1,6 @@
-#include "address.hpp"
+#include "common/address.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 

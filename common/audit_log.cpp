@@ -1,7 +1,7 @@
-#include "audit_log.hpp"
+#include "common/audit_log.hpp"
 
-#include "log.hpp"
-#include "text.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
 
 #include <boost/json/serialize.hpp>
 

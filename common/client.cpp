@@ -1,11 +1,11 @@
-#include "client.hpp"
+#include "common/client.hpp"
 
-#include "address.hpp"
-#include "clock.hpp"
-#include "connect.hpp"
-#include "run.hpp"
-#include "text.hpp"
-#include "tls.hpp"
+#include "common/address.hpp"
+#include "common/clock.hpp"
+#include "common/connect.hpp"
+#include "common/run.hpp"
+#include "common/text.hpp"
+#include "common/tls.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

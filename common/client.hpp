@@ -2,8 +2,8 @@
 // Never retries and never re-sends: a "restart" must run at most once per call.
 #pragma once
 
-#include "cert_validity.hpp"
-#include "protocol.hpp"
+#include "common/cert_validity.hpp"
+#include "common/protocol.hpp"
 
 #include <optional>
 #include <string>

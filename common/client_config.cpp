@@ -1,6 +1,6 @@
-#include "client_config.hpp"
+#include "common/client_config.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <unistd.h>
 

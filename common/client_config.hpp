@@ -2,8 +2,8 @@
 // timeout).
 #pragma once
 
-#include "client.hpp"
-#include "ini_file.hpp"
+#include "common/client.hpp"
+#include "common/ini_file.hpp"
 
 #include <optional>
 #include <string>

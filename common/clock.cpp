@@ -1,6 +1,6 @@
-#include "clock.hpp"
+#include "common/clock.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "connect.hpp"
+#include "common/connect.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

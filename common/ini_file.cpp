@@ -1,6 +1,6 @@
-#include "ini_file.hpp"
+#include "common/ini_file.hpp"
 
-#include "small_file.hpp"
+#include "common/small_file.hpp"
 
 #include <ini.h>
 

@@ -3,7 +3,7 @@
 // which must be well formed, protocol.hpp's parse_reply is strict.
 #pragma once
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

@@ -1,6 +1,6 @@
-#include "log.hpp"
+#include "common/log.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <syslog.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
-#include "plugin.hpp"
+#include "common/plugin.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <charconv>
 #include <cmath>

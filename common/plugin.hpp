@@ -2,7 +2,7 @@
 // states, threshold ranges, perfdata, and output that network text cannot break.
 #pragma once
 
-#include "cert_validity.hpp"
+#include "common/cert_validity.hpp"
 
 #include <optional>
 #include <string>

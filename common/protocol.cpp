@@ -1,6 +1,6 @@
-#include "protocol.hpp"
+#include "common/protocol.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <boost/json.hpp>
 

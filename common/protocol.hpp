@@ -72,7 +72,7 @@ struct Request {
     unsigned limit = 50;  ///< history: at most this many lines (1-1000)
     std::uint64_t since_s = 0;  ///< history: only the last this many seconds (0: all kept)
     std::uint64_t for_s = 0;    ///< pause: how long the hold lasts (1 s to max_hold_s)
-    std::string reason;         ///< pause: why, in the operator's words (may be empty)
+    std::string reason{};       ///< pause: why, in the operator's words (may be empty)
 };
 
 /// A hold lasts at most 7 days: one without an end is forgotten.

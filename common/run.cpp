@@ -1,4 +1,4 @@
-#include "run.hpp"
+#include "common/run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,4 +1,4 @@
-#include "small_file.hpp"
+#include "common/small_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "sqlite.hpp"
+#include "common/sqlite.hpp"
 
 #include <sqlite3.h>
 

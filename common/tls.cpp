@@ -1,4 +1,4 @@
-#include "tls.hpp"
+#include "common/tls.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <openssl/decoder.h>

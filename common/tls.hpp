@@ -2,7 +2,7 @@
 // Policy lives here once: TLS 1.2 minimum, no compression, no renegotiation, peers verified.
 #pragma once
 
-#include "cert_validity.hpp"
+#include "common/cert_validity.hpp"
 
 #include <boost/asio/ssl.hpp>
 

@@ -4,13 +4,13 @@
 //                 the service still failing), 2 refused,
 //                 3 no answer / usage error; info and reset likewise
 //   status        the status script's exit code when 0-3, else 3
-#include "client.hpp"
-#include "client_config.hpp"
-#include "json_get.hpp"
-#include "options.hpp"
-#include "plugin.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "common/client.hpp"
+#include "common/client_config.hpp"
+#include "common/json_get.hpp"
+#include "ctl/options.hpp"
+#include "common/plugin.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <boost/json.hpp>
 #include <unistd.h>

@@ -1,8 +1,8 @@
-#include "options.hpp"
+#include "ctl/options.hpp"
 
-#include "protocol.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "common/protocol.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -3,7 +3,7 @@
 // configuration, calls the listener and prints.
 #pragma once
 
-#include "client_config.hpp"
+#include "common/client_config.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,9 +1,9 @@
-#include "command_line.hpp"
+#include "handler/command_line.hpp"
 
-#include "fleet_guard.hpp"
-#include "protocol.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "fleet/guard.hpp"
+#include "common/protocol.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <CLI/CLI.hpp>
 

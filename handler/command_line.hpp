@@ -3,10 +3,10 @@
 // Nagios or Icinga 2 passed them, checked before they go anywhere, never evaluated.
 #pragma once
 
-#include "event_handler.hpp"
-#include "icinga2.hpp"
-#include "nagios_cfg.hpp"
-#include "setup_check.hpp"
+#include "handler/event_handler.hpp"
+#include "handler/icinga2.hpp"
+#include "handler/nagios_cfg.hpp"
+#include "handler/setup_check.hpp"
 
 #include <optional>
 #include <string>

@@ -1,10 +1,11 @@
-#include "event_handler.hpp"
+#include "handler/event_handler.hpp"
 
-#include "client.hpp"
-#include "client_config.hpp"
-#include "fleet_store.hpp"
-#include "log.hpp"
-#include "text.hpp"
+#include "common/client.hpp"
+#include "common/client_config.hpp"
+#include "fleet/heal_call.hpp"
+#include "fleet/store.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -48,117 +49,90 @@ struct Tell {
     int exit_code() const { return failed ? 1 : 0; }
 };
 
+fleet::StoreSpec store_spec(const Options& o) {
+    return {.state_dir = o.state_dir, .file_name = "event-handler.db", .conninfo_file = o.store_conninfo};
+}
+
 /// The guard's words for a claim that does not heal ("" for heal and dry run).
-std::string guard_words(const Options& o, const fleet::Claim& c, const FleetView& view) {
-    const std::string in_flight = std::to_string(c.used) + (c.used == 1 ? " heal" : " heals") +
-                                  " already in flight (--fleet-concurrency " + std::to_string(o.fleet_concurrency) + ")";
-    switch (c.kind) {
-        case fleet::Claim::Kind::blocked: return view.blocked_by.value_or("");
-        case fleet::Claim::Kind::budget:
-            return "fleet budget spent: " + std::to_string(c.used) + " heals in the last " +
-                   format_duration(o.fleet_budget.window_s) + " (--fleet-budget " + std::to_string(o.fleet_budget.limit) +
-                   "/" + format_duration(o.fleet_budget.window_s) + ")";
-        case fleet::Claim::Kind::concurrency:
-        case fleet::Claim::Kind::waiting: return in_flight;
-        default: return "";
-    }
+std::string guard_words(const Options& o, const fleet::Claim& c, const fleet::FleetView& view) {
+    return fleet::guard_words(c, view.blocked_by, o.fleet_budget, o.fleet_concurrency);
 }
 
 /// The service recovered: its problem is over.
 int recovered(const Options& o, const std::string& host, const std::string& desc, const Words& w) {
     std::optional<std::string> earlier;
     try {
-        earlier = fleet::FleetStore(o.state_dir).close(host, desc);
-    } catch (const sqlite::Error& err) {
+        earlier = fleet::open_store(store_spec(o))->close(host, desc);
+    } catch (const fleet::StoreError& err) {
         log_line(std::string("warning: ") + err.what());
     }
     log_line("recovered: " + w.what + (earlier ? " (problem closed; decided before: " + *earlier + ")" : ""));
     return 0;
 }
 
-/// The heal itself: the listener's answer becomes a comment, or a page when it did not heal.
-void heal(const Options& o, const Event& e, const std::string& host, const Words& w, const FleetView& view,
-          fleet::FleetStore& store, std::int64_t heal_id, const Tell& tell) {
-    // The event names where to connect and what name to verify; the file gives the rest.
-    const ClientOverrides over{.host = e.address,
-                               .server_name = !o.server_name.empty() ? o.server_name : host,
-                               .timeout = o.timeout};
-    ClientOptions copt;
-    std::string why;
+/// Remembers how the problem's heal ended, for its later events ("already decided: ...").
+void remember(fleet::Store& store, const Tell& tell, const std::string& outcome) {
     try {
-        copt = client_options(o.client_config, true, over);
-    } catch (const ConfigError& err) {
-        why = err.what();
-        copt.server_name = *over.server_name;
+        store.set_outcome(tell.host, tell.service, outcome);
+    } catch (const fleet::StoreError& err) {
+        log_line("warning: cannot record the outcome with the problem: " + std::string(err.what()));
     }
-    log_line("acting: " + w.what + " (" + e.address + ", certificate name " + copt.server_name +
+}
+
+/// The heal itself: the listener's answer becomes a comment, or a page when it did not heal.
+void heal(const Options& o, const Event& e, const Words& w, const fleet::FleetView& view, fleet::Store& store,
+          std::int64_t heal_id, const Tell& tell) {
+    // The event names where to connect and what name to verify; the file gives the rest.
+    const auto call = fleet::prepare_call(o.client_config, {.host = e.address,
+                                                            .server_name = !o.server_name.empty() ? o.server_name : tell.host,
+                                                            .timeout = o.timeout});
+    log_line("acting: " + w.what + " (" + e.address + ", certificate name " + call.options.server_name +
              (view.seen.empty() ? "" : "; " + view.seen) + ")");
-    CallResult result;
-    if (why.empty()) result = call_listener(copt, format_request(o.verb, e.service, false));
-    else result.error = why;
+    const CallResult result = fleet::call(call, o.verb, e.service);
     for (const auto& warning : result.warnings) log_line("warning: " + warning);
-    const Reply& r = result.reply;
-    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(r.outcome));
+    const fleet::HealOutcome h = fleet::interpret(result, o.verb);
     try {
-        store.finish(heal_id, now_ms(), outcome, r.id);
-    } catch (const sqlite::Error& err) {
+        store.finish(heal_id, now_ms(), h.listener_outcome, h.request_id);
+    } catch (const fleet::StoreError& err) {
         log_line("warning: cannot record the end of the heal: " + std::string(err.what()));
     }
-    const std::string cannot_fix = "heal could not fix " + e.service + " on " + host + ": ";
-    if (!result.answered) {
+    if (h.kind == fleet::HealOutcome::Kind::no_answer) {
         log_line("no answer: " + w.what + ": " + result.error);
-        return tell.page(cannot_fix + "heal-listener could not be reached: " + result.error);
+        return tell.page("heal could not fix " + e.service + " on " + tell.host + ": " + h.said);
     }
-    log_line("heal-listener: " + outcome + (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") +
-             ": " + r.message + " (id " + r.id + ")");
+    const Reply& r = result.reply;
+    log_line("heal-listener: " + h.listener_outcome +
+             (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " + r.message +
+             " (id " + r.id + ")");
     const std::string after = " " + w.after + ", request id " + r.id;
     const std::string diag = r.diagnostics.empty() ? "" : "; diagnostics: heal-ctl -H " + e.address + " diagnostics " + r.diagnostics;
-    if (r.outcome == Outcome::ok && r.verified != false) {
-        const std::string done = r.verified == true && r.healthy_after_ms
-                                     ? "done, verified healthy after " + seconds_text(static_cast<double>(*r.healthy_after_ms) / 1000)
-                                     : "done";
-        return tell.comment("heal: " + o.verb + " " + e.service + " " + done + after + diag);
+    using Kind = fleet::HealOutcome::Kind;
+    switch (h.kind) {
+        case Kind::healed: return tell.comment("heal: " + o.verb + " " + e.service + " " + h.done + after + diag);
+        case Kind::dry_run: return tell.comment("heal: " + o.verb + " " + e.service + " " + h.done + after);
+        case Kind::held:
+            // A human holds the service on its host (heal-ctl pause): a hold, not a failure; nobody
+            // is paged, and the problem stays decided.
+            remember(store, tell, "held: paused on the host (request " + r.id + ")");
+            return tell.comment("heal: " + h.said + after);
+        case Kind::partition:
+            // Not a heal that failed: two views of one service that disagree. Remembered for the
+            // problem, so later checks of it do not ask again; a human decides.
+            remember(store, tell, "refused healthy_here (request " + r.id + ")");
+            return tell.page(fleet::partition_sentence(o.verb, e.service, tell.host, "the monitoring server",
+                                                       "this check", r.message) + after);
+        default: return tell.page("heal could not fix " + e.service + " on " + tell.host + ": " + h.said + after + diag);
     }
-    if (r.outcome == Outcome::dry_run)
-        return tell.comment("heal: " + o.verb + " " + e.service + " dry run only (nothing ran: dry_run = yes on the listener)" + after);
-    if (r.outcome == Outcome::refused && r.reason == Reason::paused) {
-        // A human holds the service on its host (heal-ctl pause): a hold, not a failure; nobody
-        // is paged, and the problem stays decided.
-        try {
-            store.amend(tell.host, tell.service, "; held: paused on the host (request " + r.id + ")");
-        } catch (const sqlite::Error& err) {
-            log_line("warning: cannot record the hold with the problem: " + std::string(err.what()));
-        }
-        return tell.comment("heal: held on the host, " + r.message + after);
-    }
-    if (r.outcome == Outcome::refused && r.reason == Reason::healthy_here) {
-        // Not a heal that failed: two views of one service that disagree. Remembered for the
-        // problem, so later checks of it do not ask again; a human decides.
-        try {
-            store.amend(tell.host, tell.service, "; refused healthy_here (request " + r.id + ")");
-        } catch (const sqlite::Error& err) {
-            log_line("warning: cannot record the refusal with the problem: " + std::string(err.what()));
-        }
-        return tell.page("heal did not " + o.verb + " " + e.service + " on " + host +
-                         ": the monitoring server and the host disagree. The service's own status on the host "
-                         "says it is healthy, while this check says it is failing: a network partition between "
-                         "them, or a check that is wrong? Nothing was run. heal-listener: " + r.message + after);
-    }
-    const std::string cause = r.outcome == Outcome::ok        ? "the " + o.verb + " ran, but the service is still failing"
-                              : r.outcome == Outcome::refused ? "heal-listener refused the " + o.verb
-                                                              : "the " + o.verb + " script failed";
-    const std::string detail = r.outcome == Outcome::ok && !r.verify_status.empty() ? r.verify_status : r.message;
-    tell.page(cannot_fix + cause + ": " + detail + after + diag);
 }
 
 /// A human holds the heal: said once per problem (a comment, never a page: nobody is paged for
 /// a maintenance they planned), logged every time.
 int held(const Options& o, const std::string& host, const std::string& desc, const std::string& why,
-         const FleetView& view, const Words& w, const Tell& tell) {
+         const fleet::FleetView& view, const Words& w, const Tell& tell) {
     unsigned events = 1;
     try {
-        events = fleet::FleetStore(o.state_dir).note_hold(host, desc, why, now_ms(), view.last_ok * 1000);
-    } catch (const sqlite::Error& err) {
+        events = fleet::open_store(store_spec(o))->note_hold(host, desc, why, now_ms(), view.last_ok * 1000);
+    } catch (const fleet::StoreError& err) {
         log_line("warning: cannot remember the hold: " + std::string(err.what()));
     }
     log_line("held: " + w.what + ": " + why + (events > 1 ? " (event " + std::to_string(events) +
@@ -196,25 +170,7 @@ void log_line(const std::string& text) {
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
 }
 
-FleetView judge(const fleet::UnhealthyLimit& max_unhealthy, const fleet::GroupHealth& g, std::int64_t last_ok,
-                const std::string& label, const std::string& where, const std::string& limit_name) {
-    FleetView v;
-    v.last_ok = last_ok;
-    const std::size_t allowed = max_unhealthy.allowed(g.size);
-    v.seen = std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " + label + " not OK";
-    if (g.without_state > 0)
-        v.blocked_by = where + " has no state for " + std::to_string(g.without_state) + " of " +
-                       std::to_string(g.size) + " " + label + " (" + g.first_without_state +
-                       (g.without_state > 1 ? " and others" : "") +
-                       "): cut short, or older than the configuration? Healing needs every member's state";
-    else if (g.not_ok > allowed)
-        v.blocked_by = "widespread failure: " + std::to_string(g.not_ok) + " of " + std::to_string(g.size) + " " +
-                       label + " are not OK (" + limit_name + " " + max_unhealthy.to_string() + ": at most " +
-                       std::to_string(allowed) + ")";
-    return v;
-}
-
-std::optional<std::string> human_hold(const Options& o, const FleetView& v, const std::string& host,
+std::optional<std::string> human_hold(const Options& o, const fleet::FleetView& v, const std::string& host,
                                       const std::string& service) {
     const auto& h = v.human;
     const auto note = [](const std::string& words) { return words.empty() ? std::string() : " (" + words + ")"; };
@@ -226,6 +182,37 @@ std::optional<std::string> human_hold(const Options& o, const FleetView& v, cons
         return "the problem of " + service + " on " + host + " is acknowledged" + note(h.ack_note);
     return std::nullopt;
 }
+
+namespace {
+
+/// The problem claimed once, atomically, in the fleet store; nullopt (paged) when the store
+/// cannot decide: never a heal without a claim.
+std::optional<fleet::Claim> claim_problem(const Options& o, const Event& e, const fleet::FleetView& view,
+                                          fleet::Store*& store, std::unique_ptr<fleet::Store>& owner,
+                                          const Words& w, const Tell& tell) {
+    const std::int64_t now = now_ms();
+    try {
+        owner = fleet::open_store(store_spec(o));
+        store = owner.get();
+        return store->claim({.host = tell.host,
+                             .service = tell.service,
+                             .blocked_by = view.blocked_by,
+                             .decision = o.verb + " at " + plugin::state_word(e.state) + " " + to_string(e.type) + " " +
+                                         std::to_string(e.attempt),
+                             .dry_run = o.dry_run,
+                             .last_chance = e.type == StateType::hard,  // no handler runs on later HARD checks
+                             .now_ms = now,
+                             .deadline_ms = now + to_ms(o.timeout + 5),
+                             .last_ok_ms = view.last_ok * 1000},
+                            {o.fleet_budget.limit, to_ms(o.fleet_budget.window_s), o.fleet_concurrency});
+    } catch (const fleet::StoreError& err) {
+        log_line("cannot decide: " + w.what + ": " + err.what());
+        tell.page("fleet guard: cannot reach the fleet store (" + std::string(err.what()) + ")" + w.not_doing);
+        return std::nullopt;
+    }
+}
+
+}  // namespace
 
 int handle(const Options& o, const Event& e, StatusSource& source, Notifier& notifier) {
     const std::string host = o.nagios_host.empty() ? e.address : o.nagios_host;
@@ -240,51 +227,34 @@ int handle(const Options& o, const Event& e, StatusSource& source, Notifier& not
 
     // A candidate. A human's hold first, then the fleet guard, then the problem is claimed
     // once, atomically.
-    const FleetView view = source.view(host, desc, false);
-    const std::int64_t now = now_ms();
-    std::optional<fleet::FleetStore> store;
+    const fleet::FleetView view = source.view(host, desc, false);
     if (auto why = human_hold(o, view, host, desc)) return held(o, host, desc, *why, view, w, tell);
-    fleet::Claim claim;
-    try {
-        store.emplace(o.state_dir);
-        claim = store->claim({.host = host,
-                              .service = desc,
-                              .blocked_by = view.blocked_by,
-                              .decision = o.verb + " at " + plugin::state_word(e.state) + " " + to_string(e.type) + " " +
-                                          std::to_string(e.attempt),
-                              .dry_run = o.dry_run,
-                              .last_chance = e.type == StateType::hard,  // no handler runs on later HARD checks
-                              .now_ms = now,
-                              .deadline_ms = now + to_ms(o.timeout + 5),
-                              .last_ok_ms = view.last_ok * 1000},
-                             {o.fleet_budget.limit, to_ms(o.fleet_budget.window_s), o.fleet_concurrency});
-    } catch (const sqlite::Error& err) {
-        log_line("cannot decide: " + w.what + ": " + err.what());
-        tell.page("fleet guard: the event handler's state is unavailable (" + std::string(err.what()) + ")" + w.not_doing);
-        return tell.exit_code();
-    }
-    if (!claim.forgotten.empty())
-        log_line("earlier decision dropped (" + claim.forgotten + "): Nagios saw " + desc + " OK at " +
+    fleet::Store* store = nullptr;
+    std::unique_ptr<fleet::Store> owner;
+    const auto claim = claim_problem(o, e, view, store, owner, w, tell);
+    if (!claim) return tell.exit_code();
+    if (!claim->forgotten.empty())
+        log_line("earlier decision dropped (" + claim->forgotten + "): Nagios saw " + desc + " OK at " +
                  utc_iso(view.last_ok * 1000) + ", after it: that problem ended without a recovery event here");
     const std::string seen = view.seen.empty() ? "" : " (" + view.seen + ")";
-    switch (claim.kind) {
+    switch (claim->kind) {
         case fleet::Claim::Kind::already:
-            log_line("no action: " + w.what + " (already decided for this problem: " + claim.earlier + ")");
+            log_line("no action: " + w.what + " (already decided for this problem: " + claim->earlier + ")");
             return 0;
         case fleet::Claim::Kind::waiting:
-            log_line("waiting: " + w.what + ": " + guard_words(o, claim, view) + "; the next attempt decides");
+            log_line("waiting: " + w.what + ": " + guard_words(o, *claim, view) + "; the next attempt decides");
             return 0;
         case fleet::Claim::Kind::dry_run:
             log_line("dry run: would " + o.verb + ": " + w.what + seen);
             tell.comment("dry run: would " + o.verb + " " + e.service + " on " + host + " " + w.after + seen +
-                    ". Nothing was done.");
+                         ". Nothing was done.");
             return tell.exit_code();
-        case fleet::Claim::Kind::heal: heal(o, e, host, w, view, *store, claim.heal_id, tell); return tell.exit_code();
+        case fleet::Claim::Kind::heal: heal(o, e, w, view, *store, claim->heal_id, tell); return tell.exit_code();
         case fleet::Claim::Kind::blocked:
         case fleet::Claim::Kind::budget:
         case fleet::Claim::Kind::concurrency: break;
     }
-    const std::string guard = guard_words(o, claim, view);
+    const std::string guard = guard_words(o, *claim, view);
     log_line("blocked: " + w.what + ": " + guard);
     if (o.dry_run)
         tell.comment("dry run: would page: fleet guard: " + guard + w.not_doing);

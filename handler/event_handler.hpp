@@ -5,8 +5,8 @@
 // (Notifier) are seams: Nagios' files and command FIFO today (nagios_source.hpp).
 #pragma once
 
-#include "fleet_guard.hpp"
-#include "plugin.hpp"
+#include "fleet/claim.hpp"
+#include "common/plugin.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -24,6 +24,7 @@ struct Options {
     std::string command_file;  ///< Nagios' files: the command line, else nagios.cfg (main.cpp)
     std::string nagios_host, nagios_service, server_name;
     std::string state_dir = "/var/lib/heal-event-handler";
+    std::string store_conninfo;  ///< set: the fleet store is PostgreSQL, this file its conninfo
     std::string log_file;  ///< empty: syslog
     // The fleet guard.
     std::string status_file, objects_file;
@@ -55,38 +56,19 @@ struct Event {
     std::string service;  ///< the listener's service name
 };
 
-/// What the monitoring's own data says about healing a service of a group.
-struct FleetView {
-    std::optional<std::string> blocked_by;  ///< the fleet guard's reason not to heal, in words
-    std::string seen;                       ///< "1 of 4 'worker' services not OK"
-    std::int64_t last_ok = 0;               ///< when the service was last seen OK (epoch s)
-    /// What humans hold on the service and its host (acknowledged, downtime depths, who and
-    /// why), as the source read it; all zero when it could not be read.
-    fleet::MemberEntry human;
-};
-
 /// Why a human holds the heal of `service` on `host` ("web on web1 is in scheduled downtime
 /// (ops: disk swap)"), or nullopt: the service's or its host's downtime (the event's live
 /// depths when given, else the view's), or an acknowledged problem, unless --heal-in-downtime
 /// or --heal-acknowledged turn that hold off.
-std::optional<std::string> human_hold(const Options& o, const FleetView& v, const std::string& host,
+std::optional<std::string> human_hold(const Options& o, const fleet::FleetView& v, const std::string& host,
                                       const std::string& service);
-
-/// The fleet guard's view of a group's health as a source read it: the words, the service's
-/// last OK time, and the reason to block (a member without a state, or more not OK than
-/// --max-unhealthy allows). `label`: "'web' services"; `where`: "Nagios' status file
-/// '/var/lib/nagios4/status.dat'", for the words; `limit_name`: what the operator set the limit
-/// with. Every source (status.dat, Icinga 2's API, Prometheus) is judged here, and only here.
-FleetView judge(const fleet::UnhealthyLimit& max_unhealthy, const fleet::GroupHealth& g, std::int64_t last_ok,
-                const std::string& label, const std::string& where,
-                const std::string& limit_name = "--max-unhealthy");
 
 /// Where the fleet's states come from.
 class StatusSource {
 public:
     virtual ~StatusSource() = default;
     /// The group of (host, service) with the service's own state as the event gave it.
-    virtual FleetView view(const std::string& host, const std::string& service, bool service_ok) = 0;
+    virtual fleet::FleetView view(const std::string& host, const std::string& service, bool service_ok) = 0;
 };
 
 /// How the monitoring hears about it. Both return "" or why they could not tell it.

@@ -1,10 +1,11 @@
-#include "icinga2.hpp"
+#include "handler/icinga2.hpp"
 
-#include "http_call.hpp"
-#include "small_file.hpp"
+#include "checks/http_call.hpp"
+#include "common/small_file.hpp"
 
-#include "probe.hpp"
-#include "text.hpp"
+#include "checks/probe.hpp"
+#include "handler/nagios_group.hpp"
+#include "common/text.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
@@ -110,9 +111,9 @@ std::string call(const Api& api, const std::string& path, const std::string& bod
     return {};
 }
 
-handler::FleetView Source::view(const std::string& host, const std::string& desc, bool service_ok) {
+fleet::FleetView Source::view(const std::string& host, const std::string& desc, bool service_ok) {
     const handler::Options& o = o_;
-    handler::FleetView v;
+    fleet::FleetView v;
     json::object query;
     std::string label;
     if (!api_.filter.empty()) {
@@ -153,9 +154,9 @@ handler::FleetView Source::view(const std::string& host, const std::string& desc
     for (const auto& s : status.services) members.emplace_back(s.host, s.service);
     std::sort(members.begin(), members.end());
     status.created = std::time(nullptr);
-    const auto all = fleet::entries(members, status);
+    const auto all = nagios::entries(members, status);
     const auto handled = fleet::entry_of(all, host, desc);
-    auto judged = handler::judge(o.max_unhealthy, fleet::health(fleet::summarize(all), handled, host, desc, service_ok),
+    auto judged = fleet::judge(o.max_unhealthy, fleet::health(fleet::summarize(all), handled, host, desc, service_ok),
                                  handled.last_ok, label, "Icinga 2's answer");
     judged.human = handled;
     return judged;

@@ -5,8 +5,8 @@
 // certificate (the ApiUser's client_cn) or a user and a password read from a file.
 #pragma once
 
-#include "event_handler.hpp"
-#include "status_file.hpp"
+#include "handler/event_handler.hpp"
+#include "handler/status_file.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -48,7 +48,7 @@ std::string action_error(const std::string& body);
 class Source : public handler::StatusSource {
 public:
     Source(const handler::Options& o, const Api& api) : o_(o), api_(api) {}
-    handler::FleetView view(const std::string& host, const std::string& service, bool service_ok) override;
+    fleet::FleetView view(const std::string& host, const std::string& service, bool service_ok) override;
 
 private:
     const handler::Options& o_;

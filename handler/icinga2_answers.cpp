@@ -1,9 +1,9 @@
 // The pure half of heal-event-handler's Icinga 2 mode: its options and Icinga 2's answers, read
 // strictly (tests/fuzz/fuzz_icinga2 runs these without a network).
-#include "icinga2.hpp"
-#include "http_url.hpp"
+#include "handler/icinga2.hpp"
+#include "checks/http_url.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <boost/json.hpp>
 

@@ -5,12 +5,12 @@
 //   heal-event-handler --check [OPTIONS] [ARGS]
 // Exit 0 for every event (Nagios ignores an event handler's exit code), 1 when a comment or page
 // could not reach the monitoring, 3 for a usage error; --check: 0 all usable, 1 a problem.
-#include "command_line.hpp"
-#include "event_handler.hpp"
-#include "icinga2.hpp"
-#include "nagios_cfg.hpp"
-#include "nagios_source.hpp"
-#include "setup_check.hpp"
+#include "handler/command_line.hpp"
+#include "handler/event_handler.hpp"
+#include "handler/icinga2.hpp"
+#include "handler/nagios_cfg.hpp"
+#include "handler/nagios_source.hpp"
+#include "handler/setup_check.hpp"
 
 #include <iostream>
 

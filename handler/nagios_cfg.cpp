@@ -1,8 +1,8 @@
-#include "nagios_cfg.hpp"
+#include "handler/nagios_cfg.hpp"
 
-#include "small_file.hpp"
-#include "status_file.hpp"
-#include "text.hpp"
+#include "common/small_file.hpp"
+#include "handler/status_file.hpp"
+#include "common/text.hpp"
 
 #include <cerrno>
 #include <cstring>

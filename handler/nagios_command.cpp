@@ -1,8 +1,8 @@
-#include "nagios_command.hpp"
+#include "handler/nagios_command.hpp"
 
-#include "clock.hpp"
+#include "common/clock.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

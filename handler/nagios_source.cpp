@@ -1,10 +1,11 @@
-#include "nagios_source.hpp"
+#include "handler/nagios_source.hpp"
 
-#include "clock.hpp"
-#include "nagios_command.hpp"
-#include "status_file.hpp"
-#include "view_cache.hpp"
-#include "text.hpp"
+#include "common/clock.hpp"
+#include "handler/nagios_command.hpp"
+#include "handler/nagios_group.hpp"
+#include "handler/status_file.hpp"
+#include "handler/view_cache.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -24,9 +25,9 @@ std::string send(const std::string& file, const char* command, const std::string
 }
 }  // namespace
 
-FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bool service_ok) {
+fleet::FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bool service_ok) {
     const Options& o = o_;
-    FleetView v;
+    fleet::FleetView v;
     if (!config_error_.empty()) {
         v.blocked_by = "cannot use Nagios' configuration: " + config_error_;
         return v;
@@ -85,7 +86,7 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
             v.blocked_by = "cannot use Nagios' status data: " + std::string(err.what());
             return v;
         }
-        const auto all = fleet::entries(members, status);
+        const auto all = nagios::entries(members, status);
         summary = fleet::summarize(all);
         handled = fleet::entry_of(all, host, desc);
         created = status.created;
@@ -106,7 +107,7 @@ FleetView NagiosFiles::view(const std::string& host, const std::string& desc, bo
                        "): is Nagios running?";
         return v;
     }
-    FleetView judged = judge(o.max_unhealthy, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok,
+    fleet::FleetView judged = fleet::judge(o.max_unhealthy, fleet::health(summary, handled, host, desc, service_ok), handled.last_ok,
                              label, "Nagios' status file '" + o.status_file + "'");
     judged.human = handled;
     return judged;

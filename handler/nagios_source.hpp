@@ -2,7 +2,7 @@
 // from objects.cache (status_file.hpp), and comments and pages through the command FIFO.
 #pragma once
 
-#include "event_handler.hpp"
+#include "handler/event_handler.hpp"
 
 #include <string>
 
@@ -12,7 +12,7 @@ class NagiosFiles : public StatusSource {
 public:
     /// `config_error`: why Nagios' configuration could not be read; it blocks every heal.
     NagiosFiles(const Options& o, std::string config_error = {}) : o_(o), config_error_(std::move(config_error)) {}
-    FleetView view(const std::string& host, const std::string& service, bool service_ok) override;
+    fleet::FleetView view(const std::string& host, const std::string& service, bool service_ok) override;
 
 private:
     const Options& o_;

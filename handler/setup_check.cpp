@@ -1,10 +1,10 @@
-#include "setup_check.hpp"
+#include "handler/setup_check.hpp"
 
-#include "client_config.hpp"
-#include "icinga2.hpp"
-#include "status_file.hpp"
-#include "text.hpp"
-#include "tls.hpp"
+#include "common/client_config.hpp"
+#include "handler/icinga2.hpp"
+#include "handler/status_file.hpp"
+#include "common/text.hpp"
+#include "common/tls.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -179,7 +179,7 @@ int check_icinga2_setup(const Options& o, const icinga2::Api& api, const SetupFa
         r.line(true, "Icinga 2 API", api.url + " (" + auth + "): give --nagios-service (or the 5 arguments) to query the group");
     } else {
         icinga2::Source source(o, api);
-        const FleetView v = source.view(o.nagios_host.empty() ? f.address : o.nagios_host, desc, true);
+        const fleet::FleetView v = source.view(o.nagios_host.empty() ? f.address : o.nagios_host, desc, true);
         const bool reached = !v.blocked_by || v.blocked_by->rfind("cannot use Icinga 2", 0) != 0;
         r.line(reached && !v.seen.empty(), "Icinga 2 API",
                api.url + " (" + auth + "): " + (v.seen.empty() ? v.blocked_by.value_or("no answer") : "answered; " + v.seen));

@@ -3,8 +3,8 @@
 // deployment is proven before the first problem instead of by it.
 #pragma once
 
-#include "event_handler.hpp"
-#include "nagios_cfg.hpp"
+#include "handler/event_handler.hpp"
+#include "handler/nagios_cfg.hpp"
 
 #include <ostream>
 #include <string>

@@ -1,8 +1,8 @@
-#include "status_file.hpp"
+#include "handler/status_file.hpp"
 
-#include "small_file.hpp"
+#include "common/small_file.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <ext/stdio_filebuf.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
-#include "view_cache.hpp"
+#include "handler/view_cache.hpp"
 
-#include "fleet_store.hpp"
-#include "sqlite.hpp"
+#include "fleet/sqlite_store.hpp"
+#include "common/sqlite.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -6,7 +6,7 @@
 // (SQLite), only the newest generation kept.
 #pragma once
 
-#include "fleet_guard.hpp"
+#include "fleet/guard.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "action_runner.hpp"
+#include "listener/action_runner.hpp"
 
-#include "clock.hpp"
-#include "process_tree.hpp"
+#include "common/clock.hpp"
+#include "listener/process_tree.hpp"
 
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>

@@ -1,8 +1,8 @@
-#include "admission.hpp"
+#include "listener/admission.hpp"
 
-#include "log.hpp"
-#include "record.hpp"
-#include "text.hpp"
+#include "common/log.hpp"
+#include "listener/record.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 

@@ -6,7 +6,7 @@
 // before TLS for the rest of its window.
 #pragma once
 
-#include "session.hpp"
+#include "listener/session.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 

@@ -1,6 +1,6 @@
-#include "classify.hpp"
+#include "listener/classify.hpp"
 
-#include "process_tree.hpp"
+#include "listener/process_tree.hpp"
 
 namespace heal {
 

@@ -2,8 +2,8 @@
 // (could not start, timed out, exit 0, failed, killed) becomes an outcome, a reason and words.
 #pragma once
 
-#include "action_runner.hpp"
-#include "protocol.hpp"
+#include "listener/action_runner.hpp"
+#include "common/protocol.hpp"
 
 #include <string>
 

@@ -1,9 +1,9 @@
-#include "config.hpp"
+#include "listener/config.hpp"
 
-#include "audit_log.hpp"
+#include "common/audit_log.hpp"
 
-#include "protocol.hpp"
-#include "text.hpp"
+#include "common/protocol.hpp"
+#include "common/text.hpp"
 
 #include <pwd.h>
 #include <sys/stat.h>

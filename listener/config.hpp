@@ -2,9 +2,9 @@
 // guardrails around every state-changing action.
 #pragma once
 
-#include "address.hpp"
-#include "ini_file.hpp"
-#include "protocol.hpp"
+#include "common/address.hpp"
+#include "common/ini_file.hpp"
+#include "common/protocol.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 

@@ -1,7 +1,7 @@
-#include "decide.hpp"
+#include "listener/decide.hpp"
 
-#include "diagnostics.hpp"
-#include "text.hpp"
+#include "listener/diagnostics.hpp"
+#include "common/text.hpp"
 
 
 namespace heal {

@@ -4,8 +4,8 @@
 // does I/O, so every edge is unit-tested with a chosen clock.
 #pragma once
 
-#include "config.hpp"
-#include "protocol.hpp"
+#include "listener/config.hpp"
+#include "common/protocol.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "diagnostics.hpp"
+#include "listener/diagnostics.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

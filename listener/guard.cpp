@@ -1,9 +1,9 @@
-#include "guard.hpp"
+#include "listener/guard.hpp"
 
-#include "diagnostics.hpp"
-#include "log.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "listener/diagnostics.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <boost/json.hpp>
 

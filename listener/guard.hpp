@@ -2,10 +2,10 @@
 // whose process died, and hand decide() a GuardState. Nothing here decides anything.
 #pragma once
 
-#include "decide.hpp"
-#include "locks.hpp"
-#include "log.hpp"
-#include "session.hpp"
+#include "listener/decide.hpp"
+#include "listener/locks.hpp"
+#include "common/log.hpp"
+#include "listener/session.hpp"
 
 #include <optional>
 #include <string>

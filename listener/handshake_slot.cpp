@@ -1,4 +1,4 @@
-#include "handshake_slot.hpp"
+#include "listener/handshake_slot.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -7,7 +7,7 @@
 // io_timeout.
 #pragma once
 
-#include "session.hpp"
+#include "listener/session.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -1,4 +1,4 @@
-#include "locks.hpp"
+#include "listener/locks.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,9 +1,9 @@
 // heal-listener: parses the command line, loads the configuration, starts the server.
-#include "action_runner.hpp"
-#include "log.hpp"
-#include "privileges.hpp"
-#include "server.hpp"
-#include "version.hpp"
+#include "listener/action_runner.hpp"
+#include "common/log.hpp"
+#include "listener/privileges.hpp"
+#include "listener/server.hpp"
+#include "gen/version.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,11 +1,11 @@
-#include "metrics.hpp"
+#include "listener/metrics.hpp"
 
-#include "diagnostics.hpp"
-#include "guard.hpp"
-#include "log.hpp"
-#include "state_store.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "listener/diagnostics.hpp"
+#include "listener/guard.hpp"
+#include "common/log.hpp"
+#include "listener/state_store.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

@@ -1,6 +1,6 @@
-#include "privileges.hpp"
+#include "listener/privileges.hpp"
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <grp.h>
 #include <pwd.h>

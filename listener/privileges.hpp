@@ -3,7 +3,7 @@
 // are open. Without `user` it refuses to run as root unless `allow_root = yes`.
 #pragma once
 
-#include "config.hpp"
+#include "listener/config.hpp"
 
 #include <string>
 

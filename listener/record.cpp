@@ -1,7 +1,7 @@
-#include "record.hpp"
+#include "listener/record.hpp"
 
-#include "address.hpp"
-#include "text.hpp"
+#include "common/address.hpp"
+#include "common/text.hpp"
 
 namespace heal {
 

@@ -2,10 +2,10 @@
 // path uses with it: refuse a reply, write the record, name the connection in the log.
 #pragma once
 
-#include "decide.hpp"
-#include "protocol.hpp"
-#include "session.hpp"
-#include "tls.hpp"
+#include "listener/decide.hpp"
+#include "common/protocol.hpp"
+#include "listener/session.hpp"
+#include "common/tls.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/object.hpp>

@@ -1,13 +1,13 @@
-#include "server.hpp"
+#include "listener/server.hpp"
 
-#include "admission.hpp"
-#include "diagnostics.hpp"
-#include "guard.hpp"
-#include "log.hpp"
-#include "metrics.hpp"
-#include "privileges.hpp"
-#include "text.hpp"
-#include "watch.hpp"
+#include "listener/admission.hpp"
+#include "listener/diagnostics.hpp"
+#include "listener/guard.hpp"
+#include "common/log.hpp"
+#include "listener/metrics.hpp"
+#include "listener/privileges.hpp"
+#include "common/text.hpp"
+#include "listener/watch.hpp"
 
 #include <boost/asio.hpp>
 

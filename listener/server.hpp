@@ -1,7 +1,7 @@
 // The daemon: accept loops on every `listen` address, signals, reload.
 #pragma once
 
-#include "session.hpp"
+#include "listener/session.hpp"
 
 #include <string>
 

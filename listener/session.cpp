@@ -1,16 +1,16 @@
-#include "session.hpp"
+#include "listener/session.hpp"
 
-#include "admission.hpp"
-#include "clock.hpp"
-#include "decide.hpp"
-#include "guard.hpp"
-#include "handshake_slot.hpp"
-#include "log.hpp"
-#include "protocol.hpp"
-#include "record.hpp"
-#include "text.hpp"
-#include "tls_connection.hpp"
-#include "verbs.hpp"
+#include "listener/admission.hpp"
+#include "common/clock.hpp"
+#include "listener/decide.hpp"
+#include "listener/guard.hpp"
+#include "listener/handshake_slot.hpp"
+#include "common/log.hpp"
+#include "common/protocol.hpp"
+#include "listener/record.hpp"
+#include "common/text.hpp"
+#include "listener/tls_connection.hpp"
+#include "listener/verbs.hpp"
 
 #include <boost/asio.hpp>
 

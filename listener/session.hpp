@@ -3,12 +3,12 @@
 // gather guard state (guard.hpp) -> decide (decide.hpp) -> audit gate -> run -> audit -> reply.
 #pragma once
 
-#include "action_runner.hpp"
-#include "audit_log.hpp"
-#include "config.hpp"
-#include "decide.hpp"
-#include "state_store.hpp"
-#include "tls.hpp"
+#include "listener/action_runner.hpp"
+#include "common/audit_log.hpp"
+#include "listener/config.hpp"
+#include "listener/decide.hpp"
+#include "listener/state_store.hpp"
+#include "common/tls.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

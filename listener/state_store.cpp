@@ -1,8 +1,8 @@
-#include "state_store.hpp"
+#include "listener/state_store.hpp"
 
-#include "clock.hpp"
-#include "sqlite.hpp"
-#include "text.hpp"
+#include "common/clock.hpp"
+#include "common/sqlite.hpp"
+#include "common/text.hpp"
 
 #include <algorithm>
 

@@ -5,9 +5,9 @@
 // reads the state, decides and records the start.
 #pragma once
 
-#include "decide.hpp"
-#include "protocol.hpp"
-#include "sqlite.hpp"
+#include "listener/decide.hpp"
+#include "common/protocol.hpp"
+#include "common/sqlite.hpp"
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-#include "tls_connection.hpp"
+#include "listener/tls_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>

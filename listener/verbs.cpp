@@ -1,11 +1,11 @@
-#include "verbs.hpp"
+#include "listener/verbs.hpp"
 
-#include "classify.hpp"
-#include "clock.hpp"
-#include "diagnostics.hpp"
-#include "guard.hpp"
-#include "log.hpp"
-#include "text.hpp"
+#include "listener/classify.hpp"
+#include "common/clock.hpp"
+#include "listener/diagnostics.hpp"
+#include "listener/guard.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>

@@ -3,9 +3,9 @@
 // only act.
 #pragma once
 
-#include "decide.hpp"
-#include "record.hpp"
-#include "session.hpp"
+#include "listener/decide.hpp"
+#include "listener/record.hpp"
+#include "listener/session.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -1,11 +1,11 @@
-#include "watch.hpp"
+#include "listener/watch.hpp"
 
-#include "clock.hpp"
-#include "decide.hpp"
-#include "guard.hpp"
-#include "log.hpp"
-#include "text.hpp"
-#include "verbs.hpp"
+#include "common/clock.hpp"
+#include "listener/decide.hpp"
+#include "listener/guard.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
+#include "listener/verbs.hpp"
 
 #include <boost/asio.hpp>
 

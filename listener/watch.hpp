@@ -5,8 +5,8 @@
 // recovery that follows one) the `report` command tells the monitoring server.
 #pragma once
 
-#include "record.hpp"
-#include "session.hpp"
+#include "listener/record.hpp"
+#include "listener/session.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

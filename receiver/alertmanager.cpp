@@ -1,4 +1,4 @@
-#include "alertmanager.hpp"
+#include "receiver/alertmanager.hpp"
 
 #include <boost/json.hpp>
 

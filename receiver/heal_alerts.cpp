@@ -1,14 +1,18 @@
-#include "heal_alerts.hpp"
+#include "receiver/heal_alerts.hpp"
 
-#include "client.hpp"
-#include "client_config.hpp"
-#include "fleet_store.hpp"
-#include "log.hpp"
-#include "prometheus_guard.hpp"
-#include "prometheus_query.hpp"
-#include "text.hpp"
-#include "version.hpp"
+#include "common/log.hpp"
+#include "fleet/heal_call.hpp"
+#include "fleet/store.hpp"
+#include "receiver/prometheus_guard.hpp"
+#include "receiver/prometheus_query.hpp"
+#include "common/text.hpp"
+#include "gen/version.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace heal::receiver {
@@ -73,7 +77,7 @@ std::string metric_label(std::string_view v) {
 
 }  // namespace
 
-Receiver::Receiver(Config cfg) : cfg_(std::move(cfg)), audit_(cfg_.audit_log) {}
+Receiver::Receiver(Config cfg) : cfg_(std::move(cfg)), audit_(cfg_.audit_log) { adopt_old_store(cfg_); }
 
 bool Receiver::audit(json::object record) {
     json::object r;
@@ -149,215 +153,224 @@ Answer Receiver::webhook(std::string_view body, const std::string& peer, const s
     return ans;
 }
 
+fleet::StoreSpec store_spec(const Config& cfg) {
+    return {.state_dir = cfg.state_dir, .file_name = "receiver.db", .conninfo_file = cfg.store_conninfo};
+}
+
+void adopt_old_store(const Config& cfg) {
+    // Before 0.3 the receiver's store was named like the event handler's; its open problems
+    // and episodes carry on under the new name.
+    if (!cfg.store_conninfo.empty()) return;
+    const std::string old_path = cfg.state_dir + "/event-handler.db", path = cfg.state_dir + "/receiver.db";
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 || ::stat(old_path.c_str(), &st) != 0) return;
+    for (const char* suffix : {"-wal", "-shm", ""})
+        if (::rename((old_path + suffix).c_str(), (path + suffix).c_str()) != 0 && errno != ENOENT)
+            log::warning("cannot rename " + old_path + suffix + " to " + path + suffix + ": " + std::strerror(errno));
+    log::info("the fleet store " + old_path + " is now " + path);
+}
+
 Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& route, const std::string& request_id,
                                    const std::string& peer) {
-    const std::string rid = request_id + "/" + a.fingerprint;
     std::string why;
     const auto host = host_of(route, a, why);
-    const std::string alertname = a.labels.count("alertname") ? a.labels.at("alertname") : "";
-    Page p;
-    p.host = host.value_or("unknown");
-    p.service = route.service;
-    p.route = route.name;
-    p.fingerprint = a.fingerprint;
-    if (!host) {
-        // A route matched but cannot say where to heal: a human must.
-        log::error("request " + rid + ": route " + route.name + " cannot heal: " + why);
-        audit({{"record", "decision"}, {"id", rid}, {"peer", peer}, {"route", route.name}, {"fingerprint", a.fingerprint},
-               {"outcome", "blocked"}, {"guard", "route"}, {"why", printable(why, 500)}});
-        count("blocked", "route");
-        p.guard = "route";
-        p.sentence = "heal cannot act on alert " + alertname + " (route " + route.name + "): " + why;
-        page(p, page_lasts_s);
-        return {a.fingerprint + " blocked (route): " + why};
-    }
-    const std::string key = target_key(route);
-    const std::string what = route.verb + " " + route.service + " on " + *host + " for alert " + alertname + " " + a.fingerprint;
+    Target t{a, route, host.value_or("unknown"), target_key(route),
+             a.labels.count("alertname") ? a.labels.at("alertname") : "", "", request_id + "/" + a.fingerprint, peer};
+    if (!host) return unroutable(t, why);
+    t.what = route.verb + " " + route.service + " on " + t.host + " for alert " + t.alertname + " " + a.fingerprint;
 
     // The episode joins its target's problem; the store is asked before Prometheus, so a repeat
     // or a second alert of an open problem costs no query.
-    std::optional<fleet::FleetStore> store;
+    std::unique_ptr<fleet::Store> store;
     std::optional<fleet::OpenProblem> open;
     try {
-        store.emplace(cfg_.state_dir);
-        const auto ep = store->episode_fires(a.fingerprint, a.starts_at, *host, key, now_ms());
-        for (const auto& ended : ep.ended) end_page(ended, route, rid);
+        store = fleet::open_store(store_spec(cfg_));
+        const auto ep = store->episode_fires(a.fingerprint, a.starts_at, t.host, t.key, now_ms());
+        for (const auto& ended : ep.ended) end_page(ended, route, t.rid);
         if (ep.closed_before) {
-            log::info("request " + rid + ": alert " + alertname + " " + a.fingerprint + " since " + a.starts_at +
+            log::info("request " + t.rid + ": alert " + t.alertname + " " + a.fingerprint + " since " + a.starts_at +
                       " fires after it was resolved (a late or repeated notification): acts on nothing");
             count("late", "");
             return {a.fingerprint + " already resolved: a late notification acts on nothing"};
         }
-        open = store->open_problem(*host, key);
+        open = store->open_problem(t.host, t.key);
     } catch (const std::exception& e) {
-        log::error("request " + rid + ": cannot decide " + what + ": the fleet store is unavailable: " + e.what());
-        count("undecided", "store");
-        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+        return undecided(t, e.what());
     }
     if (open) return repeat(*open, a);
-    return decide(a, route, *host, key, alertname, what, *store, rid, peer);
+    return decide(t, *store);
+}
+
+Receiver::Decided Receiver::unroutable(const Target& t, const std::string& why) {
+    // A route matched but cannot say where to heal: a human must.
+    log::error("request " + t.rid + ": route " + t.route.name + " cannot heal: " + why);
+    audit({{"record", "decision"}, {"id", t.rid}, {"peer", t.peer}, {"route", t.route.name},
+           {"fingerprint", t.alert.fingerprint}, {"outcome", "blocked"}, {"guard", "route"}, {"why", printable(why, 500)}});
+    count("blocked", "route");
+    Page p = page_for(t);
+    p.guard = "route";
+    p.sentence = "heal cannot act on alert " + t.alertname + " (route " + t.route.name + "): " + why;
+    page(p, page_lasts_s);
+    return {t.alert.fingerprint + " blocked (route): " + why};
+}
+
+Receiver::Decided Receiver::undecided(const Target& t, const std::string& why) {
+    log::error("request " + t.rid + ": cannot decide " + (t.what.empty() ? t.key + " on " + t.host : t.what) +
+               ": cannot reach the fleet store: " + why);
+    count("undecided", "store");
+    return {t.alert.fingerprint + " undecided: cannot reach the fleet store", true};
+}
+
+Page Receiver::page_for(const Target& t) const {
+    Page p;
+    p.host = t.host;
+    p.service = t.route.service;
+    p.route = t.route.name;
+    p.fingerprint = t.alert.fingerprint;
+    return p;
 }
 
 Receiver::Decided Receiver::repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a) {
     // Nothing acts; a page of this problem is posted again, so it lasts as long.
     if (!open.page.name.empty()) page(page_of(open), page_lasts_s);
     count("already", "");
-    return {a.fingerprint + " already decided: " + open.decision};
+    return {a.fingerprint + " already decided: " + open.said()};
 }
 
-Receiver::Decided Receiver::decide(const alertmanager::Alert& a, const Route& route, const std::string& host,
-                                   const std::string& key, const std::string& alertname, const std::string& what,
-                                   fleet::FleetStore& store, const std::string& rid, const std::string& peer) {
+Receiver::Decided Receiver::decide(const Target& t, fleet::Store& store) {
     // The fleet guard's two counts, then one atomic decision for the problem.
     bool prometheus_failed = false;
-    const auto view = ask_prometheus(cfg_, route, prometheus_failed);
+    const auto view = ask_prometheus(cfg_, t.route, prometheus_failed);
     const std::int64_t now = now_ms();
-    ClientOptions copt;
-    std::string client_error;
-    try {
-        copt = client_options(cfg_.client_config, true,
-                              {.host = host, .server_name = route.server_name.empty() ? host : route.server_name});
-    } catch (const std::exception& e) {
-        client_error = e.what();
-    }
+    const auto call = fleet::prepare_call(cfg_.client_config, {.host = t.host, .server_name = t.route.server_name.empty()
+                                                                                                  ? t.host
+                                                                                                  : t.route.server_name});
     fleet::Claim claim;
     try {
-        claim = store.claim({.host = host,
-                             .service = key,
+        claim = store.claim({.host = t.host,
+                             .service = t.key,
                              .blocked_by = view.blocked_by,
-                             .decision = route.verb + " for alert " + alertname + " (request " + rid + ")",
+                             .decision = t.route.verb + " for alert " + t.alertname + " (request " + t.rid + ")",
                              .dry_run = cfg_.dry_run,
                              .last_chance = true,  // no later attempt is counted on: repeats never act
                              .now_ms = now,
-                             .deadline_ms = now + to_ms(copt.timeout + 5)},
+                             .deadline_ms = now + to_ms(call.options.timeout + 5)},
                             {cfg_.fleet_budget.limit, to_ms(cfg_.fleet_budget.window_s), cfg_.fleet_concurrency});
     } catch (const std::exception& e) {
-        log::error("request " + rid + ": cannot decide " + what + ": the fleet store is unavailable: " + e.what());
-        count("undecided", "store");
-        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+        return undecided(t, e.what());
     }
-    const std::string seen = view.seen.empty() ? "" : " (" + view.seen + ")";
-    json::object rec{{"record", "decision"}, {"id", rid},        {"peer", peer},       {"route", route.name},
-                     {"host", host},         {"service", route.service}, {"verb", route.verb},
-                     {"alertname", alertname}, {"fingerprint", a.fingerprint}, {"fleet", view.seen}};
-    Page p;
-    p.host = host;
-    p.service = route.service;
-    p.route = route.name;
-    p.fingerprint = a.fingerprint;
+    json::object rec{{"record", "decision"},     {"id", t.rid},         {"peer", t.peer},
+                     {"route", t.route.name},    {"host", t.host},      {"service", t.route.service},
+                     {"verb", t.route.verb},     {"alertname", t.alertname}, {"fingerprint", t.alert.fingerprint},
+                     {"fleet", view.seen}};
+    switch (claim.kind) {
+        case fleet::Claim::Kind::already:
+            // Another call decided it meanwhile (an HA peer's delivery, a second alert).
+            count("already", "");
+            return {t.alert.fingerprint + " already decided: " + claim.earlier};
+        case fleet::Claim::Kind::dry_run: {
+            const std::string seen = view.seen.empty() ? "" : " (" + view.seen + ")";
+            rec["outcome"] = "dry_run";
+            audit(rec);
+            log::info("request " + t.rid + ": dry run: would " + t.what + seen);
+            count("dry_run", "");
+            return {t.alert.fingerprint + " dry run: would " + t.what + seen};
+        }
+        case fleet::Claim::Kind::heal: return heal(t, store, claim, call, std::move(rec), view);
+        default: return blocked(t, store, claim, std::move(rec), view, prometheus_failed);
+    }
+}
 
-    if (claim.kind == fleet::Claim::Kind::already) {
-        // Another call decided it meanwhile (an HA peer's delivery, a second alert).
-        count("already", "");
-        return {a.fingerprint + " already decided: " + claim.earlier};
-    }
-    if (claim.kind == fleet::Claim::Kind::dry_run) {
-        rec["outcome"] = "dry_run";
-        audit(rec);
-        log::info("request " + rid + ": dry run: would " + what + seen);
-        count("dry_run", "");
-        return {a.fingerprint + " dry run: would " + what + seen};
-    }
-    if (claim.kind != fleet::Claim::Kind::heal) {
-        const std::string guard = guard_of(claim, prometheus_failed);
-        const std::string words =
-            claim.kind == fleet::Claim::Kind::blocked ? view.blocked_by.value_or("")
-            : claim.kind == fleet::Claim::Kind::budget
-                ? "fleet budget spent: " + std::to_string(claim.used) + " heals in the last " +
-                      format_duration(cfg_.fleet_budget.window_s) + " (fleet_budget " +
-                      std::to_string(cfg_.fleet_budget.limit) + "/" + format_duration(cfg_.fleet_budget.window_s) + ")"
-                : std::to_string(claim.used) + " heal(s) already in flight (fleet_concurrency " +
-                      std::to_string(cfg_.fleet_concurrency) + ")";
-        rec["outcome"] = "blocked";
-        rec["guard"] = guard;
-        rec["why"] = printable(words, 500);
-        audit(rec);  // nothing acts either way; a lost record is logged by the audit log
-        log::warning("request " + rid + ": blocked (" + guard + "): " + what + ": " + words);
-        count("blocked", guard);
-        p.guard = guard;
-        p.sentence = "heal did not " + route.verb + " " + route.service + " on " + host + " (alert " + alertname +
-                     "): fleet guard: " + words;
-        keep_page(store, key, p, rid);
-        return {a.fingerprint + " blocked (" + guard + "): " + words};
-    }
+Receiver::Decided Receiver::blocked(const Target& t, fleet::Store& store, const fleet::Claim& claim,
+                                    json::object rec, const fleet::FleetView& view, bool prometheus_failed) {
+    const std::string guard = guard_of(claim, prometheus_failed);
+    const std::string words = fleet::guard_words(claim, view.blocked_by, cfg_.fleet_budget, cfg_.fleet_concurrency,
+                                                 {.budget = "fleet_budget", .concurrency = "fleet_concurrency"});
+    rec["outcome"] = "blocked";
+    rec["guard"] = guard;
+    rec["why"] = printable(words, 500);
+    audit(rec);  // nothing acts either way; a lost record is logged by the audit log
+    log::warning("request " + t.rid + ": blocked (" + guard + "): " + t.what + ": " + words);
+    count("blocked", guard);
+    Page p = page_for(t);
+    p.guard = guard;
+    p.sentence = "heal did not " + t.route.verb + " " + t.route.service + " on " + t.host + " (alert " + t.alertname +
+                 "): fleet guard: " + words;
+    keep_page(store, t.key, p, t.rid);
+    return {t.alert.fingerprint + " blocked (" + guard + "): " + words};
+}
 
-    // Heal: audited first; no record, no heal (the problem is forgotten so a resend decides again).
+Receiver::Decided Receiver::heal(const Target& t, fleet::Store& store, const fleet::Claim& claim,
+                                 const fleet::HealCall& call, json::object rec, const fleet::FleetView& view) {
+    // Audited first; no record, no heal (the problem is forgotten so a resend decides again).
     rec["outcome"] = "heal";
     if (!audit(rec)) {
-        log::error("request " + rid + ": not healing, the audit log cannot take the decision: " + what);
+        log::error("request " + t.rid + ": not healing, the audit log cannot take the decision: " + t.what);
         try {
             store.finish(claim.heal_id, now_ms(), "not_audited", "");
-            store.close(host, key);
+            store.close(t.host, t.key);
         } catch (const std::exception& e) {
-            log::warning("request " + rid + ": " + e.what());
+            log::warning("request " + t.rid + ": " + e.what());
         }
         count("undecided", "audit");
-        return {a.fingerprint + " undecided: the audit log is unavailable", true};
+        return {t.alert.fingerprint + " undecided: the audit log is unavailable", true};
     }
-    log::info("request " + rid + ": healing: " + what + " (listener " + host + ", certificate name " +
-              (route.server_name.empty() ? host : route.server_name) + seen + ")");
-    CallResult result;
-    if (client_error.empty()) result = call_listener(copt, format_request(route.verb, route.service, false));
-    else result.error = client_error;
-    for (const auto& w : result.warnings) log::warning("request " + rid + ": " + w);
-    const std::string outcome = !result.answered ? "no_answer" : std::string(to_string(result.reply.outcome));
+    log::info("request " + t.rid + ": healing: " + t.what + " (listener " + t.host + ", certificate name " +
+              call.options.server_name + (view.seen.empty() ? "" : " (" + view.seen + ")") + ")");
+    const CallResult result = fleet::call(call, t.route.verb, t.route.service);
+    for (const auto& w : result.warnings) log::warning("request " + t.rid + ": " + w);
+    const fleet::HealOutcome h = fleet::interpret(result, t.route.verb);
     try {
-        store.finish(claim.heal_id, now_ms(), outcome, result.reply.id);
+        store.finish(claim.heal_id, now_ms(), h.listener_outcome, h.request_id);
     } catch (const std::exception& e) {
-        log::warning("request " + rid + ": cannot record the end of the heal: " + e.what());
+        log::warning("request " + t.rid + ": cannot record the end of the heal: " + e.what());
     }
-    return healed_or_paged(result, outcome, route, alertname, what, store, key, p, rid);
+    return healed_or_paged(t, store, h);
 }
 
-Receiver::Decided Receiver::healed_or_paged(const CallResult& result, const std::string& outcome, const Route& route,
-                                            const std::string& alertname, const std::string& what,
-                                            fleet::FleetStore& store, const std::string& key, Page p,
-                                            const std::string& rid) {
-    const Reply& r = result.reply;
-    const bool listener_dry = result.answered && r.outcome == Outcome::dry_run;  // dry_run = yes on the listener
-    const bool healed = result.answered && (r.outcome == Outcome::ok || listener_dry) && r.verified != false;
-    const bool held = result.answered && r.outcome == Outcome::refused && r.reason == Reason::paused;
-    const std::string said = !result.answered ? "heal-listener could not be reached: " + result.error
-                             : r.outcome == Outcome::ok && !r.verify_status.empty() && r.verified == false
-                                 ? "the " + route.verb + " ran, but the service is still failing: " + r.verify_status
-                                 : std::string(to_string(r.outcome)) +
-                                       (r.reason == Reason::none ? "" : " (" + std::string(reason_string(r)) + ")") + ": " +
-                                       r.message;
-    json::object fin{{"record", "final"}, {"id", rid}, {"host", p.host}, {"service", route.service},
-                     {"outcome", listener_dry ? "dry_run" : healed ? "healed" : held ? "held" : "failed"},
-                     {"listener_outcome", outcome},
-                     {"listener_request", r.id}, {"message", printable(said, 500)}};
-    audit(fin);
-    if (healed) {
-        const std::string word = listener_dry ? "dry run at the listener" : "healed";
-        log::info("request " + rid + ": " + word + ": " + what + ": " + said + " (listener request " + r.id + ")");
-        count(listener_dry ? "dry_run" : "healed", "");
-        return {p.fingerprint + " " + word + ": " + said + " (listener request " + r.id + ")"};
+Receiver::Decided Receiver::healed_or_paged(const Target& t, fleet::Store& store, const fleet::HealOutcome& h) {
+    using Kind = fleet::HealOutcome::Kind;
+    const std::string said = h.kind == Kind::healed || h.kind == Kind::dry_run ? h.done : h.said;
+    const std::string listener = h.request_id.empty() ? "" : " (listener request " + h.request_id + ")";
+    audit({{"record", "final"}, {"id", t.rid}, {"host", t.host}, {"service", t.route.service},
+           {"outcome", h.kind == Kind::dry_run ? "dry_run" : h.kind == Kind::healed ? "healed"
+                       : h.kind == Kind::held ? "held" : "failed"},
+           {"listener_outcome", h.listener_outcome}, {"listener_request", h.request_id},
+           {"message", printable(said, 500)}});
+    if (h.kind == Kind::healed || h.kind == Kind::dry_run) {
+        const std::string word = h.kind == Kind::dry_run ? "dry run at the listener" : "healed";
+        log::info("request " + t.rid + ": " + word + ": " + t.what + ": " + said + listener);
+        count(h.kind == Kind::dry_run ? "dry_run" : "healed", "");
+        return {t.alert.fingerprint + " " + word + ": " + said + listener};
     }
-    if (held) {
+    if (h.kind == Kind::held) {
         // A human holds the service on its host (heal-ctl pause): not a failure, nobody is paged;
         // the problem stays decided until its alerts resolve.
-        log::info("request " + rid + ": held: " + what + ": " + r.message + " (listener request " + r.id + ")");
+        log::info("request " + t.rid + ": held: " + t.what + ": " + h.message + listener);
+        try {
+            store.set_outcome(t.host, t.key, "held: paused on the host (listener request " + h.request_id + ")");
+        } catch (const std::exception& e) {
+            log::warning("request " + t.rid + ": cannot record the hold with the problem: " + e.what());
+        }
         count("held", "paused");
-        return {p.fingerprint + " held (paused): " + r.message};
+        return {t.alert.fingerprint + " held (paused): " + h.message};
     }
-    const bool partition = result.answered && r.outcome == Outcome::refused && r.reason == Reason::healthy_here;
+    const bool partition = h.kind == Kind::partition;
+    Page p = page_for(t);
     p.failed = !partition;
     p.guard = partition ? "healthy_here" : "";
-    p.request_id = r.id;
-    p.sentence = partition ? "heal did not " + route.verb + " " + route.service + " on " + p.host +
-                                 ": Prometheus and the host disagree. The service's own status on the host says it is "
-                                 "healthy, while alert " + alertname + " says it is failing: a network partition, or a "
-                                 "rule that is wrong? Nothing was run. heal-listener: " + r.message
-                           : "heal could not fix " + route.service + " on " + p.host + " (alert " + alertname + "): " + said +
-                                 (r.id.empty() ? "" : " (listener request " + r.id + ")");
-    log::warning("request " + rid + ": not healed: " + what + ": " + said);
+    p.request_id = h.request_id;
+    p.sentence = partition ? fleet::partition_sentence(t.route.verb, t.route.service, t.host, "Prometheus",
+                                                       "alert " + t.alertname, h.message)
+                           : "heal could not fix " + t.route.service + " on " + t.host + " (alert " + t.alertname +
+                                 "): " + said + listener;
+    log::warning("request " + t.rid + ": not healed: " + t.what + ": " + said);
     count(partition ? "blocked" : "failed", partition ? "healthy_here" : "");
-    keep_page(store, key, p, rid);
-    return {p.fingerprint + (partition ? " blocked (healthy_here): " : " failed: ") + said};
+    keep_page(store, t.key, p, t.rid);
+    return {t.alert.fingerprint + (partition ? " blocked (healthy_here): " : " failed: ") + said};
 }
 
-void Receiver::keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid) {
+void Receiver::keep_page(fleet::Store& store, const std::string& key, const Page& p, const std::string& rid) {
     try {
         store.set_page(p.host, key, stored(p));
     } catch (const std::exception& e) {
@@ -383,12 +396,12 @@ Receiver::Decided Receiver::resolved(const alertmanager::Alert& a, const Route& 
     const auto host = host_of(route, a, why);
     fleet::Resolution r;
     try {
-        r = fleet::FleetStore(cfg_.state_dir)
-                .episode_resolves(a.fingerprint, a.starts_at, host.value_or("unknown"), target_key(route), now_ms());
+        r = fleet::open_store(store_spec(cfg_))
+                ->episode_resolves(a.fingerprint, a.starts_at, host.value_or("unknown"), target_key(route), now_ms());
     } catch (const std::exception& e) {
-        log::error("request " + rid + ": cannot close the problem: the fleet store is unavailable: " + e.what());
+        log::error("request " + rid + ": cannot close the problem: cannot reach the fleet store: " + e.what());
         count("undecided", "store");
-        return {a.fingerprint + " undecided: the fleet store is unavailable", true};
+        return {a.fingerprint + " undecided: cannot reach the fleet store", true};
     }
     count("resolved", "");
     if (r.closed) {
@@ -409,9 +422,9 @@ void Receiver::reopen_audit() {
 void Receiver::refresh_pages() {
     std::vector<fleet::OpenProblem> paged;
     try {
-        paged = fleet::FleetStore(cfg_.state_dir).paged_problems();
+        paged = fleet::open_store(store_spec(cfg_))->paged_problems();
     } catch (const std::exception& e) {
-        log::warning("cannot post the pages of open problems again: the fleet store is unavailable: " +
+        log::warning("cannot post the pages of open problems again: cannot reach the fleet store: " +
                      std::string(e.what()));
         return;
     }

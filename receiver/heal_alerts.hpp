@@ -13,12 +13,12 @@
 // asked for: no record, no heal.
 #pragma once
 
-#include "alertmanager.hpp"
-#include "audit_log.hpp"
-#include "client.hpp"
-#include "fleet_store.hpp"
-#include "pages.hpp"
-#include "routes.hpp"
+#include "receiver/alertmanager.hpp"
+#include "common/audit_log.hpp"
+#include "fleet/heal_call.hpp"
+#include "fleet/store.hpp"
+#include "receiver/pages.hpp"
+#include "receiver/routes.hpp"
 
 #include <cstdint>
 #include <map>
@@ -28,6 +28,12 @@
 #include <utility>
 
 namespace heal::receiver {
+
+/// The receiver's fleet store: PostgreSQL with store_conninfo, else receiver.db in state_dir.
+fleet::StoreSpec store_spec(const Config& cfg);
+/// At start: a store left by a version before 0.3 (state_dir/event-handler.db) is renamed
+/// receiver.db, so its open problems carry on.
+void adopt_old_store(const Config& cfg);
 
 /// The answer to one HTTP request.
 struct Answer {
@@ -73,20 +79,33 @@ private:
         std::string line;          ///< the body's line for this alert
         bool undecided = false;    ///< the store or the audit could not take it: answer 503
     };
+    /// One alert's heal: where, what, and the words for it.
+    struct Target {
+        const alertmanager::Alert& alert;
+        const Route& route;
+        std::string host, key;  ///< the problem in the fleet store: (host, "SERVICE VERB")
+        std::string alertname, what, rid, peer;
+    };
     Decided firing(const alertmanager::Alert& a, const Route& route, const std::string& request_id,
                    const std::string& peer);
     Decided resolved(const alertmanager::Alert& a, const Route& route, const std::string& request_id);
     Decided repeat(const fleet::OpenProblem& open, const alertmanager::Alert& a);
-    /// A new problem of target `key`: the fleet guard's counts, the claim, the audit, the heal.
-    Decided decide(const alertmanager::Alert& a, const Route& route, const std::string& host, const std::string& key,
-                   const std::string& alertname, const std::string& what, fleet::FleetStore& store,
-                   const std::string& rid, const std::string& peer);
-    /// How the heal ended (`outcome`: the listener's, or no_answer): the final record, a page.
-    Decided healed_or_paged(const CallResult& result, const std::string& outcome, const Route& route,
-                            const std::string& alertname, const std::string& what, fleet::FleetStore& store,
-                            const std::string& key, Page p, const std::string& rid);
+    /// A route that cannot say where to heal: a page.
+    Decided unroutable(const Target& t, const std::string& why);
+    /// The store could not decide: nothing acts, Alertmanager sends it again (503).
+    Decided undecided(const Target& t, const std::string& why);
+    Page page_for(const Target& t) const;
+    /// A new problem of the target: the fleet guard's counts, the claim, then blocked or heal.
+    Decided decide(const Target& t, fleet::Store& store);
+    Decided blocked(const Target& t, fleet::Store& store, const fleet::Claim& claim, boost::json::object rec,
+                    const fleet::FleetView& view, bool prometheus_failed);
+    /// The audit gate, the listener's call, the end of the heal in the store.
+    Decided heal(const Target& t, fleet::Store& store, const fleet::Claim& claim, const fleet::HealCall& call,
+                 boost::json::object rec, const fleet::FleetView& view);
+    /// How the heal ended: the final record, a page when it did not heal.
+    Decided healed_or_paged(const Target& t, fleet::Store& store, const fleet::HealOutcome& h);
     /// Keeps the page with the problem (its own columns) and posts it.
-    void keep_page(fleet::FleetStore& store, const std::string& key, const Page& p, const std::string& rid);
+    void keep_page(fleet::Store& store, const std::string& key, const Page& p, const std::string& rid);
     /// A problem closed: audited, logged, its page (if any) ended.
     void end_page(const fleet::OpenProblem& closed, const Route& route, const std::string& rid);
     bool audit(boost::json::object record);

@@ -3,16 +3,16 @@
 // configuration, the TLS files, the token, the state folder, the listeners' client
 // configuration, and what Prometheus answers for every route's fleet-guard queries, each "ok"
 // or "PROBLEM"); --test-page is a fire drill for the pages.
-#include "client_config.hpp"
-#include "fleet_store.hpp"
-#include "ini_file.hpp"
-#include "text.hpp"
-#include "pages.hpp"
-#include "prometheus_guard.hpp"
-#include "prometheus_query.hpp"
-#include "routes.hpp"
-#include "webhook_server.hpp"
-#include "version.hpp"
+#include "common/client_config.hpp"
+#include "fleet/store.hpp"
+#include "common/ini_file.hpp"
+#include "common/text.hpp"
+#include "receiver/pages.hpp"
+#include "receiver/prometheus_guard.hpp"
+#include "receiver/prometheus_query.hpp"
+#include "receiver/routes.hpp"
+#include "receiver/webhook_server.hpp"
+#include "gen/version.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ssl.hpp>
@@ -64,10 +64,11 @@ void check_token(const receiver::Config& cfg, Report& r) {
 
 void check_state(const receiver::Config& cfg, Report& r) {
     try {
-        fleet::FleetStore store(cfg.state_dir);
-        r.line(true, "state folder", cfg.state_dir + ": the fleet store opens");
+        receiver::adopt_old_store(cfg);
+        const auto store = fleet::open_store(receiver::store_spec(cfg));
+        r.line(true, "fleet store", store->where() + ": opens");
     } catch (const std::exception& e) {
-        r.line(false, "state folder", cfg.state_dir + ": " + e.what());
+        r.line(false, "fleet store", e.what());
     }
 }
 

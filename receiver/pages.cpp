@@ -1,6 +1,6 @@
-#include "pages.hpp"
+#include "receiver/pages.hpp"
 
-#include "text.hpp"
+#include "common/text.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,15 +1,15 @@
-#include "prometheus_guard.hpp"
+#include "receiver/prometheus_guard.hpp"
 
-#include "prometheus_query.hpp"
+#include "receiver/prometheus_query.hpp"
 
 #include <cmath>
 
 namespace heal::receiver {
 
-handler::FleetView fleet_view(const Config& cfg, const Route& route, std::optional<double> size,
+fleet::FleetView fleet_view(const Config& cfg, const Route& route, std::optional<double> size,
                               std::optional<double> unhealthy, const std::string& why) {
     const std::string label = "members of route " + route.name;
-    handler::FleetView v;
+    fleet::FleetView v;
     if (!size || !unhealthy) {
         v.blocked_by = "cannot use Prometheus' answer: " + why + "; healing needs the group's state";
         return v;
@@ -34,10 +34,10 @@ handler::FleetView fleet_view(const Config& cfg, const Route& route, std::option
     fleet::GroupHealth g;
     g.size = static_cast<std::size_t>(*size);
     g.not_ok = static_cast<std::size_t>(*unhealthy);
-    return handler::judge(cfg.max_unhealthy, g, 0, label, "Prometheus", "max_unhealthy");
+    return fleet::judge(cfg.max_unhealthy, g, 0, label, "Prometheus", "max_unhealthy");
 }
 
-handler::FleetView ask_prometheus(const Config& cfg, const Route& route, bool& query_failed) {
+fleet::FleetView ask_prometheus(const Config& cfg, const Route& route, bool& query_failed) {
     std::string why;
     const auto size = query_number(cfg.prometheus, route.group_size, std::nullopt, cfg.io_timeout, cfg.prometheus_ca, why);
     std::optional<double> unhealthy;

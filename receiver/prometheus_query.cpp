@@ -1,8 +1,8 @@
-#include "prometheus_query.hpp"
+#include "receiver/prometheus_query.hpp"
 
-#include "probe.hpp"
-#include "routes.hpp"
-#include "text.hpp"
+#include "checks/probe.hpp"
+#include "receiver/routes.hpp"
+#include "common/text.hpp"
 
 #include <chrono>
 

@@ -3,7 +3,7 @@
 // a deadline per call and answers capped at 1 MiB.
 #pragma once
 
-#include "http_call.hpp"
+#include "checks/http_call.hpp"
 
 #include <optional>
 #include <string>

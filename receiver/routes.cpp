@@ -1,8 +1,8 @@
-#include "routes.hpp"
+#include "receiver/routes.hpp"
 
-#include "ini_file.hpp"
-#include "protocol.hpp"
-#include "text.hpp"
+#include "common/ini_file.hpp"
+#include "common/protocol.hpp"
+#include "common/text.hpp"
 
 #include <boost/json.hpp>
 
@@ -59,7 +59,8 @@ struct Builder {
             cfg.allow = *a;
             have_allow = true;
         } else if (key == "cert" || key == "key" || key == "client_ca" || key == "token_file" || key == "state_dir" ||
-                   key == "client_config" || key == "audit_log" || key == "prometheus_ca" || key == "alertmanager_ca") {
+                   key == "client_config" || key == "audit_log" || key == "prometheus_ca" || key == "alertmanager_ca" ||
+                   key == "store_conninfo") {
             if (value.empty()) return std::string(key) + ": empty";
             (key == "cert"              ? cfg.cert
              : key == "key"             ? cfg.key
@@ -69,6 +70,7 @@ struct Builder {
              : key == "audit_log"       ? cfg.audit_log
              : key == "prometheus_ca"   ? cfg.prometheus_ca
              : key == "alertmanager_ca" ? cfg.alertmanager_ca
+             : key == "store_conninfo"  ? cfg.store_conninfo
                                         : cfg.client_config) = resolve_path(dir, value);
         } else if (key == "prometheus" || key == "alertmanager") {
             if (value.substr(0, 7) != "http://" && value.substr(0, 8) != "https://")
@@ -93,7 +95,7 @@ struct Builder {
                 return "io_timeout: expected a duration (e.g. 10s), got '" + printable(value, 40) + "'";
         } else {
             return "unknown key '" + printable(key) + "' in [receiver] (known: listen, allow, cert, key, client_ca, "
-                   "token_file, state_dir, audit_log, client_config, prometheus, prometheus_ca, alertmanager, "
+                   "token_file, state_dir, store_conninfo, audit_log, client_config, prometheus, prometheus_ca, alertmanager, "
                    "alertmanager_ca, max_unhealthy, fleet_budget, fleet_concurrency, dry_run, io_timeout)";
         }
         return {};

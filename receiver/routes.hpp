@@ -8,7 +8,8 @@
 //   cert = server.crt / key = server.key
 //   client_ca = ca.crt                  ; Alertmanager's client certificate must chain to it
 //   token_file = /etc/heal/receiver.token   ; and/or: "Authorization: Bearer <the file's line>"
-//   state_dir = /var/lib/heal-receiver
+//   state_dir = /var/lib/heal-receiver     ; the fleet store, SQLite (receiver.db), by default
+//   store_conninfo = /etc/heal/fleet-store.conninfo  ; or PostgreSQL, shared by HA receivers
 //   audit_log = /var/log/heal-receiver/audit.jsonl  ; every request refused and every decision
 //   client_config = /etc/heal/heal-ctl.ini  ; how to reach the listeners
 //   prometheus = http://127.0.0.1:9090      ; the fleet guard's source of truth
@@ -25,9 +26,9 @@
 //   group_unhealthy = count(up{job="worker"} == 0)
 #pragma once
 
-#include "address.hpp"
-#include "alertmanager.hpp"
-#include "fleet_guard.hpp"
+#include "common/address.hpp"
+#include "receiver/alertmanager.hpp"
+#include "fleet/guard.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -53,6 +54,7 @@ struct Config {
     Allowlist allow;
     std::string cert, key, client_ca, token_file;
     std::string state_dir = "/var/lib/heal-receiver";
+    std::string store_conninfo;  ///< set: the fleet store is PostgreSQL, this file its libpq conninfo
     std::string audit_log = "/var/log/heal-receiver/audit.jsonl";
     std::string client_config = "/etc/heal/heal-ctl.ini";
     std::string prometheus, alertmanager;  ///< base URLs

@@ -1,11 +1,11 @@
-#include "webhook_server.hpp"
+#include "receiver/webhook_server.hpp"
 
-#include "address.hpp"
-#include "log.hpp"
-#include "small_file.hpp"
-#include "text.hpp"
-#include "tls.hpp"
-#include "version.hpp"
+#include "common/address.hpp"
+#include "common/log.hpp"
+#include "common/small_file.hpp"
+#include "common/text.hpp"
+#include "common/tls.hpp"
+#include "gen/version.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

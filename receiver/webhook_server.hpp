@@ -16,7 +16,7 @@
 // Every page_refresh_s the pages of open problems are posted again, so they last as long.
 #pragma once
 
-#include "heal_alerts.hpp"
+#include "receiver/heal_alerts.hpp"
 
 namespace heal::receiver {
 

@@ -209,7 +209,7 @@ status_dat web 4 0
 : >"$T/cmds"
 eh --state-dir "$T/none/budget" --nagios-host b0 CRITICAL HARD 1 127.0.0.1 web
 logged "cannot decide:" && ! logged acting &&
-    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: the event handler's state is unavailable (state store '$T/none/budget/event-handler.db': cannot create '$T/none/budget': No such file or directory). Not restarting web on b0." "$T/cmds" &&
+    grep -q "SEND_CUSTOM_SVC_NOTIFICATION;b0;web;2;heal;fleet guard: cannot reach the fleet store (state store '$T/none/budget/event-handler.db': cannot create '$T/none/budget': No such file or directory). Not restarting web on b0." "$T/cmds" &&
     pass "when its state folder cannot be made the handler does not heal, and pages" || fail "no state: $(cat "$T/log") / $(cat "$T/cmds")"
 : >"$T/cmds"
 for h in h1 h2 h3; do eh --fleet-budget 2/1h --state-dir "$T/budget" --nagios-host "$h" CRITICAL HARD 1 127.0.0.1 web; done

@@ -1,5 +1,5 @@
 // Allowlists, CIDR blocks and listen endpoints: the first thing between a peer and a script.
-#include "address.hpp"
+#include "common/address.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // heal.ini and heal-ctl.ini loaders, on arbitrary file contents.
-#include "client_config.hpp"
-#include "config.hpp"
+#include "common/client_config.hpp"
+#include "listener/config.hpp"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // The health verdict on any body: a nested "UP" must never make a top-level failure healthy.
-#include "verdicts.hpp"
+#include "checks/verdicts.hpp"
 
 #include <cstdint>
 #include <cstdlib>

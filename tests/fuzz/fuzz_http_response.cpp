@@ -1,8 +1,8 @@
 // check_worker's HTTP response path: the reader the probe uses (header block by hand, then
 // Beast's parser with its limits) over an in-memory stream that delivers the bytes in segments
 // of a fuzzed size (as TCP would), the inflater, then the verdicts that read the body.
-#include "http_response.hpp"
-#include "verdicts.hpp"
+#include "checks/http_response.hpp"
+#include "checks/verdicts.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,6 +1,6 @@
 // Icinga 2's API answers as anyone might send them: the readers give services that were in the
 // input or say why not, and never crash or overrun.
-#include "icinga2.hpp"
+#include "handler/icinga2.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // nagios.cfg as anyone might have written it: the reader gives absolute paths that were in the
 // input (or Debian's defaults) or says why not, and never crashes or overruns.
-#include "nagios_cfg.hpp"
-#include "status_file.hpp"
+#include "handler/nagios_cfg.hpp"
+#include "handler/status_file.hpp"
 
 #include <cstdint>
 #include <cstdlib>

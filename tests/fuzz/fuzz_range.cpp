@@ -1,8 +1,8 @@
 // Nagios threshold ranges, HTTP code lists, --send escapes, durations, page sizes, HTTP dates
 // and redirect Locations.
-#include "plugin.hpp"
-#include "text.hpp"
-#include "verdicts.hpp"
+#include "common/plugin.hpp"
+#include "common/text.hpp"
+#include "checks/verdicts.hpp"
 
 #include <cmath>
 #include <cstdint>

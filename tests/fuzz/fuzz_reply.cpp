@@ -1,5 +1,5 @@
 // heal-ctl's reply parser: hostile JSON from a listener (or a man in the middle with a key).
-#include "protocol.hpp"
+#include "common/protocol.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 // The listener's request line parser: whatever arrives, a Request or a Refusal, never both.
-#include "protocol.hpp"
+#include "common/protocol.hpp"
 
 #include <cstdint>
 #include <cstdlib>

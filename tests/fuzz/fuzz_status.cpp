@@ -1,7 +1,7 @@
 // Nagios' status.dat and objects.cache as anyone might have written them: the readers either
 // give services that were in the input or say why not, and never crash or overrun.
-#include "fleet_guard.hpp"
-#include "status_file.hpp"
+#include "handler/nagios_group.hpp"
+#include "handler/status_file.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (s.host.empty() || s.service.empty() || text.find(s.host) == std::string::npos ||
                 static_cast<int>(s.state) > 3)
                 std::abort();
-        auto g = heal::fleet::group_health({{"h", "s"}, {"m", "s"}}, d, "h", "s", false);
+        auto g = heal::nagios::group_health({{"h", "s"}, {"m", "s"}}, d, "h", "s", false);
         if (g.not_ok < 1 || g.not_ok + g.without_state > g.size || g.size < 2) std::abort();
     } catch (const heal::nagios::StatusError&) {
     }

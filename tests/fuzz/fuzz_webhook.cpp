@@ -1,8 +1,8 @@
 // Alertmanager webhook bodies as anyone might send them: parse_webhook gives a payload whose
 // every promise holds (version 4, label names, 16-hex fingerprints, caps) or says why not. The
 // same bytes as a Prometheus query answer: a finite number, or why not.
-#include "alertmanager.hpp"
-#include "routes.hpp"
+#include "receiver/alertmanager.hpp"
+#include "receiver/routes.hpp"
 
 #include <cmath>
 

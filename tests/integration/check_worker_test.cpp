@@ -1,7 +1,7 @@
 // check_worker, the real binary, against real HTTP, HTTPS and TCP servers on loopback
 // (tests/fixtures/worker_server.py).
-#include "harness.hpp"
-#include "version.hpp"
+#include "tests/integration/harness.hpp"
+#include "gen/version.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

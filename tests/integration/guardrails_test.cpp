@@ -1,8 +1,8 @@
 // Guardrails at the host, with the real binaries: the state store and kernel locks shared by the
 // daemon and --inetd instances, the audit gate, budgets, cooldown, quarantine, [client] rules,
 // reset/--force, dry run, single-flight status, the global cap.
-#include "listener_fixture.hpp"
-#include "version.hpp"
+#include "tests/integration/listener_fixture.hpp"
+#include "gen/version.hpp"
 
 #include <sqlite3.h>
 #include <sys/statvfs.h>

@@ -2,8 +2,8 @@
 // its fix: signals during the drain, inherited signal dispositions, descriptors leaking into
 // scripts (with and without close_range), the request deadline, request framing, the audit
 // log's reopen on SIGHUP, an accept loop that must outlive its errors.
-#include "listener_fixture.hpp"
-#include "tls.hpp"
+#include "tests/integration/listener_fixture.hpp"
+#include "common/tls.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>

@@ -2,9 +2,9 @@
 // heal-listener (the real binary) on a free loopback port; certificates from heal-dev-certs.
 #pragma once
 
-#include "client.hpp"
-#include "harness.hpp"
-#include "json_get.hpp"
+#include "common/client.hpp"
+#include "tests/integration/harness.hpp"
+#include "common/json_get.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

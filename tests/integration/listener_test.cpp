@@ -1,6 +1,6 @@
 // heal-listener and heal-ctl, the real binaries, on loopback with certificates from
 // heal-dev-certs and real scripts.
-#include "listener_fixture.hpp"
+#include "tests/integration/listener_fixture.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>

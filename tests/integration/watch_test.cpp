@@ -1,7 +1,7 @@
 // The local watch loop and the second opinion (confirm = yes), against the real heal-listener:
 // a watched service is healed by the listener itself, as the client `watch`, through the same
 // guards, lock, audit gate and store as a remote request.
-#include "listener_fixture.hpp"
+#include "tests/integration/listener_fixture.hpp"
 
 #include <algorithm>
 #include <thread>

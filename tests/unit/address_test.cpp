@@ -1,4 +1,4 @@
-#include "address.hpp"
+#include "common/address.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Alertmanager's webhook payload (version 4), in the documented shape, and
 // hostile variations of it: each refused with the field it is about.
-#include "alertmanager.hpp"
+#include "receiver/alertmanager.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "client_config.hpp"
-#include "config.hpp"
+#include "common/client_config.hpp"
+#include "listener/config.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // heal-ctl's command line, apart from its main: parsing and validation, hostile input included.
-#include "options.hpp"
+#include "ctl/options.hpp"
 
 #include <gtest/gtest.h>
 

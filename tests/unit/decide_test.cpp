@@ -1,8 +1,8 @@
 // decide(): every guard at its edges, with a chosen clock. Monit's users report off-by-one
 // "restarts within" counters; these tests pin the semantics to the millisecond.
-#include "decide.hpp"
-#include "watch.hpp"
-#include "text.hpp"
+#include "listener/decide.hpp"
+#include "listener/watch.hpp"
+#include "common/text.hpp"
 
 #include <gtest/gtest.h>
 

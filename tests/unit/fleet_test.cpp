@@ -1,11 +1,12 @@
 // The fleet guard's parts: Nagios' status.dat and objects.cache as nagios4 writes them (and as
 // nobody should), its limits, and the event handler's store under concurrent handlers.
-#include "event_handler.hpp"
-#include "fleet_guard.hpp"
-#include "fleet_store.hpp"
-#include "nagios_command.hpp"
-#include "status_file.hpp"
-#include "view_cache.hpp"
+#include "handler/event_handler.hpp"
+#include "fleet/guard.hpp"
+#include "fleet/sqlite_store.hpp"
+#include "handler/nagios_group.hpp"
+#include "handler/nagios_command.hpp"
+#include "handler/status_file.hpp"
+#include "handler/view_cache.hpp"
 
 #include <gtest/gtest.h>
 
@@ -51,23 +52,6 @@ std::string service(const std::string& host, const std::string& desc, int state,
            std::to_string(state) + "\n\tplugin_output=a=b; c\n\t}\n\n";
 }
 
-/// FleetStore::claim with the problem's fields in a row, as the tests write them.
-fleet::Claim claim(fleet::FleetStore& s, const std::string& host, const std::string& service,
-                   std::optional<std::string> blocked_by, const std::string& decision, bool dry_run,
-                   const fleet::Limits& limits, std::int64_t now_ms, std::int64_t deadline_ms,
-                   std::int64_t last_ok_ms = 0, bool last_chance = true) {
-    return s.claim({.host = host,
-                    .service = service,
-                    .blocked_by = std::move(blocked_by),
-                    .decision = decision,
-                    .dry_run = dry_run,
-                    .last_chance = last_chance,
-                    .now_ms = now_ms,
-                    .deadline_ms = deadline_ms,
-                    .last_ok_ms = last_ok_ms},
-                   limits);
-}
-
 class TempDir {
 public:
     TempDir() {
@@ -106,7 +90,7 @@ TEST(StatusFile, ReadsWhatNagios4Wrote) {
     auto workers = nagios::read_status_file(
         fixture("status.dat"), [](const std::string&, const std::string& s) { return s == "worker"; });
     auto members = nagios::read_members_file(fixture("objects.cache"), {"worker", ""});
-    auto g = fleet::group_health(members, workers, "web1", "worker", true);
+    auto g = nagios::group_health(members, workers, "web1", "worker", true);
     EXPECT_EQ(g.size, 4u);
     EXPECT_EQ(g.not_ok, 2u);  // web2 CRITICAL, a_b WARNING
     EXPECT_EQ(g.without_state, 0u);
@@ -138,7 +122,7 @@ TEST(FleetGuard, AStatusFileCutAtABlockBoundaryBlocks) {
         } catch (const nagios::StatusError&) {
             continue;  // before the info block: an error, which blocks too
         }
-        auto g = fleet::group_health(members, d, "web1", "worker", false);
+        auto g = nagios::group_health(members, d, "web1", "worker", false);
         EXPECT_EQ(g.size, 4u) << "cut at " << end;
         std::size_t listed = 0;
         for (const auto& s : d.services) listed += s.host != "web1";
@@ -148,7 +132,7 @@ TEST(FleetGuard, AStatusFileCutAtABlockBoundaryBlocks) {
     EXPECT_GE(cuts, 6);
     // Only info + programstatus: 3 of the 4 have no state (web1, handled, brings its own).
     auto head = read(text.substr(0, text.find("hoststatus {")));
-    auto g = fleet::group_health(members, head, "web1", "worker", false);
+    auto g = nagios::group_health(members, head, "web1", "worker", false);
     EXPECT_EQ(g.without_state, 3u);
     EXPECT_EQ(g.first_without_state, "'worker' on 'a_b'");
 }
@@ -246,7 +230,7 @@ TEST(StatusFile, HugeFilesAndLinesStopAtTheLimits) {
     std::string big = info;
     for (int i = 0; i < 20000; ++i) big += service("host" + std::to_string(i), "web", i % 5 == 0 ? 2 : 0);
     auto d = read(big);
-    EXPECT_EQ(fleet::group_health({}, d, "host1", "web", false).not_ok, 4001u);
+    EXPECT_EQ(nagios::group_health({}, d, "host1", "web", false).not_ok, 4001u);
 }
 
 TEST(StatusFile, ServiceGroupHostileCache) {
@@ -297,10 +281,10 @@ TEST(FleetGuard, BudgetIsNPerWindow) {
 
 TEST(FleetGuard, TheHandledServiceCountsAsNagiosJustSaidAndPendingIsNotOk) {
     auto d = read(std::string(info) + service("a", "web", 0) + service("b", "web", 0, 0) + service("c", "web", 2));
-    auto g = fleet::group_health({}, d, "a", "web", false);  // status.dat still says a is OK
+    auto g = nagios::group_health({}, d, "a", "web", false);  // status.dat still says a is OK
     EXPECT_EQ(g.size, 3u);
     EXPECT_EQ(g.not_ok, 3u);
-    g = fleet::group_health({}, d, "new", "web", false);  // not in status.dat yet: a member all the same
+    g = nagios::group_health({}, d, "new", "web", false);  // not in status.dat yet: a member all the same
     EXPECT_EQ(g.size, 4u);
     EXPECT_EQ(g.not_ok, 3u);
 }
@@ -338,175 +322,6 @@ TEST(FleetGuard, TheVerdictIsAPureFunctionOfTheFacts) {
     EXPECT_EQ(kept, "dry run: restart at CRITICAL SOFT 2");
 }
 
-TEST(FleetStore, OneDecisionPerProblemAndTheKeyCannotCollide) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    fleet::Limits l;
-    auto c = claim(s, "a_b", "c", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 1000, 2000);
-    EXPECT_EQ(c.kind, fleet::Claim::Kind::heal);
-    EXPECT_EQ(claim(s, "a", "b_c", std::nullopt, "x", false, l, 1000, 2000).kind, fleet::Claim::Kind::heal);
-    auto again = claim(s, "a_b", "c", std::nullopt, "x", false, l, 1000, 2000);
-    EXPECT_EQ(again.kind, fleet::Claim::Kind::already);
-    EXPECT_EQ(again.earlier, "restart at CRITICAL SOFT 2");
-    EXPECT_EQ(s.close("a_b", "c"), "restart at CRITICAL SOFT 2");
-    EXPECT_EQ(s.close("a_b", "c"), std::nullopt);
-}
-
-// The receiver's alert episodes: they join their target's problem, which closes when none of
-// them fires; a resolved one stays closed; one unseen for 12 h (its resolution lost) keeps the
-// target's problem open no longer.
-TEST(FleetStore, AlertEpisodesJoinTheirTargetsProblem) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    fleet::Limits l;
-    l.concurrency = 10;  // the heals below never finish
-    const std::int64_t t0 = 1'000'000'000'000;
-    EXPECT_FALSE(s.episode_fires("a1", "T", "web1", "worker restart", t0).closed_before);
-    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "restart", false, l, t0, t0 + 1000).kind,
-              fleet::Claim::Kind::heal);
-    EXPECT_FALSE(s.episode_fires("b2", "T", "web1", "worker restart", t0 + 1).closed_before);
-    EXPECT_TRUE(s.open_problem("web1", "worker restart"));
-    auto r = s.episode_resolves("a1", "T", "web1", "worker restart", t0 + 2);
-    EXPECT_FALSE(r.closed);
-    EXPECT_EQ(r.still_open_by, 1u);
-    EXPECT_TRUE(s.episode_fires("a1", "T", "web1", "worker restart", t0 + 3).closed_before) << "a late firing";
-    r = s.episode_resolves("b2", "T", "web1", "worker restart", t0 + 4);
-    ASSERT_TRUE(r.closed);
-    EXPECT_EQ(r.closed->decision, "restart");
-    EXPECT_FALSE(s.open_problem("web1", "worker restart"));
-    // Lost resolutions: a1's next episode (a new startsAt) ends its old one; a c3 never resolved
-    // and unseen for 12 h no longer holds the target.
-    EXPECT_FALSE(s.episode_fires("a1", "T2", "web1", "worker restart", t0 + 5).closed_before);
-    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "again", false, l, t0 + 5, t0 + 1000).kind,
-              fleet::Claim::Kind::heal);
-    auto next = s.episode_fires("a1", "T3", "web1", "worker restart", t0 + 6);
-    ASSERT_EQ(next.ended.size(), 1u);
-    EXPECT_EQ(next.ended[0].decision, "again");
-    ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "third", false, l, t0 + 6, t0 + 1000).kind,
-              fleet::Claim::Kind::heal);
-    const std::int64_t later = t0 + 6 + 12LL * 3600 * 1000 + 1;
-    auto other = s.episode_fires("d4", "T", "web1", "worker restart", later);
-    ASSERT_EQ(other.ended.size(), 1u) << "a1/T3 unseen for 12 h";
-    EXPECT_EQ(other.ended[0].decision, "third");
-    EXPECT_FALSE(s.open_problem("web1", "worker restart"));
-}
-
-// Nagios runs no event handler while event handlers are disabled, so a recovery can pass
-// unseen: a decision older than the service's last OK is a finished problem's, and is dropped.
-TEST(FleetStore, ADecisionOlderThanTheServicesLastOkIsDropped) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    fleet::Limits l;
-    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 5000, 6000, 1000).kind,
-              fleet::Claim::Kind::heal);
-    auto same = claim(s, "h", "web", std::nullopt, "x", false, l, 7000, 8000, 5000);  // OK at or before it
-    EXPECT_EQ(same.kind, fleet::Claim::Kind::already);
-    EXPECT_EQ(same.forgotten, "");
-    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "x", false, l, 7000, 8000).kind, fleet::Claim::Kind::already);
-    auto next = claim(s, "h", "web", std::nullopt, "restart at CRITICAL SOFT 2", false, l, 9000, 10000, 5001);
-    EXPECT_EQ(next.kind, fleet::Claim::Kind::heal);
-    EXPECT_EQ(next.forgotten, "restart at CRITICAL SOFT 2");
-    // The new decision is remembered from now on, and paged problems are dropped alike.
-    EXPECT_EQ(claim(s, "h", "web", std::nullopt, "x", false, l, 9500, 10000, 5001).kind, fleet::Claim::Kind::already);
-    EXPECT_EQ(claim(s, "h", "db", std::string("widespread failure"), "x", false, l, 11000, 12000).kind,
-              fleet::Claim::Kind::blocked);
-    auto paged = claim(s, "h", "db", std::nullopt, "r", false, l, 13000, 14000, 12000);
-    EXPECT_EQ(paged.kind, fleet::Claim::Kind::heal);
-    EXPECT_EQ(paged.forgotten, "paged: widespread failure");
-}
-
-TEST(FleetStore, BudgetAndConcurrencyAcrossHostsAndServices) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    fleet::Limits l{3, 3600 * 1000, 2};
-    const std::int64_t t = 10'000'000;
-    auto h1 = claim(s, "h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
-    auto h2 = claim(s, "h2", "db", std::nullopt, "r", false, l, t, t + 30'000);
-    ASSERT_EQ(h2.kind, fleet::Claim::Kind::heal);
-    auto busy = claim(s, "h3", "web", std::nullopt, "r", false, l, t + 1, t + 30'000);
-    EXPECT_EQ(busy.kind, fleet::Claim::Kind::concurrency);
-    EXPECT_EQ(busy.used, 2u);
-    s.finish(h1.heal_id, t + 100, "ok", "id1");
-    EXPECT_EQ(claim(s, "h4", "web", std::nullopt, "r", false, l, t + 200, t + 30'000).kind, fleet::Claim::Kind::heal);
-    auto spent = claim(s, "h5", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
-    EXPECT_EQ(spent.kind, fleet::Claim::Kind::budget);
-    EXPECT_EQ(spent.used, 3u);
-    // An unfinished heal (its handler killed) stops counting as in flight at its deadline; the
-    // budget frees up as the window slides past the heals.
-    EXPECT_EQ(claim(s, "h6", "web", std::nullopt, "r", false, {10, 3600 * 1000, 2}, t + 30'001, t + 60'000).kind,
-              fleet::Claim::Kind::heal);
-    EXPECT_EQ(claim(s, "h7", "web", std::nullopt, "r", false, l, t + 3600 * 1000 + 1, t + 3700 * 1000).kind,
-              fleet::Claim::Kind::heal);
-    // A guard's block and a dry run are remembered, and use no budget.
-    auto blocked = claim(s, "h8", "web", std::string("widespread failure"), "r", false, l, t, t);
-    EXPECT_EQ(blocked.kind, fleet::Claim::Kind::blocked);
-    EXPECT_EQ(claim(s, "h8", "web", std::nullopt, "r", false, l, t, t).earlier, "paged: widespread failure");
-}
-
-// Heals in flight end within seconds: before its last chance (a SOFT attempt), a problem waits
-// for a slot and the next attempt decides; at its last chance (HARD) it pages.
-TEST(FleetStore, TooManyHealsInFlightWaitUntilTheLastChance) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    const fleet::Limits l{10, 3600 * 1000, 1};
-    const std::int64_t t = 10'000'000;
-    auto h1 = claim(s, "h1", "web", std::nullopt, "r", false, l, t, t + 30'000);
-    ASSERT_EQ(h1.kind, fleet::Claim::Kind::heal);
-    auto soft = claim(s, "h2", "web", std::nullopt, "r", false, l, t + 1, t + 30'000, 0, false);
-    EXPECT_EQ(soft.kind, fleet::Claim::Kind::waiting);
-    EXPECT_EQ(soft.used, 1u);
-    EXPECT_EQ(claim(s, "h2", "web", std::nullopt, "r", false, l, t + 2, t + 30'000, 0, false).kind,
-              fleet::Claim::Kind::waiting);  // nothing was remembered
-    s.finish(h1.heal_id, t + 100, "ok", "id1");
-    auto hard = claim(s, "h2", "web", std::nullopt, "r", false, l, t + 200, t + 30'000);
-    EXPECT_EQ(hard.kind, fleet::Claim::Kind::heal);
-    auto last = claim(s, "h3", "web", std::nullopt, "r", false, l, t + 300, t + 30'000);
-    EXPECT_EQ(last.kind, fleet::Claim::Kind::concurrency);
-    EXPECT_EQ(claim(s, "h3", "web", std::nullopt, "r", false, l, t + 400, t + 30'000).earlier,
-              "paged: too many heals in flight");
-    // A stale decision is dropped by the decision taken, not by a wait (which writes nothing).
-    claim(s, "h4", "web", std::string("widespread failure"), "r", false, l, t + 500, t + 500);
-    auto wait = claim(s, "h4", "web", std::nullopt, "r", false, l, t + 600, t + 30'000, t + 550, false);
-    EXPECT_EQ(wait.kind, fleet::Claim::Kind::waiting);
-    EXPECT_EQ(wait.forgotten, "");
-    auto at_hard = claim(s, "h4", "web", std::nullopt, "r", false, l, t + 700, t + 30'000, t + 550);
-    EXPECT_EQ(at_hard.kind, fleet::Claim::Kind::concurrency);
-    EXPECT_EQ(at_hard.forgotten, "paged: widespread failure");
-}
-
-TEST(FleetStore, ConcurrentHandlersNeverExceedTheBudget) {
-    TempDir dir;
-    { fleet::FleetStore init(dir.path()); }
-    // 16 processes, 16 problems, a budget of 5: exactly 5 heal, in any interleaving.
-    constexpr int n = 16;
-    std::vector<pid_t> kids;
-    for (int i = 0; i < n; ++i) {
-        pid_t p = ::fork();
-        if (p == 0) {
-            int code = 3;
-            try {
-                fleet::FleetStore s(dir.path());
-                auto c = claim(s, "h" + std::to_string(i), "web", std::nullopt, "r", false, {5, 3600 * 1000, 100},
-                                 1000, 100000);
-                code = c.kind == fleet::Claim::Kind::heal ? 0 : c.kind == fleet::Claim::Kind::budget ? 1 : 2;
-            } catch (...) {
-            }
-            ::_exit(code);
-        }
-        kids.push_back(p);
-    }
-    int healed = 0, spent = 0, other = 0;
-    for (pid_t p : kids) {
-        int st = 0;
-        ::waitpid(p, &st, 0);
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 9;
-        (code == 0 ? healed : code == 1 ? spent : other)++;
-    }
-    EXPECT_EQ(healed, 5);
-    EXPECT_EQ(spent, n - 5);
-    EXPECT_EQ(other, 0);
-}
-
 TEST(NagiosCommand, FieldsCannotSplitOrBreakTheCommand) {
     EXPECT_EQ(nagios::command_field("a;b\nc\x1b[2J"), "a,b?c?[2J");
     EXPECT_LE(nagios::command_field(std::string(5000, 'x')).size(), 1003u);
@@ -535,7 +350,7 @@ TEST(FleetGuard, SummaryAndEntryGiveTheSameHealthAsCountingEveryMember) {
             }
         }
         std::sort(members.begin(), members.end());
-        const auto read = fleet::entries(members, status);
+        const auto read = nagios::entries(members, status);
         const auto summary = fleet::summarize(read);
         for (int i = 0; i <= n; ++i) {  // i == n: a service the files do not know
             const std::string host = "h" + std::to_string(i);
@@ -560,7 +375,7 @@ TEST(FleetGuard, SummaryAndEntryGiveTheSameHealthAsCountingEveryMember) {
                 if (without > 0) {
                     ASSERT_EQ(g.first_without_state.find("'web' on '" + host + "'"), std::string::npos);
                 }
-                const auto direct = fleet::group_health(members, status, host, "web", ok);
+                const auto direct = nagios::group_health(members, status, host, "web", ok);
                 ASSERT_EQ(direct.not_ok, g.not_ok);
                 ASSERT_EQ(direct.first_without_state, g.first_without_state);
             }
@@ -580,7 +395,7 @@ TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
     status.services.push_back({.host = "h2", .service = "web", .state = ServiceState::ok, .checked = true, .last_ok = 9});
     handler::ViewCache cache(dir);
     EXPECT_FALSE(cache.find("gen1\nk", "h1", "web"));
-    const auto all = fleet::entries(members, status);
+    const auto all = nagios::entries(members, status);
     cache.keep("gen1", "gen1\nk", status.created, fleet::summarize(all), all);
     EXPECT_EQ(cache.warning, "");
     for (const char* host : {"h1", "h2", "h3", "h9"}) {
@@ -593,7 +408,7 @@ TEST(ViewCache, KeepsOneGenerationAndMissesSafely) {
         EXPECT_EQ(c->handled.not_ok, want.not_ok) << host;
         EXPECT_EQ(c->handled.last_ok, want.last_ok) << host;
         const auto a = fleet::health(c->summary, c->handled, host, "web", false);
-        const auto b = fleet::group_health(members, status, host, "web", false);
+        const auto b = nagios::group_health(members, status, host, "web", false);
         EXPECT_EQ(a.size, b.size);
         EXPECT_EQ(a.not_ok, b.not_ok);
         EXPECT_EQ(a.without_state, b.without_state);
@@ -632,7 +447,7 @@ TEST(StatusFile, DowntimesAcknowledgementsAndTheirNotes) {
     EXPECT_FALSE(d.services[1].acknowledged) << "absent: none";
     EXPECT_EQ(d.host_downtime.size(), 1u) << "only hosts in a downtime";
     const nagios::Members members{{"web1", "worker"}, {"web2", "worker"}};
-    const auto all = fleet::entries(members, d);
+    const auto all = nagios::entries(members, d);
     const auto e = fleet::entry_of(all, "web1", "worker");
     EXPECT_EQ(e.host_downtime_depth, 1u);
     EXPECT_EQ(e.downtime_note, "ops: disk swap");
@@ -652,7 +467,7 @@ TEST(StatusFile, DowntimesAcknowledgementsAndTheirNotes) {
 
     // The words, and the options that turn each hold off.
     handler::Options o;
-    handler::FleetView v;
+    fleet::FleetView v;
     v.human = e;
     EXPECT_EQ(handler::human_hold(o, v, "web1", "worker"), "worker on web1 is in scheduled downtime (ops: disk swap)");
     o.service_downtime = 0;  // the live macro wins over status.dat
@@ -677,14 +492,3 @@ TEST(StatusFile, DowntimesAcknowledgementsAndTheirNotes) {
               std::string::npos);
 }
 
-TEST(FleetStore, AHoldIsSaidOncePerProblem) {
-    TempDir dir;
-    fleet::FleetStore s(dir.path());
-    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 1000, 0), 1u) << "the first event: say so";
-    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 2000, 0), 2u) << "the HARD event: said already";
-    EXPECT_EQ(s.note_hold("web2", "worker", "in downtime", 2000, 0), 1u) << "another problem";
-    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 9000, 5000), 1u)
-        << "seen OK after the hold: that problem ended unseen, this is a new one";
-    s.close("web1", "worker");
-    EXPECT_EQ(s.note_hold("web1", "worker", "in downtime", 9500, 0), 1u) << "a recovery forgets the hold";
-}

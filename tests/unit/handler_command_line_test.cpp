@@ -1,6 +1,6 @@
 // heal-event-handler's command line apart from its main: option values and the event's macro
 // values, hostile ones included.
-#include "command_line.hpp"
+#include "handler/command_line.hpp"
 
 #include <gtest/gtest.h>
 

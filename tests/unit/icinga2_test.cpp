@@ -1,6 +1,6 @@
 // Icinga 2's REST API answers as heal-event-handler reads them (and as nobody should send them),
 // and its Icinga 2 options.
-#include "icinga2.hpp"
+#include "handler/icinga2.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // check_heal's verdict on a listener's info answer, without a listener: hostile and odd answers
 // included (missing fields, wrong types), each state it can give.
-#include "listener_info.hpp"
+#include "checks/listener_info.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

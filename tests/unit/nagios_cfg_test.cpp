@@ -1,7 +1,7 @@
 // Where Nagios' files are, read from nagios.cfg as Debian's nagios4 ships it (and as nobody
 // should write it).
-#include "nagios_cfg.hpp"
-#include "status_file.hpp"
+#include "handler/nagios_cfg.hpp"
+#include "handler/status_file.hpp"
 
 #include <gtest/gtest.h>
 

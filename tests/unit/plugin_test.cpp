@@ -1,6 +1,6 @@
-#include "plugin.hpp"
-#include "http_response.hpp"
-#include "verdicts.hpp"
+#include "common/plugin.hpp"
+#include "checks/http_response.hpp"
+#include "checks/verdicts.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,5 +1,5 @@
-#include "protocol.hpp"
-#include "text.hpp"
+#include "common/protocol.hpp"
+#include "common/text.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 // that could not be posted is counted), a fleet store that cannot open (503: undecided), the
 // bearer token. tests/e2e/alertmanager.sh runs it with real Prometheus, Alertmanager and
 // heal-listener.
-#include "heal_alerts.hpp"
-#include "webhook_server.hpp"
+#include "receiver/heal_alerts.hpp"
+#include "receiver/webhook_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -118,7 +118,7 @@ TEST_F(ReceiverDecisions, AStoreThatCannotOpenIsA503AndNothingActs) {
     Receiver r(cfg_);
     auto a = r.webhook(firing, "p", "req-1");
     EXPECT_EQ(a.status, 503u);
-    EXPECT_EQ(a.body, "4f6a1b2c3d4e5f60 undecided: the fleet store is unavailable\n");
+    EXPECT_EQ(a.body, "4f6a1b2c3d4e5f60 undecided: cannot reach the fleet store\n");
 }
 
 TEST_F(ReceiverDecisions, DryRunPagesNothing) {

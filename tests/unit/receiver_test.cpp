@@ -1,12 +1,12 @@
 // heal-alert-receiver's pure parts: receiver.ini (good and hostile), routing an alert, the
 // host an alert names, and what a Prometheus instant query answered (in the shapes of
 // Prometheus' HTTP API, /api/v1/query; tests/e2e/prometheus.sh queries a real one).
-#include "prometheus_guard.hpp"
-#include "pages.hpp"
-#include "prometheus_query.hpp"
-#include "routes.hpp"
+#include "receiver/prometheus_guard.hpp"
+#include "receiver/pages.hpp"
+#include "receiver/prometheus_query.hpp"
+#include "receiver/routes.hpp"
 
-#include "ini_file.hpp"
+#include "common/ini_file.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

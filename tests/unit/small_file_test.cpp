@@ -1,11 +1,11 @@
 // The one reader for secrets and small files: a FIFO, a folder or a huge file at the path is
 // refused at once, in words, by every program that reads one (the receiver's token, the Icinga 2
 // password, nagios.cfg and the status file it names, every INI file).
-#include "ini_file.hpp"
-#include "nagios_cfg.hpp"
-#include "small_file.hpp"
-#include "status_file.hpp"
-#include "webhook_server.hpp"
+#include "common/ini_file.hpp"
+#include "handler/nagios_cfg.hpp"
+#include "common/small_file.hpp"
+#include "handler/status_file.hpp"
+#include "receiver/webhook_server.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // check_worker's command line, apart from its main: parsing and planning, hostile input included.
-#include "worker_options.hpp"
+#include "checks/worker_options.hpp"
 
 #include <gtest/gtest.h>
 

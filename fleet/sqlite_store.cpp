@@ -1,4 +1,4 @@
-#include "fleet_store.hpp"
+#include "fleet/sqlite_store.hpp"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -14,20 +14,31 @@ namespace {
 
 using sqlite::Stmt;
 
-// 2: a problem's page in its own columns; the receiver's alert episodes. 3: holds.
-constexpr int schema_version = 3;
+// 2: a problem's page in its own columns; the receiver's alert episodes. 3: holds. 4: a
+// problem's outcome in its own column.
+constexpr int schema_version = 4;
 constexpr const char* upgrade_from_1 =
     "ALTER TABLE problems ADD COLUMN page TEXT; ALTER TABLE problems ADD COLUMN page_guard TEXT; "
     "ALTER TABLE problems ADD COLUMN page_service TEXT; ALTER TABLE problems ADD COLUMN page_route TEXT; "
     "ALTER TABLE problems ADD COLUMN page_fingerprint TEXT; ALTER TABLE problems ADD COLUMN page_sentence TEXT; "
-    "ALTER TABLE problems ADD COLUMN page_request TEXT;";
+    "ALTER TABLE problems ADD COLUMN page_request TEXT; ALTER TABLE problems ADD COLUMN outcome TEXT;";
+// 2 and 3 lack the outcome column (the holds table of 3 is made by the schema's IF NOT EXISTS).
+constexpr const char* upgrade_from_2 = "ALTER TABLE problems ADD COLUMN outcome TEXT;";
 constexpr const char* page_columns =
     "coalesce(page, ''), coalesce(page_guard, ''), coalesce(page_service, ''), coalesce(page_route, ''), "
     "coalesce(page_fingerprint, ''), coalesce(page_sentence, ''), coalesce(page_request, '')";
 
-StoredPage page_at(sqlite::Stmt& s, int first) {
-    return {s.text(first), s.text(first + 1), s.text(first + 2), s.text(first + 3),
-            s.text(first + 4), s.text(first + 5), s.text(first + 6)};
+/// A problem's own columns: its decision, its outcome, its page (9 in all).
+const std::string problem_columns = std::string("decision, coalesce(outcome, ''), ") + page_columns;
+
+OpenProblem problem_at(sqlite::Stmt& s, std::string host, std::string service) {
+    OpenProblem o;
+    o.decision = s.text(0);
+    o.outcome = s.text(1);
+    o.page = {s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8)};
+    o.host = std::move(host);
+    o.service = std::move(service);
+    return o;
 }
 
 // (host, service) is the key as two columns: no joined string, so host "a_b" + service "c"
@@ -38,6 +49,7 @@ CREATE TABLE IF NOT EXISTS problems (
     service    TEXT NOT NULL,
     since_ms   INTEGER NOT NULL,
     decision   TEXT NOT NULL,
+    outcome    TEXT,
     page       TEXT,
     page_guard TEXT,
     page_service TEXT,
@@ -99,25 +111,29 @@ sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, 
     return db;
 }
 
-FleetStore::FleetStore(const std::string& state_dir) : path_(state_dir + "/event-handler.db") {
+SqliteStore::SqliteStore(const std::string& state_dir, const std::string& file_name)
+    : path_(state_dir + "/" + file_name) {
     try {
-        db_ = open_state_db(state_dir, path_, schema_version, schema, {{1, upgrade_from_1}});
+        db_ = open_state_db(state_dir, path_, schema_version, schema,
+                            {{1, upgrade_from_1}, {2, upgrade_from_2}, {3, upgrade_from_2}});
     } catch (const sqlite::Error& e) {
         db_ = sqlite::Db();
-        throw sqlite::Error("state store '" + path_ + "': " + e.what());
+        throw StoreError(where() + ": " + e.what());
     }
 }
 
-FleetStore::~FleetStore() = default;
+SqliteStore::~SqliteStore() = default;
 
-Claim FleetStore::claim(const Problem& p, const Limits& limits) {
+void SqliteStore::fail(const sqlite::Error& e) const { throw StoreError(where() + ": " + e.what()); }
+
+Claim SqliteStore::claim(const Problem& p, const Limits& limits) try {
     sqlite::Transaction t(db_);
     FleetFacts facts;
     {
-        Stmt s(db_, "SELECT decision, since_ms FROM problems WHERE host = ? AND service = ?");
+        Stmt s(db_, "SELECT decision, since_ms, coalesce(outcome, '') FROM problems WHERE host = ? AND service = ?");
         s.bind(1, p.host).bind(2, p.service);
         if (s.step()) {
-            facts.earlier = s.text(0);
+            facts.earlier = OpenProblem{.decision = s.text(0), .outcome = s.text(2)}.said();
             facts.earlier_ms = s.i64(1);
         }
     }
@@ -155,41 +171,51 @@ Claim FleetStore::claim(const Problem& p, const Limits& limits) {
     }
     t.commit();
     return c;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-void FleetStore::amend(const std::string& host, const std::string& service, const std::string& more) {
-    Stmt s(db_, "UPDATE problems SET decision = decision || ? WHERE host = ? AND service = ?");
-    s.bind(1, more).bind(2, host).bind(3, service);
+void SqliteStore::set_outcome(const std::string& host, const std::string& service, const std::string& outcome) try {
+    Stmt s(db_, "UPDATE problems SET outcome = ? WHERE host = ? AND service = ?");
+    s.bind(1, outcome).bind(2, host).bind(3, service);
     s.step();
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-void FleetStore::set_page(const std::string& host, const std::string& service, const StoredPage& p) {
+void SqliteStore::set_page(const std::string& host, const std::string& service, const StoredPage& p) try {
     Stmt s(db_, "UPDATE problems SET page = ?, page_guard = ?, page_service = ?, page_route = ?, page_fingerprint = ?, "
                 "page_sentence = ?, page_request = ? WHERE host = ? AND service = ?");
     s.bind(1, p.name).bind(2, p.guard).bind(3, p.service).bind(4, p.route).bind(5, p.fingerprint);
     s.bind(6, p.sentence).bind(7, p.request_id).bind(8, host).bind(9, service);
     s.step();
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-std::optional<OpenProblem> FleetStore::open_problem(const std::string& host, const std::string& service) {
-    const std::string q = std::string("SELECT decision, ") + page_columns + " FROM problems WHERE host = ? AND service = ?";
+std::optional<OpenProblem> SqliteStore::open_problem(const std::string& host, const std::string& service) try {
+    const std::string q = "SELECT " + problem_columns + " FROM problems WHERE host = ? AND service = ?";
     Stmt s(db_, q.c_str());
     s.bind(1, host).bind(2, service);
     if (!s.step()) return std::nullopt;
-    return OpenProblem{s.text(0), page_at(s, 1), host, service};
+    return problem_at(s, host, service);
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-std::vector<OpenProblem> FleetStore::paged_problems() {
-    const std::string q = std::string("SELECT decision, ") + page_columns +
+std::vector<OpenProblem> SqliteStore::paged_problems() try {
+    const std::string q = "SELECT " + problem_columns +
                           ", host, service FROM problems WHERE coalesce(page, '') != '' ORDER BY host, service";
     Stmt s(db_, q.c_str());
     std::vector<OpenProblem> out;
-    while (s.step()) out.push_back({s.text(0), page_at(s, 1), s.text(8), s.text(9)});
+    while (s.step()) out.push_back(problem_at(s, s.text(9), s.text(10)));
     return out;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-Episode FleetStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
-                                  const std::string& service, std::int64_t now_ms) {
+Episode SqliteStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
+                                  const std::string& service, std::int64_t now_ms) try {
     sqlite::Transaction t(db_);
     Episode e;
     {
@@ -239,10 +265,12 @@ Episode FleetStore::episode_fires(const std::string& fingerprint, const std::str
     }
     t.commit();
     return e;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-Resolution FleetStore::episode_resolves(const std::string& fingerprint, const std::string& starts_at,
-                                        const std::string& host, const std::string& service, std::int64_t now_ms) {
+Resolution SqliteStore::episode_resolves(const std::string& fingerprint, const std::string& starts_at,
+                                        const std::string& host, const std::string& service, std::int64_t now_ms) try {
     sqlite::Transaction t(db_);
     {
         // Remembered closed even when its firing never came here, so a late firing stays closed.
@@ -261,33 +289,37 @@ Resolution FleetStore::episode_resolves(const std::string& fingerprint, const st
     }
     t.commit();
     return r;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-std::optional<OpenProblem> FleetStore::close_if_unjoined(const std::string& host, const std::string& service) {
+std::optional<OpenProblem> SqliteStore::close_if_unjoined(const std::string& host, const std::string& service) {
     {
         Stmt s(db_, "SELECT 1 FROM episodes WHERE host = ? AND service = ? AND open = 1");
         s.bind(1, host).bind(2, service);
         if (s.step()) return std::nullopt;
     }
-    const std::string q = std::string("DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision, ") + page_columns;
+    const std::string q = "DELETE FROM problems WHERE host = ? AND service = ? RETURNING " + problem_columns;
     Stmt s(db_, q.c_str());
     s.bind(1, host).bind(2, service);
     std::optional<OpenProblem> closed;
-    if (s.step()) closed = OpenProblem{s.text(0), page_at(s, 1), host, service};
+    if (s.step()) closed = problem_at(s, host, service);
     while (s.step()) {
     }
     return closed;
 }
 
-void FleetStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
-                        const std::string& request_id) {
+void SqliteStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,
+                        const std::string& request_id) try {
     Stmt s(db_, "UPDATE heals SET ended_ms = ?, outcome = ?, request_id = ? WHERE id = ?");
     s.bind(1, now_ms).bind(2, outcome).bind(3, request_id).bind(4, heal_id);
     s.step();
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-unsigned FleetStore::note_hold(const std::string& host, const std::string& service, const std::string& why,
-                               std::int64_t now_ms, std::int64_t last_ok_ms) {
+unsigned SqliteStore::note_hold(const std::string& host, const std::string& service, const std::string& why,
+                               std::int64_t now_ms, std::int64_t last_ok_ms) try {
     sqlite::Transaction t(db_);
     Stmt(db_, "DELETE FROM holds WHERE host = ? AND service = ? AND since_ms < ?")
         .bind(1, host).bind(2, service).bind(3, last_ok_ms).step();
@@ -299,17 +331,21 @@ unsigned FleetStore::note_hold(const std::string& host, const std::string& servi
     }
     t.commit();
     return events;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
-std::optional<std::string> FleetStore::close(const std::string& host, const std::string& service) {
+std::optional<std::string> SqliteStore::close(const std::string& host, const std::string& service) try {
     Stmt(db_, "DELETE FROM holds WHERE host = ? AND service = ?").bind(1, host).bind(2, service).step();
-    Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision");
+    Stmt s(db_, "DELETE FROM problems WHERE host = ? AND service = ? RETURNING decision, coalesce(outcome, '')");
     s.bind(1, host).bind(2, service);
     std::optional<std::string> earlier;
-    if (s.step()) earlier = s.text(0);
+    if (s.step()) earlier = OpenProblem{.decision = s.text(0), .outcome = s.text(1)}.said();
     while (s.step()) {
     }
     return earlier;
+} catch (const sqlite::Error& e) {
+    fail(e);
 }
 
 }  // namespace heal::fleet
