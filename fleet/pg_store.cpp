@@ -179,7 +179,7 @@ PgStore::PgStore(const std::string& conninfo_file) : where_("fleet store (Postgr
         const std::string why = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
         PQfinish(conn_);
         conn_ = nullptr;
-        throw StoreError("cannot reach the " + where_ + ": " + why);
+        throw StoreError(where_ + ": cannot connect: " + why);
     }
     where_ = "fleet store (PostgreSQL " + std::string(PQhost(conn_)) + ":" + PQport(conn_) + ", database " +
              PQdb(conn_) + ", role " + PQuser(conn_) + ")";
@@ -314,8 +314,8 @@ std::vector<OpenProblem> PgStore::paged_problems() {
     return out;
 }
 
-Episode PgStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
-                               const std::string& service, std::int64_t now_ms) {
+Episode PgStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, std::int64_t starts_ms,
+                               const std::string& host, const std::string& service, std::int64_t now_ms) {
     begin_deciding();
     try {
         Episode e;
@@ -325,10 +325,11 @@ Episode PgStore::episode_fires(const std::string& fingerprint, const std::string
             commit();
             return e;
         }
-        // The same alert in another episode still open: that one ended (see SqliteStore).
+        // The same alert in another episode still open (fleet/store.hpp): ended when this one
+        // began after it was last seen firing, else overlapping (the same outage, stamped apart).
         auto ended = exec("UPDATE episodes SET open = false, seen_ms = $1 WHERE fingerprint = $2 AND starts_at != $3 "
-                          "AND open RETURNING host, service",
-                          {n(now_ms), fingerprint, starts_at});
+                          "AND open AND seen_ms < $4 RETURNING host, service",
+                          {n(now_ms), fingerprint, starts_at, n(starts_ms)});
         for (int i = 0; i < ended.rows(); ++i)
             if (auto p = close_if_unjoined(ended.text(i, 0), ended.text(i, 1))) e.ended.push_back(std::move(*p));
         if (exec("UPDATE episodes SET open = false WHERE host = $1 AND service = $2 AND open AND seen_ms < $3 "

@@ -214,8 +214,8 @@ std::vector<OpenProblem> SqliteStore::paged_problems() try {
     fail(e);
 }
 
-Episode SqliteStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
-                                  const std::string& service, std::int64_t now_ms) try {
+Episode SqliteStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, std::int64_t starts_ms,
+                                   const std::string& host, const std::string& service, std::int64_t now_ms) try {
     sqlite::Transaction t(db_);
     Episode e;
     {
@@ -226,18 +226,14 @@ Episode SqliteStore::episode_fires(const std::string& fingerprint, const std::st
             return e;  // rolled back: nothing changes
         }
     }
-    // The same alert in another episode that is still open: that one ended (Alertmanager gives a
-    // new startsAt only after a resolution), its resolved notification lost.
+    // The same alert in another episode still open (fleet/store.hpp): ended when this one
+    // began after it was last seen firing, else overlapping (the same outage, stamped apart).
     std::vector<std::pair<std::string, std::string>> ended;
     {
-        Stmt s(db_, "SELECT host, service FROM episodes WHERE fingerprint = ? AND starts_at != ? AND open = 1");
-        s.bind(1, fingerprint).bind(2, starts_at);
+        Stmt s(db_, "UPDATE episodes SET open = 0, seen_ms = ? WHERE fingerprint = ? AND starts_at != ? AND open = 1 "
+                    "AND seen_ms < ? RETURNING host, service");
+        s.bind(1, now_ms).bind(2, fingerprint).bind(3, starts_at).bind(4, starts_ms);
         while (s.step()) ended.emplace_back(s.text(0), s.text(1));
-    }
-    {
-        Stmt s(db_, "UPDATE episodes SET open = 0, seen_ms = ? WHERE fingerprint = ? AND starts_at != ? AND open = 1");
-        s.bind(1, now_ms).bind(2, fingerprint).bind(3, starts_at);
-        s.step();
     }
     for (const auto& [h, sv] : ended)
         if (auto p = close_if_unjoined(h, sv)) e.ended.push_back(std::move(*p));

@@ -39,8 +39,8 @@ public:
     void set_page(const std::string& host, const std::string& service, const StoredPage& page) override;
     std::optional<OpenProblem> open_problem(const std::string& host, const std::string& service) override;
     std::vector<OpenProblem> paged_problems() override;
-    Episode episode_fires(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
-                          const std::string& service, std::int64_t now_ms) override;
+    Episode episode_fires(const std::string& fingerprint, const std::string& starts_at, std::int64_t starts_ms,
+                          const std::string& host, const std::string& service, std::int64_t now_ms) override;
     Resolution episode_resolves(const std::string& fingerprint, const std::string& starts_at, const std::string& host,
                                 const std::string& service, std::int64_t now_ms) override;
     void finish(std::int64_t heal_id, std::int64_t now_ms, const std::string& outcome,

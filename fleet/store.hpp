@@ -76,9 +76,12 @@ public:
     /// Every open problem with a page.
     virtual std::vector<OpenProblem> paged_problems() = 0;
 
-    /// Alert episode (fingerprint, startsAt) fires for the problem (host, service): it joins it.
-    /// An older episode of the same alert still open has ended.
-    virtual Episode episode_fires(const std::string& fingerprint, const std::string& starts_at,
+    /// Alert episode (fingerprint, startsAt; `starts_ms` its time) fires for the problem (host,
+    /// service): it joins it. Another episode of the same alert still open has ended when this
+    /// one began after it was last seen firing (its resolution was lost); one that began before
+    /// overlaps it: the same outage stamped apart (two Alertmanagers of an HA pair, or two
+    /// Prometheus servers), and joins the problem as well.
+    virtual Episode episode_fires(const std::string& fingerprint, const std::string& starts_at, std::int64_t starts_ms,
                                   const std::string& host, const std::string& service, std::int64_t now_ms) = 0;
     /// The episode resolved: remembered closed; the problem closes when no episode keeps it.
     virtual Resolution episode_resolves(const std::string& fingerprint, const std::string& starts_at,
@@ -109,5 +112,9 @@ struct StoreSpec {
 
 /// Opens the store the spec names. Throws StoreError in words.
 std::unique_ptr<Store> open_store(const StoreSpec& spec);
+
+/// --check: opens the store (made when new) and says what it found, a line each: (usable,
+/// words). PostgreSQL: the server and TLS, the role (not a superuser), its rights on every table.
+std::vector<std::pair<bool, std::string>> check_store(const StoreSpec& spec);
 
 }  // namespace heal::fleet

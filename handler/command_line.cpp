@@ -104,6 +104,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     app.add_option("--state-dir", o.state_dir,
                    "problems decided and fleet heals, shared by every handler "
                    "(default /var/lib/heal-event-handler)");
+    app.add_option("--store-conninfo", o.store_conninfo,
+                   "keep problems and fleet heals in PostgreSQL, shared with other monitoring servers: FILE "
+                   "holds the libpq conninfo (not readable by others; default: SQLite in --state-dir)");
     app.add_option("--log", o.log_file, "log decisions to FILE (default: syslog)");
     auto* status_opt = app.add_option("--status-file", o.status_file,
                                       "Nagios' status data (default: nagios.cfg's status_file)");

@@ -49,10 +49,6 @@ struct Tell {
     int exit_code() const { return failed ? 1 : 0; }
 };
 
-fleet::StoreSpec store_spec(const Options& o) {
-    return {.state_dir = o.state_dir, .file_name = "event-handler.db", .conninfo_file = o.store_conninfo};
-}
-
 /// The guard's words for a claim that does not heal ("" for heal and dry run).
 std::string guard_words(const Options& o, const fleet::Claim& c, const fleet::FleetView& view) {
     return fleet::guard_words(c, view.blocked_by, o.fleet_budget, o.fleet_concurrency);
@@ -168,6 +164,10 @@ void log_line(const std::string& text) {
     std::string line = utc_iso(now_ms()) + " heal-event-handler[" + std::to_string(::getpid()) +
                        "]: " + printable(text, 2000) + "\n";
     [[maybe_unused]] auto n = ::write(log_fd, line.data(), line.size());  // one write per line
+}
+
+fleet::StoreSpec store_spec(const Options& o) {
+    return {.state_dir = o.state_dir, .file_name = "event-handler.db", .conninfo_file = o.store_conninfo};
 }
 
 std::optional<std::string> human_hold(const Options& o, const fleet::FleetView& v, const std::string& host,

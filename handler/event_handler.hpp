@@ -6,6 +6,7 @@
 #pragma once
 
 #include "fleet/claim.hpp"
+#include "fleet/store.hpp"
 #include "common/plugin.hpp"
 
 #include <cstdint>
@@ -55,6 +56,10 @@ struct Event {
     std::string address;  ///< $HOSTADDRESS$: where to connect
     std::string service;  ///< the listener's service name
 };
+
+/// The fleet store the options name: PostgreSQL with --store-conninfo, else event-handler.db in
+/// --state-dir.
+fleet::StoreSpec store_spec(const Options& o);
 
 /// Why a human holds the heal of `service` on `host` ("web on web1 is in scheduled downtime
 /// (ops: disk swap)"), or nullopt: the service's or its host's downtime (the event's live

@@ -1,6 +1,7 @@
 #include "handler/setup_check.hpp"
 
 #include "common/client_config.hpp"
+#include "fleet/store.hpp"
 #include "handler/icinga2.hpp"
 #include "handler/status_file.hpp"
 #include "common/text.hpp"
@@ -122,9 +123,16 @@ void check_client(Report& r, const Options& o, const std::string& server_name) {
     }
 }
 
-/// What every mode checks after its source: the state folder, the client, the name, the log.
-int finish(Report& r, const Options& o, const SetupFacts& f) {
+/// The fleet store: SQLite in the state folder, or PostgreSQL (--store-conninfo), opened and
+/// its schema made as an event would, and the role's rights checked.
+void check_store(Report& r, const Options& o) {
     check_state_dir(r, o);
+    for (const auto& [ok, words] : fleet::check_store(store_spec(o))) r.line(ok, "fleet store", words);
+}
+
+/// What every mode checks after its source: the fleet store, the client, the name, the log.
+int finish(Report& r, const Options& o, const SetupFacts& f) {
+    check_store(r, o);
     // The name the listener's certificate must carry, chosen as an event would choose it.
     const std::string host = !o.nagios_host.empty() ? o.nagios_host : f.address;
     const std::string name = !o.server_name.empty() && o.server_name.find('$') == std::string::npos ? o.server_name : host;

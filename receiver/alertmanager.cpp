@@ -89,6 +89,7 @@ Alert alert(const json::value& v, const std::string& where) {
     a.starts_at = text(o, "startsAt", where, true, 64);
     if (!is_rfc3339(a.starts_at))
         refuse(where + ".startsAt", "'" + a.starts_at.substr(0, 40) + "' is not an RFC 3339 time");
+    a.starts_ms = rfc3339_ms(a.starts_at).value_or(0);
     a.ends_at = text(o, "endsAt", where, false, 64);
     if (o.contains("endsAt") && !is_rfc3339(a.ends_at))
         refuse(where + ".endsAt", "'" + a.ends_at.substr(0, 40) + "' is not an RFC 3339 time");
@@ -117,6 +118,37 @@ bool is_rfc3339(std::string_view s) {
     if (zone == "Z" || zone == "z") return true;
     return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && two_digits(zone, 1, 0, 23) && zone[3] == ':' &&
            two_digits(zone, 4, 0, 59);
+}
+
+std::optional<std::int64_t> rfc3339_ms(std::string_view s) {
+    if (!is_rfc3339(s)) return std::nullopt;
+    const auto num = [&](std::size_t at, std::size_t len) {
+        std::int64_t v = 0;
+        for (std::size_t i = at; i < at + len; ++i) v = v * 10 + (s[i] - '0');
+        return v;
+    };
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's days_from_civil).
+    std::int64_t y = num(0, 4);
+    const std::int64_t m = num(5, 2), d = num(8, 2);
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const std::int64_t yoe = y - era * 400;
+    const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = era * 146097 + doe - 719468;
+    std::int64_t ms = ((days * 24 + num(11, 2)) * 60 + num(14, 2)) * 60 * 1000 + num(17, 2) * 1000;
+    std::size_t at = 19;
+    if (s[at] == '.') {
+        std::int64_t frac = 0, scale = 1000;
+        for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at)
+            if (scale > 1) frac += (s[at] - '0') * (scale /= 10);
+        ms += frac;
+    }
+    if (s[at] == '+' || s[at] == '-') {
+        const std::int64_t offset = (num(at + 1, 2) * 60 + num(at + 4, 2)) * 60 * 1000;
+        ms += s[at] == '+' ? -offset : offset;
+    }
+    return ms;
 }
 
 bool is_label_name(std::string_view name) {

@@ -24,6 +24,7 @@ struct Alert {
     std::map<std::string, std::string> labels, annotations;
     std::string fingerprint;  ///< Alertmanager's id of the alert: 16 hex digits
     std::string starts_at, ends_at, generator_url;
+    std::int64_t starts_ms = 0;  ///< startsAt as epoch milliseconds
 };
 
 struct Webhook {
@@ -45,5 +46,7 @@ bool is_label_name(std::string_view name);
 /// up to nanoseconds, "Z" or "+HH:MM"): the problem's episode is keyed by it, so free text is
 /// refused.
 bool is_rfc3339(std::string_view s);
+/// An RFC 3339 time (is_rfc3339) as epoch milliseconds, its zone applied; nullopt if not one.
+std::optional<std::int64_t> rfc3339_ms(std::string_view s);
 
 }  // namespace heal::alertmanager

@@ -25,6 +25,9 @@ constexpr std::size_t max_unrouted_remembered = 10000;
 /// A page lasts this long unless posted again (refresh_pages every page_refresh_s and every
 /// repeat of the alert do) or ended with its problem.
 constexpr double page_lasts_s = 3600;
+/// A page that the fleet store cannot be reached lasts this long unless Alertmanager's resend
+/// of the alert posts it again (or the store decides the target again, which ends it).
+constexpr double store_page_lasts_s = 900;
 
 /// The problem in the fleet store is the heal's target: (host, "SERVICE VERB"). Every alert
 /// episode (fingerprint, startsAt) that asks for that heal joins it while it is open, so one
@@ -185,7 +188,7 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     std::optional<fleet::OpenProblem> open;
     try {
         store = fleet::open_store(store_spec(cfg_));
-        const auto ep = store->episode_fires(a.fingerprint, a.starts_at, t.host, t.key, now_ms());
+        const auto ep = store->episode_fires(a.fingerprint, a.starts_at, a.starts_ms, t.host, t.key, now_ms());
         for (const auto& ended : ep.ended) end_page(ended, route, t.rid);
         if (ep.closed_before) {
             log::info("request " + t.rid + ": alert " + t.alertname + " " + a.fingerprint + " since " + a.starts_at +
@@ -197,6 +200,7 @@ Receiver::Decided Receiver::firing(const alertmanager::Alert& a, const Route& ro
     } catch (const std::exception& e) {
         return undecided(t, e.what());
     }
+    store_answers(t);
     if (open) return repeat(*open, a);
     return decide(t, *store);
 }
@@ -218,7 +222,31 @@ Receiver::Decided Receiver::undecided(const Target& t, const std::string& why) {
     log::error("request " + t.rid + ": cannot decide " + (t.what.empty() ? t.key + " on " + t.host : t.what) +
                ": cannot reach the fleet store: " + why);
     count("undecided", "store");
+    // Never a heal without a claim: a human hears of it now. Alertmanager sends the alert again
+    // (503); the page lasts while it does, and ends when the store decides the target again.
+    Page p = page_for(t);
+    p.guard = "store";
+    p.sentence = "heal did not " + t.route.verb + " " + t.route.service + " on " + t.host + " (alert " + t.alertname +
+                 "): cannot reach the fleet store (" + why + "); nothing acts until it answers";
+    {
+        std::lock_guard lock(mutex_);
+        store_pages_[t.host + "\n" + t.key] = p;
+    }
+    page(p, store_page_lasts_s);
     return {t.alert.fingerprint + " undecided: cannot reach the fleet store", true};
+}
+
+void Receiver::store_answers(const Target& t) {
+    std::optional<Page> p;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = store_pages_.find(t.host + "\n" + t.key);
+        if (it == store_pages_.end()) return;
+        p = std::move(it->second);
+        store_pages_.erase(it);
+    }
+    p->sentence = "the fleet store answers again";
+    page(*p, 0);
 }
 
 Page Receiver::page_for(const Target& t) const {

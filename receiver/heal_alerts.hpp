@@ -94,6 +94,8 @@ private:
     Decided unroutable(const Target& t, const std::string& why);
     /// The store could not decide: nothing acts, Alertmanager sends it again (503).
     Decided undecided(const Target& t, const std::string& why);
+    /// The store decided the target again: a page that it could not be reached ends.
+    void store_answers(const Target& t);
     Page page_for(const Target& t) const;
     /// A new problem of the target: the fleet guard's counts, the claim, then blocked or heal.
     Decided decide(const Target& t, fleet::Store& store);
@@ -121,6 +123,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::uint64_t> decisions_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> pages_;  ///< (alertname, posted|failed)
     std::set<std::string> unrouted_seen_;  ///< fingerprints logged as unrouted (capped)
+    std::map<std::string, Page> store_pages_;  ///< "host\ntarget": posted "cannot reach the fleet store"
 };
 
 }  // namespace heal::receiver

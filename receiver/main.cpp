@@ -63,13 +63,8 @@ void check_token(const receiver::Config& cfg, Report& r) {
 }
 
 void check_state(const receiver::Config& cfg, Report& r) {
-    try {
-        receiver::adopt_old_store(cfg);
-        const auto store = fleet::open_store(receiver::store_spec(cfg));
-        r.line(true, "fleet store", store->where() + ": opens");
-    } catch (const std::exception& e) {
-        r.line(false, "fleet store", e.what());
-    }
+    receiver::adopt_old_store(cfg);
+    for (const auto& [ok, words] : fleet::check_store(receiver::store_spec(cfg))) r.line(ok, "fleet store", words);
 }
 
 void check_client(const receiver::Config& cfg, Report& r) {

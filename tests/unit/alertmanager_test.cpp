@@ -102,6 +102,18 @@ TEST(Webhook, HostilePayloadsAreRefusedNamingTheField) {
               "alerts[0].labels: empty: an alert has at least its alertname");
 }
 
+// startsAt orders an alert's episodes (fleet/store.hpp): its time, the zone applied, to the ms.
+TEST(Webhook, StartsAtIsReadAsEpochMilliseconds) {
+    EXPECT_EQ(rfc3339_ms("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(rfc3339_ms("2026-12-02T21:30:01Z"), 1796247001000LL);
+    EXPECT_EQ(rfc3339_ms("2026-12-02T21:30:01.123456789Z"), 1796247001123LL);
+    EXPECT_EQ(rfc3339_ms("2026-12-02T22:30:01.1+01:00"), 1796247001100LL);
+    EXPECT_EQ(rfc3339_ms("2026-12-02T16:00:01-05:30"), 1796247001000LL);
+    EXPECT_EQ(rfc3339_ms("2024-02-29T00:00:00Z"), 1709164800000LL);
+    EXPECT_LT(*rfc3339_ms("0001-01-01T00:00:00Z"), 0) << "Go's zero time, as Alertmanager writes an unset endsAt";
+    EXPECT_EQ(rfc3339_ms("since lunch"), std::nullopt);
+}
+
 TEST(Webhook, StartsAtAndEndsAtAreRfc3339Only) {
     for (const char* good : {"2026-12-02T21:30:01Z", "2026-12-02T21:30:01.123Z", "2026-12-02T21:30:01.123456789Z",
                              "2026-12-02t21:30:01z", "2026-12-02T22:30:01+01:00", "2026-12-02T16:00:00-05:30",

@@ -180,34 +180,63 @@ TEST_P(FleetStore, AlertEpisodesJoinTheirTargetsProblem) {
     fleet::Limits l;
     l.concurrency = 10;  // the heals below never finish
     const std::int64_t t0 = 1'000'000'000'000;
-    EXPECT_FALSE(s.episode_fires("a1", "T", "web1", "worker restart", t0).closed_before);
+    EXPECT_FALSE(s.episode_fires("a1", "T", t0 - 100, "web1", "worker restart", t0).closed_before);
     ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "restart", false, l, t0, t0 + 1000).kind,
               fleet::Claim::Kind::heal);
-    EXPECT_FALSE(s.episode_fires("b2", "T", "web1", "worker restart", t0 + 1).closed_before);
+    EXPECT_FALSE(s.episode_fires("b2", "T", t0 - 100, "web1", "worker restart", t0 + 1).closed_before);
     EXPECT_TRUE(s.open_problem("web1", "worker restart"));
     auto r = s.episode_resolves("a1", "T", "web1", "worker restart", t0 + 2);
     EXPECT_FALSE(r.closed);
     EXPECT_EQ(r.still_open_by, 1u);
-    EXPECT_TRUE(s.episode_fires("a1", "T", "web1", "worker restart", t0 + 3).closed_before) << "a late firing";
+    EXPECT_TRUE(s.episode_fires("a1", "T", t0 - 100, "web1", "worker restart", t0 + 3).closed_before) << "a late firing";
     r = s.episode_resolves("b2", "T", "web1", "worker restart", t0 + 4);
     ASSERT_TRUE(r.closed);
     EXPECT_EQ(r.closed->decision, "restart");
     EXPECT_FALSE(s.open_problem("web1", "worker restart"));
     // Lost resolutions: a1's next episode (a new startsAt) ends its old one; a c3 never resolved
     // and unseen for 12 h no longer holds the target.
-    EXPECT_FALSE(s.episode_fires("a1", "T2", "web1", "worker restart", t0 + 5).closed_before);
+    EXPECT_FALSE(s.episode_fires("a1", "T2", t0 + 5, "web1", "worker restart", t0 + 5).closed_before);
     ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "again", false, l, t0 + 5, t0 + 1000).kind,
               fleet::Claim::Kind::heal);
-    auto next = s.episode_fires("a1", "T3", "web1", "worker restart", t0 + 6);
+    auto next = s.episode_fires("a1", "T3", t0 + 6, "web1", "worker restart", t0 + 6);
     ASSERT_EQ(next.ended.size(), 1u);
     EXPECT_EQ(next.ended[0].decision, "again");
     ASSERT_EQ(claim(s, "web1", "worker restart", std::nullopt, "third", false, l, t0 + 6, t0 + 1000).kind,
               fleet::Claim::Kind::heal);
     const std::int64_t later = t0 + 6 + 12LL * 3600 * 1000 + 1;
-    auto other = s.episode_fires("d4", "T", "web1", "worker restart", later);
+    auto other = s.episode_fires("d4", "T", later, "web1", "worker restart", later);
     ASSERT_EQ(other.ended.size(), 1u) << "a1/T3 unseen for 12 h";
     EXPECT_EQ(other.ended[0].decision, "third");
     EXPECT_FALSE(s.open_problem("web1", "worker restart"));
+}
+
+// Two Alertmanagers of an HA pair stamp one outage's startsAt apart (each its own receive time
+// when Prometheus sends none; two Prometheus servers see it start apart): an episode of the same
+// alert that began before the open one was last seen is the same outage, and joins its problem.
+// One that began after it was last seen follows a lost resolution: the old one ended.
+TEST_P(FleetStore, OneOutageStampedApartByTwoAlertmanagersIsOneProblem) {
+    auto store = make();
+    fleet::Store& s = *store;
+    fleet::Limits l;
+    const std::int64_t t0 = 1'000'000'000'000;
+    EXPECT_TRUE(s.episode_fires("f", "S1", t0, "web1", "w restart", t0 + 1000).ended.empty());
+    ASSERT_EQ(claim(s, "web1", "w restart", std::nullopt, "restart", false, l, t0 + 1000, t0 + 2000).kind,
+              fleet::Claim::Kind::heal);
+    const auto second = s.episode_fires("f", "S2", t0 + 3, "web1", "w restart", t0 + 1001);
+    EXPECT_TRUE(second.ended.empty()) << "began before S1 was last seen: the same outage";
+    EXPECT_EQ(claim(s, "web1", "w restart", std::nullopt, "restart", false, l, t0 + 1001, t0 + 2000).kind,
+              fleet::Claim::Kind::already);
+    auto r = s.episode_resolves("f", "S1", "web1", "w restart", t0 + 5000);
+    EXPECT_FALSE(r.closed);
+    EXPECT_EQ(r.still_open_by, 1u) << "the other Alertmanager's episode still fires";
+    EXPECT_TRUE(s.episode_resolves("f", "S2", "web1", "w restart", t0 + 5001).closed);
+    // A new outage, its resolution lost, then the next: the next ends it.
+    EXPECT_TRUE(s.episode_fires("f", "S3", t0 + 20'000, "web1", "w restart", t0 + 20'001).ended.empty());
+    ASSERT_EQ(claim(s, "web1", "w restart", std::nullopt, "again", false, l, t0 + 20'001, t0 + 21'000).kind,
+              fleet::Claim::Kind::heal);
+    const auto next = s.episode_fires("f", "S4", t0 + 30'000, "web1", "w restart", t0 + 30'001);
+    ASSERT_EQ(next.ended.size(), 1u);
+    EXPECT_EQ(next.ended[0].decision, "again");
 }
 
 // Nagios runs no event handler while event handlers are disabled, so a recovery can pass
@@ -407,12 +436,12 @@ TEST_F(PgStore, TcpMustVerifyTheServer) {
         fleet::PgStore s(conninfo_with("heal", "sslrootcert=" + PgCluster::get().dir() + "/pg-ca.crt",
                                        "sslrootcert=" + other_ca));
     });
-    EXPECT_TRUE(has(e, "cannot reach the fleet store") && has(e, "certificate verify failed")) << e;
+    EXPECT_TRUE(has(e, ": cannot connect: ") && has(e, "certificate verify failed")) << e;
 }
 
 TEST_F(PgStore, AWrongPasswordOrARoleWithoutRightsIsAClearError) {
     const auto wrong = error_of([&] { fleet::PgStore s(conninfo_with("heal", "password=", "password=x")); });
-    EXPECT_TRUE(has(wrong, "cannot reach the fleet store") && has(wrong, "password authentication failed")) << wrong;
+    EXPECT_TRUE(has(wrong, ": cannot connect: ") && has(wrong, "password authentication failed")) << wrong;
     fleet::PgStore made(PgCluster::get().conninfo("heal"));  // the tables exist
     const auto stranger = error_of([&] { fleet::PgStore s(PgCluster::get().conninfo("stranger")); });
     EXPECT_TRUE(has(stranger, "permission denied for schema heal")) << stranger;
@@ -441,7 +470,7 @@ TEST_F(PgStore, AServerThatIsDownIsAnErrorInSeconds) {
     const auto e = error_of([&] { fleet::PgStore s(pg.conninfo("heal")); });
     const auto took = std::chrono::steady_clock::now() - t0;
     pg.sandbox("start");
-    EXPECT_TRUE(has(e, "cannot reach the fleet store") && has(e, "Connection refused")) << e;
+    EXPECT_TRUE(has(e, ": cannot connect: ") && has(e, "Connection refused")) << e;
     EXPECT_LT(took, std::chrono::seconds(6));
     EXPECT_EQ(error_of([&] { fleet::PgStore s(pg.conninfo("heal")); }), "");
 }

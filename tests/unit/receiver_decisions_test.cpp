@@ -3,6 +3,8 @@
 // that could not be posted is counted), a fleet store that cannot open (503: undecided), the
 // bearer token. tests/e2e/alertmanager.sh runs it with real Prometheus, Alertmanager and
 // heal-listener.
+#include "common/clock.hpp"
+#include "common/text.hpp"
 #include "receiver/heal_alerts.hpp"
 #include "receiver/webhook_server.hpp"
 
@@ -192,11 +194,25 @@ TEST_F(ReceiverDecisions, ANewEpisodeOfTheSameAlertEndsTheOldOneWhoseResolutionW
     Receiver r(cfg_);
     r.webhook(firing, "p", "req-1");
     // No resolved notification (send_resolved: false, an Alertmanager restart); the alert fires
-    // again with a new startsAt: the old episode ended, so its problem closes and this is new.
-    auto anew = r.webhook(with(firing, "21:30:01.123Z", "22:40:00.000Z"), "p", "req-2");
+    // again with a new startsAt, after the old episode was last seen firing: the old episode
+    // ended, so its problem closes and this is new.
+    auto anew = r.webhook(with(firing, "2026-12-02T21:30:01.123Z", heal::utc_iso(heal::now_ms() + 1000)), "p", "req-2");
     EXPECT_NE(anew.body.find("blocked (prometheus)"), std::string::npos) << anew.body;
     EXPECT_EQ(occurrences(audit(), R"("record":"resolved")"), 1u) << audit();
     EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 2u) << audit();
+}
+
+// Two Alertmanagers of an HA pair stamp the same alert's startsAt apart: the second episode began
+// before the first was last seen firing, so it is the same outage and joins its problem.
+TEST_F(ReceiverDecisions, TheSameAlertStampedApartByTwoAlertmanagersIsOneProblem) {
+    Receiver r(cfg_);
+    r.webhook(firing, "p", "req-1");
+    auto other = r.webhook(with(firing, "2026-12-02T21:30:01.123Z", "2026-12-02T21:30:01.140Z"), "p", "req-2");
+    EXPECT_EQ(other.body, "4f6a1b2c3d4e5f60 already decided: paged: cannot use Prometheus' answer: Prometheus at "
+                          "http://127.0.0.1:1: cannot connect to 127.0.0.1:1: Connection refused; healing needs the "
+                          "group's state\n");
+    EXPECT_EQ(occurrences(audit(), R"("record":"resolved")"), 0u) << audit();
+    EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 1u) << audit();
 }
 
 TEST_F(ReceiverDecisions, LabelValuesForgeNoLogLineAndNoPage) {
