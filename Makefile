@@ -222,6 +222,8 @@ $(B)/run-alternating: bench/run-alternating.c
 $(B)/run-burst: bench/run-burst.c
 	@mkdir -p $(B)
 	$(call step,LINK,$@)$(CC) -O2 -Wall -o $@ $<
+$(B)/store-bench: $(B)/bench/store_bench.o $(FLEET_OBJ) $(B)/libheal.a
+	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(PQ_LIBS) $(LIBS) $(LDFLAGS)
 $(B)/pidfd-shim.so: bench/pidfd-shim.c
 	@mkdir -p $(B)
 	$(call step,LINK,$@)$(CC) -O2 -Wall -shared -fPIC -o $@ $< -ldl -pthread
@@ -232,7 +234,7 @@ deps-bench:
 # Measurements, not tests: every figure beside its anchor (nrpe, check_http), one run, one table.
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls \
-	    $(B)/heal-event-handler $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so
+	    $(B)/heal-event-handler $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so $(B)/store-bench
 	python3 bench/bench.py $(B)
 	python3 bench/handler_scale.py $(B)
 

@@ -89,6 +89,22 @@ def main():
                   sum(rsss) / n / 1024, max(rsss) / 1024))
         print("goal: <= 50 ms and <= 16 MiB per event, amortized over the %d" % n)
         wide_outage(build, folder, hosts, services)
+    store_decisions(build)
+
+
+def store_decisions(build, n=500):
+    """A decision through the fleet store: SQLite beside PostgreSQL on loopback (TLS), each as a
+    decider makes it (open, claim, record the end); PostgreSQL in a throwaway cluster."""
+    sandbox = os.path.join(SRC, "scripts", "heal-pg-sandbox")
+    with tempfile.TemporaryDirectory(prefix="heal-bench-store.") as folder:
+        if subprocess.run([sandbox, "start", folder], stdout=subprocess.DEVNULL).returncode != 0:
+            print("fleet store decisions: PostgreSQL could not be started (apt-get install postgresql-15): NOT MEASURED")
+            return
+        try:
+            subprocess.run([os.path.join(build, "store-bench"), os.path.join(folder, "sqlite"),
+                            os.path.join(folder, "heal.conninfo"), str(n)])
+        finally:
+            subprocess.run([sandbox, "stop", folder], stdout=subprocess.DEVNULL)
 
 
 def wide_outage(build, folder, hosts, services, handlers=100):
