@@ -2,8 +2,8 @@
 
 #include "common/small_file.hpp"
 #include "common/text.hpp"
+#include "fleet/libpq.hpp"
 
-#include <libpq-fe.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -92,10 +92,10 @@ std::string one_line(const char* message) {
 /// name (sslmode=verify-full), as every other connection heal makes does.
 std::string unsafe_transport(const std::string& conninfo) {
     char* err = nullptr;
-    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    PQconninfoOption* opts = pq().PQconninfoParse(conninfo.c_str(), &err);
     if (!opts) {
         std::string why = "not a libpq conninfo: " + one_line(err);
-        PQfreemem(err);
+        pq().PQfreemem(err);
         return why;
     }
     std::string host, hostaddr, sslmode;
@@ -105,7 +105,7 @@ std::string unsafe_transport(const std::string& conninfo) {
         else if (k == "hostaddr") hostaddr = v;
         else if (k == "sslmode") sslmode = v;
     }
-    PQconninfoFree(opts);
+    pq().PQconninfoFree(opts);
     if (host.empty() && std::getenv("PGHOST")) host = std::getenv("PGHOST");
     if (sslmode.empty() && std::getenv("PGSSLMODE")) sslmode = std::getenv("PGSSLMODE");
     if (sslmode.empty()) sslmode = "prefer";
@@ -120,15 +120,17 @@ std::string unsafe_transport(const std::string& conninfo) {
 class PgStore::Result {
 public:
     explicit Result(PGresult* r) : r_(r) {}
-    ~Result() { PQclear(r_); }
+    ~Result() {
+        if (r_) pq().PQclear(r_);
+    }
     Result(Result&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
     Result(const Result&) = delete;
     Result& operator=(const Result&) = delete;
-    int rows() const { return PQntuples(r_); }
-    std::string text(int row, int col) const { return PQgetisnull(r_, row, col) ? "" : PQgetvalue(r_, row, col); }
-    std::int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
+    int rows() const { return pq().PQntuples(r_); }
+    std::string text(int row, int col) const { return pq().PQgetisnull(r_, row, col) ? "" : pq().PQgetvalue(r_, row, col); }
+    std::int64_t i64(int row, int col) const { return std::strtoll(pq().PQgetvalue(r_, row, col), nullptr, 10); }
     bool yes(int row, int col) const { return text(row, col) == "t"; }
-    std::int64_t affected() const { return std::strtoll(PQcmdTuples(r_), nullptr, 10); }
+    std::int64_t affected() const { return std::strtoll(pq().PQcmdTuples(r_), nullptr, 10); }
     OpenProblem problem(int row, std::string host, std::string service) const {
         OpenProblem o;
         o.decision = text(row, 0);
@@ -174,20 +176,20 @@ PgStore::PgStore(const std::string& conninfo_file) : where_("fleet store (Postgr
     // Defaults first; what the file says wins (expand_dbname).
     const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"5", "heal", conninfo.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-        const std::string why = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
-        PQfinish(conn_);
+    conn_ = pq().PQconnectdbParams(keys, values, 1);
+    if (!conn_ || pq().PQstatus(conn_) != CONNECTION_OK) {
+        const std::string why = conn_ ? one_line(pq().PQerrorMessage(conn_)) : "out of memory";
+        pq().PQfinish(conn_);
         conn_ = nullptr;
         throw StoreError(where_ + ": cannot connect: " + why);
     }
-    where_ = "fleet store (PostgreSQL " + std::string(PQhost(conn_)) + ":" + PQport(conn_) + ", database " +
-             PQdb(conn_) + ", role " + PQuser(conn_) + ")";
+    where_ = "fleet store (PostgreSQL " + std::string(pq().PQhost(conn_)) + ":" + pq().PQport(conn_) + ", database " +
+             pq().PQdb(conn_) + ", role " + pq().PQuser(conn_) + ")";
     try {
         exec("SET statement_timeout = '5s'; SET lock_timeout = '5s'; SET search_path = heal");
         if (exec("SELECT 1 FROM pg_namespace WHERE nspname = 'heal'").rows() == 0)
             throw StoreError(where_ + ": the schema heal does not exist: as the database's owner, CREATE SCHEMA heal "
-                             "AUTHORIZATION " + std::string(PQuser(conn_)));
+                             "AUTHORIZATION " + std::string(pq().PQuser(conn_)));
         auto found = [&] {
             if (exec("SELECT to_regclass('heal.schema_version') IS NOT NULL").text(0, 0) != "t") return 0;
             auto r = exec("SELECT coalesce(max(version), 0) FROM schema_version");
@@ -214,24 +216,26 @@ PgStore::PgStore(const std::string& conninfo_file) : where_("fleet store (Postgr
             throw StoreError(where_ + ": its schema is version " + std::to_string(version) + ", newer than this heal's (" +
                              std::to_string(schema_version) + "): upgrade heal on every decider");
     } catch (...) {
-        PQfinish(conn_);
+        pq().PQfinish(conn_);
         conn_ = nullptr;
         throw;
     }
 }
 
-PgStore::~PgStore() { PQfinish(conn_); }
+PgStore::~PgStore() {
+    if (conn_) pq().PQfinish(conn_);
+}
 
 PgStore::Result PgStore::exec(const std::string& sql, const std::vector<std::string>& params) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r = params.empty() ? PQexec(conn_, sql.c_str())
-                                 : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+    PGresult* r = params.empty() ? pq().PQexec(conn_, sql.c_str())
+                                 : pq().PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                                 values.data(), nullptr, nullptr, 0);
     Result res(r);
-    const auto status = PQresultStatus(r);
+    const auto status = pq().PQresultStatus(r);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        throw StoreError(where_ + ": " + one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)));
+        throw StoreError(where_ + ": " + one_line(r ? pq().PQresultErrorMessage(r) : pq().PQerrorMessage(conn_)));
     return res;
 }
 
@@ -248,7 +252,7 @@ void PgStore::begin_deciding() {
 void PgStore::commit() { exec("COMMIT"); }
 
 void PgStore::rollback() noexcept {
-    if (conn_ && PQtransactionStatus(conn_) != PQTRANS_IDLE) PQclear(PQexec(conn_, "ROLLBACK"));
+    if (conn_ && pq().PQtransactionStatus(conn_) != PQTRANS_IDLE) pq().PQclear(pq().PQexec(conn_, "ROLLBACK"));
 }
 
 Claim PgStore::claim(const Problem& p, const Limits& limits) {
@@ -418,14 +422,14 @@ std::optional<std::string> PgStore::close(const std::string& host, const std::st
 
 std::vector<std::pair<bool, std::string>> PgStore::check() {
     std::vector<std::pair<bool, std::string>> out;
-    const char* version = PQparameterStatus(conn_, "server_version");
-    const bool tls = PQsslInUse(conn_) == 1;
+    const char* version = pq().PQparameterStatus(conn_, "server_version");
+    const bool tls = pq().PQsslInUse(conn_) == 1;
     out.emplace_back(true, "PostgreSQL " + std::string(version ? version : "?") + " reached, " +
-                               (tls ? "TLS " + std::string(PQsslAttribute(conn_, "protocol") ? PQsslAttribute(conn_, "protocol") : "")
+                               (tls ? "TLS " + std::string(pq().PQsslAttribute(conn_, "protocol") ? pq().PQsslAttribute(conn_, "protocol") : "")
                                     : std::string("over a Unix socket")));
     auto role = exec("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user");
     const bool super = role.rows() > 0 && role.yes(0, 0);
-    out.emplace_back(!super, std::string("role ") + PQuser(conn_) +
+    out.emplace_back(!super, std::string("role ") + pq().PQuser(conn_) +
                                  (super ? ": a superuser; give heal a role of its own that owns only the schema heal"
                                         : ": not a superuser"));
     std::string missing;

@@ -1,6 +1,6 @@
-// The shared fleet store: PostgreSQL through libpq, for deciders that must decide once between
-// them (two heal-alert-receivers behind a clustered Alertmanager pair, two Nagios or Icinga 2
-// servers). The same tables as SQLite's (fleet/store.hpp), in the schema "heal".
+// The shared fleet store: PostgreSQL through libpq (loaded at first use: fleet/libpq.hpp), for
+// deciders that must decide once between them (two heal-alert-receivers behind a clustered
+// Alertmanager pair, two Nagios or Icinga 2 servers). The same tables as SQLite's (fleet/store.hpp), in the schema "heal".
 //
 // One claim at a time, fleet-wide: every transaction that decides (claim, an episode, a hold)
 // first takes one transaction-level advisory lock (pg_advisory_xact_lock), so the reads it
