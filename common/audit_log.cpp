@@ -6,13 +6,15 @@
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace heal {
 
@@ -52,15 +54,41 @@ int open_append(const std::string& path, std::string& error) {
     return fd;
 }
 
-/// Holds the audit file's flock for one append: writers of all heal processes take turns, so a
-/// failed append can be cut off again before anyone appends after it.
+/// How long an append waits for the audit file's lock before the record is refused.
+constexpr auto max_lock_wait = std::chrono::seconds(2);
+
+/// Holds a write lock on the whole audit file for one append, so that writers of all heal
+/// processes take turns and a failed append can be cut off again before anyone appends after
+/// it. An open-file-description lock (fcntl F_OFD_SETLK), not flock(2): a write lock needs the
+/// file open for writing, so a process that may only read the log (a shipper, a human with
+/// less) cannot hold heal back with one, and the flock(2) locks readers do take never meet it.
+/// The wait is bounded (a reader's fcntl read lock would conflict): past max_lock_wait the lock
+/// is not held and the record is refused.
 struct FileLock {
     int fd;
+    bool held = false;
     explicit FileLock(int f) : fd(f) {
-        while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        const auto give_up = std::chrono::steady_clock::now() + max_lock_wait;
+        for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
+            struct flock l {};
+            l.l_type = F_WRLCK;
+            l.l_whence = SEEK_SET;  // the whole file, however long it grows
+            if (::fcntl(fd, F_OFD_SETLK, &l) == 0) {
+                held = true;
+                return;
+            }
+            if (errno != EAGAIN && errno != EACCES && errno != EINTR) return;
+            if (std::chrono::steady_clock::now() + pause > give_up) return;
+            std::this_thread::sleep_for(pause);
         }
     }
-    ~FileLock() { ::flock(fd, LOCK_UN); }
+    ~FileLock() {
+        if (!held) return;
+        struct flock l {};
+        l.l_type = F_UNLCK;
+        l.l_whence = SEEK_SET;
+        ::fcntl(fd, F_OFD_SETLK, &l);
+    }
 };
 
 }  // namespace
@@ -113,6 +141,13 @@ bool AuditLog::write(const boost::json::object& record) {
     int err = 0;
     {
         FileLock lock(fd_);
+        if (!lock.held) {
+            if (failures_++ == 0)
+                log::error("audit log '" + path_ + "': another process holds a lock on it for more than " +
+                           std::to_string(max_lock_wait.count()) + " s; start, stop and restart are refused "
+                           "(audit_unavailable) until it lets go");
+            return false;
+        }
         struct stat st {};
         bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
         ssize_t n = ::write(fd_, text.data(), text.size());

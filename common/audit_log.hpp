@@ -25,8 +25,9 @@ public:
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
 
-    /// Adds "ts" (UTC, milliseconds) first and appends the record as one line, under an
-    /// exclusive flock shared with every other heal process. First, when the open file is no
+    /// Adds "ts" (UTC, milliseconds) first and appends the record as one line, under a write
+    /// lock on the file shared with every other heal process (fcntl F_OFD_SETLK: a process that
+    /// can only read the log cannot take it), waited for at most 2 s, else the record is refused. First, when the open file is no
     /// longer the one at the path (deleted, renamed away, replaced by a link), the path is
     /// reopened as at start (no link, a regular file), or the record is refused: a record never
     /// goes to a file nobody can find. Returns false when the whole line

@@ -107,7 +107,7 @@ sqlite::Db open_state_db(const std::string& state_dir, const std::string& path, 
     sqlite::Db db = sqlite::open(state_dir, path, 0600, found);
     const auto up = upgrades.find(found);
     sqlite::ensure_schema(db, found, version, schema, up == upgrades.end() ? nullptr : up->second,
-                          "heal-event-handler");
+                          "heal");
     return db;
 }
 

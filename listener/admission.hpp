@@ -6,7 +6,7 @@
 // before TLS for the rest of its window.
 #pragma once
 
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 

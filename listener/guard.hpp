@@ -5,7 +5,7 @@
 #include "listener/decide.hpp"
 #include "listener/locks.hpp"
 #include "common/log.hpp"
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <optional>
 #include <string>

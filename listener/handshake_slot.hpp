@@ -7,7 +7,7 @@
 // io_timeout.
 #pragma once
 
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

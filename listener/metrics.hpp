@@ -3,7 +3,7 @@
 // The counts come from the state store, so actions of --inetd instances count too.
 #pragma once
 
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -4,7 +4,7 @@
 
 #include "listener/decide.hpp"
 #include "common/protocol.hpp"
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 #include "common/tls.hpp"
 
 #include <boost/asio/ip/tcp.hpp>

@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "listener/metrics.hpp"
 #include "listener/privileges.hpp"
+#include "listener/session.hpp"
 #include "common/text.hpp"
 #include "listener/watch.hpp"
 

@@ -1,7 +1,7 @@
 // The daemon: accept loops on every `listen` address, signals, reload.
 #pragma once
 
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <string>
 

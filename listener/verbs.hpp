@@ -5,7 +5,7 @@
 
 #include "listener/decide.hpp"
 #include "listener/record.hpp"
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "listener/decide.hpp"
 #include "listener/guard.hpp"
+#include "listener/session.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "listener/verbs.hpp"

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "listener/record.hpp"
-#include "listener/session.hpp"
+#include "listener/state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -4,11 +4,17 @@
 #include "tests/integration/listener_fixture.hpp"
 #include "gen/version.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <fstream>
@@ -78,6 +84,89 @@ TEST_F(GuardrailsTest, AuditThatCannotBeWrittenRefusesAndRunsNothing) {
     EXPECT_EQ(read_file(dir_ / "ran.log"), "") << "the audit is a gate: no record, no action";
     EXPECT_EQ(ctl({"status", "web"}).exit_code, 0) << "status is read-only and keeps working";
     EXPECT_EQ(count(log(), "write failed"), 1u) << "one report per episode:\n" << log();
+}
+
+namespace {
+
+/// A process that holds a lock on `path` opened read-only (as a log reader would) until
+/// killed: flock(2) LOCK_EX, or an fcntl read lock on the whole file (open-file-description).
+/// Returns its pid once the lock is held.
+pid_t hold_reader_lock(const std::string& path, bool fcntl_read_lock) {
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(ready[0]);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        struct flock l {};
+        l.l_type = F_RDLCK;
+        l.l_whence = SEEK_SET;
+        const bool held = fd >= 0 && (fcntl_read_lock ? ::fcntl(fd, F_OFD_SETLK, &l) == 0 : ::flock(fd, LOCK_EX) == 0);
+        const char c = held ? '1' : '0';
+        [[maybe_unused]] auto n = ::write(ready[1], &c, 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char c = '0';
+    [[maybe_unused]] auto n = ::read(ready[0], &c, 1);
+    ::close(ready[0]);
+    if (c != '1') {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return -1;
+    }
+    return pid;
+}
+
+void release(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+// Anyone who may read the audit log can flock(2) it (a log shipper, `less`, a script): the
+// listener's lock on it is a write lock that needs the file open for writing, so that never
+// holds a heal back.
+TEST_F(GuardrailsTest, AReaderHoldingAFlockOnTheAuditLogHoldsNoHealBack) {
+    ASSERT_EQ(ctl({"status", "web"}).exit_code, 0);  // the audit log exists
+    const auto runs = count(read_file(dir_ / "ran.log"), "\n");
+    const pid_t reader = hold_reader_lock(dir_ / "audit.jsonl", false);
+    ASSERT_GT(reader, 0) << "could not flock the audit log read-only";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = ctl({"--json", "restart", "web"});
+    const double took = seconds_since(t0);
+    release(reader);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_LT(took, 1.5) << "the restart waited for a reader's flock";
+    EXPECT_EQ(count(read_file(dir_ / "ran.log"), "\n"), runs + 1);
+}
+
+// A lock on the audit log that a writer must wait for (here a reader's fcntl read lock) is
+// waited for 2 s at most: then the action is refused audit_unavailable and nothing runs; once
+// the lock goes, actions are recorded and run again.
+TEST_F(GuardrailsTest, AnAuditLockHeldPastItsBoundRefusesAndRunsNothing) {
+    ASSERT_EQ(ctl({"status", "web"}).exit_code, 0);
+    const auto runs = count(read_file(dir_ / "ran.log"), "\n");
+    const pid_t reader = hold_reader_lock(dir_ / "audit.jsonl", true);
+    ASSERT_GT(reader, 0) << "could not take a read lock on the audit log";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = ctl({"--json", "restart", "web"});
+    const double took = seconds_since(t0);
+    release(reader);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(str(parse_object(r.output), "reason"), "audit_unavailable") << r.output;
+    EXPECT_GE(took, 1.9);
+    EXPECT_LT(took, 6.0);
+    EXPECT_EQ(count(read_file(dir_ / "ran.log"), "\n"), runs) << "no record, no action";
+    EXPECT_TRUE(contains(log(), "another process holds a lock on it for more than 2 s")) << log();
+    EXPECT_EQ(ctl({"restart", "web"}).exit_code, 0) << "the lock gone, actions run again";
+    EXPECT_EQ(count(read_file(dir_ / "ran.log"), "\n"), runs + 1);
 }
 
 TEST_F(GuardrailsTest, FullFilesystemNeverGluesRecordsAndRecovers) {
