@@ -14,7 +14,7 @@ namespace heal::receiver {
 struct Page {
     bool failed = false;  ///< HealFailed; false: HealBlocked
     std::string host, service, route;
-    std::string guard;    ///< HealBlocked: which guard (fleet, budget, concurrency, prometheus); else ""
+    std::string guard;    ///< HealBlocked: which guard (fleet, budget, concurrency, prometheus, route, healthy_here, store); else ""
     std::string sentence; ///< the words the Nagios page would have
     std::string request_id;  ///< the listener's request id, when one was asked
     std::string fingerprint; ///< the alert this is about

@@ -10,6 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +126,12 @@ TEST_F(ReceiverDecisions, AStoreThatCannotOpenIsA503AndNothingActs) {
     auto a = r.webhook(firing, "p", "req-1");
     EXPECT_EQ(a.status, 503u);
     EXPECT_EQ(a.body, "4f6a1b2c3d4e5f60 undecided: cannot reach the fleet store\n");
+    // Never a heal without a claim, and a human hears of it: HealBlocked guard=store is posted
+    // (to an Alertmanager that is not there here: counted failed).
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_pages_total{alertname="HealBlocked",result="failed"} 1)"),
+              std::string::npos) << r.metrics();
+    EXPECT_NE(r.metrics().find(R"(heal_receiver_decisions_total{outcome="undecided",guard="store"} 1)"),
+              std::string::npos) << r.metrics();
 }
 
 TEST_F(ReceiverDecisions, DryRunPagesNothing) {
@@ -213,6 +224,23 @@ TEST_F(ReceiverDecisions, TheSameAlertStampedApartByTwoAlertmanagersIsOneProblem
                           "group's state\n");
     EXPECT_EQ(occurrences(audit(), R"("record":"resolved")"), 0u) << audit();
     EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 1u) << audit();
+}
+
+// Whoever may read the audit log can flock(2) it; the receiver's lock is a write lock (fcntl OFD)
+// that a read-only descriptor cannot take, so a reader holds no decision back.
+TEST_F(ReceiverDecisions, AReaderHoldingAFlockOnTheAuditLogHoldsNoDecisionBack) {
+    Receiver r(cfg_);
+    r.refused("p", 400, "make the file", "req-0");
+    const int fd = ::open(cfg_.audit_log.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto a = r.webhook(firing, "p", "req-1");
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ::close(fd);
+    EXPECT_NE(a.body.find("blocked (prometheus)"), std::string::npos) << a.body;
+    EXPECT_EQ(occurrences(audit(), R"("record":"decision")"), 1u) << audit();
+    EXPECT_LT(took, 1.5) << "the decision waited for a reader's flock";
 }
 
 TEST_F(ReceiverDecisions, LabelValuesForgeNoLogLineAndNoPage) {
