@@ -170,6 +170,20 @@ std::string read_conninfo(const std::string& path) {
     return out;
 }
 
+template <class F>
+auto PgStore::deciding(F&& f) -> decltype(f()) {
+    exec("BEGIN");
+    try {
+        exec(claim_lock);
+        auto result = f();
+        exec("COMMIT");
+        return result;
+    } catch (...) {
+        rollback();
+        throw;
+    }
+}
+
 PgStore::PgStore(const std::string& conninfo_file) : where_("fleet store (PostgreSQL, " + conninfo_file + ")") {
     const std::string conninfo = read_conninfo(conninfo_file);
     if (auto why = unsafe_transport(conninfo); !why.empty()) throw StoreError(where_ + ": " + why);
@@ -196,22 +210,14 @@ PgStore::PgStore(const std::string& conninfo_file) : where_("fleet store (Postgr
             return static_cast<int>(r.i64(0, 0));
         };
         int version = found();
-        if (version < schema_version) {
-            begin_deciding();  // one decider creates the tables; the others wait and find them
-            try {
-                version = found();
-                if (version < schema_version) {
-                    exec(schema);
-                    exec("DELETE FROM schema_version");
-                    exec("INSERT INTO schema_version (version) VALUES ($1)", {n(schema_version)});
-                    version = schema_version;
-                }
-                commit();
-            } catch (...) {
-                rollback();
-                throw;
-            }
-        }
+        if (version < schema_version)
+            version = deciding([&] {  // one decider creates the tables; the others wait and find them
+                if (const int now = found(); now >= schema_version) return now;
+                exec(schema);
+                exec("DELETE FROM schema_version");
+                exec("INSERT INTO schema_version (version) VALUES ($1)", {n(schema_version)});
+                return schema_version;
+            });
         if (version > schema_version)
             throw StoreError(where_ + ": its schema is version " + std::to_string(version) + ", newer than this heal's (" +
                              std::to_string(schema_version) + "): upgrade heal on every decider");
@@ -239,25 +245,12 @@ PgStore::Result PgStore::exec(const std::string& sql, const std::vector<std::str
     return res;
 }
 
-void PgStore::begin_deciding() {
-    exec("BEGIN");
-    try {
-        exec(claim_lock);
-    } catch (...) {
-        rollback();
-        throw;
-    }
-}
-
-void PgStore::commit() { exec("COMMIT"); }
-
 void PgStore::rollback() noexcept {
     if (conn_ && pq().PQtransactionStatus(conn_) != PQTRANS_IDLE) pq().PQclear(pq().PQexec(conn_, "ROLLBACK"));
 }
 
 Claim PgStore::claim(const Problem& p, const Limits& limits) {
-    begin_deciding();
-    try {
+    return deciding([&] {
         FleetFacts facts;
         if (auto r = exec("SELECT decision, since_ms, coalesce(outcome, '') FROM problems WHERE host = $1 AND service = $2",
                           {p.host, p.service});
@@ -285,12 +278,8 @@ Claim PgStore::claim(const Problem& p, const Limits& limits) {
             exec("DELETE FROM heals WHERE started_ms < $1 AND ended_ms IS NOT NULL",
                  {n(p.now_ms - std::max<std::int64_t>(limits.window_ms, 7LL * 86400 * 1000))});
         }
-        commit();
         return c;
-    } catch (...) {
-        rollback();
-        throw;
-    }
+    });
 }
 
 void PgStore::set_outcome(const std::string& host, const std::string& service, const std::string& outcome) {
@@ -320,13 +309,11 @@ std::vector<OpenProblem> PgStore::paged_problems() {
 
 Episode PgStore::episode_fires(const std::string& fingerprint, const std::string& starts_at, std::int64_t starts_ms,
                                const std::string& host, const std::string& service, std::int64_t now_ms) {
-    begin_deciding();
-    try {
+    return deciding([&] {
         Episode e;
         if (auto r = exec("SELECT open FROM episodes WHERE fingerprint = $1 AND starts_at = $2", {fingerprint, starts_at});
             r.rows() > 0 && !r.yes(0, 0)) {
             e.closed_before = true;
-            commit();
             return e;
         }
         // The same alert in another episode still open (fleet/store.hpp): ended when this one
@@ -345,18 +332,13 @@ Episode PgStore::episode_fires(const std::string& fingerprint, const std::string
              "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET seen_ms = excluded.seen_ms",
              {fingerprint, starts_at, host, service, n(now_ms)});
         exec("DELETE FROM episodes WHERE NOT open AND seen_ms < $1", {n(now_ms - closed_episode_kept_ms)});
-        commit();
         return e;
-    } catch (...) {
-        rollback();
-        throw;
-    }
+    });
 }
 
 Resolution PgStore::episode_resolves(const std::string& fingerprint, const std::string& starts_at,
                                      const std::string& host, const std::string& service, std::int64_t now_ms) {
-    begin_deciding();
-    try {
+    return deciding([&] {
         exec("INSERT INTO episodes (fingerprint, starts_at, host, service, open, seen_ms) VALUES ($1, $2, $3, $4, false, $5) "
              "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET open = false, seen_ms = excluded.seen_ms",
              {fingerprint, starts_at, host, service, n(now_ms)});
@@ -365,12 +347,8 @@ Resolution PgStore::episode_resolves(const std::string& fingerprint, const std::
         if (!r.closed)
             r.still_open_by = static_cast<unsigned>(
                 exec("SELECT count(*) FROM episodes WHERE host = $1 AND service = $2 AND open", {host, service}).i64(0, 0));
-        commit();
         return r;
-    } catch (...) {
-        rollback();
-        throw;
-    }
+    });
 }
 
 std::optional<OpenProblem> PgStore::close_if_unjoined(const std::string& host, const std::string& service) {
@@ -390,34 +368,24 @@ void PgStore::finish(std::int64_t heal_id, std::int64_t now_ms, const std::strin
 
 unsigned PgStore::note_hold(const std::string& host, const std::string& service, const std::string& why,
                             std::int64_t now_ms, std::int64_t last_ok_ms) {
-    begin_deciding();
-    try {
+    return deciding([&] {
         exec("DELETE FROM holds WHERE host = $1 AND service = $2 AND since_ms < $3", {host, service, n(last_ok_ms)});
         auto r = exec("INSERT INTO holds (host, service, since_ms, why, events) VALUES ($1, $2, $3, $4, 1) "
                       "ON CONFLICT (host, service) DO UPDATE SET events = holds.events + 1 RETURNING events",
                       {host, service, n(now_ms), why});
         const unsigned events = r.rows() > 0 ? static_cast<unsigned>(r.i64(0, 0)) : 1;
-        commit();
         return events;
-    } catch (...) {
-        rollback();
-        throw;
-    }
+    });
 }
 
 std::optional<std::string> PgStore::close(const std::string& host, const std::string& service) {
-    begin_deciding();
-    try {
+    return deciding([&]() -> std::optional<std::string> {
         exec("DELETE FROM holds WHERE host = $1 AND service = $2", {host, service});
         auto r = exec("DELETE FROM problems WHERE host = $1 AND service = $2 RETURNING decision, coalesce(outcome, '')",
                       {host, service});
-        commit();
         if (r.rows() == 0) return std::nullopt;
         return OpenProblem{.decision = r.text(0, 0), .outcome = r.text(0, 1)}.said();
-    } catch (...) {
-        rollback();
-        throw;
-    }
+    });
 }
 
 std::vector<std::pair<bool, std::string>> PgStore::check() {

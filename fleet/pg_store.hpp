@@ -63,8 +63,10 @@ public:
 
 private:
     Result exec(const std::string& sql, const std::vector<std::string>& params = {});
-    void begin_deciding();  ///< BEGIN, then the fleet-wide advisory lock
-    void commit();
+    /// Runs `f` in one deciding transaction: BEGIN, the fleet-wide advisory lock, `f`, COMMIT;
+    /// rolled back when anything throws.
+    template <class F>
+    auto deciding(F&& f) -> decltype(f());
     void rollback() noexcept;
     std::optional<OpenProblem> close_if_unjoined(const std::string& host, const std::string& service);
     pg_conn* conn_ = nullptr;
