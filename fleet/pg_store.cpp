@@ -94,9 +94,10 @@ std::string unsafe_transport(const std::string& conninfo) {
     char* err = nullptr;
     PQconninfoOption* opts = pq().PQconninfoParse(conninfo.c_str(), &err);
     if (!opts) {
-        std::string why = "not a libpq conninfo: " + one_line(err);
-        pq().PQfreemem(err);
-        return why;
+        // libpq's words quote the text it could not parse, which may be a password: not repeated.
+        if (err) pq().PQfreemem(err);
+        return "not a libpq conninfo (key=value pairs, values with blanks in single quotes); libpq's message is "
+               "not repeated here: it may quote the password";
     }
     std::string host, hostaddr, sslmode;
     for (PQconninfoOption* o = opts; o->keyword; ++o) {

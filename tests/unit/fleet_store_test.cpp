@@ -410,9 +410,11 @@ TEST_F(PgStore, TheConninfoFileIsKeptSecretAndReadWithCare) {
     ::chmod(empty.c_str(), 0600);
     EXPECT_TRUE(has(error_of([&] { fleet::PgStore s(empty); }), "empty (expected e.g. host="));
     const std::string junk = dir_.path() + "/junk";
-    std::ofstream(junk) << "host=localhost 'unterminated\n";
+    std::ofstream(junk) << "host=localhost s3cret\n";  // a password pasted without its key
     ::chmod(junk.c_str(), 0600);
-    EXPECT_TRUE(has(error_of([&] { fleet::PgStore s(junk); }), "not a libpq conninfo")) << error_of([&] { fleet::PgStore s(junk); });
+    const auto junk_error = error_of([&] { fleet::PgStore s(junk); });
+    EXPECT_TRUE(has(junk_error, "not a libpq conninfo")) << junk_error;
+    EXPECT_FALSE(has(junk_error, "s3cret")) << "a password never reaches a message: " << junk_error;
 }
 
 // Over TCP the server's certificate and name are verified, or nothing is sent.
