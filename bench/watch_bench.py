@@ -7,7 +7,10 @@ round trip, and what watching 200 services every second costs the listener itsel
                     process state: a killed worker nobody has reaped yet is a zombie, not alive.
   200 services      watch = 1s each (status: /bin/true): the listener's own CPU (utime+stime,
                     not its children's) and its RSS growth over 30 s.
+  watch_check       the same with an in-process HTTP probe instead of a status command (an
+                    asyncio HTTP server here answers "UP"), 200 and 1,000 services.
 """
+import asyncio
 import os
 import shutil
 import signal
@@ -15,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 KILLS = 20
@@ -110,8 +114,36 @@ def _rss_kib(pid):
     return 0
 
 
-def watch_many(build, src, tmp):
-    services = "".join(f"[service w{i}]\nstatus = /bin/true\nrestart = /bin/true\nwatch = 1s\n" for i in range(WATCHED))
+def _http_peer():
+    """A small HTTP server on a loopback port (in a thread of this process) answering every GET
+    with 200 "UP"; returns its port."""
+    ready = threading.Event()
+    port = []
+
+    async def answer(reader, writer):
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nUP")
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        writer.close()
+
+    async def serve():
+        srv = await asyncio.start_server(answer, "127.0.0.1", 0, backlog=1024)
+        port.append(srv.sockets[0].getsockname()[1])
+        ready.set()
+        await srv.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(serve()), daemon=True).start()
+    ready.wait(10)
+    return port[0]
+
+
+def watch_many(build, src, tmp, count=WATCHED, check_port=None):
+    how = (f"watch_check = http://127.0.0.1:{check_port}/health\nwatch_expect = UP\n" if check_port
+           else "status = /bin/true\n")
+    services = "".join(f"[service w{i}]\n{how}restart = /bin/true\nwatch = 1s\n" for i in range(count))
     p = _listener(build, src, tmp, services)
     try:
         time.sleep(5)  # every loop has run a few rounds
@@ -142,6 +174,13 @@ def run(row, build, src):
             f"{cpu * 100:.2f}% of a core", "", "<= 1%", "met" if cpu <= 0.01 else f"NOT met ({cpu * 100:.2f}%)")
         row(f"watch: listener RSS growth over 30 s of that", f"{(rss1 - rss0) / 1024:+.2f} MiB (at {rss1 / 1024:.1f} MiB)",
             "", "<= 2 MiB", "met" if rss1 - rss0 <= 2048 else "NOT met")
+        port = _http_peer()
+        for count, goal in ((WATCHED, 0.01), (5 * WATCHED, 0.05)):
+            shutil.rmtree(os.path.join(tmp, "state"))
+            cpu, rss0, rss1 = watch_many(build, src, tmp, count, port)
+            row(f"watch: listener CPU watching {count} services at 1s with watch_check (HTTP, in-process)",
+                f"{cpu * 100:.2f}% of a core", f"RSS {rss1 / 1024:.1f} MiB ({(rss1 - rss0) / 1024:+.2f} over 30 s)",
+                f"<= {goal * 100:.0f}%", "met" if cpu <= goal else f"NOT met ({cpu * 100:.2f}%)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,6 +7,7 @@
 #include "gen/version.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 // Built with HEAL_NO_TLS for the plain-only check_worker: no OpenSSL linked, loaded or bound at
@@ -259,6 +260,31 @@ ProbeResult run(Clock::time_point deadline, Make make) {
     return r;
 }
 
+/// The exchange `make(r)` makes, raced against a timer at `deadline` on the caller's executor:
+/// whichever ends first cancels the other (a lookup abandoned, a socket closed).
+template <class Make>
+asio::awaitable<ProbeResult> run_async(Clock::time_point deadline, Make make) {
+    using namespace asio::experimental::awaitable_operators;
+    ProbeResult r;
+    const auto started = Clock::now();
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    bool finished = true;
+    try {
+        // as_tuple: the timer cancelled when the exchange wins is no exception (they cost a probe ~10 us)
+        auto which = co_await (make(r) || timer.async_wait(as_tuple(use_awaitable)));
+        finished = which.index() == 0;
+    } catch (const std::exception& e) {
+        r.error = e.what();
+    }
+    if (!finished) {
+        r = ProbeResult{};
+        r.timed_out = true;
+        r.error = "timed out";
+        r.seconds = seconds_between(started, Clock::now());
+    }
+    co_return r;
+}
+
 }  // namespace
 
 std::string authority(const Target& t) {
@@ -277,6 +303,28 @@ ProbeResult probe_http(const Target& t, const HttpRequest& req, Clock::time_poin
 
 ProbeResult probe_line(const Target& t, const std::string& send, Clock::time_point deadline) {
     return run(deadline, [&](ProbeResult& r) {
+        return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
+            return line_exchange(s, tcp_layer, t, send, deadline, r);
+        });
+    });
+}
+
+asio::awaitable<ProbeResult> async_probe_http(Target t, HttpRequest req, Clock::time_point deadline) {
+    co_return co_await run_async(deadline, [&](ProbeResult& r) {
+        return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
+            return http_exchange(s, tcp_layer, t, req, deadline, r);
+        });
+    });
+}
+
+asio::awaitable<ProbeResult> async_probe_connect(Target t, Clock::time_point deadline) {
+    co_return co_await run_async(deadline, [&](ProbeResult& r) {
+        return session(t, deadline, r, [](auto&, beast::tcp_stream&) -> asio::awaitable<void> { co_return; });
+    });
+}
+
+asio::awaitable<ProbeResult> async_probe_line(Target t, std::string send, Clock::time_point deadline) {
+    co_return co_await run_async(deadline, [&](ProbeResult& r) {
         return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
             return line_exchange(s, tcp_layer, t, send, deadline, r);
         });

@@ -4,6 +4,8 @@
 #include "common/connect.hpp"
 #include "common/cert_validity.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -82,5 +84,14 @@ ProbeResult probe_http(const Target& t, const HttpRequest& req,
 /// Sends `send` (may be empty) and reads one line of at most 4 KiB.
 ProbeResult probe_line(const Target& t, const std::string& send,
                        std::chrono::steady_clock::time_point deadline);
+
+/// The same on the caller's executor (heal-listener's watch_check): nothing blocks the thread,
+/// and the deadline bounds the whole exchange, a name lookup that never answers included.
+boost::asio::awaitable<ProbeResult> async_probe_http(Target t, HttpRequest req,
+                                                     std::chrono::steady_clock::time_point deadline);
+/// Connects (and with TLS, shakes hands) only: a tcp:// check that reads nothing.
+boost::asio::awaitable<ProbeResult> async_probe_connect(Target t, std::chrono::steady_clock::time_point deadline);
+boost::asio::awaitable<ProbeResult> async_probe_line(Target t, std::string send,
+                                                     std::chrono::steady_clock::time_point deadline);
 
 }  // namespace heal::plugin

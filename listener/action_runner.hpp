@@ -42,6 +42,9 @@ struct ActionResult {
     std::string output;  ///< stdout and stderr, interleaved as written
     bool truncated = false;
     std::int64_t duration_ms = 0;
+    /// An in-process check's (watch_check) own words for a result that is not OK: the reply's
+    /// message instead of "script exited with status 2".
+    std::string verdict;
 };
 
 class Script {

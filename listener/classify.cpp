@@ -15,6 +15,7 @@ Classified classify(const ActionResult& a) {
         return {Outcome::timed_out, Reason::timeout, m};
     }
     if (a.exit_code && *a.exit_code == 0) return {Outcome::ok, Reason::none, "done"};
+    if (!a.verdict.empty()) return {Outcome::failed, Reason::exit_status, a.verdict};
     if (a.signal) return {Outcome::failed, Reason::killed, "script killed by signal " + std::to_string(*a.signal)};
     return {Outcome::failed, Reason::exit_status,
             "script exited with status " + std::to_string(a.exit_code.value_or(-1))};

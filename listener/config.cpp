@@ -1,7 +1,7 @@
 #include "listener/config.hpp"
 
+#include "checks/verdicts.hpp"
 #include "common/audit_log.hpp"
-
 #include "common/protocol.hpp"
 #include "common/text.hpp"
 
@@ -29,7 +29,55 @@ std::string check_readable(const std::string& file) {
     return {};
 }
 
+/// What cannot go together in a service's watch_check keys: "" or why not.
+std::string check_fits(const ServiceConfig& svc) {
+    if (!svc.check) return {};
+    const WatchCheck& c = *svc.check;
+    if (c.url.empty())
+        return "watch_expect, watch_health, watch_codes, watch_send and watch_ca qualify a watch_check, "
+               "and there is none";
+    if (svc.scripts.count(Verb::status))
+        return "has both a status command and watch_check (" + c.url +
+               "): both say how its status is known; keep one";
+    if (c.tcp && (c.health || !c.codes.empty() || !c.ca.empty()))
+        return "watch_health, watch_codes and watch_ca are for an http:// or https:// watch_check, not " + c.url;
+    if (!c.tcp && !c.send.empty()) return "watch_send is for a tcp:// watch_check, not " + c.url;
+    if (!c.tls && !c.ca.empty()) return "watch_ca is for an https:// watch_check, not " + c.url;
+    if (!c.ca.empty()) return check_readable(c.ca).empty() ? "" : "watch_ca: " + check_readable(c.ca);
+    return {};
+}
+
 }  // namespace
+
+std::string parse_watch_check(std::string_view url, WatchCheck& out) {
+    const std::string shown = printable(url);
+    const std::string lower = plugin::to_lower(url.substr(0, 8));
+    const std::string usage =
+        "watch_check: expected http://HOST[:PORT][/PATH], https://HOST[:PORT][/PATH] or tcp://HOST:PORT, got '" +
+        shown + "'";
+    if (url.find('#') != std::string_view::npos) return usage + " (a fragment is never sent)";
+    if (lower.rfind("tcp://", 0) == 0) {
+        std::string err;
+        auto hp = plugin::split_host_port(url.substr(6), err);
+        if (!hp || hp->first.empty() || hp->second == 0 || hp->first.find_first_of("/?@ ") != std::string::npos)
+            return usage + (err.empty() ? "" : ": " + err);
+        out.tcp = true;
+        out.tls = false;
+        out.host = plugin::to_lower(hp->first);
+        out.port = hp->second;
+    } else {
+        if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) return usage;
+        auto loc = plugin::parse_location(url, plugin::Location{});
+        if (!loc) return usage + " (no user info, spaces or control characters; a port from 1 to 65535)";
+        out.tcp = false;
+        out.tls = loc->tls;
+        out.host = loc->host;
+        out.port = loc->port;
+        out.path = loc->path;
+    }
+    out.url = std::string(url);
+    return {};
+}
 
 std::string Command::text() const {
     std::string out;
@@ -290,16 +338,53 @@ struct Builder {
                        printable(value) + "'";
             return {};
         }
+        if (key.rfind("watch_", 0) == 0 && key != "watch_paused") return check_key(svc, key, value);
         auto verb = parse_verb(key);
         if (!verb || !is_script_verb(*verb))
             return "unknown key '" + printable(key) + "' in [service " + std::string(name) +
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
                    "quarantine_for, dry_run, verify, verify_interval, verify_timeout, diagnose, "
-                   "diagnose_timeout, watch, heal_after, heal_verb, watch_paused, confirm)";
+                   "diagnose_timeout, watch, heal_after, heal_verb, watch_paused, confirm, watch_check, "
+                   "watch_expect, watch_health, watch_codes, watch_send, watch_ca)";
         Command cmd;
         if (auto e = command(key, value, cmd); !e.empty()) return e;
         svc.scripts[*verb] = std::move(cmd);
         return {};
+    }
+
+    /// watch_check and what qualifies it; load_listener_config checks that they fit together.
+    std::string check_key(ServiceConfig& svc, std::string_view key, std::string_view value) {
+        WatchCheck& c = svc.check ? *svc.check : svc.check.emplace();
+        if (key == "watch_check") return parse_watch_check(value, c);
+        if (key == "watch_expect" || key == "watch_send") {
+            std::string err;
+            auto text = key == "watch_send" ? plugin::unescape(value, err) : std::optional<std::string>(value);
+            if (!text || text->empty() || text->size() > 1024)
+                return std::string(key) + ": expected text of 1 to 1024 bytes" +
+                       (key == "watch_send" ? " (\\r, \\n, \\t, \\\\ allowed)" : "") + ", got '" +
+                       printable(value) + "'" + (err.empty() ? "" : ": " + err);
+            (key == "watch_send" ? c.send : c.expect) = *text;
+            return {};
+        }
+        if (key == "watch_health") {
+            if (!parse_bool(value, c.health))
+                return "watch_health: expected yes or no, got '" + printable(value) + "'";
+            return {};
+        }
+        if (key == "watch_codes") {
+            std::string err;
+            auto codes = plugin::parse_codes(value, err);
+            if (!codes) return "watch_codes: " + err;
+            c.codes = std::move(*codes);
+            return {};
+        }
+        if (key == "watch_ca") {
+            c.ca = resolve_path(dir, std::string(value));
+            return {};
+        }
+        return "unknown key '" + printable(key) + "' in [service " + svc.name +
+               "] (watch keys: watch, watch_check, watch_expect, watch_health, watch_codes, watch_send, "
+               "watch_ca, watch_paused)";
     }
 
     /// A script path or a command line (split_command), its program resolved and checked.
@@ -473,7 +558,7 @@ std::vector<std::string> config_warnings(const ListenerConfig& cfg) {
                       "every verb of every service (and nobody may reset or --force); name who "
                       "may do what (see heal.ini(5))");
     for (const auto& [name, svc] : cfg.services)
-        if (svc.confirm && !svc.scripts.count(Verb::status))
+        if (svc.confirm && !svc.can(Verb::status))
             out.push_back("[service " + name + "] confirm = yes without a status command: there is "
                           "nothing to ask, so remote restarts and stops are not confirmed");
     for (const auto& [name, svc] : cfg.services)
@@ -551,15 +636,16 @@ ListenerConfig load_listener_config(const std::string& path) {
     if (!b.have_listen)
         b.cfg.listen.emplace_back(boost::asio::ip::make_address("127.0.0.1"), default_port);
     for (const auto& [name, svc] : b.cfg.services) {
-        if (svc.scripts.empty())
+        if (auto e = check_fits(svc); !e.empty()) throw ConfigError(path + ": [service " + name + "] " + e);
+        if (svc.scripts.empty() && !svc.check)
             throw ConfigError(path + ": [service " + name + "] defines no verb (start, stop, "
                                      "restart or status)");
-        if (svc.verify && !svc.scripts.count(Verb::status))
+        if (svc.verify && !svc.can(Verb::status))
             throw ConfigError(path + ": [service " + name + "] verify = yes needs a status "
-                                     "command to verify with");
-        if (svc.watch_s > 0 && !svc.scripts.count(Verb::status))
-            throw ConfigError(path + ": [service " + name + "] watch needs a status command to "
-                                     "watch with");
+                                     "command or watch_check to verify with");
+        if (svc.watch_s > 0 && !svc.can(Verb::status))
+            throw ConfigError(path + ": [service " + name + "] watch needs a status command or "
+                                     "watch_check to watch with");
         if (svc.watch_s > 0 && !svc.scripts.count(svc.heal_verb))
             throw ConfigError(path + ": [service " + name + "] watch heals with heal_verb = " +
                               std::string(to_string(svc.heal_verb)) + ", which the section does not define");

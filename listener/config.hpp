@@ -37,6 +37,27 @@ struct Command {
 /// refused, with a message saying so; so are an unterminated quote and an empty value.
 std::optional<std::vector<std::string>> split_command(std::string_view value, std::string& error);
 
+/// `watch_check = URL`: the service's status is an in-process probe, on the daemon's thread and
+/// without a process: an HTTP(S) GET, or a TCP connect (and a line). Stands for the `status`
+/// verb everywhere (the watch loop, `heal-ctl status`, verify, confirm).
+struct WatchCheck {
+    std::string url;    ///< as configured, for messages
+    bool tcp = false;   ///< tcp://HOST:PORT
+    bool tls = false;   ///< https://
+    std::string host;   ///< the Host header, SNI and the name the certificate must carry
+    unsigned short port = 0;
+    std::string path = "/";  ///< HTTP: path and query
+    std::string expect;      ///< watch_expect: text the body (tcp: the line) must contain
+    bool health = false;     ///< watch_health = yes: a JSON health document's top-level status
+    std::vector<std::pair<unsigned, unsigned>> codes;  ///< watch_codes; empty: 200-399
+    std::string send;        ///< watch_send (tcp): sent first, then one line is read
+    std::string ca;          ///< watch_ca (https): the CA file; "" for the system store
+};
+
+/// Parses a watch_check value (http://HOST[:PORT][/PATH], https://…, tcp://HOST:PORT) into
+/// `out`: "" or why not.
+std::string parse_watch_check(std::string_view url, WatchCheck& out);
+
 struct ServiceConfig {
     std::string name;
     std::map<Verb, Command> scripts;  ///< verb -> what it runs
@@ -65,6 +86,10 @@ struct ServiceConfig {
     /// `watch_paused = yes`: the loop watches but does not heal, with no end (`heal-ctl pause`
     /// holds every non-admin heal, for a time).
     bool watch_paused = false;
+    std::optional<WatchCheck> check;  ///< watch_check: the status, in-process
+
+    /// A verb this service can do: one of its commands, or status by its watch_check.
+    bool can(Verb v) const { return scripts.count(v) > 0 || (v == Verb::status && check.has_value()); }
 };
 
 /// The client name of the watch loop's heals in the audit, history and metrics: [client watch]

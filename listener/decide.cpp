@@ -177,7 +177,7 @@ Verdict decide_request(const Request& req, const Identity& who, const ListenerCo
                           "state store unavailable (" + st.store_error + "); nothing to " + verb);
         return allow();
     }
-    if (!svc.scripts.count(req.verb))
+    if (!svc.can(req.verb))
         return refuse(Reason::verb_not_allowed,
                       "service '" + req.service + "' does not allow '" + verb + "'");
     if (who.rule && !who.rule->grants(req.verb, req.service))
@@ -263,7 +263,7 @@ Verdict decide(const Request& req, const Identity& who, const ListenerConfig& cf
     if (v.decision == Decision::run && (req.verb == Verb::restart || req.verb == Verb::stop) && !req.force &&
         who.name() != watch_client) {
         const auto& svc = cfg.services.at(req.service);  // allowed: the service exists
-        v.confirm_first = svc.confirm && svc.scripts.count(Verb::status) > 0;
+        v.confirm_first = svc.confirm && svc.can(Verb::status);
     }
     return v;
 }

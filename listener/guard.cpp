@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 
 namespace heal {
@@ -202,6 +203,7 @@ json::value watch_info(ListenerState& st, const ServiceConfig& svc) {
     w["interval_s"] = svc.watch_s;
     w["heal_after"] = svc.heal_after;
     w["heal_verb"] = to_string(svc.heal_verb);
+    w["check"] = svc.check ? svc.check->url : "status command";
     auto it = st.watches.find(svc.name);
     if (it == st.watches.end() || !it->second.running) {
         w["state"] = "not watched by this process (the daemon watches; --inetd instances never do)";
@@ -271,7 +273,10 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
         // Unknown is not OK: without the store, nothing below is known, and says so.
         s["state"] = state;
         json::array verbs, allowed;
-        for (const auto& [verb, path] : svc.scripts) {
+        std::set<Verb> can;
+        for (const auto& [verb, command] : svc.scripts) can.insert(verb);
+        if (svc.check) can.insert(Verb::status);  // by its watch_check
+        for (Verb verb : can) {
             verbs.push_back(json::value(to_string(verb)));
             if (!who.rule || who.rule->grants(verb, name)) allowed.push_back(json::value(to_string(verb)));
         }

@@ -4,6 +4,7 @@
 #include "common/clock.hpp"
 #include "listener/diagnostics.hpp"
 #include "listener/guard.hpp"
+#include "listener/watch_check.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 
@@ -54,6 +55,20 @@ ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id
     return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc), max_output_bytes, {}};
 }
 
+/// One status run of `req.service`: its watch_check in-process, or its status command, within
+/// `timeout_s` (0: the service's timeout).
+asio::awaitable<ActionResult> status_once(const Runtime& rt, const Request& req, const std::string& id,
+                                          const std::string& peer, double timeout_s = 0) {
+    const auto& svc = rt.cfg.services.at(req.service);
+    const double timeout = timeout_s > 0 ? timeout_s : rt.cfg.timeout_for(svc);
+    if (svc.check) co_return co_await run_check(*svc.check, timeout);
+    Request status = req;
+    status.verb = Verb::status;
+    auto spec = spec_for(rt, status, id, peer);
+    spec.timeout = timeout;
+    co_return co_await run_action(spec);
+}
+
 /// `verify = yes`: after a start or restart that succeeded, run status every verify_interval
 /// until it exits 0 or verify_timeout passes; the reply says which, how soon and the last line.
 /// Runs while the action still holds the service, so nothing else acts on it meanwhile.
@@ -67,10 +82,9 @@ asio::awaitable<void> verify_after(const Runtime& rt, const Request& req, Record
     asio::steady_timer pause(co_await asio::this_coro::executor);
     std::string last;
     for (;;) {
-        auto spec = spec_for(rt, status, reply.id, rec.peer);
         double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-        spec.timeout = std::max(0.05, std::min(spec.timeout, left));
-        ActionResult r = co_await run_action(spec);
+        ActionResult r = co_await status_once(rt, status, reply.id, rec.peer,
+                                              std::max(0.05, std::min(rt.cfg.timeout_for(svc), left)));
         last = r.timed_out ? "status timed out" : first_line(r.output);
         if (last.empty()) last = "status exited " + std::to_string(r.exit_code.value_or(-1));
         if (!r.timed_out && r.exit_code && *r.exit_code == 0) {
@@ -156,7 +170,7 @@ asio::awaitable<void> run_status(ListenerState& st, const Runtime& rt, const Req
     flight->id = rec.reply.id;
     flight->done.expires_at(asio::steady_timer::time_point::max());
     slot = flight;
-    ActionResult result = co_await run_action(spec_for(rt, req, rec.reply.id, rec.peer));
+    ActionResult result = co_await status_once(rt, req, rec.reply.id, rec.peer);
     flight->result = std::move(result);
     st.status_flights.erase(req.service);
     flight->done.cancel();

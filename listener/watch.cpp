@@ -253,7 +253,8 @@ void start_watches(ListenerState& st, const RuntimePtr& current, asio::any_io_ex
         if (svc.watch_s <= 0 || st.watches[name].running) continue;
         log::info("watching " + name + " every " + format_duration(svc.watch_s) + "; " +
                   std::string(to_string(svc.heal_verb)) + " after " + std::to_string(svc.heal_after) +
-                  " non-OK status run" + (svc.heal_after == 1 ? "" : "s") + " in a row");
+                  " non-OK status run" + (svc.heal_after == 1 ? "" : "s") + " in a row" +
+                  (svc.check ? " (in-process: " + svc.check->url + ")" : ""));
         asio::co_spawn(ex, watch_loop(st, current, name), log::escaped_in("watch " + name));
     }
 }

@@ -3,7 +3,10 @@
 // guards, lock, audit gate and store as a remote request.
 #include "tests/integration/listener_fixture.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace {
@@ -407,4 +410,168 @@ TEST_F(WatchTest, ASighupStartsAndEndsLoops) {
     EXPECT_EQ(restarts().size(), 1u);
     auto info = parse_object(ctl({"--json", "info", "flaky"}).output);
     EXPECT_TRUE(info.at("info").at("services").at(0).at("watch").is_null());
+}
+
+namespace {
+
+/// A peer on a loopback port for watch_check, played by the test: it serves a file's text (the
+/// service's health; "503" first makes it a 503), or misbehaves in one of the ways a probe must
+/// survive without holding anything else up.
+class PeerServer {
+public:
+    enum Mode { serve_file, silent, endless, not_http, trickle };
+    explicit PeerServer(Mode mode, std::string file = "") : mode_(mode), file_(std::move(file)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 128) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error("PeerServer: cannot listen");
+        port_ = ntohs(a.sin_port);
+        if (mode_ != silent) thread_ = std::thread([this] { loop(); });  // silent: never accepts
+    }
+    ~PeerServer() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        ::close(fd_);
+    }
+    unsigned short port() const { return port_; }
+    int served() const { return served_; }
+
+private:
+    void loop() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) continue;
+            serve(c);
+            ::close(c);
+        }
+    }
+    void send_all(int c, const std::string& s) { [[maybe_unused]] auto n = ::send(c, s.data(), s.size(), MSG_NOSIGNAL); }
+    void serve(int c) {
+        if (mode_ == not_http) return send_all(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+        std::string request;
+        char buf[4096];
+        while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+            pollfd p{c, POLLIN, 0};
+            if (::poll(&p, 1, 1000) <= 0) return;
+            auto n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) return;
+            request.append(buf, static_cast<std::size_t>(n));
+        }
+        ++served_;
+        if (mode_ == serve_file) {
+            const std::string body = read_file(file_);
+            const bool down = body.rfind("503", 0) == 0;
+            return send_all(c, std::string(down ? "HTTP/1.1 503 Service Unavailable" : "HTTP/1.1 200 OK") +
+                                   "\r\nContent-Length: " + std::to_string(body.size()) +
+                                   "\r\nConnection: close\r\n\r\n" + body);
+        }
+        if (mode_ == endless) {  // a body without end: until the probe hangs up
+            send_all(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            const std::string chunk(16384, 'x');
+            while (!stop_ && ::send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {}
+            return;
+        }
+        for (char ch : std::string("HTTP/1.1 200 OK\r\nX-Slow: yes\r\n")) {  // trickle: a byte a second
+            if (stop_ || ::send(c, &ch, 1, MSG_NOSIGNAL) <= 0) return;
+            for (int i = 0; i < 20 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    Mode mode_;
+    std::string file_;
+    int fd_ = -1;
+    unsigned short port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> served_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+// watch_check: the status is a probe on the listener's own thread, no process; a failing probe
+// heals through the same path as a failing status command, and `heal-ctl status` answers from it.
+TEST_F(WatchTest, AWatchCheckProbesInProcessAndHealsThroughTheSamePath) {
+    const std::string d = dir_.path();
+    write_file(dir_ / "health", "status: UP\n");
+    PeerServer web(PeerServer::serve_file, dir_ / "health");
+    script("heal-web", "echo \"$HEAL_REQUEST_ID $HEAL_PEER\" >> " + d + "/restarts.log\n"
+                       "echo 'status: UP' > " + d + "/health\necho restarted\n");
+    const std::string url = "http://127.0.0.1:" + std::to_string(web.port()) + "/health";
+    watch("", "[service web2]\nrestart = bin/heal-web\nwatch = 200ms\nheal_after = 2\nwatch_check = " + url +
+                  "\nwatch_expect = UP\nverify = yes\nverify_interval = 100ms\n");
+    EXPECT_TRUE(contains(log(), "watching web2 every 0.2s; restart after 2 non-OK status runs in a row "
+                                "(in-process: " + url + ")")) << log();
+    ASSERT_TRUE(eventually([&] { return web.served() >= 4; }, 5)) << log();
+    EXPECT_TRUE(restarts().empty()) << "healthy: nothing to heal";
+    auto status = ctl({"status", "web2"});
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_TRUE(contains(status.output, "HTTP OK - HTTP/1.1 200 OK - 11 bytes in ")) << status.output;
+    write_file(dir_ / "health", "503 status: DOWN\n");
+    ASSERT_TRUE(eventually([&] { return restarts().size() == 1; }, 5)) << log();
+    ASSERT_TRUE(eventually([&] { return watch_finals().size() == 1; }));
+    auto f = watch_finals().front();
+    EXPECT_EQ(str(f, "outcome"), "ok") << json::serialize(f);
+    const std::string trigger = "2 non-OK status runs in a row: HTTP CRITICAL - HTTP/1.1 503 Service "
+                                "Unavailable; 'UP' not found in the answer in ";
+    EXPECT_EQ(str(f, "trigger").substr(0, trigger.size()), trigger) << "the probe's words, then the time it took";
+    EXPECT_TRUE(contains(str(f, "trigger"), " s (" + url + ")")) << str(f, "trigger");
+    EXPECT_TRUE(contains(str(f, "message"), "restarted, healthy after")) << "verify = yes probed it healthy: "
+                                                                         << json::serialize(f);
+    auto info = parse_object(ctl({"--json", "info", "web2"}).output);
+    const auto& svc = info.at("info").at("services").at(0).as_object();
+    EXPECT_EQ(str(svc.at("watch").as_object(), "check"), url) << json::serialize(svc);
+    EXPECT_EQ(json::serialize(svc.at("verbs")), "[\"restart\",\"status\"]");
+}
+
+// Slow, silent, endless, not HTTP, TLS that fails: each probe waits on its own deadline while
+// other services' loops keep their rhythm and requests are answered at once.
+TEST_F(WatchTest, HostileAnswersToAWatchCheckHoldNothingElseUp) {
+    PeerServer silent(PeerServer::silent), endless(PeerServer::endless), not_http(PeerServer::not_http),
+        trickle(PeerServer::trickle);
+    auto at = [](const PeerServer& s) { return "127.0.0.1:" + std::to_string(s.port()); };
+    const std::string each = "restart = bin/ok\ntimeout = 1\nwatch = 100ms\nheal_after = 1000\n";
+    watch("watch = 100ms\nheal_after = 2\n",
+          "[service silent]\n" + each + "watch_check = tcp://" + at(silent) + "\nwatch_expect = +PONG\n" +
+              "[service silent-http]\n" + each + "watch_check = http://" + at(silent) + "/\n" +
+              "[service endless]\n" + each + "watch_check = http://" + at(endless) + "/\nwatch_expect = never\n" +
+              "[service not-http]\n" + each + "watch_check = http://" + at(not_http) + "/\n" +
+              "[service trickle]\n" + each + "watch_check = http://" + at(trickle) + "/\n" +
+              "[service tls]\n" + each + "watch_check = https://" + at(not_http) + "/\n");
+    const std::size_t runs_before = read_lines(dir_ / "status-runs.log").size();
+    const double t0 = now_seconds();
+    double slowest = 0;
+    for (int i = 0; i < 10; ++i) {  // a status command of another service, answered meanwhile
+        const double s0 = now_seconds();
+        auto r = ctl({"status", "web"});
+        slowest = std::max(slowest, now_seconds() - s0);
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const double took = now_seconds() - t0;
+    const std::size_t runs = read_lines(dir_ / "status-runs.log").size() - runs_before;
+    // flaky's loop at 100 ms (+-10%, plus the script) kept its rhythm beside six hostile probes.
+    EXPECT_GE(runs, static_cast<std::size_t>(took / 0.2)) << runs << " status runs in " << took << " s\n" << log();
+    EXPECT_LT(slowest, 1.0) << "a status request waited behind a probe";
+    struct Case {
+        const char* service;
+        const char* says;
+    } cases[] = {
+        {"silent", "no answer from 127.0.0.1:"},
+        {"silent-http", "no answer from 127.0.0.1:"},
+        {"endless", "'never' not found in the answer (its first 64 KiB)"},
+        {"not-http", "invalid HTTP response from 127.0.0.1:"},
+        {"trickle", "within 1s"},
+        {"tls", "TLS handshake with 127.0.0.1:"},
+    };
+    for (const auto& c : cases) {
+        auto r = ctl({"status", c.service});
+        EXPECT_EQ(r.exit_code, 2) << c.service << ": " << r.output;
+        EXPECT_TRUE(contains(r.output, c.says)) << c.service << ": " << r.output;
+    }
+    EXPECT_TRUE(contains(log(), "ready")) << "still serving";
 }

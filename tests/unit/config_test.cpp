@@ -360,3 +360,73 @@ TEST_F(ConfigTest, DiagnoseAndItsLimits) {
         EXPECT_THROW(load_listener_config(dir_ + "/bad.ini"), ConfigError) << bad;
     }
 }
+
+TEST_F(ConfigTest, WatchCheckIsTheStatusOfItsService) {
+    write("heal.ini", listener_section() +
+                          "[service web]\nrestart = bin/restart\nwatch = 1s\n"
+                          "watch_check = HTTPS://Web1.example:8443/health?full=1\nwatch_health = yes\n"
+                          "watch_expect = UP\nwatch_codes = 200,204\nwatch_ca = ca.crt\n"
+                          "[service cache]\nrestart = bin/restart\nwatch_check = tcp://[::1]:6379\n"
+                          "watch_send = PING\\r\\n\nwatch_expect = +PONG\n"
+                          "[service plain]\nrestart = bin/restart\nwatch_check = http://127.0.0.1\n");
+    auto cfg = load_listener_config(dir_ + "/heal.ini");
+    const auto& web = cfg.services.at("web");
+    ASSERT_TRUE(web.check);
+    EXPECT_TRUE(web.can(Verb::status)) << "watch_check stands for status";
+    EXPECT_FALSE(web.can(Verb::stop));
+    EXPECT_TRUE(web.check->tls);
+    EXPECT_FALSE(web.check->tcp);
+    EXPECT_EQ(web.check->host, "web1.example");
+    EXPECT_EQ(web.check->port, 8443);
+    EXPECT_EQ(web.check->path, "/health?full=1");
+    EXPECT_TRUE(web.check->health);
+    EXPECT_EQ(web.check->expect, "UP");
+    EXPECT_EQ(web.check->codes.size(), 2u);
+    EXPECT_EQ(web.check->ca, dir_ + "/ca.crt") << "relative to heal.ini's folder";
+    const auto& cache = cfg.services.at("cache");
+    ASSERT_TRUE(cache.check);
+    EXPECT_TRUE(cache.check->tcp);
+    EXPECT_EQ(cache.check->host, "::1");
+    EXPECT_EQ(cache.check->port, 6379);
+    EXPECT_EQ(cache.check->send, "PING\r\n");
+    const auto& plain = cfg.services.at("plain");
+    EXPECT_EQ(plain.check->port, 80);
+    EXPECT_EQ(plain.check->path, "/");
+}
+
+// What the prober cannot do, or what does not fit together, is refused at load with the key.
+TEST_F(ConfigTest, HostileWatchChecksAreRefusedNamingTheKey) {
+    const std::string svc = "[service web]\nrestart = bin/restart\n";
+    struct Case {
+        std::string keys, says;
+    } cases[] = {
+        {"watch_check = ftp://web1/\n", "watch_check: expected http://"},
+        {"watch_check = http://user:pw@web1/\n", "no user info"},
+        {"watch_check = http://web1:0/\n", "watch_check: expected"},
+        {"watch_check = http://web1:99999/\n", "watch_check: expected"},
+        {"watch_check = http:///health\n", "watch_check: expected"},
+        {"watch_check = http://web1/health#top\n", "a fragment is never sent"},
+        {"watch_check = tcp://web1\n", "watch_check: expected"},
+        {"watch_check = tcp://web1:80/path\n", "watch_check: expected"},
+        {"watch_check = unix:///run/web.sock\n", "watch_check: expected"},
+        {"watch_check = http://web1/\x1b[2J\n", "watch_check: expected"},
+        {"watch_expect = UP\n", "qualify a watch_check, and there is none"},
+        {"watch_check = http://web1/\nstatus = bin/restart\n", "both a status command and watch_check"},
+        {"watch_check = tcp://web1:80\nwatch_health = yes\n", "are for an http:// or https:// watch_check"},
+        {"watch_check = http://web1/\nwatch_send = x\n", "watch_send is for a tcp:// watch_check"},
+        {"watch_check = http://web1/\nwatch_ca = ca.crt\n", "watch_ca is for an https:// watch_check"},
+        {"watch_check = https://web1/\nwatch_ca = nosuch.crt\n", "watch_ca: cannot read"},
+        {"watch_check = http://web1/\nwatch_codes = 200-x\n", "watch_codes:"},
+        {"watch_check = tcp://web1:80\nwatch_send = a\\qb\n", "watch_send: expected text"},
+        {"watch_check = http://web1/\nwatch_health = maybe\n", "watch_health: expected yes or no"},
+        {"watch_check = http://web1/\nwatch_colour = red\n", "unknown key 'watch_colour'"},
+    };
+    for (const auto& c : cases) {
+        const std::string e = error_of(listener_section() + svc + c.keys);
+        EXPECT_NE(e.find(c.says), std::string::npos) << c.keys << " gave: " << e;
+    }
+    // A watched service needs a status: a command or a watch_check.
+    EXPECT_NE(error_of(listener_section() + svc + "watch = 1s\n").find("a status command or watch_check"),
+              std::string::npos);
+    EXPECT_EQ(error_of(listener_section() + svc + "watch = 1s\nwatch_check = tcp://127.0.0.1:80\n"), "");
+}
