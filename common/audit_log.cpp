@@ -55,7 +55,7 @@ int open_append(const std::string& path, std::string& error) {
 }
 
 /// How long an append waits for the audit file's lock before the record is refused.
-constexpr auto max_lock_wait = std::chrono::seconds(2);
+constexpr auto max_lock_wait = std::chrono::milliseconds(2000);
 
 /// Holds a write lock on the whole audit file for one append, so that writers of all heal
 /// processes take turns and a failed append can be cut off again before anyone appends after
@@ -67,8 +67,8 @@ constexpr auto max_lock_wait = std::chrono::seconds(2);
 struct FileLock {
     int fd;
     bool held = false;
-    explicit FileLock(int f) : fd(f) {
-        const auto give_up = std::chrono::steady_clock::now() + max_lock_wait;
+    FileLock(int f, std::chrono::milliseconds wait) : fd(f) {
+        const auto give_up = std::chrono::steady_clock::now() + wait;
         for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
             struct flock l {};
             l.l_type = F_WRLCK;
@@ -117,8 +117,13 @@ AuditLog::~AuditLog() {
 }
 
 bool AuditLog::write(const boost::json::object& record) {
+    return try_write(record, max_lock_wait) == Written::ok;
+}
+
+AuditLog::Written AuditLog::try_write(const boost::json::object& record, std::chrono::milliseconds lock_wait) {
     boost::json::object line;
-    line["ts"] = utc_iso(now_ms());
+    const auto* ts = record.if_contains("ts");
+    line["ts"] = ts ? *ts : boost::json::value(utc_iso(now_ms()));
     for (const auto& kv : record) line.insert(kv);
     std::string text = boost::json::serialize(line) + "\n";
 
@@ -131,7 +136,7 @@ bool AuditLog::write(const boost::json::object& record) {
             if (failures_++ == 0)
                 log::error("audit log '" + path_ + "': the open file was deleted or replaced, and the path cannot be "
                            "opened: " + error + "; start, stop and restart are refused (audit_unavailable) until it can");
-            return false;
+            return Written::failed;
         }
         ::close(fd_);
         fd_ = fd;
@@ -140,13 +145,13 @@ bool AuditLog::write(const boost::json::object& record) {
 
     int err = 0;
     {
-        FileLock lock(fd_);
+        FileLock lock(fd_, lock_wait);
         if (!lock.held) {
             if (failures_++ == 0)
                 log::error("audit log '" + path_ + "': another process holds a lock on it for more than " +
-                           std::to_string(max_lock_wait.count()) + " s; start, stop and restart are refused "
+                           (lock_wait.count() % 1000 ? std::to_string(lock_wait.count()) + " ms" : std::to_string(lock_wait.count() / 1000) + " s") + "; start, stop and restart are refused "
                            "(audit_unavailable) until it lets go");
-            return false;
+            return Written::lock_busy;
         }
         struct stat st {};
         bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
@@ -164,14 +169,14 @@ bool AuditLog::write(const boost::json::object& record) {
             log::error("audit log '" + path_ + "': write failed: " + std::strerror(err) +
                        "; start, stop and restart are refused (audit_unavailable) until it "
                        "can be written again");
-        return false;
+        return Written::failed;
     }
     if (failures_ > 0) {
         log::warning("audit log '" + path_ + "' is writable again; " + std::to_string(failures_) +
                      " record(s) could not be written meanwhile");
         failures_ = 0;
     }
-    return true;
+    return Written::ok;
 }
 
 bool AuditLog::at_path() const {

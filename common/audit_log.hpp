@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace heal {
@@ -34,6 +35,12 @@ public:
     /// could not be written; a partial line is cut off again, so the file never holds a record
     /// glued to a fragment. The first failure of an episode is logged, and the recovery.
     bool write(const boost::json::object& record);
+
+    enum class Written { ok, lock_busy, failed };
+    /// write(), with the lock waited for at most `lock_wait`: lock_busy when another process
+    /// held it that long (nothing was written: the record may be tried again), failed for any
+    /// other failure. A record that carries "ts" keeps it (one kept back and written later).
+    Written try_write(const boost::json::object& record, std::chrono::milliseconds lock_wait);
 
     /// Reopens the same path (after logrotate moved the file). Keeps the old fd on failure.
     bool reopen();

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "listener/record.hpp"
+#include "listener/store_thread.hpp"
 #include "common/text.hpp"
 
 #include <algorithm>
@@ -42,7 +43,7 @@ void write_window(ListenerState& st, const Denials::value_type& entry) {
         for (const auto& [why, count] : w.why) by[why] = count;
         o["reasons"] = std::move(by);
     }
-    if (st.audit) st.audit->write(o);
+    audit_later(st, std::move(o));
 }
 
 constexpr std::size_t max_reasons_kept = 8;
@@ -115,7 +116,7 @@ bool admit(ListenerState& st, const Runtime& rt, const tcp::endpoint& peer, std:
     log::warning(conn_tag(conn, peer) + " denied: " + rec.reply.message);
     auto o = rec.to_json();
     if (rec.reply.reason == Reason::not_allowed) o["count"] = 1;
-    if (st.audit) st.audit->write(o);
+    audit_later(st, std::move(o));
     return false;
 }
 
@@ -130,7 +131,7 @@ void refuse_queued(ListenerState& st, const Runtime& rt, const tcp::endpoint& pe
            "max_per_source (" + std::to_string(rt.cfg.max_per_source) + ") connections from " + source +
                " for longer than io_timeout (" + format_duration(rt.cfg.io_timeout) + ")");
     log::warning(conn_tag(conn, peer) + " denied: " + rec.reply.message);
-    if (st.audit) st.audit->write(rec.to_json());
+    audit_later(st, rec.to_json());
 }
 
 }  // namespace heal

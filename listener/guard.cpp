@@ -1,6 +1,7 @@
 #include "listener/guard.hpp"
 
 #include "listener/diagnostics.hpp"
+#include "listener/store_thread.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "gen/version.hpp"
@@ -54,7 +55,7 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     rec["forced"] = a.forced;
     rec["started"] = utc_iso(a.started_ms);
     rec["pid"] = a.pid;
-    if (st.audit) st.audit->write(rec);
+    audit_later(st, std::move(rec));  // from the store thread: the audit thread writes it
 }
 
 /// info's "paused": the hold in force (the service's or the host's), else watch_paused = yes
@@ -129,12 +130,17 @@ bool ensure_store(ListenerState& st, const ListenerConfig& cfg) {
     return true;
 }
 
+bool gathers(Verb v) {
+    return is_state_changing(v) || v == Verb::reset || v == Verb::pause || v == Verb::resume ||
+           v == Verb::diagnostics || v == Verb::history;
+}
+
 GuardState gather(ListenerState& st, const ListenerConfig& cfg, const Request& req, Claim& claim,
                   std::int64_t now_ms) {
     GuardState g;
     const bool lookup = req.verb == Verb::diagnostics || req.verb == Verb::history;
     const bool admin_verb = req.verb == Verb::reset || req.verb == Verb::pause || req.verb == Verb::resume;
-    if (!is_state_changing(req.verb) && !admin_verb && !lookup) return g;
+    if (!gathers(req.verb)) return g;
     auto unavailable = [&](std::string why) {
         GuardState u;
         u.store_ok = false;
@@ -229,8 +235,15 @@ json::value watch_info(ListenerState& st, const ServiceConfig& svc) {
 
 }  // namespace
 
+std::map<std::string, json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg) {
+    std::map<std::string, json::value> out;
+    for (const auto& [name, svc] : cfg.services) out[name] = watch_info(st, svc);
+    return out;
+}
+
 json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Identity& who,
-                          std::int64_t now_ms, const std::string& only) {
+                          std::int64_t now_ms, const std::string& only,
+                          const std::map<std::string, json::value>& watches) {
     json::object info;
     info["version"] = HEAL_VERSION;
     info["client"] = who.rule ? json::value(who.rule->name) : json::value(nullptr);
@@ -313,7 +326,8 @@ json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Id
         }
         s["in_flight"] = g.running_id.empty() ? json::value(nullptr) : json::value(g.running_id);
         s["paused"] = paused_info(svc, g, holds, now_ms);
-        s["watch"] = watch_info(st, svc);
+        auto w = watches.find(name);
+        s["watch"] = w == watches.end() ? json::value(nullptr) : w->second;
         // Refused heals in the budget window (the last hour without a budget): for check_heal.
         const double window_s = svc.budget ? svc.budget->window_s : 3600;
         s["refusals_window_s"] = window_s;

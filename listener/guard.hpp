@@ -7,6 +7,9 @@
 #include "common/log.hpp"
 #include "listener/state.hpp"
 
+#include <boost/json/value.hpp>
+
+#include <map>
 #include <optional>
 #include <string>
 
@@ -36,6 +39,9 @@ struct Claim {
 /// `st.store_error` says why.
 bool ensure_store(ListenerState& st, const ListenerConfig& cfg);
 
+/// Whether gather() has anything to read for `v` (status and info need nothing of it).
+bool gathers(Verb v);
+
 /// For state-changing verbs: the store, the service lock (into `claim`), lost actions of the
 /// service closed, its history, and a slot (into `claim`). Other verbs: reset needs the store;
 /// status and info need nothing.
@@ -51,7 +57,13 @@ unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg);
 /// alone (no lock is taken, nothing is recovered), in a number of queries that does not grow
 /// with the number of services. Without the store, every service's "state" says unavailable
 /// and nothing about it is claimed.
-boost::json::object service_info(ListenerState& st, const ListenerConfig& cfg,
-                                 const Identity& who, std::int64_t now_ms, const std::string& only = "");
+/// `watches`: each watched service's loop as watch_infos() saw it on the io thread (the store
+/// thread runs this and must not read the loops themselves).
+boost::json::object service_info(ListenerState& st, const ListenerConfig& cfg, const Identity& who,
+                                 std::int64_t now_ms, const std::string& only,
+                                 const std::map<std::string, boost::json::value>& watches);
+
+/// Every service's watch loop as info shows it ("watch"): read on the io thread, which owns them.
+std::map<std::string, boost::json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg);
 
 }  // namespace heal

@@ -4,6 +4,7 @@
 #include "listener/guard.hpp"
 #include "common/log.hpp"
 #include "listener/state_store.hpp"
+#include "listener/store_thread.hpp"
 #include "common/text.hpp"
 #include "gen/version.hpp"
 
@@ -53,7 +54,39 @@ const std::vector<double> duration_bounds{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 30
 
 }  // namespace
 
-std::string render_metrics(ListenerState& st, const Runtime& rt) {
+StoreFacts read_store_facts(ListenerState& st, const ListenerConfig& cfg,
+                            const std::map<std::string, json::value>& watches) {
+    StoreFacts f;
+    Identity anyone;
+    f.info = service_info(st, cfg, anyone, now_ms(), "", watches);
+    f.up = st.store != nullptr;
+    if (!st.store) return f;
+    try {
+        for (const auto& a : st.store->action_counts())
+            f.actions += "heal_actions_total{service=\"" + label(a.service) + "\",verb=\"" + label(a.verb) +
+                       "\",outcome=\"" + label(a.outcome) + "\"} " + std::to_string(a.count) + "\n";
+        for (const auto& [reason, n] : st.store->refusal_counts())
+            f.refusals += "heal_refusals_total{reason=\"" + label(reason) + "\"} " + std::to_string(n) + "\n";
+        for (const auto& d : st.store->durations(duration_bounds)) {
+            const std::string labels = "service=\"" + label(d.service) + "\",verb=\"" + label(d.verb) + "\"";
+            for (std::size_t i = 0; i < duration_bounds.size(); ++i)
+                f.durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"" +
+                             num(duration_bounds[i]) + "\"} " + std::to_string(d.at_most[i]) + "\n";
+            f.durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
+                         std::to_string(d.count) + "\n";
+            f.durations += "heal_action_duration_seconds_sum{" + labels + "} " + num(d.sum_s) + "\n";
+            f.durations += "heal_action_duration_seconds_count{" + labels + "} " + std::to_string(d.count) + "\n";
+        }
+    } catch (const StoreError& e) {
+        log::error(std::string("metrics: state store: ") + e.what());
+        f.actions.clear();
+        f.refusals.clear();
+        f.durations.clear();
+    }
+    return f;
+}
+
+std::string render_metrics(ListenerState& st, const Runtime& rt, const StoreFacts& facts) {
     const ListenerConfig& cfg = rt.cfg;
     std::string out;
     family(out, "heal_build_info", "gauge", "heal-listener's version.");
@@ -61,7 +94,7 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
     family(out, "heal_connections_open", "gauge", "TLS connections this listener process serves now.");
     out += "heal_connections_open " + std::to_string(st.connections) + "\n";
     family(out, "heal_state_store_up", "gauge", "1 when the state store is usable (heals are refused otherwise).");
-    out += std::string("heal_state_store_up ") + (st.store ? "1" : "0") + "\n";
+    out += std::string("heal_state_store_up ") + (facts.up ? "1" : "0") + "\n";
     if (rt.cert_not_after) {
         family(out, "heal_certificate_expiry_seconds", "gauge",
                "When the listener's own certificate expires (seconds since the epoch; read again on SIGHUP).");
@@ -71,8 +104,7 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
     out += "heal_diagnostics_bytes " + std::to_string(diagnostics_bytes(diagnostics_dir(cfg.state_dir))) + "\n";
 
     // Per service, as `heal-ctl info` sees it (budget, quarantine).
-    Identity anyone;
-    auto info = service_info(st, cfg, anyone, now_ms());
+    const auto& info = facts.info;
     std::string quarantined, paused, paused_until, used, limit;
     if (auto* services = info.if_contains("services"); services && services->is_array()) {
         for (const auto& v : services->as_array()) {
@@ -134,36 +166,14 @@ std::string render_metrics(ListenerState& st, const Runtime& rt) {
            "Refused start, stop, restart and reset requests, by reason (kept 400 days).");
     family(out, "heal_action_duration_seconds", "histogram",
            "Run time of ended actions, by service and verb.");
-    if (!st.store) return out;
-    std::string actions, refusals, durations;
-    try {
-        for (const auto& a : st.store->action_counts())
-            actions += "heal_actions_total{service=\"" + label(a.service) + "\",verb=\"" + label(a.verb) +
-                       "\",outcome=\"" + label(a.outcome) + "\"} " + std::to_string(a.count) + "\n";
-        for (const auto& [reason, n] : st.store->refusal_counts())
-            refusals += "heal_refusals_total{reason=\"" + label(reason) + "\"} " + std::to_string(n) + "\n";
-        for (const auto& d : st.store->durations(duration_bounds)) {
-            const std::string labels = "service=\"" + label(d.service) + "\",verb=\"" + label(d.verb) + "\"";
-            for (std::size_t i = 0; i < duration_bounds.size(); ++i)
-                durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"" +
-                             num(duration_bounds[i]) + "\"} " + std::to_string(d.at_most[i]) + "\n";
-            durations += "heal_action_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
-                         std::to_string(d.count) + "\n";
-            durations += "heal_action_duration_seconds_sum{" + labels + "} " + num(d.sum_s) + "\n";
-            durations += "heal_action_duration_seconds_count{" + labels + "} " + std::to_string(d.count) + "\n";
-        }
-    } catch (const StoreError& e) {
-        log::error(std::string("metrics: state store: ") + e.what());
-        return out;
-    }
     // Families must be contiguous: each one's samples right after its HELP and TYPE.
     const auto insert_after = [&](const char* type_line, const std::string& samples) {
         auto at = out.find(type_line);
         if (at != std::string::npos) out.insert(at + std::string(type_line).size(), samples);
     };
-    insert_after("# TYPE heal_actions_total counter\n", actions);
-    insert_after("# TYPE heal_refusals_total counter\n", refusals);
-    insert_after("# TYPE heal_action_duration_seconds histogram\n", durations);
+    insert_after("# TYPE heal_actions_total counter\n", facts.actions);
+    insert_after("# TYPE heal_refusals_total counter\n", facts.refusals);
+    insert_after("# TYPE heal_action_duration_seconds histogram\n", facts.durations);
     return out;
 }
 
@@ -194,7 +204,9 @@ asio::awaitable<void> serve_metrics(ListenerState& st, RuntimePtr rt, asio::ip::
     } else {
         res.result(http::status::ok);
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = render_metrics(st, *rt);
+        auto watches = watch_infos(st, rt->cfg);
+        const StoreFacts facts = co_await on_store(st, [&] { return read_store_facts(st, rt->cfg, watches); });
+        res.body() = render_metrics(st, *rt, facts);
     }
     res.prepare_payload();
     stream.expires_after(io_timeout);

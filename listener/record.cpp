@@ -47,10 +47,6 @@ json::object Record::to_json(bool start) const {
     return o;
 }
 
-bool audit(ListenerState& st, const Record& rec, bool start) {
-    return st.audit && st.audit->write(rec.to_json(start));
-}
-
 void refuse(Reply& r, Reason reason, std::string message) {
     r.outcome = Outcome::refused;
     r.reason = reason;

@@ -38,9 +38,6 @@ struct Record {
     boost::json::object to_json(bool start = false) const;
 };
 
-/// Appends the record to the audit log; false when it could not be written.
-bool audit(ListenerState& st, const Record& rec, bool start = false);
-
 void refuse(Reply& r, Reason reason, std::string message);
 
 /// The peer's address without its port, IPv4-mapped IPv6 unmapped: what allowlists and

@@ -7,6 +7,7 @@
 #include "listener/metrics.hpp"
 #include "listener/privileges.hpp"
 #include "listener/session.hpp"
+#include "listener/store_thread.hpp"
 #include "common/text.hpp"
 #include "listener/watch.hpp"
 
@@ -171,10 +172,10 @@ private:
             if (ec) co_return;  // cancelled: the drain is over
             if (sig == SIGHUP) {
                 if (st_.stopping) {
-                    st_.audit->reopen();
+                    co_await on_audit(st_, [&] { st_.audit->reopen(); });
                     log::info("SIGHUP while stopping: audit log reopened, configuration not reloaded");
                 } else {
-                    reload();
+                    co_await reload();
                 }
                 continue;
             }
@@ -208,33 +209,39 @@ private:
         signals_.cancel();
     }
 
-    void reload() {
+    /// The audit log and the store are the store thread's: reopened and replaced there.
+    asio::awaitable<void> reload() {
         // The audit log first, whatever becomes of the configuration: after logrotate moved
         // it, records must not keep going to the old file.
-        st_.audit->reopen();
+        co_await on_audit(st_, [&] { st_.audit->reopen(); });
         RuntimePtr next;
         try {
             next = make_runtime(config_path_);
         } catch (const std::exception& e) {
             log::error(std::string("reload failed, keeping the running configuration: ") + e.what());
-            return;
+            co_return;
         }
         if (next->cfg.listen != rt_->cfg.listen)
             log::warning("reload: 'listen' changed; restart heal-listener to apply it");
         if (next->cfg.user != rt_->cfg.user || next->cfg.group != rt_->cfg.group)
             log::warning("reload: 'user' or 'group' changed; restart heal-listener to apply it");
-        if (next->cfg.audit_log != st_.audit->path()) {
+        const bool audit_kept = co_await on_audit(st_, [&] {
+            if (next->cfg.audit_log == st_.audit->path()) return true;
             try {
                 st_.audit = std::make_unique<AuditLog>(next->cfg.audit_log);
+                return true;
             } catch (const std::exception& e) {
-                log::error(std::string("reload failed, keeping the running configuration: ") +
-                           e.what());
-                return;
+                log::error(std::string("reload failed, keeping the running configuration: ") + e.what());
+                return false;
             }
-        }
-        if (next->cfg.state_dir != rt_->cfg.state_dir) st_.store.reset();
+        });
+        if (!audit_kept) co_return;
+        const bool new_state_dir = next->cfg.state_dir != rt_->cfg.state_dir;
         rt_ = std::move(next);
-        if (!st_.store) open_state();
+        co_await on_store(st_, [&] {
+            if (new_state_dir) st_.store.reset();
+            if (!st_.store) open_state();
+        });
         start_watches(st_, rt_, ioc_.get_executor());  // services newly watched; the others see the change next round
         log::info("configuration reloaded from " + config_path_ + ": " +
                   std::to_string(rt_->cfg.services.size()) + " service(s)");
@@ -334,7 +341,7 @@ int run_inetd(RuntimePtr rt) {
     std::function<void()> watch = [&] {
         sigs.async_wait([&](boost::system::error_code sec, int sig) {
             if (sec) return;
-            if (sig == SIGHUP) st.audit->reopen();
+            if (sig == SIGHUP) asio::post(st.audit_thread, [&st] { st.audit->reopen(); });
             else log::info("--inetd: signal " + std::to_string(sig) + ": finishing the request in flight");
             watch();
         });

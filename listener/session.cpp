@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "common/protocol.hpp"
 #include "listener/record.hpp"
+#include "listener/store_thread.hpp"
 #include "common/text.hpp"
 #include "listener/tls_connection.hpp"
 #include "listener/verbs.hpp"
@@ -116,7 +117,7 @@ asio::awaitable<bool> handshake(ListenerState& st, TlsConnection& tls, Record& r
     const bool strike = ec.category() == asio::error::get_ssl_category();
     if (first_in_window(st, source_key(peer), Reason::tls_handshake_failed, strike, why)) {
         log::warning(tag + " handshake: " + why);
-        audit(st, rec);
+        audit_later(st, rec.to_json());  // gates nothing: not waited for
     }
     if (ec != asio::error::timed_out)  // the alert must reach the client, not a reset
         co_await tls.linger(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
@@ -204,13 +205,16 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
     const auto now = now_ms();
     Claim claim;  // the service lock and a slot, held until the script is reaped
     GuardState gs;
-    if (!(st.stopping && is_state_changing(req.verb))) gs = gather(st, rt.cfg, req, claim, now);  // no lock taken
+    // The store and the kernel locks, on the store thread; status and info need neither, and
+    // never wait there behind a request that does.
+    if (gathers(req.verb) && !(st.stopping && is_state_changing(req.verb)))
+        gs = co_await on_store(st, [&] { return gather(st, rt.cfg, req, claim, now); });
     gs.stopping = st.stopping;
     const Verdict v = decide(req, who, rt.cfg, gs, now);
     if (v.decision == Decision::refuse) {
         refuse(reply, v.reason, v.message);
         if (v.reason == Reason::busy) reply.running_id = gs.running_id;
-        record_refusal(st, req, v, rec, tag);
+        co_await on_store(st, [&] { record_refusal(st, req, v, rec, tag); });
         co_return;
     }
     if (v.confirm_first) {
@@ -218,7 +222,7 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
         if (healthy) {
             Verdict here{Decision::refuse, Reason::healthy_here, reply.message, std::nullopt};
             here.recorded = true;
-            record_refusal(st, req, here, rec, tag);
+            co_await on_store(st, [&] { record_refusal(st, req, here, rec, tag); });
             co_return;
         }
     }
@@ -231,13 +235,16 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
         case Verb::info:
             reply.outcome = Outcome::ok;
             reply.message = "info";
-            reply.info = service_info(st, rt.cfg, who, now, req.service);
+        {
+            auto watches = watch_infos(st, rt.cfg);  // the io thread's: read here
+            reply.info = co_await on_store(st, [&] { return service_info(st, rt.cfg, who, now, req.service, watches); });
             break;
-        case Verb::reset: serve_reset(st, req, gs, rec, tag); break;
+        }
+        case Verb::reset: co_await on_store(st, [&] { serve_reset(st, req, gs, rec, tag); }); break;
         case Verb::pause:
-        case Verb::resume: serve_pause(st, rt.cfg, req, rec, tag); break;
+        case Verb::resume: co_await on_store(st, [&] { serve_pause(st, rt.cfg, req, rec, tag); }); break;
         case Verb::diagnostics: serve_diagnostics(rt, req, gs, reply); break;
-        case Verb::history: serve_history(st, who, req, reply, tag); break;
+        case Verb::history: co_await on_store(st, [&] { serve_history(st, who, req, reply, tag); }); break;
         case Verb::status: co_await run_status(st, rt, req, rec); break;
         case Verb::start:
         case Verb::stop:
@@ -281,7 +288,16 @@ asio::awaitable<void> serve_connection(ListenerState& st, RuntimePtr rt, tcp::so
     else if (!(req && req->verb == Verb::status && !reply.shared_with.empty()))
         log::info(tag + " " + reply.id + " " + std::string(to_string(reply.outcome)) + ": " + reply.message);
 
-    audit(st, rec);  // before the reply: what was done is on record even if the reply is lost
+    // Before the reply, what was done or refused is on record even if the reply is lost (when
+    // another process holds the log's lock, kept back and written once it lets go). A read
+    // (status, info, history, diagnostics) is not waited for: a held audit log delays no status.
+    if (req && req->verb != Verb::status && req->verb != Verb::info && req->verb != Verb::history &&
+        req->verb != Verb::diagnostics)
+        co_await on_audit(st, [&] { audit_or_keep(st, rec.to_json()); });
+    else if (req && reply.outcome != Outcome::refused)
+        audit_later(st, rec.to_json());
+    else  // a refusal, of a read or of what never parsed: on record before the reply
+        co_await on_audit(st, [&] { audit_or_keep(st, rec.to_json()); });
     if (!can_reply) co_return;
     const std::string line = to_json_line(reply);
     if (auto ec = co_await tls.write(line, deadline())) {

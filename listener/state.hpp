@@ -1,7 +1,10 @@
 // What the listener process shares between its connections, its watch loops and its server:
 // the configuration in force, the audit log and the state store, and the counts and queues of
-// what is in flight. Single-threaded: no locks. What must hold across processes (one action per
-// service, budgets) lives in the state store and the kernel locks, not here.
+// what is in flight. Three threads: the io thread owns everything here but the store (`store`,
+// `store_error`: the store thread's) and the audit log (`audit` and what waits for it: the audit
+// thread's; store_thread.hpp), so that a lock another process holds on the database or the
+// audit log never stalls a handshake, a status or a watch round. What must hold across processes (one action per service, budgets) lives in the state
+// store and the kernel locks, not here.
 #pragma once
 
 #include "common/audit_log.hpp"
@@ -13,6 +16,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <chrono>
 
 #include <cstdint>
 #include <deque>
@@ -78,10 +87,28 @@ struct WatchState {
     std::map<std::string, std::uint64_t> heals;  ///< heal attempts by outcome (ok, refused, ...)
 };
 
-/// State of this process. Single-threaded: no locks. What must hold across processes lives in
-/// the state store and the kernel locks, not here.
+/// State of this process (see the top of this file for which thread owns what).
 struct ListenerState {
+    ListenerState() = default;
+    ListenerState(const ListenerState&) = delete;
+    ListenerState& operator=(const ListenerState&) = delete;
+    /// Every record handed over is written (or kept back for good) before the log closes.
+    ~ListenerState() {
+        store_thread.join();
+        audit_closing = true;
+        audit_thread.join();
+    }
+
+    // The audit thread's, once the io thread runs (on_audit, audit_later).
     std::unique_ptr<AuditLog> audit;
+    /// Records that gate nothing, kept back while another process holds the log's lock.
+    std::deque<boost::json::object> audit_backlog;
+    std::chrono::steady_clock::time_point audit_busy_until{};  ///< the lock was found held: keep back
+    bool audit_retry_set = false;
+    std::atomic<bool> audit_closing{false};  ///< at exit: what is still kept back is given up
+    std::uint64_t records_dropped = 0;
+    std::atomic<unsigned> records_handed{0};  ///< handed to the audit thread, not yet taken
+    // The store thread's, once the io thread runs (on_store).
     std::unique_ptr<StateStore> store;
     std::string store_error;  ///< why `store` is null
     std::map<std::string, std::shared_ptr<StatusFlight>> status_flights;
@@ -106,6 +133,9 @@ struct ListenerState {
     unsigned reports_in_flight = 0;
     std::uint64_t next_connection_id = 0;
     bool stopping = false;
+    /// The worker threads. Last: destroyed (their work finished, joined) before what they use.
+    boost::asio::thread_pool store_thread{1};
+    boost::asio::thread_pool audit_thread{1};
 };
 
 }  // namespace heal

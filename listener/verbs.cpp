@@ -4,6 +4,7 @@
 #include "common/clock.hpp"
 #include "listener/diagnostics.hpp"
 #include "listener/guard.hpp"
+#include "listener/store_thread.hpp"
 #include "listener/watch_check.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -242,9 +243,12 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
     if (script.error().empty()) {
         // The gate: the start is committed to the store and the audit log before the script
         // may execve; if either fails, the held child is killed unseen and nothing ran.
-        auto error = with_store(tag, "record the start of " + reply.id, [&] {
-            st.store->begin(ActionStart{reply.id, req.service, rec.client, rec.cert.subject, req.verb,
-                                        req.force, now_ms(), script.pid(), script.start_time()});
+        // Each on its own thread: waiting there for another process's lock holds nothing else up.
+        const std::string error = co_await on_store(st, [&] {
+            return with_store(tag, "record the start of " + reply.id, [&] {
+                st.store->begin(ActionStart{reply.id, req.service, rec.client, rec.cert.subject, req.verb, req.force,
+                                            now_ms(), script.pid(), script.start_time()});
+            });
         });
         if (!error.empty()) {
             refuse(reply, Reason::state_unavailable,
@@ -252,11 +256,13 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
             co_return;  // ~Script kills the held child: nothing ran
         }
         rec.pid = script.pid();
-        if (!audit(st, rec, true)) {
-            refuse(reply, Reason::audit_unavailable,
-                   "cannot write the audit log '" + st.audit->path() + "'; nothing was run");
+        const std::string unwritten = co_await on_audit(st, [&] {
+            return audit_now(st, rec.to_json(true)) ? std::string() : st.audit ? st.audit->path() : "(none)";
+        });
+        if (!unwritten.empty()) {
+            refuse(reply, Reason::audit_unavailable, "cannot write the audit log '" + unwritten + "'; nothing was run");
             rec.pid.reset();
-            with_store(tag, "drop the start of " + reply.id, [&] { st.store->forget(reply.id); });
+            co_await on_store(st, [&] { with_store(tag, "drop the start of " + reply.id, [&] { st.store->forget(reply.id); }); });
             co_return;
         }
     }
@@ -270,8 +276,10 @@ asio::awaitable<void> run_guarded(ListenerState& st, const Runtime& rt, const Re
     if (reply.outcome == Outcome::ok && rt.cfg.services.at(req.service).verify &&
         (req.verb == Verb::start || req.verb == Verb::restart))
         co_await verify_after(rt, req, rec);
-    with_store(tag, "record the end of " + reply.id, [&] {
-        st.store->end(reply.id, now_ms(), reply.outcome, reply.reason, reply.verified, !reply.diagnostics.empty());
+    co_await on_store(st, [&] {
+        with_store(tag, "record the end of " + reply.id, [&] {
+            st.store->end(reply.id, now_ms(), reply.outcome, reply.reason, reply.verified, !reply.diagnostics.empty());
+        });
     });
 }
 

@@ -4,6 +4,7 @@
 #include "listener/decide.hpp"
 #include "listener/guard.hpp"
 #include "listener/session.hpp"
+#include "listener/store_thread.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "listener/verbs.hpp"
@@ -124,7 +125,7 @@ asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const Servic
         log::warning(tag + " " + reply.id + " refused: " + reply.message);
     else
         log::info(tag + " " + reply.id + " " + std::string(to_string(reply.outcome)) + ": " + reply.message);
-    audit(st, rec);
+    co_await on_audit(st, [&] { audit_or_keep(st, rec.to_json()); });
     ws.last_heal_id = reply.id;
     ws.last_heal_ms = now_ms();
     ws.last_heal_outcome = reply.outcome == Outcome::refused ? "refused: " + std::string(reason_string(reply))
@@ -236,7 +237,7 @@ asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, s
             report(st, ws.pause->get_executor(), *rt, healthy, "status", 0);
         }
         if (next != WatchAction::heal) continue;
-        const std::string hold = holding(st, rt->cfg, *svc);
+        const std::string hold = co_await on_store(st, [&] { return holding(st, rt->cfg, *svc); });
         if (!hold.empty()) {
             if (ws.holding != hold) log::warning("watch " + service + ": failing, not healed: " + hold);
             ws.holding = hold;

@@ -988,3 +988,71 @@ TEST_F(MetricsTest, OnlyGetMetricsAndAHostileClientStallsNothing) {
     for (int s : silent) ::close(s);
     EXPECT_TRUE(eventually([&] { return contains(metrics(), "200 OK"); }, 5)) << "slots free again";
 }
+
+// Another process holds the state database (BEGIN EXCLUSIVE) for 4 s, then the audit log's lock
+// for 4 s. Meanwhile new TLS handshakes complete, `heal-ctl status` answers and another
+// service's watch loop keeps its rhythm: the store and the audit log have threads of their own.
+// Only the restart that needs them waits: for the database until it is free, for the audit log
+// until its bound (refused, nothing run). The status records written meanwhile are kept back
+// and written once the lock is free: none is lost.
+TEST_F(GuardrailsTest, AStoreOrAuditLockHeldElsewhereHoldsUpOnlyTheRequestThatNeedsIt) {
+    const std::string d = dir_.path();
+    script("tick", "echo t >> " + d + "/ticks.log\necho 'TICK OK'\n");
+    script("fix", "echo fixed >> " + d + "/fixes.log\n");
+    reconfigure("", "[service ticker]\nstatus = bin/tick\nrestart = bin/ok\nwatch = 100ms\nheal_after = 1000\n"
+                    "[service fix]\nrestart = bin/fix\nbudget = none\n");
+    ASSERT_EQ(ctl({"restart", "fix"}).exit_code, 0);  // the store and the audit log exist
+    const auto fixes = [&] { return read_lines(dir_ / "fixes.log").size(); };
+    const std::size_t ran = fixes();
+    const auto ticks = [&] { return read_lines(dir_ / "ticks.log").size(); };
+    // While something is held: statuses (each a new TLS handshake) answer, the loop ticks on.
+    auto meanwhile = [&](double seconds, const char* what) {
+        const std::size_t ticks0 = ticks();
+        const double t0 = now_seconds();
+        double slowest = 0;
+        int answered = 0;
+        while (now_seconds() - t0 < seconds) {
+            const double s0 = now_seconds();
+            auto r = ctl({"status", "web"});
+            slowest = std::max(slowest, now_seconds() - s0);
+            answered += r.exit_code == 0;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        const double took = now_seconds() - t0;
+        EXPECT_GE(answered, 5) << what;
+        EXPECT_LT(slowest, 0.5) << what << ": a status waited behind the held lock";
+        EXPECT_GE(ticks() - ticks0, static_cast<std::size_t>(took / 0.2)) << what << ": the watch loop stalled";
+        return answered;
+    };
+    {  // the database
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((d + "/state/heal.db").c_str(), &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 2000);
+        ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        const double t0 = now_seconds();
+        Child restart(ctl_argv({"--json", "restart", "fix"}));
+        meanwhile(3.5, "database held");
+        EXPECT_EQ(fixes(), ran) << "the restart ran without its start in the store";
+        EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+        auto r = restart.wait(10);
+        EXPECT_EQ(r.exit_code, 0) << "it waited for the store, then ran (after " << r.seconds << " s): " << r.output;
+        EXPECT_GE(now_seconds() - t0, 3.5);
+        EXPECT_EQ(fixes(), ran + 1);
+    }
+    {  // the audit log
+        const auto finals_before = finals().size();
+        const pid_t holder = hold_reader_lock(dir_ / "audit.jsonl", true);
+        ASSERT_GT(holder, 0);
+        Child restart(ctl_argv({"--json", "restart", "fix"}));
+        const int answered = meanwhile(3.5, "audit log held");
+        auto r = restart.wait(10);
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(str(parse_object(r.output), "reason"), "audit_unavailable") << r.output;
+        EXPECT_EQ(fixes(), ran + 1) << "no record, no action";
+        release(holder);
+        // The status records kept back meanwhile are written now, with the time they happened.
+        EXPECT_TRUE(eventually([&] { return finals().size() >= finals_before + answered; }, 5))
+            << finals().size() - finals_before << " of " << answered << " status records written\n" << log();
+    }
+}
