@@ -8,6 +8,8 @@
 #include "common/text.hpp"
 #include "gen/version.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -100,10 +102,19 @@ void Receiver::answered(unsigned status) {
     ++requests_[status];
 }
 
+Receiver::~Receiver() { refusals_.join(); }
+
 void Receiver::refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id) {
     log::warning("request " + request_id + " from " + peer + " refused" +
                  (status ? " (" + std::to_string(status) + ")" : "") + ": " + why);
-    audit({{"record", "refused"}, {"id", request_id}, {"peer", peer}, {"status", status}, {"why", printable(why, 500)}});
+    json::object record{{"record", "refused"}, {"id", request_id}, {"peer", peer}, {"status", status},
+                        {"why", printable(why, 500)}, {"ts", utc_iso(now_ms())}};
+    // Each attempt waits for the lock up to 2 s; a reader holding it longer delays the record
+    // (it keeps its time), for up to a minute, and holds up nothing else.
+    boost::asio::post(refusals_, [this, record = std::move(record)] {
+        for (int attempt = 0; attempt < 30 && !audit(record); ++attempt) {
+        }
+    });
     if (status == 0) answered(0);
 }
 

@@ -20,6 +20,8 @@
 #include "receiver/pages.hpp"
 #include "receiver/routes.hpp"
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -54,8 +56,15 @@ public:
     /// server's thread. Safe to call from several threads.
     Answer webhook(std::string_view body, const std::string& peer, const std::string& request_id);
 
+    /// Writes what refused() handed over before the audit log closes.
+    ~Receiver();
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+
     /// A request refused before its body was looked at (wrong token, path, method, size, a
-    /// failed handshake): audited and counted by `status` (0: no HTTP status, the TLS handshake).
+    /// failed handshake): counted by `status` (0: no HTTP status, the TLS handshake) and
+    /// audited on a thread of its own, not waited for: the server's io thread calls it, and a
+    /// lock another process holds on the audit log must not stop /-/healthy or other answers.
     void refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id);
 
     /// Posts the page of every open problem again (each ends an hour after its last post):
@@ -118,6 +127,8 @@ private:
     Config cfg_;
     AuditLog audit_;
     std::mutex audit_mutex_;
+    /// The refusals' audit records: written here, one at a time, never on the io thread.
+    boost::asio::thread_pool refusals_{1};
     std::mutex mutex_;  ///< guards what follows
     std::map<unsigned, std::uint64_t> requests_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> decisions_;

@@ -104,6 +104,38 @@ post() { # NAME HOST... — prints "HTTP-CODE SECONDS" and keeps the answer in $
 }
 
 # 1. Four workers busy for 10 s each (two alerts, two queries of 2.5 s each), a fifth behind.
+# 0. Another process holds a read lock on the audit log for 4 s (anyone who may read it can):
+#    /-/healthy answers at once, and so does a refused request, whose record waits for the lock
+#    on a thread of its own instead of the server's io thread.
+: >>"$SB/audit.jsonl"
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1]); fcntl.lockf(f, fcntl.LOCK_SH); open(sys.argv[2], "w").close(); time.sleep(4)' \
+    "$SB/audit.jsonl" "$SB/locked" &
+holder=$!
+i=0; until [ -e "$SB/locked" ] || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+slowest=0 codes=""
+for n in 1 2 3; do
+    for what in refused healthy; do
+        if [ $what = refused ]; then
+            set -- $(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 --cacert "$SB/certs/ca.crt" \
+                -H "Authorization: Bearer not-the-token-at-all-x" --data-binary '{}' "https://127.0.0.1:$RECEIVER_PORT/webhook")
+        else
+            set -- $(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 --cacert "$SB/certs/ca.crt" \
+                -H "$token" "https://127.0.0.1:$RECEIVER_PORT/-/healthy")
+        fi
+        codes="$codes $1"
+        slowest=$(awk -v a="$slowest" -v b="${2:-99}" 'BEGIN { print (b > a) ? b : a }')
+    done
+done
+wait "$holder"
+i=0; until grep -q '"record":"refused"' "$SB/audit.jsonl" 2>/dev/null || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if awk -v s="$slowest" 'BEGIN { exit !(s < 0.5) }' && [ "$codes" = " 401 200 401 200 401 200" ] &&
+   grep -q '"record":"refused"' "$SB/audit.jsonl"; then
+    pass "the audit log's lock held 4 s by a reader: /-/healthy and refusals answered in at most ${slowest} s; the refusal's record written once the lock was free"
+else
+    fail "with the audit log's lock held: codes$codes, slowest $slowest s; records: $(grep -c refused "$SB/audit.jsonl")"
+fi
+
 posts=""
 for w in 1 2 3 4; do
     post "w$w" "127.0.0.1$w" "127.0.0.2$w" >"$SB/w$w.result" &
