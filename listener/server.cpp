@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "listener/metrics.hpp"
 #include "listener/privileges.hpp"
+#include "listener/resident.hpp"
 #include "listener/session.hpp"
 #include "listener/store_thread.hpp"
 #include "common/text.hpp"
@@ -110,12 +111,22 @@ private:
                           rt_->cfg.diagnostics_max_size);
     }
 
-    /// Writes the counts of aggregated allowlist denials once their window has ended.
+    /// Every second: writes the counts of aggregated allowlist denials once their window has
+    /// ended, and after 5 s without a connection (following some) sheds the code pages the
+    /// connections faulted in (resident.hpp): an idle daemon keeps only what idling runs.
     asio::awaitable<void> denial_flusher() {
+        std::uint64_t seen = st_.next_connection_id, shed_at = seen;
+        unsigned quiet = 0;
         while (!st_.stopping) {
             flush_timer_.expires_after(std::chrono::seconds(1));
             co_await flush_timer_.async_wait(as_tuple(use_awaitable));
             flush_denials(st_);
+            quiet = st_.next_connection_id == seen && st_.connections == 0 ? quiet + 1 : 0;
+            seen = st_.next_connection_id;
+            if (quiet >= 5 && shed_at != seen) {
+                shed_at = seen;
+                shed_startup_pages();
+            }
         }
         flush_denials(st_, true);
     }
@@ -284,6 +295,7 @@ int run_daemon(const std::string& config_path, RuntimePtr rt) {
         return 1;
     }
     log::info("ready: accepting connections");  // bound, privileges dropped, state opened: tests and scripts wait for it
+    shed_startup_pages();
     ioc.run();
     log::info("stopped");
     return 0;
