@@ -175,14 +175,18 @@ test: test-binaries
 # The Debian packages too (tests/e2e/deb.sh installs them in a pristine Debian 12 root), stripped
 # as shipped but without the -dbgsym packages (noddebs: 28 s instead of 67 s; `make deb` makes them).
 test-binaries: deps-test
-	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS) $(if $(SANITIZE),,$(FUZZ_BINS))
+	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS)
+	@$(if $(SANITIZE),:,$(MAKE) --no-print-directory $(JOBS) FUZZ_OPT=-O0 $(FUZZ_BINS))
 	@$(if $(SANITIZE),:,DEB_BUILD_OPTIONS="$(strip $(DEB_BUILD_OPTIONS) noddebs)" scripts/heal-deb $(B) --no-lintian)
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
 # `make test` replays each corpus and fuzzes 1 s (tests/fuzz/regression.sh); `make fuzz` longer.
 FZ          := $(B)-fuzz
 FUZZ_CXX    ?= clang++
-FUZZ_FLAGS  := -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+# FUZZ_OPT: -O1 for `make fuzz`; `make test`, which only replays the corpora and fuzzes 1 s,
+# builds them -O0 (40% less to compile).
+FUZZ_OPT    ?= -O1
+FUZZ_FLAGS  := -std=c++20 -g $(FUZZ_OPT) -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -I. -MMD -MP \
                -DBOOST_ASIO_NO_DEPRECATED -DNDEBUG -fno-sanitize=function
 # As shipped; ASan/UBSan watch memory. Not UBSan's "function" check: clang 14 cannot emit it for

@@ -339,7 +339,10 @@ int run_inetd(RuntimePtr rt) {
         return 1;
     }
     // NRPE skips its allowlist under inetd. We do not.
-    if (!admit(st, *rt, peer, 1, false)) return 1;
+    if (!admit(st, *rt, peer, 1, false)) {
+        st.audit_thread.join();  // the denial on record before the peer sees the connection close
+        return 1;
+    }
     if (auto err = drop_privileges(rt->cfg); !err.empty()) {
         log::error(err);
         return 1;

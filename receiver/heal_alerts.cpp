@@ -104,18 +104,27 @@ void Receiver::answered(unsigned status) {
 
 Receiver::~Receiver() { refusals_.join(); }
 
-void Receiver::refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id) {
+json::object Receiver::refusal_record(const std::string& peer, unsigned status, const std::string& why,
+                                      const std::string& request_id) {
     log::warning("request " + request_id + " from " + peer + " refused" +
                  (status ? " (" + std::to_string(status) + ")" : "") + ": " + why);
-    json::object record{{"record", "refused"}, {"id", request_id}, {"peer", peer}, {"status", status},
-                        {"why", printable(why, 500)}, {"ts", utc_iso(now_ms())}};
+    if (status == 0) answered(0);
+    return {{"record", "refused"}, {"id", request_id}, {"peer", peer}, {"status", status},
+            {"why", printable(why, 500)}, {"ts", utc_iso(now_ms())}};
+}
+
+void Receiver::refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id) {
+    audit(refusal_record(peer, status, why, request_id));
+}
+
+void Receiver::refused_later(const std::string& peer, unsigned status, const std::string& why,
+                             const std::string& request_id) {
     // Each attempt waits for the lock up to 2 s; a reader holding it longer delays the record
     // (it keeps its time), for up to a minute, and holds up nothing else.
-    boost::asio::post(refusals_, [this, record = std::move(record)] {
+    boost::asio::post(refusals_, [this, record = refusal_record(peer, status, why, request_id)] {
         for (int attempt = 0; attempt < 30 && !audit(record); ++attempt) {
         }
     });
-    if (status == 0) answered(0);
 }
 
 void Receiver::page(const Page& p, double lasts_s) {

@@ -61,11 +61,15 @@ public:
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
 
-    /// A request refused before its body was looked at (wrong token, path, method, size, a
-    /// failed handshake): counted by `status` (0: no HTTP status, the TLS handshake) and
-    /// audited on a thread of its own, not waited for: the server's io thread calls it, and a
-    /// lock another process holds on the audit log must not stop /-/healthy or other answers.
+    /// A request refused (a body that is not a webhook; from the server: a wrong token, path,
+    /// method, size, a failed handshake): logged, counted by `status` (0: no HTTP status, the
+    /// TLS handshake) and audited before it returns.
     void refused(const std::string& peer, unsigned status, const std::string& why, const std::string& request_id);
+    /// The same, audited on a thread of its own and not waited for: what the server's io thread
+    /// calls, so that a lock another process holds on the audit log stops neither /-/healthy
+    /// nor other answers.
+    void refused_later(const std::string& peer, unsigned status, const std::string& why,
+                       const std::string& request_id);
 
     /// Posts the page of every open problem again (each ends an hour after its last post):
     /// the server calls it every page_refresh_s, so a page lives as long as its problem and
@@ -120,6 +124,8 @@ private:
     /// A problem closed: audited, logged, its page (if any) ended.
     void end_page(const fleet::OpenProblem& closed, const Route& route, const std::string& rid);
     bool audit(boost::json::object record);
+    boost::json::object refusal_record(const std::string& peer, unsigned status, const std::string& why,
+                                       const std::string& request_id);
     void count(const std::string& outcome, const std::string& guard);
     /// Posts (or ends, `lasts_s` 0) a page; logs and counts how it went.
     void page(const Page& p, double lasts_s);

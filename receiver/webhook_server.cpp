@@ -167,7 +167,7 @@ private:
         auto& last = denied_at_[addr];
         if (last != 0 && now - last < 60'000) return;
         last = now;
-        receiver_.refused(endpoint_text(peer), 0, "not in [receiver] allow (further refusals of it are not logged for a minute)",
+        receiver_.refused_later(endpoint_text(peer), 0, "not in [receiver] allow (further refusals of it are not logged for a minute)",
                           new_uuid());
     }
 
@@ -188,14 +188,14 @@ private:
         }
         flush(addr, kind, w);
         w = Window{now + refusal_window_ms, 0, {}};
-        receiver_.refused(endpoint_text(peer), status, why, id.empty() ? new_uuid() : id);
+        receiver_.refused_later(endpoint_text(peer), status, why, id.empty() ? new_uuid() : id);
     }
 
     void flush(const std::string& addr, const std::string& kind, Window& w) {
         if (w.suppressed == 0) return;
         std::string reasons;
         for (const auto& [why, n] : w.why) reasons += (reasons.empty() ? "" : "; ") + std::to_string(n) + "x " + why;
-        receiver_.refused(addr, 0, std::to_string(w.suppressed) + " more refusal(s) (" + kind + ") from " + addr +
+        receiver_.refused_later(addr, 0, std::to_string(w.suppressed) + " more refusal(s) (" + kind + ") from " + addr +
                                        " in " + format_duration(refusal_window_ms / 1000.0) + ": " + reasons,
                           new_uuid());
         w.suppressed = 0;
