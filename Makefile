@@ -94,9 +94,10 @@ $(B)/flags: FORCE
 $(B)/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
 	@mkdir -p $(dir $@)
 	$(call step,CXX,$<)$(CXX) $(HEAL_FLAGS) $(CPPFLAGS) $(CXXFLAGS) -I$(B) -c $< -o $@
-# The tests' own code unoptimized: half the time to compile (a minute of `make test` on 2
-# cores), and what it tests, the programs' objects, is built as shipped.
-$(B)/tests/%.o: CXXFLAGS += -O0 -U_FORTIFY_SOURCE
+# The tests' own code unoptimized and without debug information: half the time to compile and
+# link (a minute of `make test` on 2 cores); what it tests, the programs' objects, is built as
+# shipped.
+$(B)/tests/%.o: CXXFLAGS += -O0 -g0 -U_FORTIFY_SOURCE
 
 # Rewritten only when the version changes: a new changelog entry rebuilds what prints it.
 $(B)/gen/version.hpp: debian/changelog
@@ -175,8 +176,7 @@ test: test-binaries
 # The Debian packages too (tests/e2e/deb.sh installs them in a pristine Debian 12 root), stripped
 # as shipped but without the -dbgsym packages (noddebs: 28 s instead of 67 s; `make deb` makes them).
 test-binaries: deps-test
-	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS)
-	@$(if $(SANITIZE),:,$(MAKE) --no-print-directory $(JOBS) FUZZ_OPT=-O0 $(FUZZ_BINS))
+	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS) $(if $(SANITIZE),,FUZZ_OPT=-O0 $(FUZZ_BINS))
 	@$(if $(SANITIZE),:,DEB_BUILD_OPTIONS="$(strip $(DEB_BUILD_OPTIONS) noddebs)" scripts/heal-deb $(B) --no-lintian)
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
