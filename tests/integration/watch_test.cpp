@@ -554,8 +554,9 @@ TEST_F(WatchTest, HostileAnswersToAWatchCheckHoldNothingElseUp) {
     }
     const double took = now_seconds() - t0;
     const std::size_t runs = read_lines(dir_ / "status-runs.log").size() - runs_before;
-    // flaky's loop at 100 ms (+-10%, plus the script) kept its rhythm beside six hostile probes.
-    EXPECT_GE(runs, static_cast<std::size_t>(took / 0.2)) << runs << " status runs in " << took << " s\n" << log();
+    // flaky's loop at 100 ms (+-10%, plus the script: ~0.2 s a round under ASan) kept its rhythm
+    // beside six hostile probes; a probe that blocked the thread left it 12 runs in 92 s.
+    EXPECT_GE(runs, static_cast<std::size_t>(took / 0.4)) << runs << " status runs in " << took << " s\n" << log();
     EXPECT_LT(slowest, 1.0) << "a status request waited behind a probe";
     struct Case {
         const char* service;
