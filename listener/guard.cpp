@@ -235,9 +235,10 @@ json::value watch_info(ListenerState& st, const ServiceConfig& svc) {
 
 }  // namespace
 
-std::map<std::string, json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg) {
+std::map<std::string, json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg, const std::string& only) {
     std::map<std::string, json::value> out;
-    for (const auto& [name, svc] : cfg.services) out[name] = watch_info(st, svc);
+    for (const auto& [name, svc] : cfg.services)
+        if (only.empty() || name == only) out[name] = watch_info(st, svc);
     return out;
 }
 

@@ -63,7 +63,9 @@ boost::json::object service_info(ListenerState& st, const ListenerConfig& cfg, c
                                  std::int64_t now_ms, const std::string& only,
                                  const std::map<std::string, boost::json::value>& watches);
 
-/// Every service's watch loop as info shows it ("watch"): read on the io thread, which owns them.
-std::map<std::string, boost::json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg);
+/// Every service's watch loop (or only `only`'s) as info shows it ("watch"): read on the io
+/// thread, which owns them.
+std::map<std::string, boost::json::value> watch_infos(ListenerState& st, const ListenerConfig& cfg,
+                                                      const std::string& only = "");
 
 }  // namespace heal

@@ -235,7 +235,7 @@ asio::awaitable<void> dispatch(ListenerState& st, const Runtime& rt, const Reque
         case Verb::info: {
             reply.outcome = Outcome::ok;
             reply.message = "info";
-            auto watches = watch_infos(st, rt.cfg);  // the io thread's: read here
+            auto watches = watch_infos(st, rt.cfg, req.service);  // the io thread's: read here
             reply.info = co_await on_store(st, [&] { return service_info(st, rt.cfg, who, now, req.service, watches); });
             break;
         }
