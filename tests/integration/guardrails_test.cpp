@@ -331,8 +331,17 @@ TEST_F(GuardrailsTest, StatusBurstOf200SharesRunsAndRefusesNone) {
     }
     double wall = now_seconds() - start;
     auto runs = read_lines(dir_ / "burst-runs.log").size();
+    // A status's record gates nothing, so the audit thread writes it after the reply: wait for
+    // all 200 (a read right after the last reply once found 198).
+    auto statuses = [&] {
+        std::vector<json::object> out;
+        for (auto& o : finals())
+            if (str(o, "verb") == "status") out.push_back(o);
+        return out;
+    };
+    EXPECT_TRUE(eventually([&] { return statuses().size() >= 200; })) << statuses().size() << " of 200";
     std::size_t shared = 0, refused = 0;
-    for (auto& o : finals()) {
+    for (auto& o : statuses()) {
         shared += !str(o, "shared_with").empty();
         refused += str(o, "outcome") == "refused";
     }
@@ -549,6 +558,9 @@ TEST_F(GuardrailsTest, AllowlistDenialsAreAggregatedPerSource) {
             if (str(o, "reason") == "not_allowed") out.push_back(o);
         return out;
     };
+    // A denial's record gates nothing: the audit thread writes it after the connection closed.
+    ASSERT_TRUE(eventually([&] { return !denied().empty(); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ASSERT_EQ(denied().size(), 1u) << "one record per source per 10 s";
     EXPECT_EQ(denied()[0].at("count").as_int64(), 1);
     stop_listener();  // flushes the window
