@@ -126,10 +126,15 @@ def _http_peer():
     port = []
 
     async def answer(reader, writer):
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nUP")
-            await writer.drain()
+        try:  # HTTP/1.1 keep-alive, as most servers: the connection stays until the client closes it
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                close = b"connection: close" in head.lower()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" +
+                             (b"Connection: close\r\n" if close else b"") + b"\r\nUP")
+                await writer.drain()
+                if close:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         writer.close()

@@ -142,6 +142,8 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
                 std::tie(ec, std::ignore) = co_await http::async_read(s, buf, *parser, asio::as_tuple(asio::use_awaitable));
                 // TLS without close_notify after a complete message is how many servers end.
                 if (tls_truncated(ec) && parser->is_done()) ec = {};
+                closed = ec || buf.size() != 0;  // what came after the answer: not ours to read
+                data.clear();
             }
             over_limit = ec == http::error::body_limit;
             if (ec && !over_limit) {
@@ -151,6 +153,8 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
         } else if (o.tunnel) {
             leftover = std::move(data);
         }
+        r.reusable = !closed && !over_limit && !o.headers_only && !o.tunnel && data.empty() && parser->is_done() &&
+                     parser->keep_alive() && !parser->need_eof();
         take_response(*parser, over_limit, raw_header, r);
         co_return std::string();
     }

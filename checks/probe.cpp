@@ -19,6 +19,8 @@
 #endif
 
 #include <optional>
+#include <sstream>
+
 
 namespace heal::plugin {
 
@@ -47,10 +49,7 @@ std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
 }
 
-template <class Stream>
-asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
-                                    const HttpRequest& hr, Clock::time_point deadline,
-                                    ProbeResult& r) {
+http::request<http::string_body> make_request(const Target& t, const HttpRequest& hr) {
     http::request<http::string_body> req;
     req.method_string(hr.method);
     // Through a proxy, plain HTTP asks for the whole URL (RFC 9112 3.2.2).
@@ -60,7 +59,7 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     req.set(http::field::host, authority(t));
     req.set(http::field::user_agent,
             hr.user_agent.empty() ? std::string("check_worker/" HEAL_VERSION) : hr.user_agent);
-    req.set(http::field::connection, "close");
+    if (!hr.keep_alive) req.set(http::field::connection, "close");
     if (hr.decompress) req.set(http::field::accept_encoding, "gzip, deflate");
     if (via_proxy && !t.proxy_authorization.empty())
         req.set(http::field::proxy_authorization, t.proxy_authorization);
@@ -70,9 +69,30 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
         req.prepare_payload();
     }
     for (const auto& [name, value] : hr.headers) req.set(name, value);
+    return req;
+}
+
+/// The request as bytes on the wire: what a Kept sends every round without serializing anew.
+std::string wire_bytes(const http::request<http::string_body>& req) {
+    std::ostringstream out;
+    out << req;
+    return std::move(out).str();
+}
+
+/// Sends the request (`wire`, its bytes made once, when given) and reads the answer into `r`.
+template <class Stream>
+asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
+                                    const HttpRequest& hr, Clock::time_point deadline, ProbeResult& r,
+                                    const std::string* wire = nullptr) {
     tcp_layer.expires_at(deadline);
     const auto sending = Clock::now();
-    auto [wec, wn] = co_await http::async_write(s, req, as_tuple(use_awaitable));
+    boost::system::error_code wec;
+    if (wire) {
+        std::tie(wec, std::ignore) = co_await asio::async_write(s, asio::buffer(*wire), as_tuple(use_awaitable));
+    } else {
+        auto req = make_request(t, hr);
+        std::tie(wec, std::ignore) = co_await http::async_write(s, req, as_tuple(use_awaitable));
+    }
     const auto sent = Clock::now();
     r.timings.request = seconds_between(sending, sent);
     if (wec) {
@@ -179,13 +199,43 @@ TlsAdvice advice(const Target& t) {
 }
 #endif
 
-/// Connects, wraps in TLS if asked, and hands the stream to `body`.
-template <class Body>
-asio::awaitable<void> session(const Target& t, Clock::time_point deadline, ProbeResult& r,
-                              Body body) {
-    auto ex = co_await asio::this_coro::executor;
-    auto started = Clock::now();
-    beast::tcp_stream tcp_layer(ex);
+}  // namespace
+
+/// One connection of a probe: TCP, and TLS over it when asked.
+struct Connection {
+    explicit Connection(asio::any_io_executor ex) : tcp(std::move(ex)) {}
+    beast::tcp_stream tcp;
+#ifndef HEAL_NO_TLS
+    std::shared_ptr<ssl::context> ctx;  // outlives `tls`, which uses it
+    std::optional<beast::ssl_stream<beast::tcp_stream&>> tls;
+#endif
+    std::optional<heal::CertValidity> cert;  // of the handshake, for every answer over it
+    unsigned rounds = 0;                     // requests it carried
+};
+
+struct Kept {
+    unsigned max_rounds = 1;
+    std::string request;  // its bytes, made at the first probe
+#ifndef HEAL_NO_TLS
+    std::shared_ptr<ssl::context> ctx;  // built at the first probe
+#endif
+    std::unique_ptr<Connection> idle;   // between two probes
+};
+
+std::shared_ptr<Kept> make_kept(unsigned max_rounds) {
+    auto k = std::make_shared<Kept>();
+    k->max_rounds = std::max(1u, max_rounds);
+    return k;
+}
+
+namespace {
+
+/// Opens `c` to `t` (TCP, the PROXY line, a tunnel, the TLS handshake): "" or why not, in
+/// `r.error`.
+asio::awaitable<void> open(Connection& c, const Target& t, Clock::time_point deadline, ProbeResult& r,
+                           Kept* kept) {
+    auto& tcp_layer = c.tcp;
+    const auto started = Clock::now();
     const bool proxied = !t.proxy_host.empty();
     r.error = co_await connect_tcp(tcp_layer, proxied ? t.proxy_host : t.address.empty() ? t.host : t.address,
                                    proxied ? t.proxy_port : t.port, std::nullopt, deadline, r.timed_out, t.family);
@@ -201,48 +251,82 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
             co_return;
         }
     }
-    if (!t.tls) {
-        co_await body(tcp_layer, tcp_layer);
-    } else {
+    if (!t.tls) co_return;
 #ifdef HEAL_NO_TLS
-        r.error = "this check_worker is built without TLS";
-        co_return;
+    (void)kept;
+    r.error = "this check_worker is built without TLS";
 #else
-        if (proxied) {
-            r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
-            if (!r.error.empty()) co_return;
-        }
-        std::shared_ptr<ssl::context> ctx;
+    if (proxied) {
+        r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
+        if (!r.error.empty()) co_return;
+    }
+    if (kept && kept->ctx) {
+        c.ctx = kept->ctx;
+    } else {
         try {
-            ctx = make_client_context(t.ca, t.cert, t.key, !t.insecure);
-            if (t.tls13_only) SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_3_VERSION);
+            c.ctx = make_client_context(t.ca, t.cert, t.key, !t.insecure);
+            if (t.tls13_only) SSL_CTX_set_min_proto_version(c.ctx->native_handle(), TLS1_3_VERSION);
         } catch (const TlsError& e) {
             r.error = e.what();
             co_return;
         }
-        beast::ssl_stream<beast::tcp_stream&> s(tcp_layer, *ctx);
-        boost::system::error_code aec;
-        bool is_ip = (asio::ip::make_address(t.host, aec), !aec);
-        if (!t.insecure)
-            set_expected_peer(s.native_handle(), t.host);
-        else if (!is_ip)
-            SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str());
-        tcp_layer.expires_at(deadline);
-        const auto shaking = Clock::now();
-        auto [ec] = co_await s.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
-        r.timings.tls = seconds_between(shaking, Clock::now());
-        if (ec) {
-            r.timed_out = ec == beast::error::timeout;
-            r.error = "TLS handshake with " + where(t) + " failed: " +
-                      (r.timed_out ? std::string("timed out")
-                                   : describe_handshake_failure(s.native_handle(), ec, {}, advice(t)));
-            co_return;
-        }
-        r.cert = peer_certificate(s.native_handle()).validity;
-        co_await body(s, tcp_layer);
+        if (kept) kept->ctx = c.ctx;
+    }
+    auto& s = c.tls.emplace(tcp_layer, *c.ctx);
+    boost::system::error_code aec;
+    bool is_ip = (asio::ip::make_address(t.host, aec), !aec);
+    if (!t.insecure)
+        set_expected_peer(s.native_handle(), t.host);
+    else if (!is_ip)
+        SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str());
+    tcp_layer.expires_at(deadline);
+    const auto shaking = Clock::now();
+    auto [ec] = co_await s.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+    r.timings.tls = seconds_between(shaking, Clock::now());
+    if (ec) {
+        r.timed_out = ec == beast::error::timeout;
+        r.error = "TLS handshake with " + where(t) + " failed: " +
+                  (r.timed_out ? std::string("timed out") : describe_handshake_failure(s.native_handle(), ec, {}, advice(t)));
+        co_return;
+    }
+    c.cert = peer_certificate(s.native_handle()).validity;
 #endif
+}
+
+/// Connects (or takes `kept`'s idle connection), wraps in TLS if asked, and hands the stream to
+/// `body`; gives the connection back to `kept` when the answer leaves it reusable.
+template <class Body>
+asio::awaitable<void> session(const Target& t, Clock::time_point deadline, ProbeResult& r, Body body,
+                              std::shared_ptr<Kept> kept = {}) {
+    auto ex = co_await asio::this_coro::executor;
+    const auto started = Clock::now();
+    std::unique_ptr<Connection> c;
+    if (kept) c = std::move(kept->idle);  // a server that closed it meanwhile: asked anew below
+    for (;;) {
+        const bool reused = c != nullptr;
+        if (!c) {
+            c = std::make_unique<Connection>(ex);
+            co_await open(*c, t, deadline, r, kept.get());
+            if (!r.error.empty()) co_return;
+        }
+        r.reused = reused;
+        r.cert = c->cert;
+#ifndef HEAL_NO_TLS
+        if (c->tls)
+            co_await body(*c->tls, c->tcp);
+        else
+#endif
+            co_await body(c->tcp, c->tcp);
+        // The server closed an idle connection just as it was asked again: ask once more, anew.
+        if (reused && !r.error.empty() && !r.timed_out && r.first_byte_at == Clock::time_point{}) {
+            r = ProbeResult{};
+            c.reset();
+            continue;
+        }
+        break;
     }
     r.seconds = seconds_between(started, Clock::now());
+    if (kept && r.error.empty() && r.reusable && ++c->rounds < kept->max_rounds) kept->idle = std::move(c);
 }
 
 template <class Make>
@@ -260,12 +344,25 @@ ProbeResult run(Clock::time_point deadline, Make make) {
     return r;
 }
 
-/// The exchange `make(r)` makes, raced against a timer at `deadline` on the caller's executor:
-/// whichever ends first cancels the other (a lookup abandoned, a socket closed).
+/// A name to look up before connecting (the lookup has no deadline of its own; every socket
+/// operation has: the stream's expiry, set to the deadline before each).
+bool needs_lookup(const Target& t) {
+    boost::system::error_code ec;
+    asio::ip::make_address(t.proxy_host.empty() ? t.address.empty() ? t.host : t.address : t.proxy_host, ec);
+    return bool(ec);
+}
+
+/// The exchange `make(r)` makes, raced against a timer at `deadline` on the caller's executor
+/// when it starts with a name lookup: whichever ends first cancels the other (a lookup
+/// abandoned, a socket closed). To an address, the stream's own expiry bounds it.
 template <class Make>
-asio::awaitable<ProbeResult> run_async(Clock::time_point deadline, Make make) {
+asio::awaitable<ProbeResult> run_async(const Target& t, Clock::time_point deadline, Make make) {
     using namespace asio::experimental::awaitable_operators;
     ProbeResult r;
+    if (!needs_lookup(t)) {
+        co_await make(r);
+        co_return r;
+    }
     const auto started = Clock::now();
     asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
     bool finished = true;
@@ -309,22 +406,29 @@ ProbeResult probe_line(const Target& t, const std::string& send, Clock::time_poi
     });
 }
 
-asio::awaitable<ProbeResult> async_probe_http(Target t, HttpRequest req, Clock::time_point deadline) {
-    co_return co_await run_async(deadline, [&](ProbeResult& r) {
-        return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
-            return http_exchange(s, tcp_layer, t, req, deadline, r);
-        });
+asio::awaitable<ProbeResult> async_probe_http(Target t, HttpRequest req, Clock::time_point deadline,
+                                              std::shared_ptr<Kept> kept) {
+    req.keep_alive = kept && kept->max_rounds > 1;
+    if (kept && kept->request.empty()) kept->request = wire_bytes(make_request(t, req));
+    const std::string* wire = kept ? &kept->request : nullptr;
+    co_return co_await run_async(t, deadline, [&](ProbeResult& r) {
+        return session(
+            t, deadline, r,
+            [&](auto& s, beast::tcp_stream& tcp_layer) {
+                return http_exchange(s, tcp_layer, t, req, deadline, r, wire);
+            },
+            kept);
     });
 }
 
 asio::awaitable<ProbeResult> async_probe_connect(Target t, Clock::time_point deadline) {
-    co_return co_await run_async(deadline, [&](ProbeResult& r) {
+    co_return co_await run_async(t, deadline, [&](ProbeResult& r) {
         return session(t, deadline, r, [](auto&, beast::tcp_stream&) -> asio::awaitable<void> { co_return; });
     });
 }
 
 asio::awaitable<ProbeResult> async_probe_line(Target t, std::string send, Clock::time_point deadline) {
-    co_return co_await run_async(deadline, [&](ProbeResult& r) {
+    co_return co_await run_async(t, deadline, [&](ProbeResult& r) {
         return session(t, deadline, r, [&](auto& s, beast::tcp_stream& tcp_layer) {
             return line_exchange(s, tcp_layer, t, send, deadline, r);
         });

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +48,9 @@ struct HttpRequest {
     bool headers_only = false;  ///< -N: stop after the response headers
     unsigned version = 11;      ///< 11 or 10 (--http-version)
     bool decompress = false;    ///< --enable-automatic-decompression: gzip, deflate
+    /// No "Connection: close": the connection may carry the next probe (set by the probe when
+    /// it was given a Kept that reuses connections).
+    bool keep_alive = false;
 };
 
 struct ProbeResult {
@@ -72,9 +76,20 @@ struct ProbeResult {
     std::size_t body_bytes = 0;  ///< bytes of body received (== body.size())
     std::optional<std::uint64_t> declared_length;  ///< Content-Length, when the server sent one
     bool body_over_limit = false;
+    /// The connection may carry another request: a complete answer framed by its length (or
+    /// chunks), the server did not ask to close, and nothing came after it.
+    bool reusable = false;
+    bool reused = false;  ///< this answer came over a connection an earlier probe opened
     // TCP
     std::string line;
 };
+
+/// What the probes of one target keep from one to the next (heal-listener's watch_check): the
+/// TLS context, built (and its CA file read) once, and the last connection while the server
+/// keeps it open, for at most `max_rounds` requests (HTTP keep-alive). A reused connection
+/// that the server closed before answering is replaced by a new one within the same deadline.
+struct Kept;
+std::shared_ptr<Kept> make_kept(unsigned max_rounds);
 
 /// "host", "host:8080", "[::1]:8080": the Host header and the authority of the URL.
 std::string authority(const Target& t);
@@ -87,8 +102,10 @@ ProbeResult probe_line(const Target& t, const std::string& send,
 
 /// The same on the caller's executor (heal-listener's watch_check): nothing blocks the thread,
 /// and the deadline bounds the whole exchange, a name lookup that never answers included.
+/// With `kept`, the TLS context and a kept connection are taken from it and given back.
 boost::asio::awaitable<ProbeResult> async_probe_http(Target t, HttpRequest req,
-                                                     std::chrono::steady_clock::time_point deadline);
+                                                     std::chrono::steady_clock::time_point deadline,
+                                                     std::shared_ptr<Kept> kept = {});
 /// Connects (and with TLS, shakes hands) only: a tcp:// check that reads nothing.
 boost::asio::awaitable<ProbeResult> async_probe_connect(Target t, std::chrono::steady_clock::time_point deadline);
 boost::asio::awaitable<ProbeResult> async_probe_line(Target t, std::string send,

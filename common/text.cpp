@@ -1,5 +1,6 @@
 #include "common/text.hpp"
 
+#include <pthread.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <utility>
 #include <filesystem>
 #include <stdexcept>
@@ -200,12 +202,24 @@ std::string valid_utf8(std::string_view s, std::size_t max_bytes, bool* cut) {
 std::string new_uuid() {
     // The kernel's CSPRNG (getrandom(2)): what RAND_bytes seeds from, without linking OpenSSL
     // into every program that needs an id.
-    unsigned char b[16];
-    for (std::size_t got = 0; got < sizeof b;) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
-        if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
-        if (n > 0) got += static_cast<std::size_t>(n);
+    // 16 ids per call (a watch loop makes one per round); a fork's child never reuses the
+    // parent's bytes: the child handler empties the buffer of the thread that forked.
+    static thread_local unsigned char pool[256];
+    static thread_local std::size_t left = 0;
+    static std::once_flag at_fork;
+    std::call_once(at_fork, [] { ::pthread_atfork(nullptr, nullptr, [] { left = 0; }); });
+    if (left < 16) {
+        for (std::size_t got = 0; got < sizeof pool;) {
+            ssize_t n = getrandom(pool + got, sizeof pool - got, 0);
+            if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+            if (n > 0) got += static_cast<std::size_t>(n);
+        }
+        left = sizeof pool;
     }
+    unsigned char b[16];
+    std::memcpy(b, pool + sizeof pool - left, sizeof b);
+    std::memset(pool + sizeof pool - left, 0, sizeof b);
+    left -= sizeof b;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     static const char* hex = "0123456789abcdef";

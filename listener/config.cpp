@@ -34,13 +34,14 @@ std::string check_fits(const ServiceConfig& svc) {
     if (!svc.check) return {};
     const WatchCheck& c = *svc.check;
     if (c.url.empty())
-        return "watch_expect, watch_health, watch_codes, watch_send and watch_ca qualify a watch_check, "
-               "and there is none";
+        return "watch_expect, watch_health, watch_codes, watch_send, watch_ca and watch_reuse qualify a "
+               "watch_check, and there is none";
     if (svc.scripts.count(Verb::status))
         return "has both a status command and watch_check (" + c.url +
                "): both say how its status is known; keep one";
-    if (c.tcp && (c.health || !c.codes.empty() || !c.ca.empty()))
-        return "watch_health, watch_codes and watch_ca are for an http:// or https:// watch_check, not " + c.url;
+    if (c.tcp && (c.health || !c.codes.empty() || !c.ca.empty() || c.reuse))
+        return "watch_health, watch_codes, watch_ca and watch_reuse are for an http:// or https:// watch_check, "
+               "not " + c.url;
     if (!c.tcp && !c.send.empty()) return "watch_send is for a tcp:// watch_check, not " + c.url;
     if (!c.tls && !c.ca.empty()) return "watch_ca is for an https:// watch_check, not " + c.url;
     if (!c.ca.empty()) return check_readable(c.ca).empty() ? "" : "watch_ca: " + check_readable(c.ca);
@@ -345,7 +346,7 @@ struct Builder {
                    "] (known: start, stop, restart, status, timeout, budget, cooldown, "
                    "quarantine_for, dry_run, verify, verify_interval, verify_timeout, diagnose, "
                    "diagnose_timeout, watch, heal_after, heal_verb, watch_paused, confirm, watch_check, "
-                   "watch_expect, watch_health, watch_codes, watch_send, watch_ca)";
+                   "watch_expect, watch_health, watch_codes, watch_send, watch_ca, watch_reuse)";
         Command cmd;
         if (auto e = command(key, value, cmd); !e.empty()) return e;
         svc.scripts[*verb] = std::move(cmd);
@@ -382,9 +383,17 @@ struct Builder {
             c.ca = resolve_path(dir, std::string(value));
             return {};
         }
+        if (key == "watch_reuse") {
+            unsigned long long n = 0;
+            if (!parse_uint(value, 1, 1000, n))
+                return "watch_reuse: expected how many rounds one connection serves, 1 (a new connection every "
+                       "round) to 1000, got '" + printable(value) + "'";
+            c.reuse = static_cast<unsigned>(n);
+            return {};
+        }
         return "unknown key '" + printable(key) + "' in [service " + svc.name +
                "] (watch keys: watch, watch_check, watch_expect, watch_health, watch_codes, watch_send, "
-               "watch_ca, watch_paused)";
+               "watch_ca, watch_reuse, watch_paused)";
     }
 
     /// A script path or a command line (split_command), its program resolved and checked.

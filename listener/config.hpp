@@ -52,6 +52,10 @@ struct WatchCheck {
     std::vector<std::pair<unsigned, unsigned>> codes;  ///< watch_codes; empty: 200-399
     std::string send;        ///< watch_send (tcp): sent first, then one line is read
     std::string ca;          ///< watch_ca (https): the CA file; "" for the system store
+    /// watch_reuse (http, https): requests one connection carries (keep-alive) while the loop
+    /// watches; 1 opens a new connection every round. 0: not set (default_watch_reuse).
+    unsigned reuse = 0;
+    unsigned rounds_per_connection() const { return reuse ? reuse : 10; }
 };
 
 /// Parses a watch_check value (http://HOST[:PORT][/PATH], https://…, tcp://HOST:PORT) into

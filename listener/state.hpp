@@ -3,8 +3,9 @@
 // what is in flight. Three threads: the io thread owns everything here but the store (`store`,
 // `store_error`: the store thread's) and the audit log (`audit` and what waits for it: the audit
 // thread's; store_thread.hpp), so that a lock another process holds on the database or the
-// audit log never stalls a handshake, a status or a watch round. What must hold across processes (one action per service, budgets) lives in the state
-// store and the kernel locks, not here.
+// audit log never stalls a handshake, a status or a watch round. What must hold across
+// processes (one action per service, budgets) lives in the state store and the kernel locks,
+// not here.
 #pragma once
 
 #include "common/audit_log.hpp"
@@ -30,6 +31,10 @@
 #include <optional>
 #include <string>
 
+namespace heal::plugin {
+struct Kept;  // checks/probe.hpp
+}
+
 namespace heal {
 
 /// A configuration and the TLS context built from it; replaced whole on SIGHUP, while
@@ -38,6 +43,9 @@ struct Runtime {
     ListenerConfig cfg;
     std::shared_ptr<ssl::context> tls;
     std::optional<std::int64_t> cert_not_after;  ///< the listener's certificate, for /metrics
+    /// Per service with an http(s) watch_check, what its probes keep from one round to the
+    /// next (the TLS context, a kept-alive connection); a reload starts afresh. io thread only.
+    mutable std::map<std::string, std::shared_ptr<plugin::Kept>> kept;
 };
 using RuntimePtr = std::shared_ptr<const Runtime>;
 

@@ -56,13 +56,22 @@ ActionSpec spec_for(const Runtime& rt, const Request& req, const std::string& id
     return ActionSpec{std::move(argv), verb, req.service, id, peer, rt.cfg.timeout_for(svc), max_output_bytes, {}};
 }
 
+/// What `svc`'s http(s) watch_check keeps between probes: the TLS context always; a
+/// connection only while the loop watches it (an asked-for status leaves none open).
+std::shared_ptr<plugin::Kept> kept_for(const Runtime& rt, const ServiceConfig& svc) {
+    if (svc.check->tcp) return {};
+    auto& k = rt.kept[svc.name];
+    if (!k) k = plugin::make_kept(svc.watch_s > 0 ? svc.check->rounds_per_connection() : 1);
+    return k;
+}
+
 /// One status run of `req.service`: its watch_check in-process, or its status command, within
 /// `timeout_s` (0: the service's timeout).
 asio::awaitable<ActionResult> status_once(const Runtime& rt, const Request& req, const std::string& id,
                                           const std::string& peer, double timeout_s = 0) {
     const auto& svc = rt.cfg.services.at(req.service);
     const double timeout = timeout_s > 0 ? timeout_s : rt.cfg.timeout_for(svc);
-    if (svc.check) co_return co_await run_check(*svc.check, timeout);
+    if (svc.check) co_return co_await run_check(*svc.check, timeout, kept_for(rt, svc));
     Request status = req;
     status.verb = Verb::status;
     auto spec = spec_for(rt, status, id, peer);

@@ -144,6 +144,13 @@ asio::awaitable<void> heal(ListenerState& st, const RuntimePtr& rt, const Servic
 
 }  // namespace
 
+std::chrono::steady_clock::time_point on_tick(std::chrono::steady_clock::time_point at, double interval_s) {
+    using namespace std::chrono;
+    const auto tick = std::min<steady_clock::duration>(milliseconds(100), steady_duration(interval_s / 10));
+    if (tick.count() <= 0) return at;
+    return steady_clock::time_point((at.time_since_epoch() + tick - steady_clock::duration(1)) / tick * tick);
+}
+
 int watch_state(const Reply& r) {
     switch (r.outcome) {
         // Healed only when verify saw it healthy; else the next status run will tell.
@@ -208,7 +215,7 @@ asio::awaitable<void> watch_loop(ListenerState& st, const RuntimePtr& current, s
     for (;;) {
         const ServiceConfig* svc = watched(current, service);
         if (st.stopping || !svc) break;
-        ws.pause->expires_after(jittered(svc->watch_s, rng));
+        ws.pause->expires_at(on_tick(std::chrono::steady_clock::now() + jittered(svc->watch_s, rng), svc->watch_s));
         co_await ws.pause->async_wait(as_tuple(use_awaitable));
         const RuntimePtr rt = current;  // this round's configuration, kept alive through it
         svc = watched(rt, service);

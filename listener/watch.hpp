@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace heal {
@@ -23,6 +24,12 @@ void start_watches(ListenerState& st, const RuntimePtr& current, boost::asio::an
 
 /// Wakes every loop's wait so that it sees `st.stopping` and ends.
 void stop_watches(ListenerState& st);
+
+/// `at` rounded up to the next tick of a grid of interval/10 (at most 100 ms) on the monotonic
+/// clock: the rounds of many loops come due together and the daemon wakes once for all of them
+/// (1,000 services watched every second: at most 10 wake-ups a second for their timers, not
+/// 1,000). Each host's clock has its own phase, and each round keeps its +-10% jitter.
+std::chrono::steady_clock::time_point on_tick(std::chrono::steady_clock::time_point at, double interval_s);
 
 /// The Nagios state (0-3) a watch result stands for: OK healed (verified), WARNING ran but not
 /// yet seen healthy or held back for now (cooldown, busy, cap, dry run), CRITICAL failed or

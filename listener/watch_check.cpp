@@ -83,7 +83,8 @@ ActionResult check_result(const WatchCheck& c, const plugin::ProbeResult& r) {
     return a;
 }
 
-boost::asio::awaitable<ActionResult> run_check(const WatchCheck& c, double timeout_s) {
+boost::asio::awaitable<ActionResult> run_check(const WatchCheck& c, double timeout_s,
+                                               std::shared_ptr<plugin::Kept> kept) {
     plugin::Target t;
     t.host = c.host;
     t.port = c.port;
@@ -102,7 +103,7 @@ boost::asio::awaitable<ActionResult> run_check(const WatchCheck& c, double timeo
         req.path = c.path;
         req.user_agent = "heal-listener/" HEAL_VERSION;
         req.max_body = max_check_body;
-        r = co_await plugin::async_probe_http(t, req, deadline);
+        r = co_await plugin::async_probe_http(t, req, deadline, std::move(kept));
     }
     if (r.timed_out) r.error = "no answer from " + where(c) + " within " + format_duration(timeout_s);
     co_return check_result(c, r);

@@ -20,7 +20,9 @@ inline constexpr std::size_t max_check_body = 64 * 1024;
 /// (`verdict`) when not OK. Pure: every rule has a unit test.
 ActionResult check_result(const WatchCheck& c, const plugin::ProbeResult& r);
 
-/// Probes `c` once, within `timeout_s`, on the caller's executor.
-boost::asio::awaitable<ActionResult> run_check(const WatchCheck& c, double timeout_s);
+/// Probes `c` once, within `timeout_s`, on the caller's executor; an http(s) check takes its
+/// TLS context and a kept-alive connection from `kept` when given, and gives them back.
+boost::asio::awaitable<ActionResult> run_check(const WatchCheck& c, double timeout_s,
+                                               std::shared_ptr<plugin::Kept> kept = {});
 
 }  // namespace heal

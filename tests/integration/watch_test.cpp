@@ -419,8 +419,11 @@ namespace {
 /// survive without holding anything else up.
 class PeerServer {
 public:
-    enum Mode { serve_file, silent, endless, not_http, trickle };
-    explicit PeerServer(Mode mode, std::string file = "") : mode_(mode), file_(std::move(file)) {
+    enum Mode { serve_file, silent, endless, not_http, trickle, keep_alive };
+    /// keep_alive: serves `file` over a connection until the client closes it, or after
+    /// `close_after` requests (0: never) closes it without a word, as servers close idle ones.
+    explicit PeerServer(Mode mode, std::string file = "", int close_after = 0)
+        : mode_(mode), file_(std::move(file)), close_after_(close_after) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -439,6 +442,8 @@ public:
     }
     unsigned short port() const { return port_; }
     int served() const { return served_; }
+    int accepted() const { return accepted_; }
+    int asked_to_close() const { return asked_to_close_; }  ///< requests with "Connection: close"
 
 private:
     void loop() {
@@ -452,17 +457,36 @@ private:
         }
     }
     void send_all(int c, const std::string& s) { [[maybe_unused]] auto n = ::send(c, s.data(), s.size(), MSG_NOSIGNAL); }
-    void serve(int c) {
-        if (mode_ == not_http) return send_all(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    /// One request's head, or "" when the client closed or said nothing for a second.
+    std::string read_request(int c) {
         std::string request;
         char buf[4096];
         while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
             pollfd p{c, POLLIN, 0};
-            if (::poll(&p, 1, 1000) <= 0) return;
+            if (::poll(&p, 1, 1000) <= 0) return "";
             auto n = ::recv(c, buf, sizeof buf, 0);
-            if (n <= 0) return;
+            if (n <= 0) return "";
             request.append(buf, static_cast<std::size_t>(n));
         }
+        return request;
+    }
+    void serve(int c) {
+        ++accepted_;
+        if (mode_ == not_http) return send_all(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+        if (mode_ == keep_alive) {
+            for (int on_this = 1;; ++on_this) {
+                std::string request = read_request(c);
+                if (request.empty()) return;
+                const bool close = contains(request, "\r\nConnection: close\r\n");
+                asked_to_close_ += close;
+                ++served_;
+                const std::string body = read_file(file_);
+                send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+                                (close ? "Connection: close\r\n" : "") + "\r\n" + body);
+                if (close || on_this == close_after_) return;
+            }
+        }
+        if (read_request(c).empty()) return;
         ++served_;
         if (mode_ == serve_file) {
             const std::string body = read_file(file_);
@@ -484,10 +508,11 @@ private:
     }
     Mode mode_;
     std::string file_;
+    int close_after_ = 0;
     int fd_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};
-    std::atomic<int> served_{0};
+    std::atomic<int> served_{0}, accepted_{0}, asked_to_close_{0};
     std::thread thread_;
 };
 
@@ -526,6 +551,44 @@ TEST_F(WatchTest, AWatchCheckProbesInProcessAndHealsThroughTheSamePath) {
     const auto& svc = info.at("info").at("services").at(0).as_object();
     EXPECT_EQ(str(svc.at("watch").as_object(), "check"), url) << json::serialize(svc);
     EXPECT_EQ(json::serialize(svc.at("verbs")), "[\"restart\",\"status\"]");
+}
+
+// HTTP keep-alive: one connection carries watch_reuse rounds; a server that closes an idle
+// connection without a word costs no failed round (the probe asks again on a new one within
+// the deadline); watch_reuse = 1 opens one per round and says "Connection: close".
+TEST_F(WatchTest, AWatchCheckKeepsItsConnectionForWatchReuseRounds) {
+    const std::string d = dir_.path();
+    write_file(dir_ / "health", "status: UP\n");
+    script("heal-web", "echo restarted >> " + d + "/restarts.log\n");
+    auto watch_web = [&](const PeerServer& web, const std::string& reuse) {
+        watch("", "[service web2]\nrestart = bin/heal-web\nwatch = 100ms\nheal_after = 1\nwatch_check = "
+                  "http://127.0.0.1:" + std::to_string(web.port()) + "/health\nwatch_expect = UP\n" + reuse);
+    };
+    {
+        PeerServer web(PeerServer::keep_alive, dir_ / "health");
+        watch_web(web, "watch_reuse = 4\n");
+        ASSERT_TRUE(eventually([&] { return web.served() >= 12; }, 10)) << log();
+        stop_listener();
+        EXPECT_EQ(web.accepted(), (web.served() + 3) / 4) << web.served() << " rounds, 4 per connection";
+        EXPECT_EQ(web.asked_to_close(), 0);
+    }
+    {
+        PeerServer web(PeerServer::keep_alive, dir_ / "health", 2);  // closes each after 2 answers
+        watch_web(web, "");
+        ASSERT_TRUE(eventually([&] { return web.served() >= 12; }, 10)) << log();
+        stop_listener();
+        EXPECT_EQ(web.accepted(), (web.served() + 1) / 2);
+        EXPECT_TRUE(restarts().empty()) << "a round failed on a connection the server had closed:\n" << log();
+    }
+    {
+        PeerServer web(PeerServer::keep_alive, dir_ / "health");
+        watch_web(web, "watch_reuse = 1\n");
+        ASSERT_TRUE(eventually([&] { return web.served() >= 5; }, 10)) << log();
+        stop_listener();
+        EXPECT_EQ(web.accepted(), web.served());
+        EXPECT_EQ(web.asked_to_close(), web.served());
+    }
+    EXPECT_TRUE(restarts().empty()) << log();
 }
 
 // Slow, silent, endless, not HTTP, TLS that fails: each probe waits on its own deadline while

@@ -368,7 +368,7 @@ TEST_F(ConfigTest, WatchCheckIsTheStatusOfItsService) {
                           "watch_expect = UP\nwatch_codes = 200,204\nwatch_ca = ca.crt\n"
                           "[service cache]\nrestart = bin/restart\nwatch_check = tcp://[::1]:6379\n"
                           "watch_send = PING\\r\\n\nwatch_expect = +PONG\n"
-                          "[service plain]\nrestart = bin/restart\nwatch_check = http://127.0.0.1\n");
+                          "[service plain]\nrestart = bin/restart\nwatch_check = http://127.0.0.1\nwatch_reuse = 1\n");
     auto cfg = load_listener_config(dir_ + "/heal.ini");
     const auto& web = cfg.services.at("web");
     ASSERT_TRUE(web.check);
@@ -392,6 +392,8 @@ TEST_F(ConfigTest, WatchCheckIsTheStatusOfItsService) {
     const auto& plain = cfg.services.at("plain");
     EXPECT_EQ(plain.check->port, 80);
     EXPECT_EQ(plain.check->path, "/");
+    EXPECT_EQ(plain.check->rounds_per_connection(), 1u) << "watch_reuse = 1: a new connection every round";
+    EXPECT_EQ(web.check->rounds_per_connection(), 10u) << "the default";
 }
 
 // What the prober cannot do, or what does not fit together, is refused at load with the key.
@@ -420,6 +422,12 @@ TEST_F(ConfigTest, HostileWatchChecksAreRefusedNamingTheKey) {
         {"watch_check = tcp://web1:80\nwatch_send = a\\qb\n", "watch_send: expected text"},
         {"watch_check = http://web1/\nwatch_health = maybe\n", "watch_health: expected yes or no"},
         {"watch_check = http://web1/\nwatch_colour = red\n", "unknown key 'watch_colour'"},
+        {"watch_check = http://web1/\nwatch_reuse = 0\n", "watch_reuse: expected how many rounds"},
+        {"watch_check = http://web1/\nwatch_reuse = 1001\n", "watch_reuse: expected how many rounds"},
+        {"watch_check = http://web1/\nwatch_reuse = -1\n", "watch_reuse: expected how many rounds"},
+        {"watch_check = http://web1/\nwatch_reuse = 5x\n", "watch_reuse: expected how many rounds"},
+        {"watch_check = tcp://web1:80\nwatch_reuse = 5\n", "watch_reuse are for an http:// or https://"},
+        {"watch_reuse = 5\n", "qualify a watch_check, and there is none"},
     };
     for (const auto& c : cases) {
         const std::string e = error_of(listener_section() + svc + c.keys);

@@ -349,6 +349,27 @@ heal::Reply heal_reply(heal::Outcome o, std::optional<bool> verified = std::null
 
 }  // namespace
 
+// Rounds come due on a shared grid (interval/10, at most 100 ms): never earlier than asked,
+// less than one tick later, and rounds asked for within one tick wake together.
+TEST(WatchStep, RoundsComeDueOnAGridOfATenthOfTheInterval) {
+    using namespace std::chrono;
+    const steady_clock::time_point base(seconds(1000));
+    struct Case {
+        double interval_s;
+        milliseconds tick;
+    } cases[] = {{1, milliseconds(100)}, {60, milliseconds(100)}, {0.2, milliseconds(20)}, {0.1, milliseconds(10)}};
+    for (const auto& c : cases) {
+        for (auto asked : {base, base + microseconds(1), base + milliseconds(7) + microseconds(333), base + c.tick}) {
+            const auto at = heal::on_tick(asked, c.interval_s);
+            EXPECT_GE(at, asked) << c.interval_s;
+            EXPECT_LT(at - asked, c.tick) << c.interval_s;
+            EXPECT_EQ(at.time_since_epoch() % c.tick, steady_clock::duration::zero()) << c.interval_s;
+        }
+        EXPECT_EQ(heal::on_tick(base + microseconds(1), c.interval_s), heal::on_tick(base + c.tick, c.interval_s))
+            << "one wake-up for the rounds of one tick";
+    }
+}
+
 TEST(WatchStep, HealsOnlyAfterHealAfterFailuresInARow) {
     heal::WatchCount c;
     EXPECT_EQ(heal::watch_step(c, false, 3), heal::WatchAction::nothing);

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace heal;
 
 namespace {
@@ -351,4 +356,33 @@ TEST(Request, HostilePausesAreRefused) {
     EXPECT_TRUE(parse_request("HEAL/1 pause web 60 " + std::string(160, 'x'), r)) << r.message;
     EXPECT_EQ(hold_reason_error("a\x7f"), "contains a control character");
     EXPECT_EQ(hold_reason_error("\xff"), "is not UTF-8");
+}
+
+// Request ids come 16 to a getrandom(2) call: never twice, and a forked child never hands out
+// the ids its parent has yet to give.
+TEST(RequestId, UniqueAcrossABufferAndAFork) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 100; ++i) {
+        auto id = heal::new_uuid();
+        ASSERT_EQ(id.size(), 36u);
+        EXPECT_EQ(id[14], '4') << id;
+        EXPECT_TRUE(seen.insert(id).second) << "repeated: " << id;
+    }
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const std::string id = heal::new_uuid();
+        [[maybe_unused]] auto n = ::write(fds[1], id.data(), id.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    char buf[64] = {};
+    ASSERT_EQ(::read(fds[0], buf, sizeof buf), 36);
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    const std::string in_child(buf, 36);
+    for (int i = 0; i < 16; ++i) EXPECT_NE(heal::new_uuid(), in_child) << "the parent's next ids, handed out again";
 }
