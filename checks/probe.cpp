@@ -359,11 +359,12 @@ template <class Make>
 asio::awaitable<ProbeResult> run_async(const Target& t, Clock::time_point deadline, Make make) {
     using namespace asio::experimental::awaitable_operators;
     ProbeResult r;
+    const auto started = Clock::now();
     if (!needs_lookup(t)) {
         co_await make(r);
+        if (!r.error.empty()) r.seconds = seconds_between(started, Clock::now());  // how long it tried
         co_return r;
     }
-    const auto started = Clock::now();
     asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
     bool finished = true;
     try {
