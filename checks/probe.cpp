@@ -40,10 +40,6 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
 
-/// A host as a URL or a CONNECT target writes it: an IPv6 address in brackets.
-std::string url_host(const std::string& host) {
-    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
 
 std::string where(const Target& t) {
     return (t.address.empty() ? t.host : t.address) + ":" + std::to_string(t.port);
@@ -384,6 +380,10 @@ asio::awaitable<ProbeResult> run_async(const Target& t, Clock::time_point deadli
 }
 
 }  // namespace
+
+std::string url_host(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
 
 std::string authority(const Target& t) {
     const std::string h = url_host(t.host);

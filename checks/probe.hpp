@@ -91,6 +91,9 @@ struct ProbeResult {
 struct Kept;
 std::shared_ptr<Kept> make_kept(unsigned max_rounds);
 
+/// A host as a URL or a CONNECT target writes it: an IPv6 address in brackets.
+std::string url_host(const std::string& host);
+
 /// "host", "host:8080", "[::1]:8080": the Host header and the authority of the URL.
 std::string authority(const Target& t);
 

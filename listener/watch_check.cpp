@@ -16,9 +16,7 @@ namespace {
 
 using plugin::State;
 
-std::string where(const WatchCheck& c) {
-    return (c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host) + ":" + std::to_string(c.port);
-}
+std::string where(const WatchCheck& c) { return plugin::url_host(c.host) + ":" + std::to_string(c.port); }
 
 /// The words a reply carries (one printable line of at most 200 bytes of peer text).
 std::string shown(std::string_view text) { return printable(text, 200); }
