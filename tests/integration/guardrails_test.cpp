@@ -239,6 +239,13 @@ TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHo
     ::unlink((dir_ / "hold").c_str());
     start_listener();
     EXPECT_TRUE(eventually([&] { return !process_alive(orphan); }, 3)) << "orphan survived";
+    // Closed at start from the store thread; the audit thread writes its record (CI once read
+    // the log before it had).
+    EXPECT_TRUE(eventually([&] {
+        for (auto& o : finals())
+            if (str(o, "id") == id) return true;
+        return false;
+    })) << "no final record for " << id;
     auto lost = final_of(id);
     EXPECT_EQ(str(lost, "outcome"), "lost");
     EXPECT_EQ(str(lost, "reason"), "listener_died");
