@@ -21,7 +21,6 @@
 #include <optional>
 #include <sstream>
 
-
 namespace heal::plugin {
 
 namespace asio = boost::asio;
@@ -305,7 +304,6 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
             co_await open(*c, t, deadline, r, kept.get());
             if (!r.error.empty()) co_return;
         }
-        r.reused = reused;
         r.cert = c->cert;
 #ifndef HEAL_NO_TLS
         if (c->tls)

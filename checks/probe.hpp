@@ -79,7 +79,6 @@ struct ProbeResult {
     /// The connection may carry another request: a complete answer framed by its length (or
     /// chunks), the server did not ask to close, and nothing came after it.
     bool reusable = false;
-    bool reused = false;  ///< this answer came over a connection an earlier probe opened
     // TCP
     std::string line;
 };
