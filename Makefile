@@ -173,11 +173,10 @@ $(B)/clock-step.so: tests/helpers/clock-step.c
 test: test-binaries
 	@env -u MAKEFLAGS -u MFLAGS HEAL_SUITES="$(SUITES)" tests/run-all $(B)
 # Built on every core unless the caller chose -j (a serial build took most of make test's time).
-# The Debian packages too (tests/e2e/deb.sh installs them in a pristine Debian 12 root), stripped
-# as shipped but without the -dbgsym packages (noddebs: 28 s instead of 67 s; `make deb` makes them).
+# The Debian packages are built by tests/e2e/deb.sh, in the background beside other suites, when
+# they are older than the binaries (stripped as shipped, without the -dbgsym packages).
 test-binaries: deps-test
 	@$(MAKE) --no-print-directory $(JOBS) binaries $(TEST_BINS) $(if $(SANITIZE),,FUZZ_OPT=-O0 $(FUZZ_BINS))
-	@$(if $(SANITIZE),:,DEB_BUILD_OPTIONS="$(strip $(DEB_BUILD_OPTIONS) noddebs)" scripts/heal-deb $(B) --no-lintian)
 
 # Fuzzing: libFuzzer targets (Debian's clang) for every parser, with ASan + UBSan, in $(FZ).
 # `make test` replays each corpus and fuzzes 1 s (tests/fuzz/regression.sh); `make fuzz` longer.
