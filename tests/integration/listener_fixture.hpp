@@ -231,9 +231,25 @@ protected:
         return o;
     }
 
+    /// The audit log once it has settled: the listener writes the records of reads (status, info,
+    /// history, diagnostics), failed handshakes and denied connections on its audit thread after
+    /// the reply, so a test that has its answer may be a moment ahead of the log. Settled: the same size for 50 ms
+    /// (at most 3 s of waiting).
     std::vector<json::object> audit() const {
+        const std::string path = dir_ / "audit.jsonl";
+        auto size = [&] {
+            struct stat st {};
+            return ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1LL;
+        };
+        long long seen = size();
+        for (int stable = 0, waited = 0; stable < 5 && waited < 300; ++waited) {
+            ::usleep(10'000);
+            const long long now = size();
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
         std::vector<json::object> out;
-        for (const auto& line : read_lines(dir_ / "audit.jsonl")) out.push_back(parse_object(line));
+        for (const auto& line : read_lines(path)) out.push_back(parse_object(line));
         return out;
     }
 
