@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -664,6 +666,30 @@ TEST_F(CheckWorkerTest, TlsFailuresPointToOptionsCheckWorkerHas) {
     EXPECT_EQ(name.exit_code, 2) << name.output;
     EXPECT_TRUE(has(name, "give one of them with -H")) << name.output;
     EXPECT_FALSE(has(name, "--server-name")) << name.output;
+}
+
+// Without --ca, the system store: its hashed folder (a CA read when the chain names it), or the
+// folders of SSL_CERT_DIR and the file of SSL_CERT_FILE, OpenSSL's own variables.
+TEST_F(CheckWorkerTest, TheSystemStoreIsItsHashedFolderOrOpensslsVariables) {
+    const std::string folder = *dir_ / "store", empty = *dir_ / "empty-store";
+    std::filesystem::create_directories(folder);
+    std::filesystem::create_directories(empty);
+    std::filesystem::copy_file(*dir_ / "main/ca.crt", folder + "/heal-test-ca.pem");
+    ASSERT_EQ(run({"/usr/bin/openssl", "rehash", folder}).exit_code, 0);
+    auto with_env = [&](const std::string& var) {
+        return run({"/usr/bin/env", var, build_dir() + "/check_worker", "-H", "localhost", "-S", "-p", port("https"),
+                    "-u", "/ok"}, 30);
+    };
+    auto hashed = with_env("SSL_CERT_DIR=" + folder);
+    EXPECT_EQ(hashed.exit_code, 0) << hashed.output;
+    auto listed = with_env("SSL_CERT_DIR=/nonexistent:" + folder);
+    EXPECT_EQ(listed.exit_code, 0) << "a list of folders: " << listed.output;
+    auto elsewhere = with_env("SSL_CERT_DIR=" + empty);
+    EXPECT_EQ(elsewhere.exit_code, 2) << elsewhere.output;
+    EXPECT_TRUE(has(elsewhere, "not signed by a CA in the system store")) << elsewhere.output;
+    auto file = run({"/usr/bin/env", "SSL_CERT_DIR=" + empty, "SSL_CERT_FILE=" + *dir_ / "main/ca.crt",
+                     build_dir() + "/check_worker", "-H", "localhost", "-S", "-p", port("https"), "-u", "/ok"}, 30);
+    EXPECT_EQ(file.exit_code, 0) << file.output;
 }
 
 TEST_F(CheckWorkerTest, ThroughAnHttpProxy) {
