@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 
@@ -25,8 +26,9 @@ std::int64_t window_ms(const ServiceConfig& svc) {
     return svc.budget ? to_ms(svc.budget->window_s) : 0;
 }
 
-/// The holder of the service lock is gone (we hold it now): close `a` as lost.
-void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
+/// The holder of the service lock is gone (we hold it now): close `a` as lost. False when its
+/// record cannot be written (then it stays open).
+bool close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     std::string fate;
     if (a.pid > 0 && a.pid_start != 0 && process_start_time(a.pid) == a.pid_start) {
         // The orphan would otherwise run beside the next action on this service.
@@ -39,9 +41,6 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     }
     std::string message = "the listener that ran this " + std::string(to_string(a.verb)) +
                           " died before it ended; " + fate;
-    with_store("", "close lost action " + a.id, [&] { st.store->end(a.id, now, Outcome::lost, Reason::listener_died); });
-    log::warning("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
-                 ", started " + utc_iso(a.started_ms) + ") lost: " + message);
     json::object rec;
     rec["record"] = "final";
     rec["id"] = a.id;
@@ -55,7 +54,22 @@ void close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     rec["forced"] = a.forced;
     rec["started"] = utc_iso(a.started_ms);
     rec["pid"] = a.pid;
-    audit_later(st, std::move(rec));  // from the store thread: the audit thread writes it
+    // On record before the store closes it: a crash between the two writes the record again at
+    // the next start (twice on record), never loses it (once closed in the store, nothing would
+    // write it again). The audit thread writes it; this, on the store thread, waits.
+    std::promise<bool> written;
+    auto done = written.get_future();
+    boost::asio::post(st.audit_thread, [&] { written.set_value(audit_now(st, rec)); });
+    if (!done.get()) {
+        log::error("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
+                   ") was lost, and its record cannot be written to the audit log: it stays open until "
+                   "it can (the next action on the service, or the next start)");
+        return false;
+    }
+    with_store("", "close lost action " + a.id, [&] { st.store->end(a.id, now, Outcome::lost, Reason::listener_died); });
+    log::warning("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
+                 ", started " + utc_iso(a.started_ms) + ") lost: " + message);
+    return true;
 }
 
 /// info's "paused": the hold in force (the service's or the host's), else watch_paused = yes
@@ -86,8 +100,11 @@ json::value paused_info(const ServiceConfig& svc, GuardState g, const std::map<s
     return po;
 }
 
-void close_lost_of(ListenerState& st, const std::string& service, std::int64_t now) {
-    for (const auto& a : st.store->unended(service)) close_lost(st, a, now);
+/// False when an action stays open (its record could not be written).
+bool close_lost_of(ListenerState& st, const std::string& service, std::int64_t now) {
+    bool all = true;
+    for (const auto& a : st.store->unended(service)) all = close_lost(st, a, now) && all;
+    return all;
 }
 
 /// A service's state for a decision or for info. Its lock goes into `lock` when free; then
@@ -100,7 +117,11 @@ bool read_service(ListenerState& st, const ListenerConfig& cfg, const ServiceCon
                   std::string& error) {
     auto r = KernelLock::try_take(service_lock_path(cfg.state_dir, svc.name), lock, error);
     if (r == KernelLock::Result::error) return false;
-    if (r == KernelLock::Result::taken) close_lost_of(st, svc.name, now);
+    if (r == KernelLock::Result::taken && !close_lost_of(st, svc.name, now)) {
+        error = "an action a dead listener left open on " + svc.name +
+                " cannot be put on record as lost: the audit log cannot be written";
+        return false;
+    }
     g = st.store->guard_state(svc.name, now - window_ms(svc));
     g.locked_elsewhere = r == KernelLock::Result::held_elsewhere;
     return true;
@@ -193,8 +214,7 @@ unsigned recover_lost(ListenerState& st, const ListenerConfig& cfg) {
             if (KernelLock::try_take(service_lock_path(cfg.state_dir, service), lock, error) !=
                 KernelLock::Result::taken)
                 continue;  // in flight in a live process (or unlockable: left for later)
-            for (const auto& a : actions) close_lost(st, a, now_ms());
-            closed += static_cast<unsigned>(actions.size());
+            for (const auto& a : actions) closed += close_lost(st, a, now_ms()) ? 1 : 0;
         }
     });
     return closed;

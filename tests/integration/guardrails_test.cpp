@@ -255,6 +255,49 @@ TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHo
     EXPECT_EQ(again.exit_code, 0) << again.output;
 }
 
+// The record of a lost action is written before the store closes it: a listener that dies
+// again before it could write it (here: a reader holds the audit log's lock meanwhile) leaves
+// the action open, and the next one puts it on record. Closed first, it was lost for good.
+TEST_F(GuardrailsTest, ALostActionIsOnRecordEvenWhenTheNextListenerDiesToo) {
+    write_file(dir_ / "hold", "");
+    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
+    stop_listener();
+    start_listener();
+    Child first(ctl_argv({"restart", "held"}));
+    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
+    std::string id = read_file(dir_ / "held.log");
+    id.erase(id.find_last_not_of('\n') + 1);
+    listener_->signal(SIGKILL);
+    listener_->wait(5);
+    listener_.reset();
+    first.wait(5);
+    ::unlink((dir_ / "hold").c_str());
+
+    const pid_t reader = hold_reader_lock(dir_ / "audit.jsonl", true);
+    ASSERT_GT(reader, 0);
+    start_listener();  // cannot write the record within its bound: the action stays open
+    EXPECT_TRUE(contains(log(), "cannot be written to the audit log: it stays open")) << log();
+    auto refused = ctl({"--json", "restart", "held"});
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    EXPECT_TRUE(contains(str(parse_object(refused.output), "message"), "cannot be put on record as lost"))
+        << refused.output;
+    listener_->signal(SIGKILL);
+    listener_->wait(5);
+    listener_.reset();
+    release(reader);
+
+    start_listener();
+    EXPECT_TRUE(eventually([&] {
+        for (auto& o : finals())
+            if (str(o, "id") == id) return true;
+        return false;
+    })) << "the lost action's record went with the second crash";
+    EXPECT_EQ(str(final_of(id), "outcome"), "lost");
+    EXPECT_TRUE(contains(log(), "closed 1 action(s) as lost")) << log();
+    auto again = ctl({"restart", "held"});
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+}
+
 TEST_F(GuardrailsTest, AnInetdInstanceAlsoClosesWhatACrashLeft) {
     write_file(dir_ / "hold", "");
     write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
