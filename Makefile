@@ -171,7 +171,7 @@ $(B)/clock-step.so: tests/helpers/clock-step.c
 
 # The suites run outside make: no make jobserver reaches the makes they start (make demo's test).
 test: test-binaries
-	@env -u MAKEFLAGS -u MFLAGS HEAL_SUITES="$(SUITES)" tests/run-all $(B)
+	@env -u MAKEFLAGS -u MFLAGS HEAL_SUITES="$(SUITES)" $(if $(SANITIZE),HEAL_SHARDS=1) tests/run-all $(B)
 # Built on every core unless the caller chose -j (a serial build took most of make test's time).
 # The Debian packages are built by tests/e2e/deb.sh, in the background beside other suites, when
 # they are older than the binaries (stripped as shipped, without the -dbgsym packages).

@@ -72,7 +72,6 @@ EVP_PKEY* read_private_key(const std::string& file) {
     return nullptr;
 }
 
-/// Certificate, then key, then that they belong together, each failure in words.
 /// The system store as its hashed folder (Debian's /etc/ssl/certs, which update-ca-certificates
 /// keeps beside its bundle): a CA is read when a chain names it. SSL_CTX_set_default_verify_paths
 /// would also parse the whole bundle (ca-certificates.crt, ~140 certificates) at every start:
@@ -88,6 +87,7 @@ void load_system_store(SSL_CTX* c) {
     check(SSL_CTX_load_verify_dir(c, dirs.c_str()), "SSL_CTX_load_verify_dir", dirs);
 }
 
+/// Certificate, then key, then that they belong together, each failure in words.
 void load_pair(SSL_CTX* c, const std::string& cert, const std::string& key) {
     require_readable("certificate", cert);
     require_readable("private key", key);

@@ -57,10 +57,11 @@ bool close_lost(ListenerState& st, const ActionStart& a, std::int64_t now) {
     // On record before the store closes it: a crash between the two writes the record again at
     // the next start (twice on record), never loses it (once closed in the store, nothing would
     // write it again). The audit thread writes it; this, on the store thread, waits.
-    std::promise<bool> written;
-    auto done = written.get_future();
-    boost::asio::post(st.audit_thread, [&] { written.set_value(audit_now(st, rec)); });
-    if (!done.get()) {
+    // Bounded: a record the audit thread never takes (it has stopped) leaves the action open.
+    auto written = std::make_shared<std::promise<bool>>();
+    auto done = written->get_future();
+    boost::asio::post(st.audit_thread, [&st, written, rec] { written->set_value(audit_now(st, rec)); });
+    if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready || !done.get()) {
         log::error("action " + a.id + " (" + std::string(to_string(a.verb)) + " " + a.service +
                    ") was lost, and its record cannot be written to the audit log: it stays open until "
                    "it can (the next action on the service, or the next start)");
