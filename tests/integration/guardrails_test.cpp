@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <fstream>
 
@@ -55,6 +56,26 @@ protected:
         stop_listener();
         write_config(extra_listener, extra);
         start_listener();
+    }
+
+    /// The listener anew with [service held] (its restart runs until the "hold" file goes) and
+    /// `client` running heal-ctl `args` on it: the action's request id once its script runs, ""
+    /// when it never did.
+    std::string start_held_action(std::optional<Child>& client, const std::vector<std::string>& args) {
+        write_file(dir_ / "hold", "");
+        reconfigure("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
+        client.emplace(ctl_argv(args));
+        if (!eventually([&] { return !read_file(dir_ / "held.pid").empty(); })) return "";
+        std::string id = read_file(dir_ / "held.log");
+        id.erase(id.find_last_not_of('\n') + 1);
+        return id;
+    }
+
+    /// kill -9 of the listener, waited for.
+    void kill_listener() {
+        listener_->signal(SIGKILL);
+        listener_->wait(5);
+        listener_.reset();
     }
 
     static std::size_t count(const std::string& hay, const std::string& needle) {
@@ -213,15 +234,10 @@ TEST_F(GuardrailsTest, FullFilesystemNeverGluesRecordsAndRecovers) {
 }
 
 TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHolderIsGone) {
-    write_file(dir_ / "hold", "");
-    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
-    stop_listener();
-    start_listener();
-    Child first(ctl_argv({"--json", "restart", "held"}));
-    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
+    std::optional<Child> first;
+    const std::string id = start_held_action(first, {"--json", "restart", "held"});
+    ASSERT_FALSE(id.empty()) << "the held restart never ran";
     const pid_t orphan = std::atoi(read_file(dir_ / "held.pid").c_str());
-    std::string id = read_file(dir_ / "held.log");
-    id.erase(id.find_last_not_of('\n') + 1);
 
     // While the daemon lives, another process (an --inetd instance) finds the service busy.
     auto busy = inetd_calls({{"--json", "restart", "held"}})[0].client;
@@ -229,10 +245,8 @@ TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHo
     EXPECT_EQ(str(parse_object(busy.output), "reason"), "busy");
     EXPECT_EQ(str(parse_object(busy.output), "running_id"), id) << "known across processes";
 
-    listener_->signal(SIGKILL);
-    listener_->wait(5);
-    listener_.reset();
-    first.wait(5);
+    kill_listener();
+    first->wait(5);
     EXPECT_TRUE(process_alive(orphan)) << "the script outlived its listener";
 
     // The next listener closes the action as lost, kills the orphan, and the service is free.
@@ -259,18 +273,11 @@ TEST_F(GuardrailsTest, KillDashNineLeavesALostRecordAndTheLockFreesOnlyWhenTheHo
 // again before it could write it (here: a reader holds the audit log's lock meanwhile) leaves
 // the action open, and the next one puts it on record. Closed first, it was lost for good.
 TEST_F(GuardrailsTest, ALostActionIsOnRecordEvenWhenTheNextListenerDiesToo) {
-    write_file(dir_ / "hold", "");
-    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
-    stop_listener();
-    start_listener();
-    Child first(ctl_argv({"restart", "held"}));
-    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
-    std::string id = read_file(dir_ / "held.log");
-    id.erase(id.find_last_not_of('\n') + 1);
-    listener_->signal(SIGKILL);
-    listener_->wait(5);
-    listener_.reset();
-    first.wait(5);
+    std::optional<Child> first;
+    const std::string id = start_held_action(first, {"restart", "held"});
+    ASSERT_FALSE(id.empty()) << "the held restart never ran";
+    kill_listener();
+    first->wait(5);
     ::unlink((dir_ / "hold").c_str());
 
     const pid_t reader = hold_reader_lock(dir_ / "audit.jsonl", true);
@@ -281,9 +288,7 @@ TEST_F(GuardrailsTest, ALostActionIsOnRecordEvenWhenTheNextListenerDiesToo) {
     EXPECT_EQ(refused.exit_code, 2) << refused.output;
     EXPECT_TRUE(contains(str(parse_object(refused.output), "message"), "cannot be put on record as lost"))
         << refused.output;
-    listener_->signal(SIGKILL);
-    listener_->wait(5);
-    listener_.reset();
+    kill_listener();
     release(reader);
 
     start_listener();
@@ -299,16 +304,10 @@ TEST_F(GuardrailsTest, ALostActionIsOnRecordEvenWhenTheNextListenerDiesToo) {
 }
 
 TEST_F(GuardrailsTest, AnInetdInstanceAlsoClosesWhatACrashLeft) {
-    write_file(dir_ / "hold", "");
-    write_config("", "[service held]\nrestart = bin/held\ntimeout = 300\n");
-    stop_listener();
-    start_listener();
-    Child first(ctl_argv({"restart", "held"}));
-    ASSERT_TRUE(eventually([&] { return !read_file(dir_ / "held.pid").empty(); }));
-    listener_->signal(SIGKILL);
-    listener_->wait(5);
-    listener_.reset();
-    first.wait(5);
+    std::optional<Child> first;
+    ASSERT_FALSE(start_held_action(first, {"restart", "held"}).empty()) << "the held restart never ran";
+    kill_listener();
+    first->wait(5);
     ::unlink((dir_ / "hold").c_str());
     auto r = inetd_calls({{"--json", "restart", "held"}})[0].client;
     EXPECT_EQ(r.exit_code, 0) << r.output;
