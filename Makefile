@@ -52,8 +52,9 @@ VERSION := $(shell scripts/heal-version)
 
 COMMON_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(wildcard common/*.cpp))
 LISTENER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out listener/main.cpp,$(wildcard listener/*.cpp)))
-CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp,$(wildcard checks/*.cpp)))
-# check_worker-tls needs only the probe and its verdicts; the deciders' HTTP calls are theirs.
+CHECKS_OBJ   := $(patsubst %.cpp,$(B)/%.o,$(filter-out checks/check_worker.cpp checks/check_heal.cpp \
+                  checks/openssl_load.cpp,$(wildcard checks/*.cpp)))
+# check_worker needs only the probe and its verdicts; the deciders' HTTP calls are theirs.
 PLUGIN_OBJ   := $(filter-out $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/checks/listener_info.o,$(CHECKS_OBJ))
 CTL_OBJ      := $(patsubst %.cpp,$(B)/%.o,$(filter-out ctl/main.cpp,$(wildcard ctl/*.cpp)))
 FLEET_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard fleet/*.cpp))
@@ -62,9 +63,10 @@ RECEIVER_OBJ := $(patsubst %.cpp,$(B)/%.o,$(filter-out receiver/main.cpp,$(wildc
 UNIT_OBJ     := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/unit/*.cpp))
 INTEG_OBJ    := $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/integration/*.cpp))
 
-BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls $(B)/check_heal \
-        $(B)/heal-event-handler $(B)/heal-alert-receiver
-TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so
+BINS := $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_heal $(B)/heal-event-handler \
+        $(B)/heal-alert-receiver
+TEST_BINS := $(B)/unit-tests $(B)/integration-tests $(B)/without-close-range $(B)/clock-step.so \
+             $(B)/no-libssl.so
 
 .PHONY: all binaries test-binaries deps deps-build deps-demo deps-test deps-bench test demo bench \
         install clean fuzz fuzz-binaries deb deps-deb
@@ -136,23 +138,30 @@ $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(FLEET_OBJ) $(B)
                           $(B)/checks/http_response.o $(B)/checks/http_call.o $(B)/checks/http_url.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ $(PQ_LIBS) $(LIBS) $(LDFLAGS)
 
-# check_worker is built twice. check_worker: without TLS (HEAL_NO_TLS), so that no OpenSSL is
-# loaded or bound at its start; it hands TLS checks to check_worker-tls, the same program with
-# TLS, installed beside it. zlib is loaded when --enable-automatic-decompression needs it
-# (checks/http_response.cpp). Relative relocations packed (DT_RELR, glibc 2.36): less to read
-# and relocate at every start (make bench).
-LEAN_OBJ := $(B)/lean/checks/check_worker.o $(B)/lean/checks/probe.o $(B)/lean/checks/http_response.o \
-            $(B)/checks/verdicts.o $(B)/checks/worker_options.o
-$(B)/lean/%.o: %.cpp $(B)/flags | $(B)/gen/version.hpp
+# check_worker loads OpenSSL when a check first needs TLS (checks/openssl_load.hpp), so that a
+# plain-HTTP check never maps, relocates or binds it, and a TLS check runs in the same process.
+# What its objects call of libssl and libcrypto becomes trampolines through a table filled at
+# load (scripts/openssl-trampolines); an architecture without them links OpenSSL at start.
+# zlib is loaded when --enable-automatic-decompression needs it (checks/http_response.cpp).
+# Relative relocations packed (DT_RELR, glibc 2.36): less to read and relocate at every start.
+WORKER_OBJ := $(B)/checks/check_worker.o $(B)/checks/openssl_load.o $(PLUGIN_OBJ)
+LIBSSL_SO  := $(shell $(CXX) -print-file-name=libssl.so)
+LIBCRYPTO_SO := $(shell $(CXX) -print-file-name=libcrypto.so)
+TRAMPOLINES := $(filter x86_64% aarch64%,$(shell $(CXX) -dumpmachine))
+$(B)/gen/openssl-symbols: $(WORKER_OBJ) $(B)/libheal.a
 	@mkdir -p $(dir $@)
-	$(call step,CXX,$< (no TLS))$(CXX) $(HEAL_FLAGS) -DHEAL_NO_TLS $(CPPFLAGS) $(CXXFLAGS) -I$(B) -c $< -o $@
-$(B)/check_worker: $(LEAN_OBJ) $(B)/libheal.a
+	$(call step,GEN,$@)nm -u $^ | awk 'NF == 2 { print $$2 }' | sort -u > $@.called && \
+	  nm -D --defined-only $(LIBSSL_SO) $(LIBCRYPTO_SO) | awk 'NF == 3 { sub(/@.*/, "", $$3); print $$3 }' | \
+	  sort -u | comm -12 $@.called - > $@ && rm -f $@.called
+$(B)/gen/openssl-trampolines.o: $(B)/gen/openssl-symbols scripts/openssl-trampolines
+	$(call step,GEN,$@)scripts/openssl-trampolines '$(TRAMPOLINES)' \
+	  "$$(objdump -p $(LIBSSL_SO) | awk '$$1 == "SONAME" { print $$2 }')" $< > $(@:.o=.S) && \
+	  $(CC) -c $(@:.o=.S) -o $@
+$(B)/check_worker: $(WORKER_OBJ) $(B)/gen/openssl-trampolines.o $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic \
-	  $(filter-out -lssl -lcrypto,$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
-	@! readelf -d $@ | grep -q 'libssl\|libcrypto' || { echo "$@ must not link OpenSSL" >&2; rm -f $@; exit 1; }
-$(B)/check_worker-tls: $(B)/checks/check_worker.o $(PLUGIN_OBJ) $(B)/libheal.a
-	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -Wl,-Bstatic -lre2 -Wl,-Bdynamic $(LIBS) $(LDFLAGS) \
-	  -Wl,-z,pack-relative-relocs
+	  $(if $(TRAMPOLINES),$(filter-out -lssl -lcrypto,$(LIBS)),$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
+	@test -z '$(TRAMPOLINES)' || ! readelf -d $@ | grep -q 'libssl\|libcrypto' || \
+	  { echo "$@ must not link OpenSSL at start" >&2; rm -f $@; exit 1; }
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(FLEET_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz -lre2 $(PQ_LIBS) $(LIBS) $(GTEST_LIBS) $(LDFLAGS)
@@ -166,6 +175,11 @@ $(B)/without-close-range: $(B)/tests/helpers/without-close-range.o
 
 # Test helper: LD_PRELOADed to step a process's wall clock (tests of clock steps).
 $(B)/clock-step.so: tests/helpers/clock-step.c
+	@mkdir -p $(B)
+	$(call step,CC,$<)$(CC) -O2 -shared -fPIC -o $@ $< -ldl
+
+# Test helper: LD_PRELOADed to make check_worker's load of OpenSSL fail, as without libssl.
+$(B)/no-libssl.so: tests/helpers/no-libssl.c
 	@mkdir -p $(B)
 	$(call step,CC,$<)$(CC) -O2 -shared -fPIC -o $@ $< -ldl
 
@@ -244,7 +258,7 @@ deps-bench:
 
 # Measurements, not tests: every figure beside its anchor (nrpe, check_http), one run, one table.
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker $(B)/check_worker-tls \
+	@$(MAKE) --no-print-directory $(JOBS) $(B)/heal-listener $(B)/heal-ctl $(B)/check_worker \
 	    $(B)/heal-event-handler $(B)/run-alternating $(B)/run-burst $(B)/pidfd-shim.so $(B)/store-bench
 	python3 bench/bench.py $(B)
 	python3 bench/handler_scale.py $(B)
@@ -268,7 +282,6 @@ install: $(BINS)
 	install -m 0755 listener/reporters/report-nsca listener/reporters/report-icinga2 $(DESTDIR)$(PREFIX)/lib/heal/
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers
 	install -m 0755 $(B)/check_worker $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker
-	install -m 0755 $(B)/check_worker-tls $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_worker-tls
 	install -m 0755 $(B)/check_heal $(DESTDIR)$(PREFIX)/lib/nagios/plugins/check_heal
 	install -m 0755 $(B)/heal-event-handler $(DESTDIR)$(PREFIX)/lib/nagios/plugins/eventhandlers/heal-event-handler
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

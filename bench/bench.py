@@ -381,8 +381,7 @@ def run_check_figures():
         cw, ch = [os.path.join(BUILD, "check_worker"), *args], [CHECK_HTTP, *args]
         times, rss = benchlib.alternate(BUILD, 200, cw, ch)
         ci, hi = instructions(cw), instructions(ch)
-        # TLS: check_worker hands the check to check_worker-tls, which verifies the certificate
-        # (check_http does not).
+        # TLS: check_worker loads OpenSSL for it and verifies the certificate (check_http does not).
         targs = ["-H", "localhost", "-S", "-p", str(ports["https"]), "-u", "/ok"]
         cwt = [os.path.join(BUILD, "check_worker"), *targs, "--ca", os.path.join(tmp, "main", "ca.crt")]
         ttimes, trss = benchlib.alternate(BUILD, 100, cwt, [CHECK_HTTP, *targs])

@@ -2,17 +2,15 @@
 // documents, TCP status lines). Options follow check_http where the meaning is the same.
 #include "common/clock.hpp"
 #include "common/plugin.hpp"
+#include "checks/openssl_load.hpp"
 #include "checks/probe.hpp"
 #include "checks/verdicts.hpp"
 #include "checks/worker_options.hpp"
 
 #include "common/text.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <re2/re2.h>
 
 using namespace heal::plugin;
@@ -170,26 +168,22 @@ void judge_line(Result& res, const ProbeResult& p, const Common& c) {
     judge_common(res, p, c, p.line.size());
 }
 
-
-#ifdef HEAL_NO_TLS
-/// This check_worker links no OpenSSL, so that a plain-HTTP check does not pay for loading and
-/// binding it at every start (most of a check's instructions, a third of its memory: make
-/// bench). TLS, or redirects that may lead to it, are checked by check_worker-tls beside it,
-/// the same program built with OpenSSL, given the same arguments.
-[[noreturn]] void hand_to_tls_build(char** argv) {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
-    const std::string tls = dir.substr(0, dir.rfind('/') + 1) + "check_worker-tls";
-    if (n > 0) execv(tls.c_str(), argv);
-    Result res("WORKER");
-    res.set(unknown, "cannot run " + tls + " (" + std::strerror(errno) +
-                         "): it makes check_worker's TLS checks, and is installed beside check_worker");
-    std::string out = res.format();
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::exit(unknown);
+/// An HTTP(S) request. The first that needs TLS loads OpenSSL (checks/openssl_load.hpp); a
+/// system without it cannot make the check: UNKNOWN, as for any plugin that cannot run.
+ProbeResult probe(const Target& t, const HttpRequest& req, std::chrono::steady_clock::time_point deadline) {
+    if (t.tls) {
+        try {
+            load_openssl();
+        } catch (const std::exception& e) {
+            Result res("WORKER");
+            res.set(unknown, e.what());
+            std::string out = res.format();
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            std::exit(unknown);
+        }
+    }
+    return probe_http(t, req, deadline);
 }
-#endif
 
 /// The probe: one status line (--tcp), or an HTTP request and, with -f follow|sticky|
 /// stickyport, the redirects it leads to (what was not followed, and why, in the long output).
@@ -202,7 +196,7 @@ ProbeResult fetch(const WorkerPlan& plan, Result& res) {
     if (o.tcp) {
         p = probe_line(t, plan.send, deadline);
     } else {
-        p = probe_http(t, req, deadline);
+        p = probe(t, req, deadline);
         // Each hop is judged against where the previous one answered; sticky ones keep
         // connecting where the first did.
         const std::string first_address = t.address.empty() ? t.host : t.address;
@@ -236,7 +230,7 @@ ProbeResult fetch(const WorkerPlan& plan, Result& res) {
             }
             here = *next;
             double before = p.seconds;
-            p = probe_http(t, req, deadline);
+            p = probe(t, req, deadline);
             p.seconds += before;
         }
         if (follows(o.follow) && hops == o.max_redirects && p.error.empty() && is_redirect(p))
@@ -271,9 +265,6 @@ int main(int argc, char** argv) {
     auto planned = plan_check(std::move(*parsed.options));
     if (!planned.plan) usage_error(planned.error);
     const WorkerPlan& plan = *planned.plan;
-#ifdef HEAL_NO_TLS
-    if (plan.target.tls || follows(plan.o.follow)) hand_to_tls_build(argv);
-#endif
     Result res("WORKER");
     judge(res, fetch(plan, res), plan);
     if (plan.o.link) res.set_link(plan.link);

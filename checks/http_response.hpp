@@ -9,9 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/as_tuple.hpp>
-#ifndef HEAL_NO_TLS
 #include <boost/asio/ssl/error.hpp>
-#endif
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -28,15 +26,9 @@ namespace heal::plugin {
 
 using ResponseParser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
-/// TLS ended without close_notify: after a complete message, how many servers end. (The
-/// plain-only check_worker, built with HEAL_NO_TLS, links no OpenSSL and never sees it.)
+/// TLS ended without close_notify: after a complete message, how many servers end.
 inline bool tls_truncated(const boost::system::error_code& ec) {
-#ifdef HEAL_NO_TLS
-    (void)ec;
-    return false;
-#else
     return ec == boost::asio::ssl::error::stream_truncated;
-#endif
 }
 
 constexpr std::size_t max_header_bytes = 64 * 1024;

@@ -10,13 +10,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-// Built with HEAL_NO_TLS for the plain-only check_worker: no OpenSSL linked, loaded or bound at
-// its start (check_worker.cpp hands TLS to check_worker-tls, built without it).
-#ifndef HEAL_NO_TLS
 #include "common/tls.hpp"
 
 #include <boost/beast/ssl.hpp>
-#endif
 
 #include <optional>
 #include <sstream>
@@ -124,7 +120,6 @@ std::string proxy_v1_line(const tcp::socket& sock) {
            std::to_string(remote.port()) + "\r\n";
 }
 
-#ifndef HEAL_NO_TLS
 /// -x with TLS: asks the proxy for a tunnel to the target (RFC 9110 9.3.6). "" when open.
 asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, Clock::time_point deadline,
                                          bool& timed_out) {
@@ -149,7 +144,6 @@ asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, 
     if (!leftover.empty()) co_return proxy + " sent data before the TLS handshake";
     co_return std::string();
 }
-#endif
 
 template <class Stream>
 asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, const Target& t,
@@ -177,7 +171,6 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     }
 }
 
-#ifndef HEAL_NO_TLS
 /// check_worker's words for a certificate that fails verification.
 TlsAdvice advice(const Target& t) {
     TlsAdvice a;
@@ -192,7 +185,6 @@ TlsAdvice advice(const Target& t) {
     a.wrong_name = "give one of them with -H; -I ADDRESS still says where to connect";
     return a;
 }
-#endif
 
 }  // namespace
 
@@ -200,10 +192,8 @@ TlsAdvice advice(const Target& t) {
 struct Connection {
     explicit Connection(asio::any_io_executor ex) : tcp(std::move(ex)) {}
     beast::tcp_stream tcp;
-#ifndef HEAL_NO_TLS
     std::shared_ptr<ssl::context> ctx;  // outlives `tls`, which uses it
     std::optional<beast::ssl_stream<beast::tcp_stream&>> tls;
-#endif
     std::optional<heal::CertValidity> cert;  // of the handshake, for every answer over it
     unsigned rounds = 0;                     // requests it carried
 };
@@ -211,9 +201,7 @@ struct Connection {
 struct Kept {
     unsigned max_rounds = 1;
     std::string request;  // its bytes, made at the first probe
-#ifndef HEAL_NO_TLS
     std::shared_ptr<ssl::context> ctx;  // built at the first probe
-#endif
     std::unique_ptr<Connection> idle;   // between two probes
 };
 
@@ -247,10 +235,6 @@ asio::awaitable<void> open(Connection& c, const Target& t, Clock::time_point dea
         }
     }
     if (!t.tls) co_return;
-#ifdef HEAL_NO_TLS
-    (void)kept;
-    r.error = "this check_worker is built without TLS";
-#else
     if (proxied) {
         r.error = co_await open_tunnel(tcp_layer, t, deadline, r.timed_out);
         if (!r.error.empty()) co_return;
@@ -285,7 +269,6 @@ asio::awaitable<void> open(Connection& c, const Target& t, Clock::time_point dea
         co_return;
     }
     c.cert = peer_certificate(s.native_handle()).validity;
-#endif
 }
 
 /// Connects (or takes `kept`'s idle connection), wraps in TLS if asked, and hands the stream to
@@ -305,11 +288,9 @@ asio::awaitable<void> session(const Target& t, Clock::time_point deadline, Probe
             if (!r.error.empty()) co_return;
         }
         r.cert = c->cert;
-#ifndef HEAL_NO_TLS
         if (c->tls)
             co_await body(*c->tls, c->tcp);
         else
-#endif
             co_await body(c->tcp, c->tcp);
         // The server closed an idle connection just as it was asked again: ask once more, anew.
         if (reused && !r.error.empty() && !r.timed_out && r.first_byte_at == Clock::time_point{}) {

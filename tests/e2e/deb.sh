@@ -23,7 +23,7 @@ fail() { echo "FAIL deb: $1"; exit 1; }
 set -- "$BUILD"/deb/heal-listener_*.deb
 stale=0
 if [ ! -e "$1" ]; then stale=1; else
-    for bin in heal-listener heal-ctl check_worker check_worker-tls check_heal heal-event-handler heal-alert-receiver; do
+    for bin in heal-listener heal-ctl check_worker check_heal heal-event-handler heal-alert-receiver; do
         [ "$BUILD/$bin" -nt "$1" ] && stale=1
     done
 fi

@@ -760,17 +760,35 @@ TEST_F(CheckWorkerTest, ExtendedPerfdataAsCheckHttp) {
     EXPECT_EQ(run({build_dir() + "/check_worker", "--tcp", "-H", "127.0.0.1", "-p", port("line"), "-E"}).exit_code, 3);
 }
 
-TEST_F(CheckWorkerTest, TlsChecksAreHandedToCheckWorkerTlsBesideIt) {
-    // check_worker links no OpenSSL (the link refuses otherwise); a TLS check runs the sibling.
+TEST_F(CheckWorkerTest, OpenSslIsLoadedByATlsCheckOnlyAndInTheSameProcess) {
+    // No OpenSSL linked at start (the link refuses otherwise): a plain check never loads it.
     auto needed = run({"/usr/bin/readelf", "-d", build_dir() + "/check_worker"});
+    EXPECT_EQ(needed.output.find("libssl"), std::string::npos) << needed.output;
     EXPECT_EQ(needed.output.find("libcrypto"), std::string::npos) << needed.output;
-    EXPECT_EQ(cws({"-u", "/ok"}).exit_code, 0);
-    TempDir alone;
-    auto copied = run({"/bin/cp", build_dir() + "/check_worker", alone.path()});
-    ASSERT_EQ(copied.exit_code, 0) << copied.output;
-    auto plain = run({alone / "check_worker", "-H", "127.0.0.1", "-p", port("http"), "-u", "/ok"});
-    EXPECT_EQ(plain.exit_code, 0) << "plain HTTP needs no sibling: " << plain.output;
-    auto tls = run({alone / "check_worker", "-H", "localhost", "-S", "-p", port("https"), "-u", "/ok"});
-    EXPECT_EQ(tls.exit_code, 3) << "a missing sibling is UNKNOWN, not an outage: " << tls.output;
-    EXPECT_TRUE(has(tls, "cannot run " + (alone / "check_worker-tls") + " (No such file or directory)")) << tls.output;
+    const std::vector<std::string> traced = {"/usr/bin/env", "LD_DEBUG=files", build_dir() + "/check_worker"};
+    auto with = [&](std::vector<std::string> argv, std::vector<std::string> args) {
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv);
+    };
+    auto plain = with(traced, {"-H", "127.0.0.1", "-p", port("http"), "-u", "/ok"});
+    EXPECT_EQ(plain.exit_code, 0) << plain.output;
+    EXPECT_EQ(plain.output.find("libssl"), std::string::npos) << plain.output;
+    EXPECT_EQ(plain.output.find("libcrypto"), std::string::npos) << plain.output;
+    // A TLS check loads it into this process (no second program: one execve, no other pid).
+    auto tls = with(traced, {"-H", "localhost", "-S", "-p", port("https"), "-u", "/ok", "--ca", *dir_ / "main/ca.crt"});
+    EXPECT_EQ(tls.exit_code, 0) << tls.output;
+    EXPECT_NE(tls.output.find("file=libssl.so.3 [0];  dynamically loaded by"), std::string::npos) << tls.output;
+    EXPECT_EQ(tls.output.find("check_worker-tls"), std::string::npos) << tls.output;
+    // A redirect to https loads it when the hop needs it.
+    auto hop = with(traced, {"-H", "127.0.0.1", "-p", port("http"), "-u", "/to-https", "-f", "sticky"});
+    EXPECT_NE(hop.output.find("file=libssl.so.3"), std::string::npos) << hop.output;
+    // Without libssl a TLS check cannot be made: UNKNOWN, not an outage; plain checks still run.
+    const std::vector<std::string> absent = {"/usr/bin/env", "LD_PRELOAD=" + build_dir() + "/no-libssl.so",
+                                             build_dir() + "/check_worker"};
+    auto missing = with(absent, {"-H", "localhost", "-S", "-p", port("https"), "-u", "/ok", "--ca", *dir_ / "main/ca.crt"});
+    EXPECT_EQ(missing.exit_code, 3) << missing.output;
+    EXPECT_TRUE(has(missing, "WORKER UNKNOWN: cannot load libssl.so.3 (libssl-absent-for-this-test.so.3: "
+                             "cannot open shared object file: No such file or directory), which TLS checks need"))
+        << missing.output;
+    EXPECT_EQ(with(absent, {"-H", "127.0.0.1", "-p", port("http"), "-u", "/ok"}).exit_code, 0);
 }
