@@ -162,6 +162,9 @@ $(B)/check_worker: $(WORKER_OBJ) $(B)/gen/openssl-trampolines.o $(B)/libheal.a
 	  $(if $(TRAMPOLINES),$(filter-out -lssl -lcrypto,$(LIBS)),$(LIBS)) $(LDFLAGS) -Wl,-z,pack-relative-relocs
 	@test -z '$(TRAMPOLINES)' || ! readelf -d $@ | grep -q 'libssl\|libcrypto' || \
 	  { echo "$@ must not link OpenSSL at start" >&2; rm -f $@; exit 1; }
+	@! readelf -d $@ | grep -q 'libm\.so' || \
+	  { echo "$@ must not need libm (one more library at every start; common/text.hpp, parse_decimal)" >&2; \
+	    rm -f $@; exit 1; }
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LISTENER_OBJ) $(CTL_OBJ) $(CHECKS_OBJ) $(FLEET_OBJ) $(HANDLER_OBJ) $(RECEIVER_OBJ) $(B)/libheal.a
 	$(call step,LINK,$@)$(CXX) $(CXXFLAGS) -o $@ $^ -lz -lre2 $(PQ_LIBS) $(LIBS) $(GTEST_LIBS) $(LDFLAGS)

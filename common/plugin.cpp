@@ -2,7 +2,6 @@
 
 #include "common/text.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -47,8 +46,7 @@ bool parse_number(std::string_view s, double& out) {
     if (s.front() == '+') s.remove_prefix(1);
     for (char c : s)
         if (!((c >= '0' && c <= '9') || c == '.' || c == '-')) return false;  // no "inf", "1e9"
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && std::isfinite(out);
+    return parse_decimal(s, out) && std::isfinite(out);
 }
 
 }  // namespace

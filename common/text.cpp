@@ -10,6 +10,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <utility>
@@ -54,9 +55,7 @@ bool parse_seconds(std::string_view s, double max, double& out) {
     for (char c : s)
         if (!(c >= '0' && c <= '9') && c != '.') return false;
     double v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) return false;
-    if (!std::isfinite(v) || v <= 0 || v > max) return false;
+    if (!parse_decimal(s, v) || !std::isfinite(v) || v <= 0 || v > max) return false;
     out = v;
     return true;
 }
@@ -87,10 +86,37 @@ bool parse_duration(std::string_view s, double max, double& out, bool allow_zero
     return true;
 }
 
+bool parse_decimal(std::string_view s, double& out) {
+    char buf[41];
+    if (s.empty() || s.size() >= sizeof buf) return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || (s[i] == '-' && i == 0))) return false;
+    std::memcpy(buf, s.data(), s.size());
+    buf[s.size()] = '\0';
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(buf, &end);
+    if (end != buf + s.size() || errno == ERANGE) return false;
+    out = v;
+    return true;
+}
+
+namespace {
+
+/// Whether `seconds` is a whole number of `unit`s (what fmod(seconds, unit) == 0 says, without
+/// libm): exact, as both are whole numbers far below 2^53.
+bool whole_units(double seconds, double unit) {
+    if (!(seconds >= unit && seconds < 1e15)) return false;
+    auto n = static_cast<std::int64_t>(seconds / unit);
+    return static_cast<double>(n) * unit == seconds;
+}
+
+}  // namespace
+
 std::string format_duration(double seconds) {
     char buf[48];
     for (auto [unit, word] : {std::pair{86400.0, 'd'}, {3600.0, 'h'}, {60.0, 'm'}})
-        if (seconds >= unit && std::fmod(seconds, unit) == 0) {
+        if (whole_units(seconds, unit)) {
             std::snprintf(buf, sizeof buf, "%.0f%c", seconds / unit, word);
             return buf;
         }
@@ -110,7 +136,14 @@ std::int64_t now_ms() {
         .count();
 }
 
-std::int64_t to_ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000)); }
+std::int64_t to_ms(double seconds) {
+    // Rounded half away from zero, as llround, without libm: the part below a millisecond is
+    // exact (a double minus its whole part), so is the comparison with a half.
+    const double ms = seconds * 1000;
+    const auto whole = static_cast<std::int64_t>(ms);  // toward zero
+    const double part = ms - static_cast<double>(whole);
+    return whole + (part >= 0.5 ? 1 : part <= -0.5 ? -1 : 0);
+}
 
 std::string utc_iso(std::int64_t ms) {
     std::time_t secs = static_cast<std::time_t>(ms / 1000);

@@ -58,6 +58,12 @@ std::string terminal_safe(std::string_view s);
 std::string valid_utf8(std::string_view s, std::size_t max_bytes = std::string::npos,
                        bool* cut = nullptr);
 
+/// A decimal number, [-]DIGITS[.DIGITS] or [-].DIGITS (no exponent, no "inf" or "nan"), read
+/// whole by strtod in the "C" locale (no program of heal calls setlocale), at most 40 bytes.
+/// Not std::from_chars: libstdc++'s floating-point one alone needs libm, which check_worker
+/// then loads at every start (Makefile).
+bool parse_decimal(std::string_view s, double& out);
+
 /// Wall-clock milliseconds since the epoch (the state store's and the audit's clock).
 std::int64_t now_ms();
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <set>
 
 #include <sys/wait.h>
@@ -234,6 +236,31 @@ TEST(Duration, UnitsAndHostileInput) {
     EXPECT_EQ(format_duration(86400 * 2), "2d");
     EXPECT_EQ(format_duration(90), "90s");
     EXPECT_EQ(format_duration(0.5), "0.5s");
+    EXPECT_EQ(format_duration(86400 * 1.5), "36h");
+    EXPECT_EQ(format_duration(60.5), "60.5s");
+    EXPECT_EQ(format_duration(59), "59s");
+    EXPECT_EQ(format_duration(1e300), "1e+300s") << "not a whole number of days that fits in 53 bits";
+}
+
+TEST(Text, MillisecondsAreRoundedHalfAwayFromZeroAsLlround) {
+    for (double s : {0.0, 0.0004, 0.0005, 0.0015, 0.1, 0.2, 0.3, 1.0005, 2.5, 59.9995, 86400.0, 1e9 + 0.0005,
+                     -0.0005, -0.0015, -2.5, 0.49999999999999994, 4503599627.3704995})
+        EXPECT_EQ(to_ms(s), std::llround(s * 1000)) << s;
+}
+
+TEST(Text, DecimalsAreReadWholeOrNotAtAll) {
+    double v = 0;
+    EXPECT_TRUE(parse_decimal("1.5", v));
+    EXPECT_EQ(v, 1.5);
+    EXPECT_TRUE(parse_decimal("-.25", v));
+    EXPECT_EQ(v, -0.25);
+    EXPECT_TRUE(parse_decimal("0.1", v));
+    EXPECT_EQ(v, 0.1) << "correctly rounded, as from_chars";
+    EXPECT_TRUE(parse_decimal(std::string(40, '9'), v));
+    for (std::string_view bad : {"", "-", ".", "1.5x", "1..5", " 1", "1 ", "nan", "inf", "0x10", "1e5", "+1", "1-"})
+        EXPECT_FALSE(parse_decimal(bad, v)) << "'" << bad << "'";
+    EXPECT_FALSE(parse_decimal(std::string(41, '9'), v)) << "longer than 40 bytes";
+    EXPECT_FALSE(parse_decimal(std::string_view("1\0" "5", 3), v)) << "a NUL inside";
 }
 
 TEST(Reply, VerificationFieldsRoundTripAndAreTyped) {
