@@ -784,7 +784,7 @@ TEST_F(CheckWorkerTest, OpenSslIsLoadedByATlsCheckOnlyAndInTheSameProcess) {
     EXPECT_NE(hop.output.find("file=libssl.so.3"), std::string::npos) << hop.output;
     // Without libssl a TLS check cannot be made: UNKNOWN, not an outage; plain checks still run.
     const std::vector<std::string> absent = {"/usr/bin/env", "LD_PRELOAD=" + build_dir() + "/no-libssl.so",
-                                             build_dir() + "/check_worker"};
+                                             "ASAN_OPTIONS=verify_asan_link_order=0", build_dir() + "/check_worker"};
     auto missing = with(absent, {"-H", "localhost", "-S", "-p", port("https"), "-u", "/ok", "--ca", *dir_ / "main/ca.crt"});
     EXPECT_EQ(missing.exit_code, 3) << missing.output;
     EXPECT_TRUE(has(missing, "WORKER UNKNOWN: cannot load libssl.so.3 (libssl-absent-for-this-test.so.3: "
