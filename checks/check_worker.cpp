@@ -168,20 +168,24 @@ void judge_line(Result& res, const ProbeResult& p, const Common& c) {
     judge_common(res, p, c, p.line.size());
 }
 
-/// An HTTP(S) request. The first that needs TLS loads OpenSSL (checks/openssl_load.hpp); a
-/// system without it cannot make the check: UNKNOWN, as for any plugin that cannot run.
-ProbeResult probe(const Target& t, const HttpRequest& req, std::chrono::steady_clock::time_point deadline) {
-    if (t.tls) {
-        try {
-            load_openssl();
-        } catch (const std::exception& e) {
-            Result res("WORKER");
-            res.set(unknown, e.what());
-            std::string out = res.format();
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            std::exit(unknown);
-        }
+/// The first probe that needs TLS (-S, or a redirect to https) loads OpenSSL
+/// (checks/openssl_load.hpp); a system without it cannot make the check: UNKNOWN, as for any
+/// plugin that cannot run.
+void ready_for(const Target& t) {
+    if (!t.tls) return;
+    try {
+        load_openssl();
+    } catch (const std::exception& e) {
+        Result res("WORKER");
+        res.set(unknown, e.what());
+        std::string out = res.format();
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        std::exit(unknown);
     }
+}
+
+ProbeResult probe(const Target& t, const HttpRequest& req, std::chrono::steady_clock::time_point deadline) {
+    ready_for(t);
     return probe_http(t, req, deadline);
 }
 
@@ -194,6 +198,7 @@ ProbeResult fetch(const WorkerPlan& plan, Result& res) {
     HttpRequest req = plan.request;
     ProbeResult p;
     if (o.tcp) {
+        ready_for(t);
         p = probe_line(t, plan.send, deadline);
     } else {
         p = probe(t, req, deadline);

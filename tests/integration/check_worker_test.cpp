@@ -779,6 +779,11 @@ TEST_F(CheckWorkerTest, OpenSslIsLoadedByATlsCheckOnlyAndInTheSameProcess) {
     EXPECT_EQ(tls.exit_code, 0) << tls.output;
     EXPECT_NE(tls.output.find("file=libssl.so.3 [0];  dynamically loaded by"), std::string::npos) << tls.output;
     EXPECT_EQ(tls.output.find("check_worker-tls"), std::string::npos) << tls.output;
+    // So does a status line over TLS.
+    auto line = with(traced, {"--tcp", "-S", "-H", "localhost", "-p", port("line_tls"), "--send", "status ok\\n",
+                              "--ca", *dir_ / "main/ca.crt"});
+    EXPECT_EQ(line.exit_code, 0) << line.output;
+    EXPECT_NE(line.output.find("worker says OK: all 12 workers busy"), std::string::npos) << line.output;
     // A redirect to https loads it when the hop needs it.
     auto hop = with(traced, {"-H", "127.0.0.1", "-p", port("http"), "-u", "/to-https", "-f", "sticky"});
     EXPECT_NE(hop.output.find("file=libssl.so.3"), std::string::npos) << hop.output;
