@@ -145,9 +145,10 @@ $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(FLEET_OBJ) $(B)
 # zlib is loaded when --enable-automatic-decompression needs it (checks/http_response.cpp).
 # Relative relocations packed (DT_RELR, glibc 2.36): less to read and relocate at every start.
 WORKER_OBJ := $(B)/checks/check_worker.o $(B)/checks/openssl_load.o $(PLUGIN_OBJ)
-LIBSSL_SO  := $(shell $(CXX) -print-file-name=libssl.so)
-LIBCRYPTO_SO := $(shell $(CXX) -print-file-name=libcrypto.so)
-TRAMPOLINES := $(filter x86_64% aarch64%,$(shell $(CXX) -dumpmachine))
+# Asked of the compiler only by the rules below that use them, not at every make.
+LIBSSL_SO     = $(shell $(CXX) -print-file-name=libssl.so)
+LIBCRYPTO_SO  = $(shell $(CXX) -print-file-name=libcrypto.so)
+TRAMPOLINES   = $(filter x86_64% aarch64%,$(shell $(CXX) -dumpmachine))
 $(B)/gen/openssl-symbols: $(WORKER_OBJ) $(B)/libheal.a
 	@mkdir -p $(dir $@)
 	$(call step,GEN,$@)nm -u $^ | awk 'NF == 2 { print $$2 }' | sort -u > $@.called && \

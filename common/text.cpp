@@ -52,9 +52,7 @@ bool parse_uint(std::string_view s, unsigned long long min, unsigned long long m
 
 bool parse_seconds(std::string_view s, double max, double& out) {
     if (s.empty() || s.size() > 32) return false;
-    for (char c : s)
-        if (!(c >= '0' && c <= '9') && c != '.') return false;
-    double v = 0;
+    double v = 0;  // no sign: a negative number is refused as not above zero
     if (!parse_decimal(s, v) || !std::isfinite(v) || v <= 0 || v > max) return false;
     out = v;
     return true;
