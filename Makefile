@@ -155,7 +155,7 @@ $(B)/heal-alert-receiver: $(B)/receiver/main.o $(RECEIVER_OBJ) $(FLEET_OBJ) $(B)
 # The common objects it needs (a new need fails the link with an undefined reference: add it).
 WORKER_SRC    := checks/check_worker.cpp checks/openssl_load.cpp \
                  $(patsubst $(B)/%.o,%.cpp,$(PLUGIN_OBJ))
-WORKER_COMMON := connect plugin run text tls
+WORKER_COMMON := connect plugin run text tls tls_errors
 WORKER_OBJ    := $(patsubst %.cpp,$(B)/small/%.o,$(WORKER_SRC))
 WORKER_LIB    := $(B)/small/libheal.a
 SMALL_FLAGS   := -Os -ffunction-sections -fdata-sections
@@ -245,7 +245,7 @@ FUZZ_FLAGS  := -std=c++20 -g $(FUZZ_OPT) -fno-omit-frame-pointer -fsanitize=addr
 FUZZ_LIB    := common/protocol.cpp common/text.cpp common/address.cpp common/ini_file.cpp \
                common/plugin.cpp listener/config.cpp common/client_config.cpp checks/verdicts.cpp \
                checks/http_response.cpp handler/status_file.cpp fleet/guard.cpp handler/nagios_group.cpp handler/nagios_cfg.cpp handler/icinga2_answers.cpp checks/http_url.cpp receiver/alertmanager.cpp receiver/routes.cpp \
-               common/audit_log.cpp common/log.cpp common/small_file.cpp
+               common/audit_log.cpp common/log.cpp common/small_file.cpp common/tls_errors.cpp
 FUZZ_OBJ    := $(patsubst %.cpp,$(FZ)/%.o,$(FUZZ_LIB))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.cpp,$(FZ)/fuzz_%,$(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_SECONDS ?= 60

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "checks/probe.hpp"
+#include "common/tls_errors.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -90,7 +91,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
                 closed = true;
             } else if (ec) {
                 r.timed_out = ec == boost::beast::error::timeout;
-                co_return ec.message();
+                co_return error_text(ec);
             }
             end = header_end(data);
         }
@@ -114,7 +115,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
             co_return std::string();
         }
         if (!ec && !parser->is_header_done()) ec = http::error::partial_message;
-        if (ec) co_return ec.message();
+        if (ec) co_return error_text(ec);
         data.erase(0, end);
         const unsigned code = parser->get().result_int();
         if (code >= 100 && code <= 199 && code != 101) {
@@ -140,7 +141,7 @@ boost::asio::awaitable<std::string> read_response(Stream& s, const ReadOptions& 
             over_limit = ec == http::error::body_limit;
             if (ec && !over_limit) {
                 r.timed_out = ec == boost::beast::error::timeout;
-                co_return ec.message();
+                co_return error_text(ec);
             }
         } else if (o.tunnel) {
             leftover = std::move(data);

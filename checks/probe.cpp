@@ -4,6 +4,7 @@
 
 #include "common/connect.hpp"
 #include "common/run.hpp"
+#include "common/tls_errors.hpp"
 #include "gen/version.hpp"
 
 #include <boost/asio.hpp>
@@ -88,7 +89,7 @@ asio::awaitable<void> http_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     r.timings.request = seconds_between(sending, sent);
     if (wec) {
         r.timed_out = wec == beast::error::timeout;
-        r.error = "cannot send the request to " + where(t) + ": " + wec.message();
+        r.error = "cannot send the request to " + where(t) + ": " + error_text(wec);
         co_return;
     }
     std::string leftover;
@@ -132,7 +133,7 @@ asio::awaitable<std::string> open_tunnel(beast::tcp_stream& s, const Target& t, 
     auto [wec, wn] = co_await asio::async_write(s, asio::buffer(ask), as_tuple(use_awaitable));
     if (wec) {
         timed_out = wec == beast::error::timeout;
-        co_return "cannot ask " + proxy + " for a tunnel: " + wec.message();
+        co_return "cannot ask " + proxy + " for a tunnel: " + error_text(wec);
     }
     ProbeResult answer;
     std::string leftover;
@@ -153,7 +154,7 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     if (!send.empty()) {
         auto [wec, wn] = co_await asio::async_write(s, asio::buffer(send), as_tuple(use_awaitable));
         if (wec) {
-            r.error = "cannot send to " + where(t) + ": " + wec.message();
+            r.error = "cannot send to " + where(t) + ": " + error_text(wec);
             co_return;
         }
     }
@@ -165,7 +166,7 @@ asio::awaitable<void> line_exchange(Stream& s, beast::tcp_stream& tcp_layer, con
     } else if (ec && data.empty()) {
         r.timed_out = ec == beast::error::timeout;
         r.error = r.timed_out ? "timed out waiting for a line from " + where(t)
-                              : "no line from " + where(t) + ": " + ec.message();
+                              : "no line from " + where(t) + ": " + error_text(ec);
     } else {
         r.line = data.substr(0, ec ? data.size() : n);  // a last line without '\n' still counts
     }

@@ -6,6 +6,7 @@
 #include "common/run.hpp"
 #include "common/text.hpp"
 #include "common/tls.hpp"
+#include "common/tls_errors.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -77,7 +78,7 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
     std::tie(ec, std::ignore) =
         co_await asio::async_write(stream, asio::buffer(request), as_tuple(use_awaitable));
     if (ec) {
-        out.error = "cannot send the request to " + where + ": " + ec.message();
+        out.error = "cannot send the request to " + where + ": " + error_text(ec);
         co_return;
     }
 
@@ -95,7 +96,7 @@ asio::awaitable<void> exchange(const ClientOptions& o, const std::string& reques
         else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
             out.error = "connection to " + where + " closed without a reply";
         else
-            out.error = "cannot read the reply from " + where + ": " + ec.message();
+            out.error = "cannot read the reply from " + where + ": " + error_text(ec);
         co_return;
     }
     std::string perr;

@@ -1,5 +1,7 @@
 #include "common/tls.hpp"
 
+#include "common/tls_errors.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
@@ -16,6 +18,7 @@
 namespace heal {
 
 std::string openssl_errors(const std::string& fallback) {
+    load_error_strings();
     std::string out;
     while (unsigned long e = ERR_get_error()) {
         std::string text;
@@ -168,6 +171,7 @@ void common_policy(SSL_CTX* ctx) {
 
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const std::string& key,
                                                   const std::string& client_ca) {
+    load_error_strings();  // a daemon says its peers' failures: its texts from the start
     auto ctx = server_context_without_client_certificates(cert, key);
     SSL_CTX* c = ctx->native_handle();
     require_readable("client_ca", client_ca);
@@ -199,9 +203,13 @@ std::shared_ptr<ssl::context> server_context_without_client_certificates(const s
 std::shared_ptr<ssl::context> make_client_context(const std::string& ca, const std::string& cert,
                                                   const std::string& key, bool verify) {
     // A client's TLS policy is its own (common_policy): openssl.cnf is not read (Debian 12's sets
-    // nothing for TLS; reading it costs 1.4 M instructions), and OpenSSL does not free its
-    // tables at exit (1.4 M more; the kernel frees a process's memory at once).
-    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
+    // nothing for TLS; reading it costs 1.4 M instructions), OpenSSL does not free its tables at
+    // exit (1.4 M more; the kernel frees a process's memory at once), and its error texts are
+    // loaded when an error is said (common/tls_errors.hpp: 1 M and 70 KiB at every start).
+    // The first call's flags hold: a process that made a server context first has them loaded.
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_NO_LOAD_SSL_STRINGS |
+                         OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS,
+                     nullptr);
     ERR_clear_error();
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     SSL_CTX* c = ctx->native_handle();
@@ -327,7 +335,7 @@ std::string own_certificate_dates(SSL* ssl) {
 
 std::string describe_peer_alert(const boost::system::error_code& ec, SSL* ssl) {
     if (ec.category() != boost::asio::error::get_ssl_category()) return {};
-    const std::string refused = "the listener refused our certificate (" + ec.message() + "): ";
+    const std::string refused = "the listener refused our certificate (" + error_text(ec) + "): ";
     const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
     switch (reason) {
         case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
@@ -338,7 +346,7 @@ std::string describe_peer_alert(const boost::system::error_code& ec, SSL* ssl) {
         case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
             break;
         case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-            return "the listener requires a client certificate (" + ec.message() + "): give --cert and --key";
+            return "the listener requires a client certificate (" + error_text(ec) + "): give --cert and --key";
         default: return {};
     }
     // Our own dates first: an alert cannot say "not yet valid", and blaming the CA misleads.
@@ -384,7 +392,7 @@ std::string describe_handshake_failure(SSL* ssl, const boost::system::error_code
         ec == boost::asio::error::connection_reset)
         return "connection closed during the TLS handshake" +
                (closed_hint.empty() ? std::string() : " (" + std::string(closed_hint) + ")");
-    return ec.message();
+    return error_text(ec);
 }
 
 PeerCertificate peer_certificate(SSL* ssl) {

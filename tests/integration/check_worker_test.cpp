@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <memory>
 
 using namespace heal::test;
@@ -796,4 +797,24 @@ TEST_F(CheckWorkerTest, OpenSslIsLoadedByATlsCheckOnlyAndInTheSameProcess) {
                              "cannot open shared object file: No such file or directory), which TLS checks need"))
         << missing.output;
     EXPECT_EQ(with(absent, {"-H", "127.0.0.1", "-p", port("http"), "-u", "/ok"}).exit_code, 0);
+}
+
+// A TLS client starts OpenSSL without its error texts (common/tls_errors.hpp: 1 M instructions
+// and 70 KiB at every start) and loads them when it has a failure to say: OpenSSL's words, never
+// asio's "asio.ssl error" or a bare "error:0A00010B".
+TEST_F(CheckWorkerTest, OpenSslFailuresAreSaidInOpenSslsWordsThoughItsTextsAreLoadedLate) {
+    const std::string ca = *dir_ / "main/ca.crt";
+    // The handshake (libssl's texts): TLS asked of a plain-HTTP port.
+    auto plain = cw({"-H", "localhost", "-S", "-u", "/ok", "--ca", ca});
+    EXPECT_EQ(plain.exit_code, 2) << plain.output;
+    EXPECT_TRUE(has(plain, "TLS handshake with localhost:" + port("http") + " failed: wrong version number"))
+        << plain.output;
+    EXPECT_FALSE(has(plain, "asio.ssl error")) << plain.output;
+    // The context (libcrypto's texts, through openssl_errors): a CA file that holds no certificate.
+    const std::string not_a_ca = *dir_ / "not-a-ca.pem";
+    std::ofstream(not_a_ca) << "no certificate here\n";
+    auto bad_ca = cw({"-H", "localhost", "-S", "-u", "/ok", "--ca", not_a_ca}, "https");
+    EXPECT_EQ(bad_ca.exit_code, 2) << bad_ca.output;
+    EXPECT_TRUE(has(bad_ca, "SSL_CTX_load_verify_locations(" + not_a_ca + "): no certificate or crl found"))
+        << bad_ca.output;
 }
