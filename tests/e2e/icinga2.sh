@@ -312,6 +312,10 @@ fi
 svc_post remove-acknowledgement '' >/dev/null
 recover_worker
 # A host downtime holds every service of the host (host.downtime_depth, joined to the query).
+# crashy (section 3) crash-loops on this host from the start: it must reach its quarantine before
+# the window, or the window holds its last heal and, with no state change after it, Icinga 2 runs
+# no event handler again (as documented) and it never reaches the budget.
+sb_wait_for "$SB/notifications.log" "CUSTOM crashy" 60 >/dev/null || true
 curl -sS --cacert "$SB/icerts/ca.crt" --resolve "icinga-test:$API_PORT:127.0.0.1" -u test-admin:test-only \
     -H 'Accept: application/json' -X POST \
     -d "{\"type\":\"Host\",\"filter\":\"host.name==\\\"worker-host\\\"\",\"start_time\":$now_s,\"end_time\":$((now_s + 3600)),\"fixed\":true,\"author\":\"dc\",\"comment\":\"rack move\"}" \
