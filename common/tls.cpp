@@ -171,7 +171,6 @@ void common_policy(SSL_CTX* ctx) {
 
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const std::string& key,
                                                   const std::string& client_ca) {
-    load_error_strings();  // a daemon says its peers' failures: its texts from the start
     auto ctx = server_context_without_client_certificates(cert, key);
     SSL_CTX* c = ctx->native_handle();
     require_readable("client_ca", client_ca);
@@ -186,6 +185,9 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert, const
 
 std::shared_ptr<ssl::context> server_context_without_client_certificates(const std::string& cert,
                                                                          const std::string& key) {
+    // A server says its peers' failures (the listener's and the receiver's logs): its texts from
+    // the start, whether or not a client context started OpenSSL without them first.
+    load_error_strings();
     ERR_clear_error();
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* c = ctx->native_handle();
